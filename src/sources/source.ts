@@ -1,0 +1,27 @@
+// The one interface every source of services and endpoints implements
+// (manifest files now, the Kubernetes API later): batches of change events.
+import type { ValidationError } from '../model/errors.js';
+import type { EndpointSlice, Node, Service } from '../model/types.js';
+
+export type SourceEvent =
+  | { readonly type: 'service-upsert'; readonly service: Service }
+  | { readonly type: 'service-delete'; readonly namespace: string; readonly name: string }
+  | { readonly type: 'slice-upsert'; readonly slice: EndpointSlice }
+  | { readonly type: 'slice-delete'; readonly namespace: string; readonly name: string }
+  | { readonly type: 'node-upsert'; readonly node: Node }
+  | { readonly type: 'node-delete'; readonly name: string }
+  /** Objects skipped as invalid in this batch (reported once per change). */
+  | { readonly type: 'invalid'; readonly errors: readonly ValidationError[] }
+  /** The source has delivered its first complete view; programming may start. */
+  | { readonly type: 'synced' };
+
+/** Receives one batch; a batch is applied as a whole (never half a file, never half a relist). */
+export type SourceSink = (events: readonly SourceEvent[]) => void;
+
+export interface Source {
+  /** Starts reading and watching; resolves once the first batch (ending in 'synced') was delivered. */
+  start(sink: SourceSink): Promise<void>;
+  stop(): Promise<void>;
+  /** A short human description of the source's health, for /healthz. */
+  status(): { readonly healthy: boolean; readonly detail: string };
+}
