@@ -1,0 +1,51 @@
+# svcplane: every target runs on the project's own Node 24 (node_modules/.bin/node),
+# never on the system's older node.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+NODE := $(CURDIR)/node_modules/.bin/node
+# Debian packages the agent and its tests use (command -> package).
+DEB_PACKAGES := iptables iproute2 conntrack nftables ipset procps kmod
+
+.PHONY: build deps system-deps check-node test test-unit demo bench lint clean
+
+# Installs the Debian packages that are missing (root on Debian; a no-op when all are there).
+system-deps:
+	@missing=""; \
+	for c in iptables-restore:iptables ip:iproute2 conntrack:conntrack nft:nftables ipset:ipset sysctl:procps; do \
+	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.package-lock.json check-node
+
+check-node: node_modules/.package-lock.json
+	@$(NODE) -e 'const v=process.versions.node; if (!v.startsWith("24.")) { console.error("svcplane needs Node 24, found " + v); process.exit(1); }'
+
+build: deps
+	tsc -p tsconfig.build.json
+
+lint: deps
+	tsc -p tsconfig.json --noEmit
+
+test: system-deps build lint
+	vitest run
+
+test-unit: build
+	vitest run src
+
+demo: system-deps build
+	$(NODE) --enable-source-maps dist/cli/main.js demo
+
+bench: system-deps build
+	$(NODE) --enable-source-maps --expose-gc dist/bench/main.js
+
+clean:
+	rm -rf dist
