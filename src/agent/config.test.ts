@@ -1,0 +1,35 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, readConfigFile, resolveConfig } from './config.js';
+
+function tmpFile(text: string): string {
+  const p = join(mkdtempSync(join(tmpdir(), 'svcp-cfg-')), 'config.yaml');
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('resolveConfig', () => {
+  it('applies kube-proxy-like defaults', () => {
+    const c = resolveConfig({ nodeName: 'n1' });
+    expect(c).toMatchObject({ mode: 'iptables', minSyncPeriodMs: 1000, syncPeriodMs: 30_000, healthzBindAddress: '0.0.0.0:10256', metricsBindAddress: '127.0.0.1:10249', masqueradeBit: 14, logFormat: 'json' });
+  });
+
+  it('lets flags win over the file and the file over defaults', () => {
+    const file = readConfigFile(tmpFile('mode: iptables\nsyncPeriod: 1m\nclusterCIDR: 10.244.0.0/16\niptables:\n  minSyncPeriod: 200ms\n  masqueradeAll: true\n'));
+    const c = resolveConfig({ syncPeriod: '45s', nodeIP: '192.168.1.1,fd00::1' }, file);
+    expect(c.syncPeriodMs).toBe(45_000);
+    expect(c.minSyncPeriodMs).toBe(200);
+    expect(c.masqueradeAll).toBe(true);
+    expect(c.clusterCIDRs).toEqual(['10.244.0.0/16']);
+    expect(c.nodeIPs).toEqual(['192.168.1.1', 'fd00::1']);
+  });
+
+  it('names the bad setting', () => {
+    expect(() => resolveConfig({ mode: 'ipchains' })).toThrow(/mode: unsupported value "ipchains"/);
+    expect(() => resolveConfig({ syncPeriod: 'soon' })).toThrow(/syncPeriod: invalid duration/);
+    expect(() => readConfigFile(tmpFile('syncPeriod: 1s\nbogus: 1\n'))).toThrow(ConfigError);
+    expect(() => readConfigFile(tmpFile('a: [\n'))).toThrow(/config.yaml/);
+  });
+});

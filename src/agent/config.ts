@@ -1,0 +1,149 @@
+// The agent's settings: flags, an optional YAML config file (flags win), defaults.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parse as parseYaml } from 'yaml';
+import { parseDuration } from '../util/duration.js';
+import { SvcplaneError } from '../util/errors.js';
+import type { NodeContext } from '../state/node-context.js';
+import type { LogFormat } from './logger.js';
+
+export const PROXY_MODES = ['iptables', 'nftables', 'ipvs', 'ebpf', 'userspace'] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
+
+export class ConfigError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_BAD_CONFIG';
+}
+
+export interface AgentConfig {
+  readonly mode: ProxyMode;
+  readonly manifests: readonly string[];
+  readonly nodeName: string;
+  readonly nodeIPs: readonly string[];
+  readonly clusterCIDRs: readonly string[];
+  readonly nodePortAddresses: readonly string[];
+  readonly masqueradeAll: boolean;
+  readonly masqueradeBit: number;
+  readonly minSyncPeriodMs: number;
+  readonly syncPeriodMs: number;
+  readonly healthzBindAddress: string;
+  readonly metricsBindAddress: string;
+  readonly logFormat: LogFormat;
+  readonly logLevel: string;
+  readonly serviceCIDRs: readonly string[];
+}
+
+/** Raw settings as written on the command line or in the file (camelCase flag names). */
+export type RawSettings = Readonly<Record<string, unknown>>;
+
+const DEFAULTS = {
+  mode: 'iptables',
+  manifests: [] as string[],
+  nodeIP: [] as string[],
+  clusterCIDR: [] as string[],
+  nodePortAddresses: [] as string[],
+  masqueradeAll: false,
+  masqueradeBit: 14,
+  minSyncPeriod: '1s',
+  syncPeriod: '30s',
+  healthzBindAddress: '0.0.0.0:10256',
+  metricsBindAddress: '127.0.0.1:10249',
+  logFormat: 'json',
+  logLevel: 'info',
+  serviceClusterIPRange: ['10.96.0.0/12', 'fd00:10:96::/108'],
+} as const;
+
+const KNOWN = new Set([...Object.keys(DEFAULTS), 'nodeName', 'config', 'hostnameOverride', 'iptables']);
+
+/** kube-proxy's KubeProxyConfiguration keeps some settings under `iptables:`; accept them there too. */
+function flattenFile(file: Record<string, unknown>, path: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(file)) {
+    if (k === 'apiVersion' || k === 'kind') continue;
+    if (!KNOWN.has(k)) throw new ConfigError(`${path}: unknown setting "${k}"`);
+    if (k === 'iptables' && v && typeof v === 'object') {
+      for (const [ik, iv] of Object.entries(v as Record<string, unknown>)) {
+        if (!['masqueradeAll', 'masqueradeBit', 'minSyncPeriod', 'syncPeriod'].includes(ik)) throw new ConfigError(`${path}: unknown setting "iptables.${ik}"`);
+        out[ik] = iv;
+      }
+    } else if (k === 'hostnameOverride') out.nodeName = v;
+    else out[k] = v;
+  }
+  return out;
+}
+
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot read config file: ${(err as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`${path}: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${path}: expected a mapping of settings`);
+  return flattenFile(doc as Record<string, unknown>, path);
+}
+
+function list(v: unknown, key: string): string[] {
+  if (v === undefined || v === null) return [];
+  const items = Array.isArray(v) ? v : [v];
+  return items.flatMap((x) => {
+    if (typeof x !== 'string') throw new ConfigError(`${key}: expected a string or a list of strings`);
+    return x.split(',').map((s) => s.trim()).filter(Boolean);
+  });
+}
+
+function str(v: unknown, key: string): string {
+  if (typeof v !== 'string') throw new ConfigError(`${key}: expected a string`);
+  return v;
+}
+
+/** Merges defaults < config file < flags given on the command line. */
+export function resolveConfig(flags: RawSettings, file: RawSettings = {}): AgentConfig {
+  const s: Record<string, unknown> = { ...DEFAULTS, ...file };
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) s[k] = v;
+  const mode = str(s.mode, 'mode');
+  if (!(PROXY_MODES as readonly string[]).includes(mode)) throw new ConfigError(`mode: unsupported value "${mode}": supported values: ${PROXY_MODES.join(', ')}`);
+  const logFormat = str(s.logFormat, 'logFormat');
+  if (logFormat !== 'json' && logFormat !== 'text') throw new ConfigError(`logFormat: unsupported value "${logFormat}": supported values: json, text`);
+  const masqueradeBit = Number(s.masqueradeBit);
+  if (!Number.isInteger(masqueradeBit) || masqueradeBit < 0 || masqueradeBit > 31) throw new ConfigError('masqueradeBit: must be between 0 and 31, inclusive');
+  const minSyncPeriodMs = parseDuration(String(s.minSyncPeriod), 'minSyncPeriod');
+  const syncPeriodMs = parseDuration(String(s.syncPeriod), 'syncPeriod');
+  if (syncPeriodMs <= 0) throw new ConfigError('syncPeriod: must be greater than 0');
+  if (minSyncPeriodMs > syncPeriodMs) throw new ConfigError('minSyncPeriod: must not be longer than syncPeriod');
+  return {
+    mode: mode as ProxyMode,
+    manifests: list(s.manifests, 'manifests'),
+    nodeName: typeof s.nodeName === 'string' && s.nodeName ? s.nodeName : (process.env.NODE_NAME || hostname()).toLowerCase(),
+    nodeIPs: list(s.nodeIP, 'nodeIP'),
+    clusterCIDRs: list(s.clusterCIDR, 'clusterCIDR'),
+    nodePortAddresses: list(s.nodePortAddresses, 'nodePortAddresses'),
+    masqueradeAll: s.masqueradeAll === true || s.masqueradeAll === 'true',
+    masqueradeBit,
+    minSyncPeriodMs,
+    syncPeriodMs,
+    healthzBindAddress: str(s.healthzBindAddress, 'healthzBindAddress'),
+    metricsBindAddress: str(s.metricsBindAddress, 'metricsBindAddress'),
+    logFormat,
+    logLevel: str(s.logLevel, 'logLevel'),
+    serviceCIDRs: list(s.serviceClusterIPRange, 'serviceClusterIPRange'),
+  };
+}
+
+export function nodeContextFrom(cfg: AgentConfig): NodeContext {
+  return {
+    nodeName: cfg.nodeName,
+    nodeIPs: cfg.nodeIPs,
+    zone: undefined,
+    clusterCIDRs: cfg.clusterCIDRs,
+    nodePortAddresses: cfg.nodePortAddresses,
+    masqueradeAll: cfg.masqueradeAll,
+    masqueradeBit: cfg.masqueradeBit,
+  };
+}

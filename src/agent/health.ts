@@ -1,0 +1,99 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { SvcplaneError } from '../util/errors.js';
+
+export class BindAddressError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_BAD_BIND_ADDRESS';
+}
+
+/** Tracks sync success the way kube-proxy's healthz server does. */
+export class HealthTracker {
+  private lastSuccess: number | undefined;
+  private lastAttempt: number | undefined;
+  private lastError: string | undefined;
+
+  constructor(
+    /** Longest acceptable gap between successful syncs (kube-proxy: 2 x sync period). */
+    private readonly timeoutMs: number,
+    private readonly now: () => number = Date.now,
+    private readonly sourceStatus: () => { healthy: boolean; detail: string } = () => ({ healthy: true, detail: 'ok' }),
+  ) {}
+
+  recordSuccess(): void {
+    this.lastSuccess = this.lastAttempt = this.now();
+    this.lastError = undefined;
+  }
+
+  recordFailure(err: unknown): void {
+    this.lastAttempt = this.now();
+    this.lastError = err instanceof Error ? err.message : String(err);
+  }
+
+  report(): { healthy: boolean; body: Record<string, unknown> } {
+    const now = this.now();
+    const healthy = this.lastSuccess !== undefined && now - this.lastSuccess <= this.timeoutMs;
+    const source = this.sourceStatus();
+    return {
+      healthy,
+      body: {
+        lastUpdated: this.lastSuccess === undefined ? null : new Date(this.lastSuccess).toISOString(),
+        currentTime: new Date(now).toISOString(),
+        lastAttempt: this.lastAttempt === undefined ? null : new Date(this.lastAttempt).toISOString(),
+        lastError: this.lastError ?? null,
+        // The dataplane keeps serving while the source is away: reported, not fatal.
+        source,
+      },
+    };
+  }
+}
+
+export function parseBindAddress(text: string, what: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]*)):(\d+)$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) throw new BindAddressError(`${what}: expected ADDR:PORT, got "${text}"`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+async function listen(server: Server, bind: { host: string; port: number }): Promise<Server> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(bind.port, bind.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+export async function startHealthServer(bind: { host: string; port: number }, health: HealthTracker): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/healthz' && path !== '/livez') {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
+    const { healthy, body } = health.report();
+    res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body) + '\n');
+  });
+  return listen(server, bind);
+}
+
+export async function startMetricsServer(bind: { host: string; port: number }, registry: Registry): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics') {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
+    registry
+      .metrics()
+      .then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text))
+      .catch((err: unknown) => res.writeHead(500).end(String(err)));
+  });
+  return listen(server, bind);
+}
+
+export function boundPort(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
