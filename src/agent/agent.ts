@@ -1,0 +1,140 @@
+// The node agent's loop: source batches -> object store -> desired state -> backend,
+// through the bounded-frequency runner. Nothing here tears the dataplane down: stopping
+// leaves every rule in place, and a failed sync is retried as a full one.
+import type { Logger } from 'pino';
+import type { ProxyBackend, SyncOutcome } from '../backends/backend.js';
+import type { SourceEvent, Source } from '../sources/source.js';
+import { DesiredStateBuilder } from '../state/desired-state.js';
+import type { NodeContext } from '../state/node-context.js';
+import { ObjectStore, changedServiceKeys, type ServiceKeySet } from '../state/object-store.js';
+import { isEmpty, staleFlows, type StaleFlows } from '../state/stale-conntrack.js';
+import type { DesiredState } from '../state/types.js';
+import type { HealthTracker } from './health.js';
+import type { Metrics } from './metrics.js';
+import { SyncRunner, type SyncReason, type Timers } from './sync-runner.js';
+
+export interface ConntrackCleaner {
+  clear(flows: StaleFlows): Promise<void>;
+}
+
+export interface AgentOptions {
+  readonly ctx: NodeContext;
+  readonly source: Source;
+  readonly backend: ProxyBackend;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly health: HealthTracker;
+  readonly conntrack?: ConntrackCleaner;
+  readonly minSyncPeriodMs: number;
+  readonly syncPeriodMs: number;
+  readonly serviceProxyName?: string;
+  readonly timers?: Timers;
+  /** Observes every successful sync (tests and benchmarks wait on it). */
+  readonly onSync?: (info: { reason: SyncReason; outcome: SyncOutcome | undefined; durationMs: number }) => void;
+}
+
+const EMPTY_STATE: DesiredState = { IPv4: new Map(), IPv6: new Map() };
+
+export class Agent {
+  private readonly store: ObjectStore;
+  private readonly builder: DesiredStateBuilder;
+  private readonly runner: SyncRunner;
+  private pending: ServiceKeySet = { services: new Set(), endpoints: new Set(), nodes: new Set() };
+  /** The state the kernel holds since the last successful sync (undefined before the first). */
+  private programmed: DesiredState | undefined;
+  private started = false;
+
+  constructor(private readonly opts: AgentOptions) {
+    this.store = new ObjectStore(opts.serviceProxyName === undefined ? {} : { serviceProxyName: opts.serviceProxyName });
+    this.builder = new DesiredStateBuilder(opts.ctx);
+    this.runner = new SyncRunner((reason) => this.sync(reason), {
+      minIntervalMs: opts.minSyncPeriodMs,
+      maxIntervalMs: opts.syncPeriodMs,
+      ...(opts.timers ? { timers: opts.timers } : {}),
+      onError: (err, attempt) => opts.logger.error({ err, attempt, mode: opts.backend.mode }, 'sync failed; retrying with a full sync'),
+    });
+  }
+
+  /** Starts the source; programming begins once it has delivered a complete view. */
+  async start(): Promise<void> {
+    await this.opts.source.start((events) => this.onBatch(events));
+  }
+
+  /** Stops the loop and the source. Rules stay in the kernel, as kube-proxy leaves them. */
+  async stop(): Promise<void> {
+    await this.opts.source.stop();
+    await this.runner.stop();
+  }
+
+  /** The desired state most recently programmed (for diagnostics and tests). */
+  get programmedState(): DesiredState | undefined {
+    return this.programmed;
+  }
+
+  private onBatch(events: readonly SourceEvent[]): void {
+    for (const ev of events) {
+      if (ev.type !== 'invalid') continue;
+      for (const err of ev.errors) {
+        this.opts.metrics.invalidObjects.inc({ kind: err.ref.kind });
+        this.opts.logger.warn({ object: `${err.ref.kind} ${err.ref.namespace ? err.ref.namespace + '/' : ''}${err.ref.name}`, field: err.field, reason: err.reason, source: err.source }, 'skipping invalid object');
+      }
+    }
+    const keys = this.store.apply(events);
+    for (const k of keys.services) this.pending.services.add(k);
+    for (const k of keys.endpoints) this.pending.endpoints.add(k);
+    for (const k of keys.nodes) this.pending.nodes.add(k);
+    if (!this.store.hasSynced) return; // never program a partial view
+    if (!this.started) {
+      this.started = true;
+      this.runner.start();
+    } else if (keys.services.size + keys.endpoints.size > 0) {
+      this.runner.request();
+    }
+  }
+
+  private async sync(reason: SyncReason): Promise<void> {
+    const t0 = performance.now();
+    const full = reason !== 'change' || this.programmed === undefined;
+    const keys = this.pending;
+    this.pending = { services: new Set(), endpoints: new Set(), nodes: new Set() };
+    const counts = { serviceChanges: keys.services.size, endpointChanges: keys.endpoints.size };
+    const update = this.builder.update(this.store, full ? 'all' : changedServiceKeys(keys), counts);
+    const { metrics, backend, logger } = this.opts;
+    metrics.serviceChanges.inc(counts.serviceChanges);
+    metrics.endpointChanges.inc(counts.endpointChanges);
+
+    let outcome: SyncOutcome | undefined;
+    const nothingChanged = !full && update.changes.IPv4.size === 0 && update.changes.IPv6.size === 0;
+    if (!nothingChanged) {
+      try {
+        outcome = await backend.sync(update.state, full ? undefined : update.changes);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SVCPLANE_IPTABLES_RESTORE_FAILED') metrics.restoreFailures.inc();
+        this.opts.health.recordFailure(err);
+        throw err;
+      }
+    }
+    const previous = this.programmed ?? EMPTY_STATE;
+    this.programmed = update.state;
+    await this.clearStaleFlows(staleFlows(previous, update.state, full ? undefined : update.changes));
+
+    const seconds = (performance.now() - t0) / 1000;
+    metrics.syncDuration.observe(seconds);
+    (full ? metrics.syncFullDuration : metrics.syncPartialDuration).observe(seconds);
+    metrics.lastSyncTimestamp.set(Date.now() / 1000);
+    for (const [table, n] of Object.entries(outcome?.ruleCounts ?? {})) metrics.iptablesTotal.set({ table }, n);
+    this.opts.health.recordSuccess();
+    logger.info({ mode: backend.mode, kind: full ? 'full' : 'partial', reason, ms: Math.round(seconds * 1000), services: update.state.IPv4.size + update.state.IPv6.size, ...outcome?.sent }, 'synced proxy rules');
+    this.opts.onSync?.({ reason, outcome, durationMs: seconds * 1000 });
+  }
+
+  private async clearStaleFlows(flows: StaleFlows): Promise<void> {
+    if (!this.opts.conntrack || isEmpty(flows)) return;
+    try {
+      await this.opts.conntrack.clear(flows);
+    } catch (err) {
+      // Stale entries only delay recovery of a UDP flow; they never justify failing a sync.
+      this.opts.logger.warn({ err }, 'clearing stale conntrack entries failed');
+    }
+  }
+}

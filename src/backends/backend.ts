@@ -1,0 +1,27 @@
+// What every proxy mode implements. The agent owns the loop; a backend turns the
+// desired state into kernel state and reads the kernel back on full syncs.
+import type { DesiredState, StateChanges } from '../state/types.js';
+
+export interface SyncOutcome {
+  readonly kind: 'full' | 'partial';
+  /** Rules (or objects) svcplane owns in the kernel after the sync, per table, for metrics. */
+  readonly ruleCounts: Readonly<Record<string, number>>;
+  /** How much was sent to the kernel (lines, bytes, messages), for logs and benchmarks. */
+  readonly sent: Readonly<Record<string, number>>;
+}
+
+export interface ProxyBackend {
+  readonly mode: string;
+  /**
+   * Programs `state`. Without `changes` the sync is full: the backend reads what the kernel
+   * holds and repairs every difference. With `changes` only those service ports are touched.
+   */
+  sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome>;
+  /** Removes everything this mode created in the kernel, and nothing else. */
+  cleanup(): Promise<void>;
+}
+
+/** A backend failure that forces the next sync to be full. */
+export interface FailureCounter {
+  onRestoreFailure(): void;
+}
