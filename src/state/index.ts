@@ -1,0 +1,11 @@
+export type { DesiredState, EndpointInfo, FamilyState, ServicePortState, StateChanges } from './types.js';
+export { isExternallyAccessible } from './types.js';
+export type { NodeContext } from './node-context.js';
+export { defaultNodeContext, familyOf } from './node-context.js';
+export type { ObjectStoreOptions, ServiceKeySet } from './object-store.js';
+export { ObjectStore, changedServiceKeys } from './object-store.js';
+export type { EndpointCandidate, PortEndpoints, PortSelector, TopologyContext } from './endpoints.js';
+export { categorizeEndpoints, collectEndpoints, compareEndpoints, computePortEndpoints } from './endpoints.js';
+export type { ChangeCounts, SnapshotState, StateUpdate } from './desired-state.js';
+export { SnapshotMap, SnapshotMapEditor } from './snapshot-map.js';
+export { DesiredStateBuilder, servicePortKey } from './desired-state.js';
