@@ -1,0 +1,52 @@
+// Mode selection: which backend serves a mode, and how every other mode's leftovers
+// are removed at start-up so that switching modes leaves nothing behind.
+import type { Logger } from 'pino';
+import type { ProxyBackend } from '../backends/backend.js';
+import { IptablesBackend, type IptablesKernel } from '../backends/iptables/iptables-backend.js';
+import { Iptables } from '../kernel/iptables.js';
+import type { IPFamily } from '../model/types.js';
+import type { NodeContext } from '../state/node-context.js';
+import { SvcplaneError } from '../util/errors.js';
+import type { ProxyMode } from './config.js';
+
+export class UnsupportedModeError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_MODE_UNAVAILABLE';
+}
+
+export interface BackendDeps {
+  readonly ctx: NodeContext;
+  readonly logger: Logger;
+  /** Run kernel commands inside this network namespace (tests, the demo). */
+  readonly netns?: string;
+}
+
+/** IPv6 is programmed only where the kernel has ip6tables' nat table. */
+async function iptablesKernels(deps: BackendDeps): Promise<Partial<Record<IPFamily, IptablesKernel>>> {
+  const v4 = new Iptables({ family: 'IPv4', ...(deps.netns ? { netns: deps.netns } : {}) });
+  const v6 = new Iptables({ family: 'IPv6', ...(deps.netns ? { netns: deps.netns } : {}) });
+  try {
+    await v6.listChains('nat');
+    return { IPv4: v4, IPv6: v6 };
+  } catch (err) {
+    deps.logger.warn({ err: (err as Error).message }, 'ip6tables nat table unavailable: programming IPv4 only');
+    return { IPv4: v4 };
+  }
+}
+
+export async function createBackend(mode: ProxyMode, deps: BackendDeps): Promise<ProxyBackend> {
+  switch (mode) {
+    case 'iptables':
+      return new IptablesBackend({ ctx: deps.ctx, kernels: await iptablesKernels(deps) });
+    default:
+      throw new UnsupportedModeError(`mode "${mode}" is not available in this version of svcplane; use --mode iptables`);
+  }
+}
+
+/** Removes what svcplane's other modes left in the kernel (only iptables exists so far). */
+export async function cleanupOtherModes(mode: ProxyMode, deps: BackendDeps): Promise<void> {
+  const others: ProxyMode[] = mode === 'iptables' ? [] : ['iptables'];
+  for (const other of others) {
+    deps.logger.info({ mode: other }, 'removing rules left by another svcplane mode');
+    await (await createBackend(other, deps)).cleanup();
+  }
+}

@@ -1,0 +1,114 @@
+// The thin applier of the iptables mode: plans come from the pure planner, this
+// class feeds them to iptables-restore (one transaction per family), ensures the
+// jumps from the built-in chains, and keeps the memo of what was committed.
+import type { IPFamily } from '../../model/types.js';
+import type { NodeContext } from '../../state/node-context.js';
+import type { DesiredState, StateChanges } from '../../state/types.js';
+import type { ProxyBackend, SyncOutcome } from '../backend.js';
+import type { IptablesMemo, IptablesPlan, IptablesTable, JumpRule } from './plan-types.js';
+import { planFull, planPartial } from './planner.js';
+
+/** The kernel operations this mode needs (src/kernel/iptables.ts implements them). */
+export interface IptablesKernel {
+  restore(text: string, opts: { noflush: true }): Promise<void>;
+  listChains(table: IptablesTable): Promise<Set<string>>;
+  ensureRule(table: IptablesTable, chain: string, args: readonly string[], position: 'prepend' | 'append'): Promise<void>;
+  deleteRule(table: IptablesTable, chain: string, args: readonly string[]): Promise<void>;
+}
+
+export interface IptablesBackendOptions {
+  readonly ctx: NodeContext;
+  readonly kernels: Partial<Record<IPFamily, IptablesKernel>>;
+}
+
+/** Chains svcplane's iptables mode creates (kube-proxy's names), and nothing else. */
+export const OWNED_BASE_CHAINS: Readonly<Record<IptablesTable, readonly string[]>> = {
+  nat: ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ'],
+  filter: ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS', 'KUBE-FORWARD', 'KUBE-PROXY-FIREWALL'],
+};
+export const OWNED_CHAIN_PREFIXES: readonly string[] = ['KUBE-SVC-', 'KUBE-SVL-', 'KUBE-EXT-', 'KUBE-FW-', 'KUBE-SEP-'];
+
+export function isOwnedChain(table: IptablesTable, name: string): boolean {
+  return OWNED_BASE_CHAINS[table].includes(name) || OWNED_CHAIN_PREFIXES.some((p) => name.startsWith(p));
+}
+
+export class IptablesBackend implements ProxyBackend {
+  readonly mode = 'iptables';
+  private readonly memo = new Map<IPFamily, IptablesMemo>();
+
+  constructor(private readonly opts: IptablesBackendOptions) {}
+
+  get families(): IPFamily[] {
+    return (['IPv4', 'IPv6'] as const).filter((f) => this.opts.kernels[f] !== undefined);
+  }
+
+  async sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome> {
+    const ruleCounts: Record<string, number> = {};
+    const sent: Record<string, number> = { restoreLines: 0, restoreBytes: 0 };
+    let kind: 'full' | 'partial' = changes ? 'partial' : 'full';
+    for (const family of this.families) {
+      const plan = await this.syncFamily(family, state, changes);
+      if (!plan) continue;
+      if (plan.kind === 'full') kind = 'full';
+      sent.restoreLines = (sent.restoreLines ?? 0) + countLines(plan.restore);
+      sent.restoreBytes = (sent.restoreBytes ?? 0) + plan.restore.length;
+      const suffix = family === 'IPv6' ? '6' : '';
+      ruleCounts[`nat${suffix}`] = plan.stats.natRules;
+      ruleCounts[`filter${suffix}`] = plan.stats.filterRules;
+    }
+    return { kind, ruleCounts, sent };
+  }
+
+  private async syncFamily(family: IPFamily, state: DesiredState, changes?: StateChanges): Promise<IptablesPlan | undefined> {
+    const kernel = this.opts.kernels[family] as IptablesKernel;
+    const opts = { family, ctx: this.opts.ctx };
+    const previous = this.memo.get(family);
+    let plan: IptablesPlan;
+    if (changes && previous) {
+      if (changes[family].size === 0) return undefined;
+      plan = planPartial(state[family], changes[family], previous, opts);
+    } else {
+      // Full sync: read back which of our chains exist, so stale ones are deleted in the same transaction.
+      const [nat, filter] = await Promise.all([kernel.listChains('nat'), kernel.listChains('filter')]);
+      plan = planFull(state[family], opts, { nat: [...nat].filter((c) => isOwnedChain('nat', c)), filter: [...filter].filter((c) => isOwnedChain('filter', c)) });
+    }
+    try {
+      await kernel.restore(plan.restore, { noflush: true });
+    } catch (err) {
+      // What the kernel holds is now unknown: the next sync must be full.
+      this.memo.delete(family);
+      throw err;
+    }
+    if (plan.kind === 'full') await ensureJumps(kernel, plan.jumps);
+    this.memo.set(family, plan.memo);
+    return plan;
+  }
+
+  /** Removes the jumps, then flushes and deletes every chain of ours, in one restore per family. */
+  async cleanup(): Promise<void> {
+    this.memo.clear();
+    for (const family of this.families) {
+      const kernel = this.opts.kernels[family] as IptablesKernel;
+      const { jumps } = planFull(new Map(), { family, ctx: this.opts.ctx });
+      for (const j of jumps) await kernel.deleteRule(j.table, j.chain, j.args);
+      const blocks: string[] = [];
+      for (const table of ['filter', 'nat'] as const) {
+        const ours = [...(await kernel.listChains(table))].filter((c) => isOwnedChain(table, c)).sort();
+        if (ours.length === 0) continue;
+        blocks.push(`*${table}`, ...ours.map((c) => `:${c} - [0:0]`), ...ours.map((c) => `-X ${c}`), 'COMMIT');
+      }
+      if (blocks.length > 0) await kernel.restore(blocks.join('\n') + '\n', { noflush: true });
+    }
+  }
+}
+
+async function ensureJumps(kernel: IptablesKernel, jumps: readonly JumpRule[]): Promise<void> {
+  // Prepending in reverse keeps the listed order at the head of each built-in chain.
+  for (const j of [...jumps].reverse()) await kernel.ensureRule(j.table, j.chain, j.args, 'prepend');
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}

@@ -1,0 +1,19 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { PROXY_MODES, type ProxyMode } from '../agent/config.js';
+import { createLogger } from '../agent/logger.js';
+import { createBackend } from '../agent/modes.js';
+import { defaultNodeContext } from '../state/node-context.js';
+
+export function registerCleanup(program: Command): void {
+  program
+    .command('cleanup')
+    .description('remove everything svcplane created in the kernel for a mode, and nothing else')
+    .addOption(new Option('--mode <mode>', 'proxy mode to clean up').choices([...PROXY_MODES]).default('iptables'))
+    .action(async (opts: { mode: ProxyMode }) => {
+      const logger = createLogger({ format: 'text' });
+      const backend = await createBackend(opts.mode, { ctx: defaultNodeContext(), logger });
+      await backend.cleanup();
+      process.stdout.write(`removed svcplane's ${opts.mode} rules\n`);
+    });
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// svcplane's command line. Every command is a thin shell over src/agent and src/backends.
+import { Command, CommanderError } from 'commander';
+import { registerPlan } from './plan-command.js';
+import { registerValidate } from './validate-command.js';
+import { registerRun } from './run-command.js';
+import { registerCleanup } from './cleanup-command.js';
+import { registerDemo } from './demo-command.js';
+
+export function buildProgram(): Command {
+  const program = new Command('svcplane')
+    .description('A Linux service dataplane: programs Kubernetes Services into the kernel (iptables, nftables, IPVS, eBPF, userspace)')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride();
+  registerPlan(program);
+  registerValidate(program);
+  registerRun(program);
+  registerCleanup(program);
+  registerDemo(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    const e = err as Error & { code?: string };
+    process.stderr.write(`svcplane: ${e.message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

@@ -1,0 +1,29 @@
+// Flags shared by `plan` and `run`, named as kube-proxy names them.
+import { Option, type Command } from 'commander';
+import { PROXY_MODES } from '../agent/config.js';
+
+export function addNodeOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--mode <mode>', 'proxy mode').choices([...PROXY_MODES]))
+    .option('--manifests <paths...>', 'manifest files or directories of multi-document YAML')
+    .option('--node-name <name>', 'this node\'s name (default: $NODE_NAME, else the hostname)')
+    .option('--node-ip <ips>', 'this node\'s IPs, comma-separated (both families allowed)')
+    .option('--cluster-cidr <cidrs>', 'pod CIDRs; traffic from outside them to a cluster IP is masqueraded')
+    .option('--nodeport-addresses <cidrs>', 'CIDRs whose local addresses accept NodePorts (default: all local addresses)')
+    .option('--masquerade-all', 'masquerade all traffic sent to cluster IPs')
+    .option('--service-cluster-ip-range <cidrs>', 'ranges for cluster IPs that manifests leave unset (default 10.96.0.0/12,fd00:10:96::/108)')
+    .option('--config <file>', 'YAML config file with the same settings (flags win)');
+}
+
+/** Commander's camelCase options -> the config's setting names (only those given on the command line). */
+export function flagsToSettings(opts: Record<string, unknown>, given: (name: string) => boolean): Record<string, unknown> {
+  const map: Record<string, string> = {
+    mode: 'mode', manifests: 'manifests', nodeName: 'nodeName', nodeIp: 'nodeIP', clusterCidr: 'clusterCIDR',
+    nodeportAddresses: 'nodePortAddresses', masqueradeAll: 'masqueradeAll', minSyncPeriod: 'minSyncPeriod', syncPeriod: 'syncPeriod',
+    healthzBindAddress: 'healthzBindAddress', metricsBindAddress: 'metricsBindAddress', logFormat: 'logFormat', logLevel: 'logLevel',
+    serviceClusterIpRange: 'serviceClusterIPRange',
+  };
+  const out: Record<string, unknown> = {};
+  for (const [flag, setting] of Object.entries(map)) if (given(flag) && opts[flag] !== undefined) out[setting] = opts[flag];
+  return out;
+}

@@ -1,0 +1,77 @@
+import type { Server } from 'node:http';
+import { networkInterfaces } from 'node:os';
+import type { Command } from 'commander';
+import { Agent } from '../agent/agent.js';
+import { nodeContextFrom, readConfigFile, resolveConfig, type AgentConfig } from '../agent/config.js';
+import { ConntrackFlowCleaner } from '../agent/conntrack-cleaner.js';
+import { HealthTracker, parseBindAddress, startHealthServer, startMetricsServer } from '../agent/health.js';
+import { createLogger } from '../agent/logger.js';
+import { Metrics } from '../agent/metrics.js';
+import { cleanupOtherModes, createBackend } from '../agent/modes.js';
+import { Conntrack } from '../kernel/conntrack.js';
+import { ManifestSource } from '../sources/manifest-source.js';
+import { addNodeOptions, flagsToSettings } from './options.js';
+
+/** The node's addresses when --node-ip is not given (a bare-metal node has no Node object). */
+function detectNodeIPs(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && !a.internal && !(a.family === 'IPv6' && a.address.startsWith('fe80:')))
+    .map((a) => (a as { address: string }).address);
+}
+
+export function registerRun(program: Command): void {
+  addNodeOptions(program.command('run'))
+    .description('run the node agent: watch the manifests and keep the kernel programmed')
+    .option('--min-sync-period <duration>', 'minimum time between syncs (default 1s)')
+    .option('--sync-period <duration>', 'time between full syncs that repair drift (default 30s)')
+    .option('--healthz-bind-address <addr:port>', '/healthz and /livez (default 0.0.0.0:10256)')
+    .option('--metrics-bind-address <addr:port>', '/metrics (default 127.0.0.1:10249)')
+    .option('--log-format <format>', 'json or text (default json)')
+    .option('--log-level <level>', 'debug, info, warn, error (default info)')
+    .action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
+      const cfg = resolveConfig(flagsToSettings(opts, (n) => cmd.getOptionValueSource(n) === 'cli'), file);
+      await runAgent(cfg);
+    });
+}
+
+export async function runAgent(cfg: AgentConfig): Promise<void> {
+  if (cfg.manifests.length === 0) throw new Error('run: --manifests is required (the Kubernetes API source is not available yet)');
+  const logger = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
+  const ctx = nodeContextFrom({ ...cfg, nodeIPs: cfg.nodeIPs.length > 0 ? cfg.nodeIPs : detectNodeIPs() });
+  logger.info({ mode: cfg.mode, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, manifests: cfg.manifests }, 'starting svcplane');
+  const deps = { ctx, logger };
+  const backend = await createBackend(cfg.mode, deps);
+  await cleanupOtherModes(cfg.mode, deps);
+
+  const metrics = new Metrics({ defaultMetrics: true });
+  const source = new ManifestSource({ paths: [...cfg.manifests], serviceCIDRs: [...cfg.serviceCIDRs], logger });
+  // kube-proxy's healthz allows two sync periods between successful syncs.
+  const health = new HealthTracker(2 * cfg.syncPeriodMs + cfg.minSyncPeriodMs, Date.now, () => source.status());
+  const servers: Server[] = [
+    await startHealthServer(parseBindAddress(cfg.healthzBindAddress, 'healthzBindAddress'), health),
+    await startMetricsServer(parseBindAddress(cfg.metricsBindAddress, 'metricsBindAddress'), metrics.registry),
+  ];
+  const agent = new Agent({
+    ctx, source, backend, logger, metrics, health,
+    conntrack: new ConntrackFlowCleaner(new Conntrack({}), logger),
+    minSyncPeriodMs: cfg.minSyncPeriodMs,
+    syncPeriodMs: cfg.syncPeriodMs,
+  });
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    // As kube-proxy: stop syncing and leave every rule in place, so traffic keeps flowing.
+    logger.info({ signal }, 'stopping; rules stay in place');
+    void agent
+      .stop()
+      .then(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))))
+      .finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  await agent.start();
+}
