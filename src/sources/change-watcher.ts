@@ -1,0 +1,146 @@
+// Turns file system activity into debounced, serialized reloads.
+//
+// Two detectors feed the same debounced trigger: fs.watch on directories
+// (fast, but inotify can miss events, e.g. when a watched directory is
+// replaced) and a poller comparing cheap stamps. The poller stays quiet while
+// a reload is pending or running, and a reload that finds nothing changed
+// emits nothing, so the two never double the work that reaches the sink.
+import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+
+export interface ChangeWatcherLogger {
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export interface ChangeWatcherOptions {
+  readonly debounceMs: number;
+  readonly pollIntervalMs: number;
+  /** The directories to watch now (re-evaluated on every poll). */
+  readonly directories: () => Promise<readonly string[]>;
+  /** Cheap check: does the disk differ from what the last reload saw? */
+  readonly changedOnDisk: () => Promise<boolean>;
+  readonly reload: () => Promise<void>;
+  readonly logger: ChangeWatcherLogger;
+}
+
+interface DirectoryWatch {
+  readonly watcher: FSWatcher;
+  /** The inode watched: a directory replaced under the same name needs a new watch. */
+  readonly ino: number;
+}
+
+export class ChangeWatcher {
+  private readonly watches = new Map<string, DirectoryWatch>();
+  private debounceTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private rerun = false;
+  private polling = false;
+  private stopped = false;
+
+  constructor(private readonly options: ChangeWatcherOptions) {}
+
+  async start(): Promise<void> {
+    await this.refreshWatches();
+    this.pollTimer = setInterval(() => void this.poll(), this.options.pollIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.debounceTimer);
+    clearInterval(this.pollTimer);
+    this.debounceTimer = undefined;
+    this.pollTimer = undefined;
+    for (const { watcher } of this.watches.values()) watcher.close();
+    this.watches.clear();
+    await this.running;
+  }
+
+  /** Schedules a reload after the debounce; every new trigger restarts the wait. */
+  trigger(): void {
+    if (this.stopped) return;
+    clearTimeout(this.debounceTimer);
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = undefined;
+      this.runReload();
+    }, this.options.debounceMs);
+  }
+
+  private runReload(): void {
+    if (this.running !== undefined) {
+      // Changes seen mid-reload may have been read half-way: read again afterwards.
+      this.rerun = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.rerun = false;
+        try {
+          await this.options.reload();
+        } catch (err) {
+          this.options.logger.warn({ err }, 'manifest reload failed');
+        }
+      } while (this.rerun && !this.stopped);
+    })().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.stopped) return;
+    this.polling = true;
+    try {
+      await this.refreshWatches();
+      if (this.debounceTimer !== undefined || this.running !== undefined) return;
+      if (await this.options.changedOnDisk()) {
+        this.options.logger.debug({}, 'poll found manifest changes the watcher missed');
+        this.trigger();
+      }
+    } catch (err) {
+      this.options.logger.warn({ err }, 'manifest poll failed');
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** Watches every wanted directory that exists, replacing watches on vanished or replaced ones. */
+  private async refreshWatches(): Promise<void> {
+    const wanted = new Set(await this.options.directories());
+    for (const [dir, current] of this.watches) {
+      if (!wanted.has(dir)) this.unwatch(dir, current);
+    }
+    for (const dir of wanted) {
+      let ino: number;
+      try {
+        const info = await stat(dir);
+        if (!info.isDirectory()) throw new Error('not a directory');
+        ino = info.ino;
+      } catch {
+        const current = this.watches.get(dir);
+        if (current !== undefined) this.unwatch(dir, current);
+        continue;
+      }
+      const current = this.watches.get(dir);
+      if (current !== undefined && current.ino === ino) continue;
+      if (current !== undefined) this.unwatch(dir, current);
+      if (this.stopped) return;
+      try {
+        const watcher = watch(dir, { persistent: true }, () => this.trigger());
+        watcher.on('error', (err) => {
+          this.options.logger.debug({ err, dir }, 'directory watch failed; polling until it can be re-established');
+          const broken = this.watches.get(dir);
+          if (broken?.watcher === watcher) this.unwatch(dir, broken);
+        });
+        this.watches.set(dir, { watcher, ino });
+      } catch (err) {
+        this.options.logger.debug({ err, dir }, 'cannot watch directory; relying on polling');
+      }
+    }
+  }
+
+  private unwatch(dir: string, current: DirectoryWatch): void {
+    current.watcher.close();
+    this.watches.delete(dir);
+  }
+}
