@@ -6,9 +6,10 @@ import type { ConntrackCleaner } from './agent.js';
 
 /** The deletions kube-proxy performs; each tolerates "0 flow entries". */
 export interface ConntrackOps {
-  deleteByServiceIP(ip: string, protocol: Protocol, port: number): Promise<void>;
-  deleteByNodePort(port: number, protocol: Protocol, family: IPFamily): Promise<void>;
-  deleteByEndpoint(serviceIP: string, endpointIP: string, protocol: Protocol, port: number): Promise<void>;
+  deleteByServiceIP(ip: string, protocol: Protocol, port: number): Promise<unknown>;
+  deleteByNodePort(port: number, protocol: Protocol, family: IPFamily): Promise<unknown>;
+  deleteByEndpoint(serviceIP: string, endpointIP: string, protocol: Protocol): Promise<unknown>;
+  deleteByNodePortEndpoint(nodePort: number, endpointIP: string, protocol: Protocol): Promise<unknown>;
 }
 
 export class ConntrackFlowCleaner implements ConntrackCleaner {
@@ -20,7 +21,8 @@ export class ConntrackFlowCleaner implements ConntrackCleaner {
   async clear(flows: StaleFlows): Promise<void> {
     for (const s of flows.serviceIPs) await this.ops.deleteByServiceIP(s.ip, s.protocol, s.port);
     for (const n of flows.nodePorts) await this.ops.deleteByNodePort(n.port, n.protocol, n.family);
-    for (const e of flows.endpoints) await this.ops.deleteByEndpoint(e.serviceIP, e.endpointIP, e.protocol, e.port);
+    for (const e of flows.endpoints) await this.ops.deleteByEndpoint(e.serviceIP, e.endpointIP, e.protocol);
+    for (const e of flows.nodePortEndpoints) await this.ops.deleteByNodePortEndpoint(e.nodePort, e.endpointIP, e.protocol);
     this.logger.debug({ serviceIPs: flows.serviceIPs.length, nodePorts: flows.nodePorts.length, endpoints: flows.endpoints.length }, 'cleared stale conntrack entries');
   }
 }

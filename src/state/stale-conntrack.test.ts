@@ -30,6 +30,12 @@ describe('staleFlows', () => {
     const f = staleFlows(state(sp([ep('10.244.1.2'), ep('10.244.1.3')])), state(sp([ep('10.244.1.3'), ep('10.244.1.4')])));
     expect(f.endpoints.map((e) => `${e.serviceIP}->${e.endpointIP}`)).toEqual(['10.96.0.10->10.244.1.2', '203.0.113.5->10.244.1.2']);
     expect(f.serviceIPs).toEqual([]);
+    expect(f.nodePortEndpoints).toEqual([]);
+  });
+
+  it('clears NodePort flows DNATed to a removed endpoint', () => {
+    const f = staleFlows(state(sp([ep('10.244.1.2')], { nodePort: 30053 })), state(sp([ep('10.244.1.4')], { nodePort: 30053 })));
+    expect(f.nodePortEndpoints).toEqual([{ family: 'IPv4', protocol: 'UDP', nodePort: 30053, endpointIP: '10.244.1.2' }]);
   });
 
   it('treats a deleted service like the removal of all its endpoints', () => {
@@ -38,7 +44,7 @@ describe('staleFlows', () => {
   });
 
   it('ignores TCP services and unchanged keys', () => {
-    expect(staleFlows(state(sp([ep('10.244.1.2')], { protocol: 'TCP' })), state(sp([], { protocol: 'TCP' })))).toEqual({ serviceIPs: [], nodePorts: [], endpoints: [] });
+    expect(staleFlows(state(sp([ep('10.244.1.2')], { protocol: 'TCP' })), state(sp([], { protocol: 'TCP' })))).toEqual({ serviceIPs: [], nodePorts: [], endpoints: [], nodePortEndpoints: [] });
     const f = staleFlows(state(sp([ep('10.244.1.2')])), state(sp([])), { IPv4: new Set(), IPv6: new Set() });
     expect(f.endpoints).toEqual([]);
   });

@@ -31,6 +31,15 @@ export interface StaleFlows {
   readonly nodePorts: readonly StaleNodePort[];
   /** Entries DNATed to an endpoint that is no longer used. */
   readonly endpoints: readonly StaleEndpoint[];
+  /** NodePort entries DNATed to an endpoint that is no longer used. */
+  readonly nodePortEndpoints: readonly StaleNodePortEndpoint[];
+}
+
+export interface StaleNodePortEndpoint {
+  readonly family: IPFamily;
+  readonly protocol: Protocol;
+  readonly nodePort: number;
+  readonly endpointIP: string;
 }
 
 const STALE_PROTOCOLS: ReadonlySet<Protocol> = new Set(['UDP', 'SCTP']);
@@ -46,7 +55,9 @@ function serviceIPs(sp: ServicePortState): string[] {
   return [...(sp.clusterIP ? [sp.clusterIP] : []), ...sp.externalIPs, ...sp.loadBalancerIPs];
 }
 
-function familyFlows(prev: FamilyState, next: FamilyState, keys: Iterable<string>, out: { serviceIPs: StaleServiceIP[]; nodePorts: StaleNodePort[]; endpoints: StaleEndpoint[] }): void {
+type Mutable = { serviceIPs: StaleServiceIP[]; nodePorts: StaleNodePort[]; endpoints: StaleEndpoint[]; nodePortEndpoints: StaleNodePortEndpoint[] };
+
+function familyFlows(prev: FamilyState, next: FamilyState, keys: Iterable<string>, out: Mutable): void {
   for (const key of keys) {
     const before = prev.get(key);
     const after = next.get(key);
@@ -63,13 +74,14 @@ function familyFlows(prev: FamilyState, next: FamilyState, keys: Iterable<string
     const gone = new Set([...oldEps.values()].filter((e) => !newIPs.has(e.ip)).map((e) => e.ip));
     for (const endpointIP of gone) {
       for (const ip of serviceIPs(before)) out.endpoints.push({ family: before.family, protocol: before.protocol, serviceIP: ip, port: before.port, endpointIP });
+      if (before.nodePort > 0) out.nodePortEndpoints.push({ family: before.family, protocol: before.protocol, nodePort: before.nodePort, endpointIP });
     }
   }
 }
 
 /** Compares the state that was programmed before a sync with the one programmed now. */
 export function staleFlows(prev: DesiredState, next: DesiredState, changed?: { readonly IPv4: ReadonlySet<string>; readonly IPv6: ReadonlySet<string> }): StaleFlows {
-  const out = { serviceIPs: [] as StaleServiceIP[], nodePorts: [] as StaleNodePort[], endpoints: [] as StaleEndpoint[] };
+  const out: Mutable = { serviceIPs: [], nodePorts: [], endpoints: [], nodePortEndpoints: [] };
   for (const family of ['IPv4', 'IPv6'] as const) {
     const keys = changed ? changed[family] : new Set([...prev[family].keys(), ...next[family].keys()]);
     familyFlows(prev[family], next[family], keys, out);
@@ -78,5 +90,5 @@ export function staleFlows(prev: DesiredState, next: DesiredState, changed?: { r
 }
 
 export function isEmpty(f: StaleFlows): boolean {
-  return f.serviceIPs.length === 0 && f.nodePorts.length === 0 && f.endpoints.length === 0;
+  return f.serviceIPs.length + f.nodePorts.length + f.endpoints.length + f.nodePortEndpoints.length === 0;
 }

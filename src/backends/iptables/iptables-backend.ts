@@ -12,8 +12,8 @@ import { planFull, planPartial } from './planner.js';
 export interface IptablesKernel {
   restore(text: string, opts: { noflush: true }): Promise<void>;
   listChains(table: IptablesTable): Promise<Set<string>>;
-  ensureRule(table: IptablesTable, chain: string, args: readonly string[], position: 'prepend' | 'append'): Promise<void>;
-  deleteRule(table: IptablesTable, chain: string, args: readonly string[]): Promise<void>;
+  ensureRule(table: IptablesTable, chain: string, args: readonly string[], position: 'prepend' | 'append'): Promise<unknown>;
+  deleteRule(table: IptablesTable, chain: string, args: readonly string[]): Promise<unknown>;
 }
 
 export interface IptablesBackendOptions {

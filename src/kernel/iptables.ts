@@ -1,0 +1,148 @@
+// Thin adapter over the iptables binaries: batches go through iptables-restore,
+// the few jump rules in built-in chains through `iptables -C/-I/-A/-D`.
+
+import type { IPFamily } from '../model/types.js';
+import { SvcplaneError } from '../util/errors.js';
+import { checkResult, CommandError, runCommand, type CommandRunner } from './exec.js';
+
+export type IptablesTable = 'nat' | 'filter';
+export type RulePosition = 'prepend' | 'append';
+
+export interface IptablesOptions {
+  readonly family: IPFamily;
+  /** Program the tables of this network namespace instead of the host's. */
+  readonly netns?: string;
+  /** How long to wait for the xtables lock (`-w`); kube-proxy's default is 5. */
+  readonly waitSeconds?: number;
+  /** Replaces runCommand (unit tests). */
+  readonly run?: CommandRunner;
+}
+
+export interface RestoreOptions {
+  /** Always true: svcplane never flushes tables it does not own. */
+  readonly noflush: true;
+  /** Only parse and check the batch (`--test`), change nothing. */
+  readonly test?: boolean;
+}
+
+export class RestoreError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_IPTABLES_RESTORE_FAILED';
+  constructor(
+    readonly command: string,
+    readonly stderr: string,
+    readonly exitCode: number,
+    /** 1-based line of the input that failed, when the tool named one. */
+    readonly line?: number,
+    /** The text of that line. */
+    readonly lineText?: string,
+  ) {
+    super(
+      `${command} failed (exit code ${exitCode}): ${stderr.trim()}` +
+        (line === undefined ? '' : `; line ${line}: ${lineText ?? '<past end of input>'}`),
+    );
+  }
+}
+
+/** `iptables -C` exits 1 when the rule (or its chain) is not there. */
+const EXIT_NOT_FOUND = 1;
+const DEFAULT_WAIT_SECONDS = 5;
+
+export class Iptables {
+  readonly family: IPFamily;
+  readonly netns: string | undefined;
+  private readonly waitSeconds: number;
+  private readonly run: CommandRunner;
+
+  constructor(opts: IptablesOptions) {
+    this.family = opts.family;
+    this.netns = opts.netns;
+    this.waitSeconds = opts.waitSeconds ?? DEFAULT_WAIT_SECONDS;
+    this.run = opts.run ?? runCommand;
+  }
+
+  private get prefix(): string {
+    return this.family === 'IPv6' ? 'ip6tables' : 'iptables';
+  }
+
+  /** Applies one batch atomically. Throws RestoreError naming the failing line. */
+  async restore(text: string, opts: RestoreOptions): Promise<void> {
+    const file = `${this.prefix}-restore`;
+    const args = ['-w', String(this.waitSeconds), ...(opts.noflush ? ['--noflush'] : []), ...(opts.test ? ['--test'] : [])];
+    const result = await this.run(file, args, { input: text, netns: this.netns });
+    if (result.code === 0) return;
+    const line = failedLine(result.stderr);
+    const lineText = line === undefined ? undefined : text.split('\n')[line - 1];
+    throw new RestoreError(`${file} ${args.join(' ')}`, result.stderr, result.code, line, lineText);
+  }
+
+  /** The iptables-save dump of one table. */
+  async save(table: IptablesTable): Promise<string> {
+    const file = `${this.prefix}-save`;
+    const args = ['-t', table];
+    return checkResult(await this.run(file, args, { netns: this.netns }), file, args, this.netns).stdout;
+  }
+
+  /** Names of all chains (built-in and user) currently in `table`. */
+  async listChains(table: IptablesTable): Promise<Set<string>> {
+    return parseChainNames(await this.save(table));
+  }
+
+  async chainExists(table: IptablesTable, chain: string): Promise<boolean> {
+    return (await this.listChains(table)).has(chain);
+  }
+
+  /** Whether `chain` in `table` holds a rule with exactly these arguments. */
+  async ruleExists(table: IptablesTable, chain: string, args: readonly string[]): Promise<boolean> {
+    const argv = this.ruleArgs(table, '-C', chain, args);
+    const result = await this.run(this.prefix, argv, { netns: this.netns });
+    if (result.code === 0) return true;
+    if (result.code === EXIT_NOT_FOUND) return false;
+    throw new CommandError(this.prefix, argv, result.code, result.stderr, this.netns);
+  }
+
+  /**
+   * Makes sure the rule is in the chain: prepended (`-I chain 1`) or appended.
+   * Returns true when it had to be added.
+   */
+  async ensureRule(table: IptablesTable, chain: string, args: readonly string[], position: RulePosition): Promise<boolean> {
+    if (await this.ruleExists(table, chain, args)) return false;
+    const argv =
+      position === 'prepend'
+        ? ['-w', String(this.waitSeconds), '-t', table, '-I', chain, '1', ...args]
+        : this.ruleArgs(table, '-A', chain, args);
+    checkResult(await this.run(this.prefix, argv, { netns: this.netns }), this.prefix, argv, this.netns);
+    return true;
+  }
+
+  /** Deletes the rule if it is there (a missing rule or chain is not an error). Returns true when deleted. */
+  async deleteRule(table: IptablesTable, chain: string, args: readonly string[]): Promise<boolean> {
+    if (!(await this.ruleExists(table, chain, args))) return false;
+    const argv = this.ruleArgs(table, '-D', chain, args);
+    checkResult(await this.run(this.prefix, argv, { netns: this.netns }), this.prefix, argv, this.netns);
+    return true;
+  }
+
+  private ruleArgs(table: IptablesTable, op: '-C' | '-A' | '-D', chain: string, args: readonly string[]): string[] {
+    return ['-w', String(this.waitSeconds), '-t', table, op, chain, ...args];
+  }
+}
+
+/** `:NAME POLICY [packets:bytes]` lines declare the chains of a table in iptables-save output. */
+export function parseChainNames(save: string): Set<string> {
+  const chains = new Set<string>();
+  for (const line of save.split('\n')) {
+    if (!line.startsWith(':')) continue;
+    const name = line.slice(1).split(' ', 1)[0];
+    if (name) chains.add(name);
+  }
+  return chains;
+}
+
+/**
+ * The failing input line as reported by iptables-restore: legacy prints
+ * "line N failed", the nf_tables backend "Error occurred at line: N".
+ */
+export function failedLine(stderr: string): number | undefined {
+  const m = /line (\d+) failed/.exec(stderr) ?? /Error occurred at line: (\d+)/.exec(stderr);
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}
