@@ -31,6 +31,8 @@ check-node: node_modules/.package-lock.json
 
 build: deps
 	tsc -p tsconfig.build.json
+	@# The test bed's helper scripts run as separate node processes (plain ESM, no build step).
+	cp src/testbed/*.mjs dist/testbed/
 
 lint: deps
 	tsc -p tsconfig.json --noEmit

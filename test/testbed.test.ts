@@ -4,8 +4,8 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChecked } from '../src/kernel/exec.js';
-import { addNetns, deleteNetns, listNetns, ProcessGroup } from './lib/netns.js';
-import { cleanupStaleTestbeds, createTestbed, type IdentityServer, type Testbed } from './lib/testbed.js';
+import { addNetns, deleteNetns, listNetns, ProcessGroup } from '../src/testbed/netns.js';
+import { cleanupStaleTestbeds, createTestbed, type IdentityServer, type Testbed } from '../src/testbed/testbed.js';
 
 // TEST-NET addresses (RFC 5737 / RFC 3849): must never be reached.
 const OUTSIDE_V4 = '198.51.100.1';

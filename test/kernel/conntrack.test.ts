@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conntrack } from '../../src/kernel/conntrack.js';
 import { Iptables } from '../../src/kernel/iptables.js';
-import { createTestbed, type Testbed } from '../lib/testbed.js';
+import { createTestbed, type Testbed } from '../../src/testbed/testbed.js';
 
 const VIP = '10.96.0.10';
 const VIP6 = 'fd00:96::10';

@@ -2,7 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandNotFoundError, runChecked, runCommand } from '../../src/kernel/exec.js';
-import { addNetns, deleteNetns } from '../lib/netns.js';
+import { addNetns, deleteNetns } from '../../src/testbed/netns.js';
 
 const NS = 'svcp-exec-netns';
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IPFamily } from '../../src/model/types.js';
 import { Iptables, RestoreError } from '../../src/kernel/iptables.js';
-import { addNetns, deleteNetns } from '../lib/netns.js';
+import { addNetns, deleteNetns } from '../../src/testbed/netns.js';
 
 const NS = 'svcp-ipt-kernel';
 

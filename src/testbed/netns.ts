@@ -3,7 +3,7 @@
 
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import { runChecked, runCommand, type CommandResult } from '../../src/kernel/exec.js';
+import { runChecked, runCommand, type CommandResult } from '../kernel/exec.js';
 
 export const NETNS_PREFIX = 'svcp-';
 

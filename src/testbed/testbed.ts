@@ -19,7 +19,7 @@
 
 import { isIP, isIPv6 } from 'node:net';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { runChecked, type CommandResult, type RunOptions } from '../../src/kernel/exec.js';
+import { runChecked, type CommandResult, type RunOptions } from '../kernel/exec.js';
 import { addNetns, deleteNetns, ipIn, listNetns, NETNS_PREFIX, ProcessGroup, sysctlIn } from './netns.js';
 import * as traffic from './traffic.js';
 

@@ -5,7 +5,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { runChecked } from '../../src/kernel/exec.js';
+import { runChecked } from '../kernel/exec.js';
 import { killChild, type ProcessGroup } from './netns.js';
 
 const CLIENT_SCRIPT = fileURLToPath(new URL('./client.mjs', import.meta.url));
