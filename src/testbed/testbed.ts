@@ -29,6 +29,9 @@ export const NODE_IPV6 = 'fd77::1';
 export const CLIENT_IPV6 = 'fd77::2';
 export const POD_GATEWAY = '169.254.1.1';
 export const POD_GATEWAY_V6 = 'fe80::1';
+/** The default service ranges (as svcplane's defaults), routed to a dead-end device in the node. */
+export const SERVICE_CIDRS = ['10.96.0.0/12', 'fd00:10:96::/108'] as const;
+const SERVICE_DEVICE = 'svc0';
 export const DEFAULT_IDENTITY_PORTS: traffic.IdentityPorts = { tcp: [8080], udp: [8080] };
 
 export interface TestbedPodSpec {
@@ -167,6 +170,7 @@ export class Testbed {
       'net.ipv6.conf.all.forwarding': 1,
     });
     await this.buildClientLink();
+    await this.buildServiceRoute();
     for (const pod of this.pods) await this.buildPodLink(pod);
     for (const ns of this.allNamespaces()) await addBlackholes(ns);
   }
@@ -184,6 +188,18 @@ export class Testbed {
     await ipIn(this.clientNs, ['link', 'set', 'eth0', 'up']);
     await ipIn(this.clientNs, ['route', 'add', 'default', 'via', NODE_IP, 'dev', 'eth0']);
     if (this.ipv6) await ipIn(this.clientNs, ['-6', 'route', 'add', 'default', 'via', NODE_IPV6, 'dev', 'eth0']);
+  }
+
+  /**
+   * A process on a real node reaches a service VIP because its default route covers it; the
+   * route lookup happens before nat OUTPUT rewrites the destination. Our node's default is a
+   * blackhole, so the service ranges get a route to a veth whose peer stays down (this kernel
+   * has no dummy driver): packets that no rule rewrites are discarded there, inside the namespace.
+   */
+  private async buildServiceRoute(): Promise<void> {
+    await ipIn(this.nodeNs, ['link', 'add', SERVICE_DEVICE, 'type', 'veth', 'peer', 'name', `${SERVICE_DEVICE}-sink`]);
+    await ipIn(this.nodeNs, ['link', 'set', SERVICE_DEVICE, 'up']);
+    for (const cidr of SERVICE_CIDRS) await ipIn(this.nodeNs, ['route', 'add', cidr, 'dev', SERVICE_DEVICE]);
   }
 
   private async buildPodLink(pod: TestbedPod): Promise<void> {

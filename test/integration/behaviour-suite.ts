@@ -1,0 +1,176 @@
+// The behaviour suite, written once and run by every proxy mode: the real agent, real
+// manifests, real packets between network namespaces.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BehaviourWorld, EXTERNAL_IP, LB_IP, POD_IPS, ep, eventually, sleep, tally, type ModeDriver } from './behaviour-fixture.js';
+
+export function behaviourSuite(driver: ModeDriver): void {
+  describe(`behaviour: ${driver.mode} mode`, () => {
+    let w: BehaviourWorld;
+
+    beforeAll(async () => {
+      w = await BehaviourWorld.create(driver);
+      w.service({ name: 'web', clusterIP: '10.96.10.1' }, [ep('a1'), ep('a2'), ep('b1')]);
+      w.service({ name: 'multi', clusterIP: '10.96.10.2', ports: [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'https', port: 443, targetPort: 8443 }] }, [ep('a1'), ep('b1')], [{ name: 'http', port: 8080 }, { name: 'https', port: 8443 }]);
+      w.service(
+        { name: 'dns', clusterIP: '10.96.10.3', ports: [{ name: 'dns-tcp', protocol: 'TCP', port: 53, targetPort: 8080 }, { name: 'dns-udp', protocol: 'UDP', port: 53, targetPort: 5353 }] },
+        [ep('a2'), ep('b2')],
+        [{ name: 'dns-tcp', protocol: 'TCP', port: 8080 }, { name: 'dns-udp', protocol: 'UDP', port: 5353 }],
+      );
+      w.service({ name: 'named', clusterIP: '10.96.10.4', ports: [{ name: 'http', port: 80, targetPort: 'http-alt' }] }, [ep('b2')], [{ name: 'http', port: 8443 }]);
+      w.service({ name: 'np', clusterIP: '10.96.10.5', type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 30080 }] }, [ep('a1'), ep('b1')]);
+      w.service({ name: 'ext', clusterIP: '10.96.10.6', externalIPs: [EXTERNAL_IP] }, [ep('a2')]);
+      w.service({ name: 'lb', clusterIP: '10.96.10.7', type: 'LoadBalancer', loadBalancerIP: LB_IP, loadBalancerSourceRanges: ['192.168.77.3/32'], ports: [{ port: 80, targetPort: 8080, nodePort: 30081 }] }, [ep('b1')]);
+      w.service({ name: 'aff', clusterIP: '10.96.10.8', affinitySeconds: 2 }, [ep('a1'), ep('a2'), ep('b1')]);
+      w.service({ name: 'empty', clusterIP: '10.96.10.9' });
+      w.service({ name: 'dyn', clusterIP: '10.96.10.10' }, [ep('a1')]);
+      w.service({ name: 'etpl', clusterIP: '10.96.10.11', type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ port: 80, targetPort: 8080, nodePort: 30082 }] }, [ep('a1'), ep('b1')]);
+      w.service({ name: 'itpl', clusterIP: '10.96.10.12', internalTrafficPolicy: 'Local' }, [ep('a2'), ep('b2')]);
+      w.service({ name: 'morph', clusterIP: '10.96.10.13' }, [ep('a2')]);
+      w.service({ name: 'udp', clusterIP: '10.96.10.14', ports: [{ protocol: 'UDP', port: 53, targetPort: 5353 }] }, [ep('a1')], [{ protocol: 'UDP', port: 5353 }]);
+      await w.startAgent();
+    });
+
+    afterAll(async () => {
+      await w?.destroy();
+    });
+
+    it('1. a ClusterIP service reaches all its ready endpoints, roughly evenly', async () => {
+      const counts = tally(await w.tb.tcpRequests('node', '10.96.10.1', 80, 300, { concurrency: 20 }));
+      expect(Object.keys(counts).sort()).toEqual(['a1', 'a2', 'b1']);
+      for (const n of Object.values(counts)) expect(n).toBeGreaterThan(50); // 100 expected each; p(< 50) is negligible
+      // From a pod too (cluster-internal traffic through the node).
+      expect(tally(await w.tb.tcpRequests('b2', '10.96.10.1', 80, 30))).not.toHaveProperty(['error:timeout']);
+    });
+
+    it('1. multi-port services, the same port over TCP and UDP, and named target ports', async () => {
+      expect(Object.keys(tally(await w.tb.tcpRequests('node', '10.96.10.2', 80, 40))).sort()).toEqual(['a1', 'b1']);
+      expect(Object.keys(tally(await w.tb.tcpRequests('node', '10.96.10.2', 443, 40))).sort()).toEqual(['a1', 'b1']);
+      expect(Object.keys(tally(await w.tb.tcpRequests('node', '10.96.10.3', 53, 40))).sort()).toEqual(['a2', 'b2']);
+      expect(Object.keys(tally(await w.tb.udpRequests('node', '10.96.10.3', 53, 40))).sort()).toEqual(['a2', 'b2']);
+      // The UDP answers really came from port 5353 (the dns-udp slice port), TCP from 8080.
+      expect(w.servers.get('a2')?.peers.some((p) => p.protocol === 'udp' && p.port === 5353)).toBe(true);
+      expect(tally(await w.tb.tcpRequests('node', '10.96.10.4', 80, 5))).toEqual({ b2: 5 });
+    });
+
+    it('2. NodePort from outside and from the node; externalIPs', async () => {
+      expect(Object.keys(tally(await w.tb.tcpRequests('client', w.tb.nodeIP, 30080, 40))).sort()).toEqual(['a1', 'b1']);
+      expect(Object.keys(tally(await w.tb.tcpRequests('node', w.tb.nodeIP, 30080, 40))).sort()).toEqual(['a1', 'b1']);
+      expect(tally(await w.tb.tcpRequests('client', EXTERNAL_IP, 80, 5))).toEqual({ a2: 5 });
+    });
+
+    it('2. load-balancer ingress IPs honour loadBalancerSourceRanges', async () => {
+      // The client (192.168.77.2) is outside the allowed range: dropped.
+      expect(tally(await w.tb.tcpRequests('client', LB_IP, 80, 2, { timeoutMs: 500 }))).toEqual({ 'error:timeout': 2 });
+      w.service({ name: 'lb', clusterIP: '10.96.10.7', type: 'LoadBalancer', loadBalancerIP: LB_IP, loadBalancerSourceRanges: ['192.168.77.0/25'], ports: [{ port: 80, targetPort: 8080, nodePort: 30081 }] }, [ep('b1')]);
+      await eventually(async () => expect(tally(await w.tb.tcpRequests('client', LB_IP, 80, 3, { timeoutMs: 500 }))).toEqual({ b1: 3 }));
+    });
+
+    it('3. ClientIP affinity keeps a client on one endpoint until its timeout', async () => {
+      const first = tally(await w.tb.tcpRequests('node', '10.96.10.8', 80, 30, { concurrency: 1 }));
+      expect(Object.keys(first)).toHaveLength(1);
+      const pinned = Object.keys(first)[0];
+      // After the 2 s timeout the choice is random again: within a few expiries another endpoint shows up.
+      let moved = false;
+      for (let i = 0; i < 10 && !moved; i++) {
+        await sleep(2600);
+        const [r] = await w.tb.tcpRequests('node', '10.96.10.8', 80, 1);
+        moved = r?.ok === true && r.identity !== pinned;
+      }
+      expect(moved).toBe(true);
+    });
+
+    it('4. a service without endpoints refuses connections at once', async () => {
+      const t0 = Date.now();
+      expect(tally(await w.tb.tcpRequests('node', '10.96.10.9', 80, 3, { timeoutMs: 2000 }))).toEqual({ 'error:refused': 3 });
+      expect(tally(await w.tb.tcpRequests('b1', '10.96.10.9', 80, 1, { timeoutMs: 2000 }))).toEqual({ 'error:refused': 1 });
+      expect(Date.now() - t0).toBeLessThan(1500);
+    });
+
+    it('5. endpoint additions, removals and readiness take effect within one min-sync-period', async () => {
+      const effect = async (endpoints: Parameters<typeof w.service>[1], expected: string[]): Promise<number> => {
+        const t0 = Date.now();
+        w.service({ name: 'dyn', clusterIP: '10.96.10.10' }, endpoints);
+        await eventually(async () => expect(Object.keys(tally(await w.tb.tcpRequests('node', '10.96.10.10', 80, 30))).sort()).toEqual(expected), 5000, 50);
+        return Date.now() - t0;
+      };
+      // debounce (200 ms) + min-sync-period (500 ms) + the sync itself, with room for a loaded CI machine.
+      expect(await effect([ep('a1'), ep('b2')], ['a1', 'b2'])).toBeLessThan(2500);
+      expect(await effect([ep('b2')], ['b2'])).toBeLessThan(2500);
+      expect(await effect([ep('b2', { ready: false }), ep('a2')], ['a2'])).toBeLessThan(2500);
+      // Terminating endpoints serve only when no ready endpoint is left.
+      expect(await effect([ep('a2'), ep('b1', { ready: false, serving: true, terminating: true })], ['a2'])).toBeLessThan(2500);
+      expect(await effect([ep('b1', { ready: false, serving: true, terminating: true })], ['b1'])).toBeLessThan(2500);
+    });
+
+    it('6. externalTrafficPolicy: Local serves external traffic from local endpoints only and keeps the client IP', async () => {
+      const a1 = w.servers.get('a1');
+      const seen = a1?.peers.length ?? 0;
+      expect(tally(await w.tb.tcpRequests('client', w.tb.nodeIP, 30082, 20))).toEqual({ a1: 20 });
+      const fresh = (a1?.peers ?? []).slice(seen).filter((p) => p.protocol === 'tcp');
+      expect(fresh.length).toBeGreaterThan(0);
+      expect(new Set(fresh.map((p) => p.from))).toEqual(new Set([w.tb.clientIP]));
+      // Internal traffic still uses every endpoint.
+      expect(Object.keys(tally(await w.tb.tcpRequests('node', '10.96.10.11', 80, 40))).sort()).toEqual(['a1', 'b1']);
+    });
+
+    it('6. internalTrafficPolicy: Local keeps internal traffic on this node', async () => {
+      expect(tally(await w.tb.tcpRequests('node', '10.96.10.12', 80, 30))).toEqual({ a2: 30 });
+      expect(tally(await w.tb.tcpRequests('b1', '10.96.10.12', 80, 10))).toEqual({ a2: 10 });
+    });
+
+    it('7. changing type and ports updates the rules', async () => {
+      w.service({ name: 'morph', clusterIP: '10.96.10.13', type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 30083 }] }, [ep('a2')]);
+      await eventually(async () => expect(tally(await w.tb.tcpRequests('client', w.tb.nodeIP, 30083, 3))).toEqual({ a2: 3 }));
+      w.service({ name: 'morph', type: 'ExternalName', externalName: 'db.example.invalid' }, [ep('a2')]);
+      await eventually(async () => expect(tally(await w.tb.tcpRequests('client', w.tb.nodeIP, 30083, 1, { timeoutMs: 500 }))).not.toHaveProperty('a2'));
+      expect(tally(await w.tb.tcpRequests('node', '10.96.10.13', 80, 1, { timeoutMs: 500 }))).not.toHaveProperty('a2');
+      w.service({ name: 'morph', clusterIP: '10.96.10.13', ports: [{ port: 81, targetPort: 8443 }] }, [ep('a2')], [{ port: 8443 }]);
+      await eventually(async () => expect(tally(await w.tb.tcpRequests('node', '10.96.10.13', 81, 3))).toEqual({ a2: 3 }));
+      expect(tally(await w.tb.tcpRequests('node', '10.96.10.13', 80, 1, { timeoutMs: 500 }))).not.toHaveProperty('a2');
+    });
+
+    it('8. a SIGKILLed agent leaves the dataplane up; a restart keeps established connections and converges', async () => {
+      const before = await driver.snapshot(w.tb);
+      const held = await w.tb.holdConnection('client', w.tb.nodeIP, 30080);
+      expect(['a1', 'b1']).toContain(held.greeting);
+      await w.agent.kill('SIGKILL');
+      expect(await held.request('while-down')).toBe(`${held.greeting}:while-down`);
+      expect(Object.keys(tally(await w.tb.tcpRequests('node', '10.96.10.1', 80, 30))).sort()).toEqual(['a1', 'a2', 'b1']);
+      await w.startAgent();
+      expect(await held.request('after-restart')).toBe(`${held.greeting}:after-restart`);
+      expect(Object.keys(tally(await w.tb.tcpRequests('client', w.tb.nodeIP, 30080, 30))).sort()).toEqual(['a1', 'b1']);
+      expect(await driver.snapshot(w.tb)).toEqual(before);
+      await held.close();
+    });
+
+    it('9. drift: rules broken by hand come back on the next periodic sync', async () => {
+      await driver.breakRules(w.tb);
+      expect(tally(await w.tb.tcpRequests('node', '10.96.10.1', 80, 1, { timeoutMs: 500 }))).not.toHaveProperty('a1');
+      await eventually(async () => expect(Object.keys(tally(await w.tb.tcpRequests('node', '10.96.10.1', 80, 30))).sort()).toEqual(['a1', 'a2', 'b1']), 8000, 250);
+    });
+
+    it('10. an invalid service is reported and skipped while everything else keeps working', async () => {
+      w.manifests.writeText('broken.yaml', 'apiVersion: v1\nkind: Service\nmetadata:\n  name: broken\nspec:\n  clusterIP: 10.96.10.99\n  ports:\n  - port: 70000\n    protocol: TCPX\n');
+      w.service({ name: 'web', clusterIP: '10.96.10.1', ports: [{ port: 80, targetPort: 8080 }, { port: 99999 }] }, [ep('a1'), ep('a2'), ep('b1')]);
+      await w.agent.waitFor(() => w.agent.logs.some((r) => r.msg === 'skipping invalid object' && String(r.object).includes('default/broken')), 5000, 'the broken service to be reported');
+      const report = w.agent.logs.find((r) => r.msg === 'skipping invalid object' && String(r.object).includes('default/broken'));
+      expect(String(report?.field)).toMatch(/spec\.ports\[0\]/);
+      // web's invalid edit keeps its last good version: still served on every endpoint.
+      await sleep(1500);
+      expect(Object.keys(tally(await w.tb.tcpRequests('node', '10.96.10.1', 80, 30))).sort()).toEqual(['a1', 'a2', 'b1']);
+      expect(Object.keys(tally(await w.tb.tcpRequests('client', w.tb.nodeIP, 30080, 10))).sort()).toEqual(['a1', 'b1']);
+      w.service({ name: 'web', clusterIP: '10.96.10.1' }, [ep('a1'), ep('a2'), ep('b1')]);
+      w.manifests.remove('broken.yaml');
+    });
+
+    it('11. UDP: a client keeps working after its endpoint is replaced (stale conntrack cleared)', async () => {
+      const opts = { sourcePort: 40053, timeoutMs: 1000 };
+      expect(tally(await w.tb.udpRequests('node', '10.96.10.14', 53, 3, opts))).toEqual({ a1: 3 });
+      w.service({ name: 'udp', clusterIP: '10.96.10.14', ports: [{ protocol: 'UDP', port: 53, targetPort: 5353 }] }, [ep('b1')], [{ protocol: 'UDP', port: 5353 }]);
+      // a1 still runs: without the conntrack cleanup the old flow would keep reaching it.
+      await eventually(async () => expect(tally(await w.tb.udpRequests('node', '10.96.10.14', 53, 3, opts))).toEqual({ b1: 3 }), 5000, 200);
+    });
+  });
+}
+
+export { POD_IPS };
