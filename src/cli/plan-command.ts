@@ -33,7 +33,7 @@ export function registerPlan(program: Command): void {
       for (const family of families) {
         const plan = planFull(state[family], { family, ctx });
         const out: string[] = [`# ${RESTORE_COMMAND[family]} --noflush input (${family}, ${state[family].size} service ports)`];
-        for (const j of plan.jumps) out.push(`# ensured outside the batch: -t ${j.table} -I ${j.chain} ${j.args.join(' ')}`);
+        for (const j of plan.jumps) out.push(`# ensured outside the batch: -t ${j.table} -I ${j.chain} ${j.args.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')}`);
         process.stdout.write(out.join('\n') + '\n' + plan.restore);
       }
     });

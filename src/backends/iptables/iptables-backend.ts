@@ -6,11 +6,13 @@ import type { NodeContext } from '../../state/node-context.js';
 import type { DesiredState, StateChanges } from '../../state/types.js';
 import type { ProxyBackend, SyncOutcome } from '../backend.js';
 import type { IptablesMemo, IptablesPlan, IptablesTable, JumpRule } from './plan-types.js';
+import { parseChainNames } from '../../kernel/iptables.js';
 import { planFull, planPartial } from './planner.js';
 
 /** The kernel operations this mode needs (src/kernel/iptables.ts implements them). */
 export interface IptablesKernel {
   restore(text: string, opts: { noflush: true }): Promise<void>;
+  save(table: IptablesTable): Promise<string>;
   listChains(table: IptablesTable): Promise<Set<string>>;
   ensureRule(table: IptablesTable, chain: string, args: readonly string[], position: 'prepend' | 'append'): Promise<unknown>;
   deleteRule(table: IptablesTable, chain: string, args: readonly string[]): Promise<unknown>;
@@ -64,13 +66,19 @@ export class IptablesBackend implements ProxyBackend {
     const opts = { family, ctx: this.opts.ctx };
     const previous = this.memo.get(family);
     let plan: IptablesPlan;
+    let saved: Record<IptablesTable, string> | undefined;
     if (changes && previous) {
       if (changes[family].size === 0) return undefined;
       plan = planPartial(state[family], changes[family], previous, opts);
     } else {
-      // Full sync: read back which of our chains exist, so stale ones are deleted in the same transaction.
-      const [nat, filter] = await Promise.all([kernel.listChains('nat'), kernel.listChains('filter')]);
-      plan = planFull(state[family], opts, { nat: [...nat].filter((c) => isOwnedChain('nat', c)), filter: [...filter].filter((c) => isOwnedChain('filter', c)) });
+      // Full sync: read the kernel back once per table; stale chains of ours are deleted in the
+      // same transaction, and only the built-in jumps that are missing cost a command.
+      const [natSave, filterSave] = await Promise.all([kernel.save('nat'), kernel.save('filter')]);
+      saved = { nat: natSave, filter: filterSave };
+      plan = planFull(state[family], opts, {
+        nat: [...parseChainNames(natSave)].filter((c) => isOwnedChain('nat', c)),
+        filter: [...parseChainNames(filterSave)].filter((c) => isOwnedChain('filter', c)),
+      });
     }
     try {
       await kernel.restore(plan.restore, { noflush: true });
@@ -79,7 +87,7 @@ export class IptablesBackend implements ProxyBackend {
       this.memo.delete(family);
       throw err;
     }
-    if (plan.kind === 'full') await ensureJumps(kernel, plan.jumps);
+    if (plan.kind === 'full') await ensureJumps(kernel, plan.jumps.filter((j) => !saved || !hasRule(saved[j.table], j)));
     this.memo.set(family, plan.memo);
     return plan;
   }
@@ -105,6 +113,12 @@ export class IptablesBackend implements ProxyBackend {
 async function ensureJumps(kernel: IptablesKernel, jumps: readonly JumpRule[]): Promise<void> {
   // Prepending in reverse keeps the listed order at the head of each built-in chain.
   for (const j of [...jumps].reverse()) await kernel.ensureRule(j.table, j.chain, j.args, 'prepend');
+}
+
+/** True when iptables-save output holds the jump exactly as we write it (else `-C` decides). */
+export function hasRule(save: string, j: JumpRule): boolean {
+  const quoted = j.args.map((a) => (/[\s"]/.test(a) ? `"${a.replace(/"/g, '\\"')}"` : a)).join(' ');
+  return save.includes(`\n-A ${j.chain} ${quoted}\n`) || save.startsWith(`-A ${j.chain} ${quoted}\n`);
 }
 
 function countLines(text: string): number {
