@@ -97,6 +97,8 @@ export class Iptables {
     const result = await this.run(this.prefix, argv, { netns: this.netns });
     if (result.code === 0) return true;
     if (result.code === EXIT_NOT_FOUND) return false;
+    // A rule that jumps to a chain that does not exist cannot exist either (iptables exits 2).
+    if (/Chain '[^']*' does not exist|Couldn't load target/.test(result.stderr)) return false;
     throw new CommandError(this.prefix, argv, result.code, result.stderr, this.netns);
   }
 
