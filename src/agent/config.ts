@@ -6,6 +6,7 @@ import { parseDuration } from '../util/duration.js';
 import { SvcplaneError } from '../util/errors.js';
 import type { NodeContext } from '../state/node-context.js';
 import type { LogFormat } from './logger.js';
+import type { IptablesVariant } from '../kernel/iptables.js';
 
 export const PROXY_MODES = ['iptables', 'nftables', 'ipvs', 'ebpf', 'userspace'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
@@ -30,6 +31,8 @@ export interface AgentConfig {
   readonly logFormat: LogFormat;
   readonly logLevel: string;
   readonly serviceCIDRs: readonly string[];
+  /** Which iptables binaries the iptables mode drives: the system's, or nft / legacy explicitly. */
+  readonly iptablesBackend: IptablesVariant;
 }
 
 /** Raw settings as written on the command line or in the file (camelCase flag names). */
@@ -50,6 +53,7 @@ const DEFAULTS = {
   logFormat: 'json',
   logLevel: 'info',
   serviceClusterIPRange: ['10.96.0.0/12', 'fd00:10:96::/108'],
+  iptablesBackend: 'auto',
 } as const;
 
 const KNOWN = new Set([...Object.keys(DEFAULTS), 'nodeName', 'config', 'hostnameOverride', 'iptables']);
@@ -109,6 +113,8 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}): Agent
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) s[k] = v;
   const mode = str(s.mode, 'mode');
   if (!(PROXY_MODES as readonly string[]).includes(mode)) throw new ConfigError(`mode: unsupported value "${mode}": supported values: ${PROXY_MODES.join(', ')}`);
+  const iptablesBackend = str(s.iptablesBackend, 'iptablesBackend');
+  if (!['auto', 'nft', 'legacy'].includes(iptablesBackend)) throw new ConfigError(`iptablesBackend: unsupported value "${iptablesBackend}": supported values: auto, nft, legacy`);
   const logFormat = str(s.logFormat, 'logFormat');
   if (logFormat !== 'json' && logFormat !== 'text') throw new ConfigError(`logFormat: unsupported value "${logFormat}": supported values: json, text`);
   const masqueradeBit = Number(s.masqueradeBit);
@@ -133,6 +139,7 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}): Agent
     logFormat,
     logLevel: str(s.logLevel, 'logLevel'),
     serviceCIDRs: list(s.serviceClusterIPRange, 'serviceClusterIPRange'),
+    iptablesBackend: iptablesBackend as IptablesVariant,
   };
 }
 

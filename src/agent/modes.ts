@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { ProxyBackend } from '../backends/backend.js';
 import { IptablesBackend, type IptablesKernel } from '../backends/iptables/iptables-backend.js';
-import { Iptables } from '../kernel/iptables.js';
+import { Iptables, type IptablesVariant } from '../kernel/iptables.js';
 import type { IPFamily } from '../model/types.js';
 import type { NodeContext } from '../state/node-context.js';
 import { SvcplaneError } from '../util/errors.js';
@@ -18,12 +18,14 @@ export interface BackendDeps {
   readonly logger: Logger;
   /** Run kernel commands inside this network namespace (tests, the demo). */
   readonly netns?: string;
+  readonly iptablesVariant?: IptablesVariant;
 }
 
 /** IPv6 is programmed only where the kernel has ip6tables' nat table. */
 async function iptablesKernels(deps: BackendDeps): Promise<Partial<Record<IPFamily, IptablesKernel>>> {
-  const v4 = new Iptables({ family: 'IPv4', ...(deps.netns ? { netns: deps.netns } : {}) });
-  const v6 = new Iptables({ family: 'IPv6', ...(deps.netns ? { netns: deps.netns } : {}) });
+  const common = { variant: deps.iptablesVariant ?? 'auto', ...(deps.netns ? { netns: deps.netns } : {}) } as const;
+  const v4 = new Iptables({ family: 'IPv4', ...common });
+  const v6 = new Iptables({ family: 'IPv6', ...common });
   try {
     await v6.listChains('nat');
     return { IPv4: v4, IPv6: v6 };
@@ -42,11 +44,18 @@ export async function createBackend(mode: ProxyMode, deps: BackendDeps): Promise
   }
 }
 
-/** Removes what svcplane's other modes left in the kernel (only iptables exists so far). */
+/**
+ * Removes what svcplane's other modes left in the kernel (only iptables exists so far).
+ * The iptables mode also clears the other iptables variant: legacy and nf_tables rules are
+ * separate rulesets, and both would be evaluated.
+ */
 export async function cleanupOtherModes(mode: ProxyMode, deps: BackendDeps): Promise<void> {
-  const others: ProxyMode[] = mode === 'iptables' ? [] : ['iptables'];
-  for (const other of others) {
-    deps.logger.info({ mode: other }, 'removing rules left by another svcplane mode');
-    await (await createBackend(other, deps)).cleanup();
+  if (mode === 'iptables') {
+    const other: IptablesVariant = deps.iptablesVariant === 'legacy' ? 'nft' : 'legacy';
+    deps.logger.debug({ variant: other }, 'removing rules left by the other iptables variant');
+    await (await createBackend('iptables', { ...deps, iptablesVariant: other })).cleanup();
+    return;
   }
+  deps.logger.info({ mode: 'iptables' }, 'removing rules left by another svcplane mode');
+  await (await createBackend('iptables', deps)).cleanup();
 }

@@ -12,7 +12,7 @@ import { Metrics } from '../agent/metrics.js';
 import { IptablesBackend } from '../backends/iptables/iptables-backend.js';
 import { planFull } from '../backends/iptables/planner.js';
 import { runChecked } from '../kernel/exec.js';
-import { Iptables } from '../kernel/iptables.js';
+import { Iptables, type IptablesVariant } from '../kernel/iptables.js';
 import { ManifestSource } from '../sources/manifest-source.js';
 import { DesiredStateBuilder } from '../state/desired-state.js';
 import { defaultNodeContext } from '../state/node-context.js';
@@ -42,11 +42,11 @@ async function withNetns<T>(name: string, fn: (ns: string) => Promise<T>): Promi
   }
 }
 
-async function fullSync(services: number, endpoints: number, ns: string): Promise<ApplyBenchRow> {
+async function fullSync(services: number, endpoints: number, ns: string, variant: IptablesVariant): Promise<ApplyBenchRow> {
   const store = new ObjectStore();
   store.apply(syntheticEvents(services, endpoints));
   const { state } = new DesiredStateBuilder(ctx).update(store, 'all');
-  const kernel = new Iptables({ family: 'IPv4', netns: ns });
+  const kernel = new Iptables({ family: 'IPv4', netns: ns, variant });
   const t0 = performance.now();
   const plan = planFull(state.IPv4, { family: 'IPv4', ctx });
   const renderMs = performance.now() - t0;
@@ -56,14 +56,14 @@ async function fullSync(services: number, endpoints: number, ns: string): Promis
   return { services, renderMs, restoreMs, restoreLines: plan.restore.split('\n').length };
 }
 
-async function partialEndToEnd(services: number, endpoints: number, ns: string): Promise<ApplyBenchResult['partial']> {
+async function partialEndToEnd(services: number, endpoints: number, ns: string, variant: IptablesVariant): Promise<ApplyBenchResult['partial']> {
   const dir = mkdtempSync(join(tmpdir(), 'svcp-bench-'));
   try {
     for (let i = 0; i < services; i++) writeFileSync(join(dir, `svc-${i}.yaml`), syntheticYaml(i, endpoints));
     const source = new ManifestSource({ paths: [dir], debounceMs: 5, pollIntervalMs: 60_000 });
     const syncs: Array<{ at: number; durationMs: number; lines: number }> = [];
     const agent = new Agent({
-      ctx, source, backend: new IptablesBackend({ ctx, kernels: { IPv4: new Iptables({ family: 'IPv4', netns: ns }) } }),
+      ctx, source, backend: new IptablesBackend({ ctx, kernels: { IPv4: new Iptables({ family: 'IPv4', netns: ns, variant }) } }),
       logger: pino({ level: 'silent' }), metrics: new Metrics(), health: new HealthTracker(60_000),
       minSyncPeriodMs: 0, syncPeriodMs: 3_600_000,
       onSync: ({ durationMs, outcome }) => syncs.push({ at: performance.now(), durationMs, lines: outcome?.sent.restoreLines ?? 0 }),
@@ -82,15 +82,16 @@ async function partialEndToEnd(services: number, endpoints: number, ns: string):
   }
 }
 
-export async function runApplyBench(sizes: readonly number[] = [1000, 10_000], endpoints = 10): Promise<ApplyBenchResult> {
+export async function runApplyBench(sizes: readonly number[], endpoints: number, variant: IptablesVariant): Promise<ApplyBenchResult> {
   const full: ApplyBenchRow[] = [];
+  const label = `iptables (${variant === 'auto' ? 'system default' : `iptables-${variant}`})`;
   for (const n of sizes) {
-    full.push(await withNetns(`svcp-bench-${process.pid}-${n}`, (ns) => fullSync(n, endpoints, ns)));
+    full.push(await withNetns(`svcp-bench-${process.pid}-${n}`, (ns) => fullSync(n, endpoints, ns, variant)));
     const r = full.at(-1) as ApplyBenchRow;
-    console.log(`iptables full sync: ${n} services x ${endpoints} endpoints: render ${r.renderMs.toFixed(0)} ms, iptables-restore ${r.restoreMs.toFixed(0)} ms (${r.restoreLines} lines; render is ${((100 * r.renderMs) / r.restoreMs).toFixed(0)}% of restore)`);
+    console.log(`${label} full sync: ${n} services x ${endpoints} endpoints: render ${r.renderMs.toFixed(0)} ms, restore ${r.restoreMs.toFixed(0)} ms (${r.restoreLines} lines; render is ${((100 * r.renderMs) / r.restoreMs).toFixed(0)}% of restore)`);
   }
   const largest = Math.max(...sizes);
-  const partial = await withNetns(`svcp-bench-${process.pid}-p`, (ns) => partialEndToEnd(largest, endpoints, ns));
-  console.log(`iptables one-endpoint change at ${largest} services: ${partial.endToEndMs.toFixed(1)} ms end to end (manifest write -> restore returned; sync itself ${partial.syncMs.toFixed(1)} ms, ${partial.restoreLines} restore lines)`);
+  const partial = await withNetns(`svcp-bench-${process.pid}-p`, (ns) => partialEndToEnd(largest, endpoints, ns, variant));
+  console.log(`${label} one-endpoint change at ${largest} services: ${partial.endToEndMs.toFixed(1)} ms end to end (manifest write -> restore returned; the sync itself ${partial.syncMs.toFixed(1)} ms, ${partial.restoreLines} restore lines)`);
   return { full, partial };
 }

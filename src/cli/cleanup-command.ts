@@ -4,15 +4,17 @@ import { PROXY_MODES, type ProxyMode } from '../agent/config.js';
 import { createLogger } from '../agent/logger.js';
 import { createBackend } from '../agent/modes.js';
 import { defaultNodeContext } from '../state/node-context.js';
+import type { IptablesVariant } from '../kernel/iptables.js';
 
 export function registerCleanup(program: Command): void {
   program
     .command('cleanup')
     .description('remove everything svcplane created in the kernel for a mode, and nothing else')
     .addOption(new Option('--mode <mode>', 'proxy mode to clean up').choices([...PROXY_MODES]).default('iptables'))
-    .action(async (opts: { mode: ProxyMode }) => {
+    .addOption(new Option('--iptables-backend <variant>', 'iptables binaries: auto, nft or legacy').choices(['auto', 'nft', 'legacy']).default('auto'))
+    .action(async (opts: { mode: ProxyMode; iptablesBackend: IptablesVariant }) => {
       const logger = createLogger({ format: 'text' });
-      const backend = await createBackend(opts.mode, { ctx: defaultNodeContext(), logger });
+      const backend = await createBackend(opts.mode, { ctx: defaultNodeContext(), logger, iptablesVariant: opts.iptablesBackend });
       await backend.cleanup();
       process.stdout.write(`removed svcplane's ${opts.mode} rules\n`);
     });

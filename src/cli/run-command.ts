@@ -41,7 +41,7 @@ export async function runAgent(cfg: AgentConfig): Promise<void> {
   const logger = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
   const ctx = nodeContextFrom({ ...cfg, nodeIPs: cfg.nodeIPs.length > 0 ? cfg.nodeIPs : detectNodeIPs() });
   logger.info({ mode: cfg.mode, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, manifests: cfg.manifests }, 'starting svcplane');
-  const deps = { ctx, logger };
+  const deps = { ctx, logger, iptablesVariant: cfg.iptablesBackend };
   const backend = await createBackend(cfg.mode, deps);
   await cleanupOtherModes(cfg.mode, deps);
 
