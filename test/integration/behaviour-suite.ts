@@ -163,6 +163,21 @@ export function behaviourSuite(driver: ModeDriver): void {
       w.manifests.remove('broken.yaml');
     });
 
+    it('serves /healthz, /livez and /metrics with kube-proxy\'s metric names', async () => {
+      const script = `const r = await Promise.all(['http://127.0.0.1:10256/healthz', 'http://127.0.0.1:10256/livez', 'http://127.0.0.1:10249/metrics'].map(async (u) => { const res = await fetch(u); return { status: res.status, body: await res.text() }; })); console.log(JSON.stringify(r));`;
+      const { stdout } = await w.tb.exec('node', process.execPath, ['--input-type=module', '-e', script]);
+      const [healthz, livez, metrics] = JSON.parse(stdout) as Array<{ status: number; body: string }>;
+      expect(healthz?.status).toBe(200);
+      expect(JSON.parse(healthz?.body ?? '{}')).toHaveProperty('lastUpdated');
+      expect(livez?.status).toBe(200);
+      expect(metrics?.status).toBe(200);
+      for (const name of ['kubeproxy_sync_proxy_rules_duration_seconds_bucket', 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', 'kubeproxy_sync_full_proxy_rules_duration_seconds', 'kubeproxy_sync_partial_proxy_rules_duration_seconds', 'kubeproxy_sync_proxy_rules_service_changes_total', 'kubeproxy_sync_proxy_rules_endpoint_changes_total', 'kubeproxy_sync_proxy_rules_iptables_restore_failures_total', 'svcplane_invalid_objects_total']) {
+        expect(metrics?.body).toContain(name);
+      }
+      expect(metrics?.body).toMatch(/kubeproxy_sync_proxy_rules_iptables_total\{table="nat"\} [1-9]/);
+      expect(metrics?.body).toMatch(/svcplane_invalid_objects_total\{kind="Service"\} [1-9]/);
+    });
+
     it('11. UDP: a client keeps working after its endpoint is replaced (stale conntrack cleared)', async () => {
       const opts = { sourcePort: 40053, timeoutMs: 1000 };
       expect(tally(await w.tb.udpRequests('node', '10.96.10.14', 53, 3, opts))).toEqual({ a1: 3 });
