@@ -26,6 +26,14 @@ describe('resolveConfig', () => {
     expect(c.nodeIPs).toEqual(['192.168.1.1', 'fd00::1']);
   });
 
+  it('reads the source settings, including kube-proxy\'s clientConnection.kubeconfig', () => {
+    expect(resolveConfig({}).source).toBe('files');
+    const file = readConfigFile(tmpFile('source: kubernetes\nclientConnection:\n  kubeconfig: /var/lib/svcplane/kubeconfig\nserviceProxyName: svcplane\n'));
+    const c = resolveConfig({ master: 'https://10.0.0.1:6443' }, file);
+    expect(c).toMatchObject({ source: 'kubernetes', kubeconfig: '/var/lib/svcplane/kubeconfig', master: 'https://10.0.0.1:6443', serviceProxyName: 'svcplane' });
+    expect(() => resolveConfig({ source: 'etcd' })).toThrow(/source: unsupported value "etcd"/);
+  });
+
   it('names the bad setting', () => {
     expect(() => resolveConfig({ mode: 'ipchains' })).toThrow(/mode: unsupported value "ipchains"/);
     expect(() => resolveConfig({ syncPeriod: 'soon' })).toThrow(/syncPeriod: invalid duration/);

@@ -15,8 +15,18 @@ export class ConfigError extends SvcplaneError {
   override readonly code = 'SVCPLANE_BAD_CONFIG';
 }
 
+export type SourceKind = 'files' | 'kubernetes';
+
 export interface AgentConfig {
   readonly mode: ProxyMode;
+  /** Where services come from: manifest files (bare metal) or the Kubernetes API. */
+  readonly source: SourceKind;
+  /** kubeconfig file for `source: kubernetes` (in a pod: in-cluster config when unset). */
+  readonly kubeconfig: string | undefined;
+  /** API server URL overriding the kubeconfig's. */
+  readonly master: string | undefined;
+  /** Services labelled service.kubernetes.io/service-proxy-name with this value are ours. */
+  readonly serviceProxyName: string | undefined;
   readonly manifests: readonly string[];
   readonly nodeName: string;
   readonly nodeIPs: readonly string[];
@@ -40,6 +50,7 @@ export type RawSettings = Readonly<Record<string, unknown>>;
 
 const DEFAULTS = {
   mode: 'iptables',
+  source: 'files',
   manifests: [] as string[],
   nodeIP: [] as string[],
   clusterCIDR: [] as string[],
@@ -56,7 +67,7 @@ const DEFAULTS = {
   iptablesBackend: 'auto',
 } as const;
 
-const KNOWN = new Set([...Object.keys(DEFAULTS), 'nodeName', 'config', 'hostnameOverride', 'iptables']);
+const KNOWN = new Set([...Object.keys(DEFAULTS), 'nodeName', 'config', 'hostnameOverride', 'iptables', 'kubeconfig', 'master', 'serviceProxyName', 'clientConnection']);
 
 /** kube-proxy's KubeProxyConfiguration keeps some settings under `iptables:`; accept them there too. */
 function flattenFile(file: Record<string, unknown>, path: string): Record<string, unknown> {
@@ -69,6 +80,10 @@ function flattenFile(file: Record<string, unknown>, path: string): Record<string
         if (!['masqueradeAll', 'masqueradeBit', 'minSyncPeriod', 'syncPeriod'].includes(ik)) throw new ConfigError(`${path}: unknown setting "iptables.${ik}"`);
         out[ik] = iv;
       }
+    } else if (k === 'clientConnection' && v && typeof v === 'object') {
+      // kube-proxy keeps the kubeconfig path under clientConnection.kubeconfig.
+      const kc = (v as Record<string, unknown>).kubeconfig;
+      if (kc !== undefined) out.kubeconfig = kc;
     } else if (k === 'hostnameOverride') out.nodeName = v;
     else out[k] = v;
   }
@@ -113,6 +128,9 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}): Agent
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) s[k] = v;
   const mode = str(s.mode, 'mode');
   if (!(PROXY_MODES as readonly string[]).includes(mode)) throw new ConfigError(`mode: unsupported value "${mode}": supported values: ${PROXY_MODES.join(', ')}`);
+  const source = str(s.source, 'source');
+  if (source !== 'files' && source !== 'kubernetes') throw new ConfigError(`source: unsupported value "${source}": supported values: files, kubernetes`);
+  const optional = (key: string): string | undefined => (s[key] === undefined || s[key] === '' ? undefined : str(s[key], key));
   const iptablesBackend = str(s.iptablesBackend, 'iptablesBackend');
   if (!['auto', 'nft', 'legacy'].includes(iptablesBackend)) throw new ConfigError(`iptablesBackend: unsupported value "${iptablesBackend}": supported values: auto, nft, legacy`);
   const logFormat = str(s.logFormat, 'logFormat');
@@ -125,6 +143,10 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}): Agent
   if (minSyncPeriodMs > syncPeriodMs) throw new ConfigError('minSyncPeriod: must not be longer than syncPeriod');
   return {
     mode: mode as ProxyMode,
+    source,
+    kubeconfig: optional('kubeconfig'),
+    master: optional('master'),
+    serviceProxyName: optional('serviceProxyName'),
     manifests: list(s.manifests, 'manifests'),
     nodeName: typeof s.nodeName === 'string' && s.nodeName ? s.nodeName : (process.env.NODE_NAME || hostname()).toLowerCase(),
     nodeIPs: list(s.nodeIP, 'nodeIP'),

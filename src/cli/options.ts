@@ -5,7 +5,11 @@ import { PROXY_MODES } from '../agent/config.js';
 export function addNodeOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--mode <mode>', 'proxy mode').choices([...PROXY_MODES]))
+    .option('--source <source>', 'files (manifests, the default) or kubernetes (the API server)')
     .option('--manifests <paths...>', 'manifest files or directories of multi-document YAML')
+    .option('--kubeconfig <file>', 'kubeconfig for --source kubernetes (default: in-cluster config in a pod, else ~/.kube/config)')
+    .option('--master <url>', 'API server URL, overriding the kubeconfig')
+    .option('--service-proxy-name <name>', 'serve services labelled service.kubernetes.io/service-proxy-name=<name>')
     .option('--node-name <name>', 'this node\'s name (default: $NODE_NAME, else the hostname)')
     .option('--node-ip <ips>', 'this node\'s IPs, comma-separated (both families allowed)')
     .option('--cluster-cidr <cidrs>', 'pod CIDRs; traffic from outside them to a cluster IP is masqueraded')
@@ -19,7 +23,7 @@ export function addNodeOptions(cmd: Command): Command {
 /** Commander's camelCase options -> the config's setting names (only those given on the command line). */
 export function flagsToSettings(opts: Record<string, unknown>, given: (name: string) => boolean): Record<string, unknown> {
   const map: Record<string, string> = {
-    mode: 'mode', manifests: 'manifests', nodeName: 'nodeName', nodeIp: 'nodeIP', clusterCidr: 'clusterCIDR',
+    mode: 'mode', source: 'source', kubeconfig: 'kubeconfig', master: 'master', serviceProxyName: 'serviceProxyName', manifests: 'manifests', nodeName: 'nodeName', nodeIp: 'nodeIP', clusterCidr: 'clusterCIDR',
     nodeportAddresses: 'nodePortAddresses', masqueradeAll: 'masqueradeAll', minSyncPeriod: 'minSyncPeriod', syncPeriod: 'syncPeriod',
     healthzBindAddress: 'healthzBindAddress', metricsBindAddress: 'metricsBindAddress', logFormat: 'logFormat', logLevel: 'logLevel',
     serviceClusterIpRange: 'serviceClusterIPRange', iptablesBackend: 'iptablesBackend',
