@@ -7,7 +7,7 @@ NODE := $(CURDIR)/node_modules/.bin/node
 # Debian packages the agent and its tests use (command -> package).
 DEB_PACKAGES := iptables iproute2 conntrack nftables ipset procps kmod
 
-.PHONY: build deps system-deps check-node test test-unit demo bench lint clean
+.PHONY: build deps system-deps check-node test test-unit deploy-check demo bench lint clean
 
 # Installs the Debian packages that are missing (root on Debian; a no-op when all are there).
 system-deps:
@@ -37,8 +37,13 @@ build: deps
 lint: deps
 	tsc -p tsconfig.json --noEmit
 
-test: system-deps build lint
+test: system-deps build lint deploy-check
 	vitest run
+
+# The deployment artefacts in deploy/, offline: Kubernetes schemas, svcplane's config parser
+# on the embedded and example configs, light lints of the unit and the Dockerfile.
+deploy-check: build
+	$(NODE) scripts/deploy-check.mjs
 
 test-unit: build
 	vitest run src
