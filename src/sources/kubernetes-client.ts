@@ -1,0 +1,140 @@
+// The two requests the Kubernetes source makes, on client-node's KubeConfig:
+// LIST (a plain GET keeping the objects as the API server's JSON, which the
+// model validators read) and WATCH (client-node's Watch, asking for bookmarks
+// and telling when a watch is established or ends, for status()).
+import http from 'node:http';
+import https from 'node:https';
+import { Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { SvcplaneError } from '../util/errors.js';
+
+export const LIST_TIMEOUT_MS = 60_000;
+
+/** A failed API request; `statusCode` is the HTTP status (0 when no response came). */
+export class KubernetesApiError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_KUBERNETES_API';
+  constructor(
+    message: string,
+    readonly statusCode: number,
+    readonly reason?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The API server's Status message and reason, when the body is one. */
+function describeFailure(status: number, body: string): { message: string; reason: string | undefined } {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (isRecord(parsed) && parsed['kind'] === 'Status') {
+      const reason = typeof parsed['reason'] === 'string' ? parsed['reason'] : undefined;
+      return { message: `HTTP ${status}: ${String(parsed['message'] ?? reason ?? '')}`, reason };
+    }
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return { message: `HTTP ${status}: ${body.slice(0, 200)}`, reason: undefined };
+}
+
+/**
+ * GET `path` (a collection) with `query`; resolves to the list as the server sent it.
+ * Items stay raw JSON: they are validated by the model's validators, not client-node's models.
+ */
+export async function listCollection(
+  kubeConfig: KubeConfig,
+  path: string,
+  query: Readonly<Record<string, string>>,
+  timeoutMs = LIST_TIMEOUT_MS,
+): Promise<KubernetesListObject<KubernetesObject>> {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (cluster === null) throw new KubernetesApiError('kubeconfig has no current cluster', 0);
+  const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+  const options: https.RequestOptions = {};
+  await kubeConfig.applyToHTTPSOptions(options);
+  const headers = { ...(options.headers ?? {}), Accept: 'application/json' };
+  const transport = url.protocol === 'https:' ? https : http;
+
+  const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = transport.request(url, { ...options, method: 'GET', headers, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new KubernetesApiError(`GET ${url.pathname}: no answer within ${timeoutMs} ms`, 0)));
+    req.on('error', (err) => reject(err instanceof KubernetesApiError ? err : new KubernetesApiError(`GET ${url.pathname}: ${err.message}`, 0, undefined, { cause: err })));
+    req.end();
+  });
+  if (status !== 200) {
+    const { message, reason } = describeFailure(status, body);
+    throw new KubernetesApiError(`GET ${url.pathname}: ${message}`, status, reason);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (err) {
+    throw new KubernetesApiError(`GET ${url.pathname}: response is not JSON`, status, undefined, { cause: err });
+  }
+  if (!isRecord(parsed) || !Array.isArray(parsed['items']) || !isRecord(parsed['metadata'])) {
+    throw new KubernetesApiError(`GET ${url.pathname}: response is not a list`, status);
+  }
+  const items: unknown[] = parsed['items'];
+  const resourceVersion = parsed['metadata']['resourceVersion'];
+  // Items stay the API's JSON; KubernetesObject only describes the metadata ListWatch reads.
+  return { metadata: { resourceVersion: typeof resourceVersion === 'string' ? resourceVersion : '' }, items: items as KubernetesObject[] };
+}
+
+export interface WatchObserver {
+  /** false once the source stopped: ListWatch may still try to (re)connect after its stop(). */
+  active(): boolean;
+  /** The server answered 200 and the event stream is open. */
+  established(): void;
+  /** The stream ended; `err` undefined for a clean end (the server's timeout). */
+  ended(err: unknown): void;
+}
+
+/**
+ * client-node's Watch with `allowWatchBookmarks=true` (bookmarks keep the resume
+ * point fresh on quiet resources, so a reconnect rarely needs a relist) and
+ * connection reporting.
+ */
+export class ObservedWatch extends Watch {
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly observer: WatchObserver,
+  ) {
+    super(kubeConfig);
+  }
+
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    if (!this.observer.active()) {
+      // An aborted controller and no done(): the informer stays idle.
+      const idle = new AbortController();
+      idle.abort();
+      return idle;
+    }
+    let ended = false;
+    const controller = await super.watch(path, { ...queryParams, allowWatchBookmarks: true }, callback, (err: unknown) => {
+      ended = true;
+      this.observer.ended(err ?? undefined);
+      done(err);
+    });
+    if (!this.observer.active()) {
+      // Stopped while connecting: ListWatch.stop() could not abort a request it did not have yet.
+      controller.abort();
+    } else if (!ended) {
+      this.observer.established();
+    }
+    return controller;
+  }
+}

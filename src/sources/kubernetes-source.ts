@@ -1,0 +1,259 @@
+// A Source reading Services, EndpointSlices and this node's Node from the
+// Kubernetes API with client-node's list/watch informers. It delivers what the
+// manifest source does: one first batch with the complete view ending in
+// 'synced' (only once all three resources were listed), then small batches of
+// changes. Disconnects reconnect with backoff and resume the watch; a 410 Gone
+// relists and the relist is diffed. Nothing is deleted because the API server
+// is unreachable: the dataplane keeps its last state.
+import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { ValidationError } from '../model/errors.js';
+import { SvcplaneError } from '../util/errors.js';
+import { listCollection, ObservedWatch } from './kubernetes-client.js';
+import { KubernetesState, type ResourceKind, type StateChange } from './kubernetes-state.js';
+import type { Source, SourceEvent, SourceSink } from './source.js';
+
+/** The pino subset used here. */
+export interface KubernetesSourceLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface Backoff {
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
+
+export interface KubernetesSourceOptions {
+  /** Built by the caller (see buildKubeConfig in kubernetes-config.ts). */
+  readonly kubeConfig: KubeConfig;
+  /** This node: its Node object is watched (by name) for addresses and zone. */
+  readonly nodeName: string;
+  /** Services labelled service.kubernetes.io/service-proxy-name=<this> are ours too. */
+  readonly serviceProxyName?: string;
+  readonly logger?: KubernetesSourceLogger;
+  /** Delay before restarting a failed list or watch, doubling up to maxMs. */
+  readonly relistBackoff?: Backoff;
+}
+
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, maxMs: 30_000 };
+
+export class KubernetesSourceError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_KUBERNETES_SOURCE';
+}
+
+interface Resource {
+  readonly kind: ResourceKind;
+  /** For logs and status: 'services', 'endpointslices', 'node NAME'. */
+  readonly label: string;
+  readonly informer: ListWatch<KubernetesObject>;
+  listed: boolean;
+  connected: boolean;
+  /** When the last disconnect began (undefined while connected). */
+  disconnectedSince: Date | undefined;
+  lastError: string | undefined;
+  failures: number;
+  restartTimer: NodeJS.Timeout | undefined;
+}
+
+const SILENT: KubernetesSourceLogger = { info: () => undefined, warn: () => undefined, debug: () => undefined, error: () => undefined };
+
+/** The message with its cause (undici says "fetch failed", the cause says ECONNREFUSED). */
+function errorMessage(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return err.cause instanceof Error && !err.message.includes(err.cause.message) ? `${err.message}: ${err.cause.message}` : err.message;
+}
+
+export class KubernetesSource implements Source {
+  private readonly logger: KubernetesSourceLogger;
+  private readonly backoff: Backoff;
+  private readonly state: KubernetesState;
+  private readonly resources: Resource[];
+  private sink: SourceSink | undefined;
+  private synced = false;
+  private stopped = false;
+  /** Changes waiting for the next flush (one batch per tick). */
+  private pending: SourceEvent[] = [];
+  /** Invalid objects seen before the first batch, reported in it. */
+  private pendingErrors: ValidationError[] = [];
+  private flushScheduled = false;
+  private settleStart: { resolve: () => void; reject: (err: Error) => void } | undefined;
+
+  constructor(private readonly options: KubernetesSourceOptions) {
+    if (options.nodeName === '') throw new KubernetesSourceError('node name is required');
+    this.logger = options.logger ?? SILENT;
+    this.backoff = options.relistBackoff ?? DEFAULT_BACKOFF;
+    this.state = new KubernetesState({ nodeName: options.nodeName, ...(options.serviceProxyName === undefined ? {} : { serviceProxyName: options.serviceProxyName }) });
+    this.resources = [
+      this.makeResource('Service', 'services', '/api/v1/services'),
+      this.makeResource('EndpointSlice', 'endpointslices', '/apis/discovery.k8s.io/v1/endpointslices'),
+      this.makeResource('Node', `node ${options.nodeName}`, '/api/v1/nodes', `metadata.name=${options.nodeName}`),
+    ];
+  }
+
+  async start(sink: SourceSink): Promise<void> {
+    if (this.sink !== undefined) throw new KubernetesSourceError('kubernetes source already started');
+    if (this.stopped) throw new KubernetesSourceError('kubernetes source was stopped');
+    this.sink = sink;
+    const first = new Promise<void>((resolve, reject) => {
+      this.settleStart = { resolve, reject };
+    });
+    this.logger.info({ server: this.options.kubeConfig.getCurrentCluster()?.server, node: this.options.nodeName }, 'listing and watching the Kubernetes API');
+    for (const resource of this.resources) this.startInformer(resource);
+    await first;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const resource of this.resources) {
+      clearTimeout(resource.restartTimer);
+      resource.restartTimer = undefined;
+    }
+    await Promise.all(this.resources.map((r) => r.informer.stop()));
+    this.settleStart?.reject(new KubernetesSourceError('kubernetes source stopped before the initial sync'));
+    this.settleStart = undefined;
+  }
+
+  status(): { readonly healthy: boolean; readonly detail: string } {
+    const problems: string[] = [];
+    for (const r of this.resources) {
+      if (r.connected) continue;
+      const since = r.disconnectedSince === undefined ? '' : ` since ${r.disconnectedSince.toISOString()}`;
+      const why = r.lastError === undefined ? '' : ` (${r.lastError})`;
+      problems.push(r.listed ? `${r.label} watch disconnected${since}${why}` : `${r.label} not listed yet${since}${why}`);
+    }
+    if (problems.length > 0) return { healthy: false, detail: problems.join('; ') };
+    const counts = `${this.state.count('Service')} services, ${this.state.count('EndpointSlice')} endpoint slices, node ${this.state.count('Node') > 0 ? 'known' : 'not found'}`;
+    return { healthy: true, detail: `watching the Kubernetes API: ${counts}` };
+  }
+
+  private makeResource(kind: ResourceKind, label: string, path: string, fieldSelector?: string): Resource {
+    const watch = new ObservedWatch(this.options.kubeConfig, {
+      active: () => !this.stopped,
+      established: () => this.onConnected(resource),
+      ended: (err) => this.onDisconnected(resource, err),
+    });
+    const query: Record<string, string> = fieldSelector === undefined ? {} : { fieldSelector };
+    const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+      const result = await listCollection(this.options.kubeConfig, path, query);
+      // ListWatch goes on to watch after a list even if it was stopped meanwhile: fail instead.
+      if (this.stopped) throw new KubernetesSourceError('kubernetes source stopped');
+      this.onList(resource, result.items);
+      return result;
+    };
+    // ListWatch rather than makeInformer: makeInformer takes no field selector and builds its own Watch.
+    const informer = new ListWatch<KubernetesObject>(path, watch, list, false, undefined, fieldSelector);
+    const resource: Resource = {
+      kind,
+      label,
+      informer,
+      listed: false,
+      connected: false,
+      disconnectedSince: new Date(),
+      lastError: undefined,
+      failures: 0,
+      restartTimer: undefined,
+    };
+    informer.on('add', (obj) => this.apply(resource, this.state.upsert(kind, obj)));
+    informer.on('update', (obj) => this.apply(resource, this.state.upsert(kind, obj)));
+    informer.on('delete', (obj) => this.apply(resource, this.state.remove(kind, obj)));
+    informer.on('error', (err) => this.onError(resource, err));
+    informer.on('connect', () => this.logger.debug({ resource: label }, resource.listed ? 'watch (re)connecting' : 'listing'));
+    return resource;
+  }
+
+  private startInformer(resource: Resource): void {
+    resource.restartTimer = undefined;
+    if (this.stopped) return;
+    // ListWatch reports its failures through 'error' (handled below); start() itself settles after the first step.
+    resource.informer.start().catch((err: unknown) => this.onError(resource, err));
+  }
+
+  /** A complete list arrived (first list, or a relist after 410): applied as one diffed batch. */
+  private onList(resource: Resource, items: readonly unknown[]): void {
+    if (this.stopped) return;
+    const relist = resource.listed;
+    const change = this.state.replace(resource.kind, items);
+    resource.listed = true;
+    if (relist) {
+      const changes = change.events.length;
+      this.logger.info({ resource: resource.label, objects: items.length, changes }, 'relisted after the watch expired');
+    }
+    this.apply(resource, change);
+    if (!this.synced && this.resources.every((r) => r.listed)) this.deliverFirstBatch();
+  }
+
+  private apply(resource: Resource, change: StateChange): void {
+    if (this.stopped) return;
+    for (const key of change.kept) this.logger.warn({ object: key }, 'object became invalid; keeping its last good version');
+    if (change.errors.length > 0) this.logger.debug({ resource: resource.label, errors: change.errors.map((e) => e.message) }, 'invalid objects');
+    if (!this.synced) {
+      // Before the first batch only the state moves; the batch is built from it.
+      this.pendingErrors.push(...change.errors);
+      return;
+    }
+    this.pending.push(...change.events);
+    if (change.errors.length > 0) this.pending.push({ type: 'invalid', errors: change.errors });
+    this.scheduleFlush();
+  }
+
+  private deliverFirstBatch(): void {
+    this.synced = true;
+    const batch: SourceEvent[] = this.state.snapshot();
+    if (this.pendingErrors.length > 0) batch.push({ type: 'invalid', errors: this.pendingErrors });
+    this.pendingErrors = [];
+    batch.push({ type: 'synced' });
+    this.logger.info({ services: this.state.count('Service'), slices: this.state.count('EndpointSlice'), node: this.state.count('Node') > 0 }, 'initial list complete');
+    this.deliver(batch);
+    this.settleStart?.resolve();
+    this.settleStart = undefined;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.stopped || this.pending.length === 0) return;
+      const batch = this.pending;
+      this.pending = [];
+      this.deliver(batch);
+    });
+  }
+
+  private deliver(batch: readonly SourceEvent[]): void {
+    try {
+      this.sink?.(batch);
+    } catch (err) {
+      this.logger.error({ err }, 'kubernetes source sink failed');
+    }
+  }
+
+  private onConnected(resource: Resource): void {
+    if (!resource.connected && resource.failures > 0) {
+      this.logger.info({ resource: resource.label, downSince: resource.disconnectedSince?.toISOString() }, 'watch re-established');
+    }
+    resource.connected = true;
+    resource.disconnectedSince = undefined;
+    resource.lastError = undefined;
+    resource.failures = 0;
+  }
+
+  private onDisconnected(resource: Resource, err: unknown): void {
+    if (resource.connected) resource.disconnectedSince = new Date();
+    resource.connected = false;
+    if (err !== undefined && err !== null) resource.lastError = errorMessage(err);
+  }
+
+  /** ListWatch stops on a failed list or watch: restart it after a growing delay. */
+  private onError(resource: Resource, err: unknown): void {
+    if (this.stopped || resource.restartTimer !== undefined) return;
+    this.onDisconnected(resource, err);
+    resource.disconnectedSince ??= new Date();
+    const delay = Math.min(this.backoff.initialMs * 2 ** resource.failures, this.backoff.maxMs);
+    resource.failures++;
+    this.logger.warn({ resource: resource.label, err: errorMessage(err), retryInMs: delay, attempt: resource.failures }, 'Kubernetes API request failed; retrying');
+    resource.restartTimer = setTimeout(() => this.startInformer(resource), delay);
+  }
+}
