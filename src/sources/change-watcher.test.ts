@@ -102,4 +102,30 @@ describe('ChangeWatcher', () => {
     await sleep(60);
     expect(reload).toHaveBeenCalledTimes(1);
   });
+
+  it('hands the reload the paths fs.watch named, and everything after a poll or an unnamed trigger', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'svcp-watch-'));
+    dirs.push(dir);
+    let dirty = false;
+    const seen: (string[] | undefined)[] = [];
+    const reload = vi.fn(async (paths: ReadonlySet<string> | undefined) => {
+      seen.push(paths === undefined ? undefined : [...paths].sort());
+      dirty = false;
+    });
+    const w = create({ directories: async () => [dir], changedOnDisk: async () => dirty, reload, debounceMs: 50, pollIntervalMs: 30 });
+    await w.start();
+    await writeFile(path.join(dir, 'a.yaml'), 'kind: Service\n');
+    await writeFile(path.join(dir, 'b.yaml'), 'kind: Service\n');
+    await vi.waitFor(() => expect(reload).toHaveBeenCalledTimes(1));
+    expect(seen[0]).toEqual([path.join(dir, 'a.yaml'), path.join(dir, 'b.yaml')]);
+
+    dirty = true;
+    await vi.waitFor(() => expect(reload).toHaveBeenCalledTimes(2));
+    expect(seen[1]).toBeUndefined();
+
+    w.trigger(path.join(dir, 'c.yaml'));
+    w.trigger();
+    await vi.waitFor(() => expect(reload).toHaveBeenCalledTimes(3));
+    expect(seen[2]).toBeUndefined();
+  });
 });

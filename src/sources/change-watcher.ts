@@ -5,8 +5,16 @@
 // replaced) and a poller comparing cheap stamps. The poller stays quiet while
 // a reload is pending or running, and a reload that finds nothing changed
 // emits nothing, so the two never double the work that reaches the sink.
+//
+// fs.watch names the entry that changed: those names are handed to the reload,
+// so that it can look at just those files. A poll, an event without a name or
+// a burst naming too many files asks for a full look instead.
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
+
+/** Beyond this many named paths in one reload, a full scan is as cheap. */
+export const MAX_NAMED_PATHS = 4096;
 
 export interface ChangeWatcherLogger {
   warn(obj: object, msg: string): void;
@@ -20,7 +28,11 @@ export interface ChangeWatcherOptions {
   readonly directories: () => Promise<readonly string[]>;
   /** Cheap check: does the disk differ from what the last reload saw? */
   readonly changedOnDisk: () => Promise<boolean>;
-  readonly reload: () => Promise<void>;
+  /**
+   * `paths`: the (resolved) paths fs.watch named since the last reload; undefined
+   * when anything may have changed.
+   */
+  readonly reload: (paths: ReadonlySet<string> | undefined) => Promise<void>;
   readonly logger: ChangeWatcherLogger;
 }
 
@@ -38,6 +50,9 @@ export class ChangeWatcher {
   private rerun = false;
   private polling = false;
   private stopped = false;
+  /** What the next reload must look at: named paths, or everything. */
+  private pendingPaths = new Set<string>();
+  private pendingAll = false;
 
   constructor(private readonly options: ChangeWatcherOptions) {}
 
@@ -57,9 +72,18 @@ export class ChangeWatcher {
     await this.running;
   }
 
-  /** Schedules a reload after the debounce; every new trigger restarts the wait. */
-  trigger(): void {
+  /**
+   * Schedules a reload after the debounce; every new trigger restarts the wait.
+   * `changedPath`: the path that changed, if known; without one the reload looks at everything.
+   */
+  trigger(changedPath?: string): void {
     if (this.stopped) return;
+    if (changedPath === undefined || this.pendingPaths.size >= MAX_NAMED_PATHS) {
+      this.pendingAll = true;
+      this.pendingPaths.clear();
+    } else if (!this.pendingAll) {
+      this.pendingPaths.add(changedPath);
+    }
     clearTimeout(this.debounceTimer);
     this.debounceTimer = setTimeout(() => {
       this.debounceTimer = undefined;
@@ -76,9 +100,14 @@ export class ChangeWatcher {
     this.running = (async () => {
       do {
         this.rerun = false;
+        const paths = this.pendingAll ? undefined : this.pendingPaths;
+        this.pendingAll = false;
+        this.pendingPaths = new Set();
         try {
-          await this.options.reload();
+          await this.options.reload(paths);
         } catch (err) {
+          // What it was to look at is lost: the next reload looks at everything.
+          this.pendingAll = true;
           this.options.logger.warn({ err }, 'manifest reload failed');
         }
       } while (this.rerun && !this.stopped);
@@ -126,7 +155,7 @@ export class ChangeWatcher {
       if (current !== undefined) this.unwatch(dir, current);
       if (this.stopped) return;
       try {
-        const watcher = watch(dir, { persistent: true }, () => this.trigger());
+        const watcher = watch(dir, { persistent: true }, (_event, name) => this.trigger(name === null ? undefined : path.join(dir, name)));
         watcher.on('error', (err) => {
           this.options.logger.debug({ err, dir }, 'directory watch failed; polling until it can be re-established');
           const broken = this.watches.get(dir);

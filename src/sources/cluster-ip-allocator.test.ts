@@ -174,4 +174,54 @@ describe('ClusterIPAllocator', () => {
     expect(() => new ClusterIPAllocator(['10.0.0.0/40'])).toThrow(InvalidServiceCIDRError);
     expect(() => new ClusterIPAllocator(['10.0.0.0/31'])).toThrow(InvalidServiceCIDRError);
   });
+
+  describe('update', () => {
+    it('looks only at the services given, and keeps the others where they are', () => {
+      const allocator = new ClusterIPAllocator(['10.0.0.0/24']);
+      const first = allocator.update([service('web'), service('api')], []);
+      expect([...first.services.keys()].sort()).toEqual(['default/api', 'default/web']);
+      const webIP = first.services.get('default/web')?.clusterIPs;
+
+      const next = allocator.update([service('api', { ports: [] }), service('db')], []);
+      expect([...next.services.keys()].sort()).toEqual(['default/api', 'default/db']);
+      expect(next.services.get('default/api')?.clusterIPs).toEqual(first.services.get('default/api')?.clusterIPs);
+      // web was not given, so not returned; its address is still in use.
+      expect(next.services.get('default/db')?.clusterIPs).not.toEqual(webIP);
+      expect(allocator.assign([service('web'), service('api'), service('db')]).services.find((s) => s.name === 'web')?.clusterIPs).toEqual(webIP);
+    });
+
+    it('returns a service displaced by a new explicit claim with its new address', () => {
+      const warnings: object[] = [];
+      const allocator = new ClusterIPAllocator(['10.0.0.0/29'], { info: () => undefined, warn: (o) => warnings.push(o) });
+      const webIP = allocator.update([service('web')], []).services.get('default/web')?.clusterIPs[0] ?? '';
+      const claimed = allocator.update([service('claim', { clusterIPs: [webIP] })], []);
+      expect(claimed.services.get('default/claim')?.clusterIPs).toEqual([webIP]);
+      const moved = claimed.services.get('default/web')?.clusterIPs[0];
+      expect(moved).toMatch(/^10\.0\.0\.[2-6]$/);
+      expect(moved).not.toBe(webIP);
+      expect(warnings).toEqual([{ service: 'default/web', family: 'IPv4' }]);
+    });
+
+    it('retries a service that did not fit once an address is freed', () => {
+      const allocator = new ClusterIPAllocator(['10.0.0.0/30']); // one allocatable address
+      allocator.update([service('web')], []);
+      const full = allocator.update([service('api')], []);
+      expect(full.services.get('default/api')).toBeUndefined();
+      expect(full.errors[0]?.message).toMatch(/is full/);
+      const freed = allocator.update([], ['default/web']);
+      expect(freed.errors).toEqual([]);
+      expect(freed.services.get('default/api')?.clusterIPs).toEqual(['10.0.0.2']);
+    });
+
+    it('frees an allocation when a service gets an explicit address, and releases claims on removal', () => {
+      const allocator = new ClusterIPAllocator(['10.0.0.0/30']);
+      allocator.update([service('web')], []);
+      allocator.update([service('web', { clusterIPs: ['10.0.0.1'] })], []);
+      expect(allocator.update([service('api')], []).services.get('default/api')?.clusterIPs).toEqual(['10.0.0.2']);
+      allocator.update([], ['default/api']);
+      allocator.update([service('fixed', { clusterIPs: ['10.0.0.2'] })], []);
+      expect(allocator.update([service('db')], []).services.get('default/db')).toBeUndefined();
+      expect(allocator.update([], ['default/fixed']).services.get('default/db')?.clusterIPs).toEqual(['10.0.0.2']);
+    });
+  });
 });

@@ -5,11 +5,15 @@
 // offset, linear probing resolves collisions) and stable: a service keeps its
 // address across reloads for as long as it exists and nobody claims that
 // address explicitly. Explicit clusterIPs always win over allocated ones.
+//
+// The allocator keeps its own record of every service and address, so that an
+// update costs what changed: only new, changed or displaced services are looked at.
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../model/errors.js';
 import { objectKey, type IPFamily, type Service } from '../model/types.js';
 import { SvcplaneError } from '../util/errors.js';
-import { formatIP, parseIP, parseRange, type IPRange } from './cluster-ip-range.js';
+import { ClusterIPBook } from './cluster-ip-book.js';
+import { formatIP, parseIP, parseRange, type IPRange, type IPValue } from './cluster-ip-range.js';
 
 export const DEFAULT_SERVICE_CIDRS: readonly string[] = ['10.96.0.0/12', 'fd00:10:96::/108'];
 
@@ -35,10 +39,23 @@ export interface AssignResult {
   readonly errors: readonly ValidationError[];
 }
 
+export interface UpdateResult {
+  /**
+   * By `namespace/name`: every service given to this update, and every other
+   * one whose addresses it changed (displaced, or allocated at last), with its
+   * clusterIPs filled in; undefined for one that could not be given addresses.
+   */
+  readonly services: ReadonlyMap<string, Service | undefined>;
+  readonly errors: readonly ValidationError[];
+}
+
 export class ClusterIPAllocator {
   private readonly ranges = new Map<IPFamily, IPRange>();
-  /** Last allocation per service key, kept while the service exists. */
-  private allocated = new Map<string, Map<IPFamily, bigint>>();
+  private readonly book = new ClusterIPBook();
+  /** Every service the allocator was told about, as given (before allocation). */
+  private readonly known = new Map<string, Service>();
+  /** Services needing an address that could not get one: retried on every update. */
+  private readonly unallocated = new Set<string>();
 
   constructor(
     serviceCIDRs: readonly string[] = DEFAULT_SERVICE_CIDRS,
@@ -55,126 +72,137 @@ export class ClusterIPAllocator {
   }
 
   /**
-   * Returns the services with clusterIPs filled in for those that need one
-   * (not headless, not ExternalName, none given). Replaces the allocator's
-   * memory with this set: services absent from `services` lose their addresses.
+   * Replaces the allocator's set of services with `services` and returns them
+   * with clusterIPs filled in for those that need one (not headless, not
+   * ExternalName, none given). Services absent from `services` lose their addresses.
    */
   assign(services: readonly Service[]): AssignResult {
-    const used = new Map<IPFamily, Set<bigint>>([
-      ['IPv4', new Set()],
-      ['IPv6', new Set()],
-    ]);
-    for (const service of services) {
-      for (const text of service.clusterIPs) {
-        const ip = parseIP(text);
-        if (ip !== undefined) used.get(ip.family)?.add(ip.value);
-      }
-    }
-
-    const needing = services
-      .filter(needsAllocation)
-      .map((service) => ({ service, key: objectKey(service.namespace, service.name) }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-
-    const next = new Map<string, Map<IPFamily, bigint>>();
-    // Keep earlier allocations first so that a newcomer never moves an existing service.
-    for (const { service, key } of needing) {
-      const previous = this.allocated.get(key);
-      if (previous === undefined) continue;
-      const kept = new Map<IPFamily, bigint>();
-      for (const family of this.familiesOf(service)) {
-        const offset = previous.get(family);
-        const taken = used.get(family);
-        if (offset === undefined || taken === undefined) continue;
-        const range = this.ranges.get(family);
-        if (range === undefined) continue;
-        if (taken.has(range.base + offset)) {
-          this.logger?.warn({ service: key, family }, 'allocated cluster IP now claimed explicitly by another service; reallocating');
-          continue;
-        }
-        taken.add(range.base + offset);
-        kept.set(family, offset);
-      }
-      next.set(key, kept);
-    }
-
-    const errors: ValidationError[] = [];
-    const failed = new Set<string>();
-    for (const { service, key } of needing) {
-      const offsets = next.get(key) ?? new Map<IPFamily, bigint>();
-      for (const family of this.familiesOf(service)) {
-        if (offsets.has(family)) continue;
-        const offset = this.allocate(key, family, used, errors, service);
-        if (offset === undefined) {
-          failed.add(key);
-          break;
-        }
-        offsets.set(family, offset);
-      }
-      if (failed.has(key)) {
-        next.delete(key);
-        // Give back what was reserved for the other family.
-        for (const [family, offset] of offsets) {
-          const range = this.ranges.get(family);
-          if (range !== undefined) used.get(family)?.delete(range.base + offset);
-        }
-        continue;
-      }
-      next.set(key, offsets);
-    }
-    this.allocated = next;
-
+    const keys = new Set(services.map(keyOf));
+    const removals = [...this.known.keys()].filter((key) => !keys.has(key));
+    const { services: updated, errors } = this.update(services, removals);
     const result: Service[] = [];
     for (const service of services) {
-      if (!needsAllocation(service)) {
-        result.push(service);
-        continue;
-      }
-      const key = objectKey(service.namespace, service.name);
-      const offsets = next.get(key);
-      if (offsets === undefined) continue;
-      const families = this.familiesOf(service);
-      const clusterIPs = families.map((family) => {
-        const range = this.ranges.get(family);
-        const offset = offsets.get(family);
-        // familiesOf() only returns families with a range, and every one was allocated above.
-        if (range === undefined || offset === undefined) throw new Error(`internal: no ${family} allocation for ${key}`);
-        return formatIP({ family, value: range.base + offset });
-      });
-      result.push({ ...service, clusterIPs, ipFamilies: families });
+      const filled = updated.get(keyOf(service));
+      if (filled !== undefined) result.push(filled);
     }
     return { services: result, errors };
   }
 
-  private allocate(
-    key: string,
-    family: IPFamily,
-    used: Map<IPFamily, Set<bigint>>,
-    errors: ValidationError[],
-    service: Service,
-  ): bigint | undefined {
+  /**
+   * Applies a change: `upserts` are new or changed services, `removals` the
+   * `namespace/name` keys of services that are gone. Everything else keeps its addresses.
+   */
+  update(upserts: readonly Service[], removals: readonly string[]): UpdateResult {
+    for (const key of removals) this.forget(key);
+    const affected = new Set<string>();
+    const toAllocate = new Set<string>();
+    const newClaims: IPValue[] = [];
+    for (const service of upserts) {
+      const key = keyOf(service);
+      const previous = this.known.get(key);
+      if (previous !== undefined) this.book.unclaim(explicitIPs(previous));
+      this.known.set(key, service);
+      affected.add(key);
+      if (!needsAllocation(service)) {
+        this.book.releaseAll(key);
+        this.unallocated.delete(key);
+        const claims = explicitIPs(service);
+        this.book.claim(claims);
+        newClaims.push(...claims);
+        continue;
+      }
+      const families = this.familiesOf(service);
+      for (const family of this.book.familiesOf(key)) if (!families.includes(family)) this.book.release(key, family);
+      if (families.some((family) => this.book.offsetOf(key, family) === undefined)) toAllocate.add(key);
+    }
+    // Explicit addresses win: whoever had one allocated moves elsewhere.
+    for (const ip of newClaims) {
+      const owner = this.book.ownerOf(ip.family, ip.value);
+      if (owner === undefined) continue;
+      this.logger?.warn({ service: owner, family: ip.family }, 'allocated cluster IP now claimed explicitly by another service; reallocating');
+      this.book.release(owner, ip.family);
+      toAllocate.add(owner);
+      affected.add(owner);
+    }
+    for (const key of this.unallocated) {
+      toAllocate.add(key);
+      affected.add(key);
+    }
+
+    const errors: ValidationError[] = [];
+    // Key order, so that the result does not depend on the order of the input.
+    for (const key of [...toAllocate].sort(compare)) {
+      const service = this.known.get(key);
+      if (service !== undefined) this.allocateMissing(key, service, errors);
+    }
+
+    const services = new Map<string, Service | undefined>();
+    for (const key of affected) {
+      const service = this.known.get(key);
+      if (service !== undefined) services.set(key, this.filledIn(key, service));
+    }
+    return { services, errors };
+  }
+
+  private forget(key: string): void {
+    const service = this.known.get(key);
+    if (service !== undefined) this.book.unclaim(explicitIPs(service));
+    this.book.releaseAll(key);
+    this.known.delete(key);
+    this.unallocated.delete(key);
+  }
+
+  /** Gives `service` an address in every family it lacks one; all or nothing. */
+  private allocateMissing(key: string, service: Service, errors: ValidationError[]): void {
+    for (const family of this.familiesOf(service)) {
+      if (this.book.offsetOf(key, family) !== undefined) continue;
+      if (!this.allocate(key, family, service, errors)) {
+        // Give back what is held for the other family: a service is served on all its families or none.
+        this.book.releaseAll(key);
+        this.unallocated.add(key);
+        return;
+      }
+    }
+    this.unallocated.delete(key);
+  }
+
+  private allocate(key: string, family: IPFamily, service: Service, errors: ValidationError[]): boolean {
     const range = this.ranges.get(family);
-    const taken = used.get(family);
     const ref = { kind: 'Service', namespace: service.namespace, name: service.name };
-    if (range === undefined || taken === undefined) {
+    if (range === undefined) {
       errors.push(new ValidationError(ref, 'spec.ipFamilies', `no service CIDR configured for ${family}`));
-      return undefined;
+      return false;
     }
     const first = FIRST_ALLOCATABLE_OFFSET;
     const count = range.size - first - (family === 'IPv4' ? 1n : 0n); // IPv4 also skips broadcast
     const start = hashOffset(key, count);
     for (let i = 0n; i < count; i++) {
       const offset = first + ((start + i) % count);
-      if (taken.has(range.base + offset)) continue;
-      taken.add(range.base + offset);
+      if (this.book.isTaken(family, range.base + offset)) continue;
+      this.book.hold(key, family, range.base + offset, offset);
       this.logger?.info(
         { service: key, family, clusterIP: formatIP({ family, value: range.base + offset }), serviceCIDR: range.cidr },
         'allocated cluster IP',
       );
-      return offset;
+      return true;
     }
     errors.push(new ValidationError(ref, 'spec.clusterIP', `service CIDR ${range.cidr} is full`));
-    return undefined;
+    return false;
+  }
+
+  /** The service as delivered: with its allocated addresses, or undefined if it has none. */
+  private filledIn(key: string, service: Service): Service | undefined {
+    if (!needsAllocation(service)) return service;
+    if (this.unallocated.has(key)) return undefined;
+    const families = this.familiesOf(service);
+    const clusterIPs = families.map((family) => {
+      const range = this.ranges.get(family);
+      const offset = this.book.offsetOf(key, family);
+      // familiesOf() only returns families with a range, and every one was allocated.
+      if (range === undefined || offset === undefined) throw new Error(`internal: no ${family} allocation for ${key}`);
+      return formatIP({ family, value: range.base + offset });
+    });
+    return { ...service, clusterIPs, ipFamilies: families };
   }
 
   /** The families to allocate: the service's own, or the first configured one. */
@@ -185,12 +213,29 @@ export class ClusterIPAllocator {
   }
 }
 
+function keyOf(service: Service): string {
+  return objectKey(service.namespace, service.name);
+}
+
 function needsAllocation(service: Service): boolean {
   return !service.headless && service.type !== 'ExternalName' && service.clusterIPs.length === 0;
+}
+
+function explicitIPs(service: Service): IPValue[] {
+  const ips: IPValue[] = [];
+  for (const text of service.clusterIPs) {
+    const ip = parseIP(text);
+    if (ip !== undefined) ips.push(ip);
+  }
+  return ips;
 }
 
 /** A stable pseudo-random offset in [0, count) for `key`. */
 function hashOffset(key: string, count: bigint): bigint {
   const digest = createHash('sha256').update(key).digest();
   return digest.readBigUInt64BE(0) % count;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -6,8 +6,16 @@ import { ValidationError } from '../model/errors.js';
 import { SvcplaneError } from '../util/errors.js';
 import { ChangeWatcher } from './change-watcher.js';
 import { ClusterIPAllocator, DEFAULT_SERVICE_CIDRS } from './cluster-ip-allocator.js';
-import { directoriesToWatch, readManifestFile, scanManifestPaths, type ManifestScan } from './manifest-files.js';
-import { ManifestState, type FileSnapshot } from './manifest-state.js';
+import {
+  directoriesToWatch,
+  IO_CONCURRENCY,
+  mapConcurrently,
+  NODE_FILE_SYSTEM,
+  readManifestFile,
+  type ManifestFileSystem,
+} from './manifest-files.js';
+import { ManifestInventory, type InventoryChanges } from './manifest-inventory.js';
+import { ManifestState, type DocumentValidator, type FileChange } from './manifest-state.js';
 import type { Source, SourceEvent, SourceSink } from './source.js';
 
 export const DEFAULT_DEBOUNCE_MS = 200;
@@ -31,6 +39,10 @@ export interface ManifestSourceOptions {
   readonly watch?: boolean;
   /** Safety net for changes fs.watch misses. */
   readonly pollIntervalMs?: number;
+  /** The file system calls made (tests count them). */
+  readonly fileSystem?: ManifestFileSystem;
+  /** The validation of each document (tests count it). */
+  readonly validate?: DocumentValidator;
 }
 
 export class ManifestSourceError extends SvcplaneError {
@@ -45,10 +57,11 @@ export class ManifestSource implements Source {
   private readonly state: ManifestState;
   private sink: SourceSink | undefined;
   private watcher: ChangeWatcher | undefined;
-  /** What the last reload saw on disk (stamps, readable paths). */
-  private lastScan: ManifestScan | undefined;
+  private readonly fs: ManifestFileSystem;
+  /** What is on disk as last seen (stamps, readable paths). */
+  private readonly inventory: ManifestInventory;
   /** Read failures already reported, so that each is reported once. */
-  private readFailures = new Map<string, string>();
+  private readonly readFailures = new Map<string, string>();
   private lastError: string | undefined;
   private stopped = false;
 
@@ -56,7 +69,10 @@ export class ManifestSource implements Source {
     if (options.paths.length === 0) throw new ManifestSourceError('no manifest paths given');
     this.paths = [...options.paths];
     this.logger = options.logger ?? SILENT;
-    this.state = new ManifestState(new ClusterIPAllocator(options.serviceCIDRs ?? DEFAULT_SERVICE_CIDRS, this.logger));
+    this.fs = options.fileSystem ?? NODE_FILE_SYSTEM;
+    this.inventory = new ManifestInventory(this.paths, this.fs);
+    const allocator = new ClusterIPAllocator(options.serviceCIDRs ?? DEFAULT_SERVICE_CIDRS, this.logger);
+    this.state = new ManifestState(allocator, options.validate);
   }
 
   async start(sink: SourceSink): Promise<void> {
@@ -68,9 +84,9 @@ export class ManifestSource implements Source {
     this.watcher = new ChangeWatcher({
       debounceMs: this.options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
       pollIntervalMs: this.options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
-      directories: async () => directoriesToWatch(this.paths, this.lastScan?.directories ?? new Set()),
-      changedOnDisk: () => this.changedOnDisk(),
-      reload: () => this.reload(),
+      directories: async () => directoriesToWatch(this.paths, this.inventory.directories),
+      changedOnDisk: () => this.inventory.changedOnDisk(),
+      reload: (paths) => this.reload(paths),
       logger: this.logger,
     });
     await this.watcher.start();
@@ -83,7 +99,7 @@ export class ManifestSource implements Source {
   }
 
   status(): { readonly healthy: boolean; readonly detail: string } {
-    const scan = this.lastScan;
+    const scan = this.inventory.scan;
     if (scan === undefined) return { healthy: false, detail: 'manifests not loaded yet' };
     const healthy = scan.readablePaths > 0;
     const loaded = healthy
@@ -92,9 +108,9 @@ export class ManifestSource implements Source {
     return { healthy, detail: this.lastError === undefined ? loaded : `${loaded}; last error: ${this.lastError}` };
   }
 
-  private async reload(): Promise<void> {
+  private async reload(paths: ReadonlySet<string> | undefined): Promise<void> {
     if (this.stopped || this.sink === undefined) return;
-    const events = await this.load();
+    const events = await this.load(paths);
     if (events.length === 0 || this.stopped) return;
     try {
       this.sink(events);
@@ -103,57 +119,63 @@ export class ManifestSource implements Source {
     }
   }
 
-  /** Reads every file the paths name now and returns the batch for what changed. */
-  private async load(): Promise<SourceEvent[]> {
-    const scan = await scanManifestPaths(this.paths);
-    const previousProblems = this.lastScan?.problems.join('\n');
-    if (scan.problems.length > 0 && scan.problems.join('\n') !== previousProblems) {
-      this.logger.warn({ problems: scan.problems }, 'cannot read manifest paths');
-      this.lastError = scan.problems[0];
-    }
+  /**
+   * Reads what changed (the files `paths` names, or after a full rescan the
+   * files whose stamp changed) and returns the batch for it.
+   */
+  private async load(paths?: ReadonlySet<string>): Promise<SourceEvent[]> {
+    const checked = paths === undefined ? undefined : await this.inventory.check(paths);
+    const found = checked ?? (await this.rescan());
 
-    const snapshot: FileSnapshot[] = [];
+    const changes: FileChange[] = found.removed.map((file) => ({ path: file, removed: true }));
     const readErrors: ValidationError[] = [];
-    const readFailures = new Map<string, string>();
-    for (const file of scan.files.keys()) {
-      const content = await readManifestFile(file);
+    const contents = await mapConcurrently(found.toRead, IO_CONCURRENCY, (file) => readManifestFile(file, this.fs));
+    found.toRead.forEach((file, i) => {
+      const content = contents[i];
+      if (content === undefined) return;
       if (content.ok) {
-        snapshot.push({ path: file, text: content.text });
-      } else if (!content.missing) {
+        changes.push({ path: file, text: content.text });
+        this.readFailures.delete(file);
+      } else if (content.missing) {
+        // Deleted since it was seen: it is gone.
+        this.inventory.forget(file);
+        changes.push({ path: file, removed: true });
+        this.readFailures.delete(file);
+      } else {
         // Unreadable for now (permissions...): keep its objects as they were.
-        snapshot.push({ path: file, text: undefined });
-        readFailures.set(file, content.reason);
         if (this.readFailures.get(file) !== content.reason) {
           readErrors.push(new ValidationError({ kind: 'File', namespace: '', name: file }, 'file', content.reason, file));
         }
+        this.readFailures.set(file, content.reason);
       }
-      // Missing: deleted since the scan; it is gone.
-    }
-    this.readFailures = readFailures;
-    this.lastScan = scan;
+    });
+    for (const file of found.removed) this.readFailures.delete(file);
 
-    const { events, errors, kept } = this.state.update(snapshot, readErrors);
+    const { events, errors, kept } = this.state.update(changes, readErrors);
     for (const key of kept) this.logger.warn({ object: key }, 'definition became invalid; keeping its last good version');
     if (errors.length > 0) {
       this.lastError = errors[errors.length - 1]?.message;
       this.logger.debug({ errors: errors.map((e) => e.message) }, 'invalid manifest content');
     } else if (events.length > 0) {
       // A change that loaded cleanly clears what was wrong before.
-      this.lastError = scan.problems[0];
+      this.lastError = this.inventory.scan?.problems[0];
     }
     if (events.length > 0) {
-      const changes = events.filter((e) => e.type !== 'invalid').length;
-      this.logger.info({ files: this.state.fileCount, objects: this.state.objectCount, changes, invalid: errors.length }, 'manifests loaded');
+      const changed = events.filter((e) => e.type !== 'invalid').length;
+      this.logger.info({ files: this.state.fileCount, objects: this.state.objectCount, changes: changed, invalid: errors.length }, 'manifests loaded');
     }
     return events;
   }
 
-  /** The poller's cheap check: any file added, removed, or with a new stamp? */
-  private async changedOnDisk(): Promise<boolean> {
-    const before = this.lastScan;
-    const now = await scanManifestPaths(this.paths);
-    if (before === undefined || before.readablePaths !== now.readablePaths || before.files.size !== now.files.size) return true;
-    for (const [file, stamp] of now.files) if (before.files.get(file) !== stamp) return true;
-    return false;
+  /** A full rescan, reporting paths that became unreadable once. */
+  private async rescan(): Promise<InventoryChanges> {
+    const previousProblems = this.inventory.scan?.problems.join('\n');
+    const found = await this.inventory.rescan();
+    const problems = this.inventory.scan?.problems ?? [];
+    if (problems.length > 0 && problems.join('\n') !== previousProblems) {
+      this.logger.warn({ problems }, 'cannot read manifest paths');
+      this.lastError = problems[0];
+    }
+    return found;
   }
 }

@@ -1,25 +1,24 @@
 // The manifest source's memory: the last good content of every file, the
 // objects they define, and what was last delivered to the sink. Pure (no I/O):
-// given the files as they are now, it computes the next batch of events.
-import { ValidationError } from '../model/errors.js';
+// given the files that changed, it computes the next batch of events.
+//
+// An update costs what changed, not what exists: only the keys the changed
+// files define (or defined) are resolved again, only services among them go
+// through the cluster IP allocator, and only those keys are compared.
+import type { ValidationError } from '../model/errors.js';
 import type { Service } from '../model/types.js';
 import { validateObject, type ModelObject } from '../model/validate.js';
-import type { SourceEvent } from './source.js';
 import type { ClusterIPAllocator } from './cluster-ip-allocator.js';
+import { ManifestDefinitions, type DocumentResult, type Touched } from './manifest-definitions.js';
+import { changeEvents, compare, deepEqual, duplicateError, objectOrigin } from './manifest-objects.js';
 import { parseManifest } from './manifest-parse.js';
+import type { SourceEvent } from './source.js';
 
-/** A file as read now; `text: undefined` when it exists but could not be read (keep what we had). */
-export interface FileSnapshot {
-  readonly path: string;
-  readonly text: string | undefined;
-}
+/** A file read now, or one that is gone. Files not mentioned are unchanged. */
+export type FileChange = { readonly path: string; readonly text: string } | { readonly path: string; readonly removed: true };
 
-interface DocumentResult {
-  /** `file:line`, as put into validation errors. */
-  readonly source: string;
-  readonly objects: readonly ModelObject[];
-  readonly errors: readonly ValidationError[];
-}
+/** Validates one parsed document (injectable, so that tests can count the work done). */
+export type DocumentValidator = typeof validateObject;
 
 interface LoadedFile {
   /** The text last seen, good or not: unchanged text is neither re-parsed nor re-reported. */
@@ -42,14 +41,21 @@ export interface UpdateResult {
   readonly kept: readonly string[];
 }
 
-const UPSERT_ORDER: readonly ModelObject['kind'][] = ['Node', 'Service', 'EndpointSlice'];
+const SERVICE_PREFIX = 'Service/';
 
 export class ManifestState {
-  private files = new Map<string, LoadedFile>();
-  private current = new Map<string, Entry>();
-  private delivered = new Map<string, ModelObject>();
+  private readonly files = new Map<string, LoadedFile>();
+  private readonly definitions = new ManifestDefinitions();
+  /** The objects wanted now (a definition's winner, or a last good version kept), by key. */
+  private readonly current = new Map<string, Entry>();
+  private readonly currentByFile = new Map<string, Set<string>>();
+  private readonly currentByOrigin = new Map<string, Set<string>>();
+  private readonly delivered = new Map<string, ModelObject>();
 
-  constructor(private readonly allocator: ClusterIPAllocator) {}
+  constructor(
+    private readonly allocator: ClusterIPAllocator,
+    private readonly validate: DocumentValidator = validateObject,
+  ) {}
 
   get fileCount(): number {
     return this.files.size;
@@ -60,174 +66,157 @@ export class ManifestState {
   }
 
   /**
-   * `snapshot`: every file that exists now, in sorted order (first one wins on
-   * duplicates). `extraErrors` (e.g. unreadable files) are reported with the batch.
+   * Applies the files that changed (in any order: the first file in sorted
+   * order wins on duplicates). `extraErrors` (e.g. unreadable files) are
+   * reported with the batch.
    */
-  update(snapshot: readonly FileSnapshot[], extraErrors: readonly ValidationError[] = []): UpdateResult {
+  update(changes: readonly FileChange[], extraErrors: readonly ValidationError[] = []): UpdateResult {
     const errors: ValidationError[] = [];
     const changed = new Set<string>();
-    const files = new Map<string, LoadedFile>();
-    for (const { path, text } of snapshot) {
-      const previous = this.files.get(path);
-      if (text === undefined || text === previous?.seenText) {
-        if (previous !== undefined) files.set(path, previous);
-        continue;
-      }
-      changed.add(path);
-      const parsed = parseManifest(text, path);
-      if (!parsed.ok) {
-        // A half-written file never replaces good content: keep the last documents.
-        errors.push(parsed.error);
-        files.set(path, { seenText: text, documents: previous?.documents ?? [] });
-        continue;
-      }
-      const documents = parsed.documents.map(({ raw, line }): DocumentResult => {
-        const source = `${path}:${line}`;
-        const result = validateObject(raw, source);
-        return { source, objects: result.objects, errors: result.errors };
-      });
-      files.set(path, { seenText: text, documents });
-      for (const document of documents) errors.push(...document.errors);
+    const touched: Touched = { keys: new Set(), origins: new Set() };
+    for (const change of [...changes].sort((a, b) => compare(a.path, b.path))) {
+      if (this.apply(change, touched, errors)) changed.add(change.path);
     }
-    for (const path of this.files.keys()) if (!files.has(path)) changed.add(path);
-    this.files = files;
     if (changed.size === 0) {
       return { events: extraErrors.length > 0 ? [{ type: 'invalid', errors: extraErrors }] : [], errors: extraErrors, kept: [] };
     }
+    // What the changed files had in effect may change too (e.g. a kept version that is no longer wanted).
+    for (const path of changed) for (const key of this.currentByFile.get(path) ?? []) touched.keys.add(key);
+    for (const origin of touched.origins) for (const key of this.currentByOrigin.get(origin) ?? []) touched.keys.add(key);
 
-    const desired = new Map<string, Entry>();
-    const failedOrigins = new Set<string>();
-    for (const [path, file] of files) {
-      for (const document of file.documents) {
-        for (const error of document.errors) failedOrigins.add(refOrigin(error.ref));
-        for (const object of document.objects) {
-          const key = modelKey(object);
-          const first = desired.get(key);
-          if (first === undefined) {
-            desired.set(key, { object, file: path });
-          } else if (changed.has(path) || changed.has(first.file)) {
-            errors.push(duplicateError(object, first.file, document.source));
-          }
+    const duplicates: { readonly file: string; readonly position: number; readonly error: ValidationError }[] = [];
+    const kept: string[] = [];
+    for (const key of touched.keys) {
+      const [winner, ...others] = this.definitions.definitionsOf(key);
+      if (winner !== undefined) {
+        this.setCurrent(key, { object: winner.object, file: winner.file });
+        for (const other of others) {
+          if (!changed.has(other.file) && !changed.has(winner.file)) continue;
+          duplicates.push({ file: other.file, position: other.position, error: duplicateError(other.object, winner.file, other.source) });
         }
+        continue;
+      }
+      const entry = this.current.get(key);
+      if (entry === undefined) continue;
+      if (this.definitions.hasErrors(objectOrigin(entry.object))) {
+        // An object whose definition turned invalid keeps its last good version,
+        // so that a typo never flushes the rules serving it.
+        if (changed.has(entry.file)) kept.push(key);
+      } else {
+        this.deleteCurrent(key, entry);
       }
     }
-    // An object whose definition turned invalid keeps its last good version,
-    // so that a typo never flushes the rules serving it.
-    const kept: string[] = [];
-    for (const [key, entry] of this.current) {
-      if (desired.has(key) || !failedOrigins.has(objectOrigin(entry.object))) continue;
-      desired.set(key, entry);
-      if (changed.has(entry.file)) kept.push(key);
-    }
-    this.current = desired;
+    duplicates.sort((a, b) => compare(a.file, b.file) || a.position - b.position);
+    errors.push(...duplicates.map((d) => d.error));
 
-    const next = this.allocate(desired, errors);
-    const events = diff(this.delivered, next);
-    this.delivered = next;
+    const allocated = this.allocate(touched.keys, errors);
+    const events = this.deliver(touched.keys, allocated);
     errors.push(...extraErrors);
     if (errors.length > 0) events.push({ type: 'invalid', errors });
     return { events, errors, kept };
   }
 
-  /** Fills in cluster IPs; services that cannot get one are left out and reported. */
-  private allocate(desired: ReadonlyMap<string, Entry>, errors: ValidationError[]): Map<string, ModelObject> {
-    const services: Service[] = [];
-    for (const { object } of desired.values()) if (object.kind === 'Service') services.push(object.value);
-    const assigned = this.allocator.assign(services);
-    errors.push(...assigned.errors);
-    const result = new Map<string, ModelObject>();
-    for (const [key, { object }] of desired) if (object.kind !== 'Service') result.set(key, object);
-    for (const value of assigned.services) {
-      const object: ModelObject = { kind: 'Service', value };
-      result.set(modelKey(object), object);
+  /** Loads one changed file; false if nothing changed. */
+  private apply(change: FileChange, touched: Touched, errors: ValidationError[]): boolean {
+    const { path } = change;
+    const previous = this.files.get(path);
+    if ('removed' in change) {
+      if (previous === undefined) return false;
+      this.definitions.remove(path, previous.documents, touched);
+      this.files.delete(path);
+      return true;
     }
-    return result;
+    const { text } = change;
+    if (text === previous?.seenText) return false;
+    const parsed = parseManifest(text, path);
+    if (!parsed.ok) {
+      // A half-written file never replaces good content: keep the last documents.
+      errors.push(parsed.error);
+      const documents = previous?.documents ?? [];
+      this.definitions.touch(documents, touched);
+      this.files.set(path, { seenText: text, documents });
+      return true;
+    }
+    const documents = parsed.documents.map(({ raw, line }): DocumentResult => {
+      const source = `${path}:${line}`;
+      const result = this.validate(raw, source);
+      return { source, objects: result.objects, errors: result.errors };
+    });
+    if (previous !== undefined) this.definitions.remove(path, previous.documents, touched);
+    this.definitions.add(path, documents, touched);
+    this.files.set(path, { seenText: text, documents });
+    for (const document of documents) errors.push(...document.errors);
+    return true;
+  }
+
+  /** Runs the allocator over the touched services; returns every service it settled, by key. */
+  private allocate(keys: ReadonlySet<string>, errors: ValidationError[]): ReadonlyMap<string, Service | undefined> {
+    const upserts: Service[] = [];
+    const removals: string[] = [];
+    for (const key of keys) {
+      if (!key.startsWith(SERVICE_PREFIX)) continue;
+      const object = this.current.get(key)?.object;
+      if (object?.kind === 'Service') upserts.push(object.value);
+      else removals.push(key.slice(SERVICE_PREFIX.length));
+    }
+    const result = this.allocator.update(upserts, removals);
+    errors.push(...result.errors);
+    const byModelKey = new Map<string, Service | undefined>();
+    for (const [key, service] of result.services) byModelKey.set(`${SERVICE_PREFIX}${key}`, service);
+    return byModelKey;
+  }
+
+  /** Compares the touched and re-allocated keys with what was delivered; returns the difference. */
+  private deliver(touched: ReadonlySet<string>, allocated: ReadonlyMap<string, Service | undefined>): SourceEvent[] {
+    const upserts: ModelObject[] = [];
+    const deletes: ModelObject[] = [];
+    for (const key of new Set([...touched, ...allocated.keys()])) {
+      const entry = this.current.get(key);
+      let next: ModelObject | undefined = entry?.object;
+      if (next?.kind === 'Service') {
+        const service = allocated.get(key);
+        next = service === undefined ? undefined : { kind: 'Service', value: service };
+      }
+      const old = this.delivered.get(key);
+      if (next === undefined) {
+        if (old === undefined) continue;
+        deletes.push(old);
+        this.delivered.delete(key);
+      } else if (old === undefined || !deepEqual(old.value, next.value)) {
+        upserts.push(next);
+        this.delivered.set(key, next);
+      }
+    }
+    return changeEvents(upserts, deletes);
+  }
+
+  private setCurrent(key: string, entry: Entry): void {
+    const previous = this.current.get(key);
+    if (previous !== undefined) this.deleteCurrent(key, previous);
+    this.current.set(key, entry);
+    addTo(this.currentByFile, entry.file, key);
+    addTo(this.currentByOrigin, objectOrigin(entry.object), key);
+  }
+
+  private deleteCurrent(key: string, entry: Entry): void {
+    this.current.delete(key);
+    removeFrom(this.currentByFile, entry.file, key);
+    removeFrom(this.currentByOrigin, objectOrigin(entry.object), key);
   }
 }
 
-/** Upserts for new or changed objects, deletes for vanished ones; sorted so batches read well. */
-function diff(before: ReadonlyMap<string, ModelObject>, after: ReadonlyMap<string, ModelObject>): SourceEvent[] {
-  const upserts: ModelObject[] = [];
-  const deletes: ModelObject[] = [];
-  for (const [key, object] of after) {
-    const old = before.get(key);
-    if (old === undefined || !deepEqual(old.value, object.value)) upserts.push(object);
+function addTo(index: Map<string, Set<string>>, group: string, key: string): void {
+  let keys = index.get(group);
+  if (keys === undefined) {
+    keys = new Set();
+    index.set(group, keys);
   }
-  for (const [key, object] of before) if (!after.has(key)) deletes.push(object);
-  const byKindThenKey = (a: ModelObject, b: ModelObject): number =>
-    UPSERT_ORDER.indexOf(a.kind) - UPSERT_ORDER.indexOf(b.kind) || compare(modelKey(a), modelKey(b));
-  upserts.sort(byKindThenKey);
-  // Delete dependents first: slices before their services, services before nodes.
-  deletes.sort((a, b) => -byKindThenKey(a, b));
-  return [...upserts.map(upsertEvent), ...deletes.map(deleteEvent)];
+  keys.add(key);
 }
 
-function upsertEvent(object: ModelObject): SourceEvent {
-  switch (object.kind) {
-    case 'Service':
-      return { type: 'service-upsert', service: object.value };
-    case 'EndpointSlice':
-      return { type: 'slice-upsert', slice: object.value };
-    case 'Node':
-      return { type: 'node-upsert', node: object.value };
-  }
-}
-
-function deleteEvent(object: ModelObject): SourceEvent {
-  switch (object.kind) {
-    case 'Service':
-      return { type: 'service-delete', namespace: object.value.namespace, name: object.value.name };
-    case 'EndpointSlice':
-      return { type: 'slice-delete', namespace: object.value.namespace, name: object.value.name };
-    case 'Node':
-      return { type: 'node-delete', name: object.value.name };
-  }
-}
-
-function duplicateError(object: ModelObject, firstFile: string, source: string): ValidationError {
-  const { namespace, name } = refOf(object);
-  return new ValidationError(
-    { kind: object.kind, namespace, name },
-    'metadata.name',
-    `duplicate object: already defined in ${firstFile} (the first file in sorted order wins)`,
-    source,
-  );
-}
-
-function refOf(object: ModelObject): { namespace: string; name: string } {
-  return object.kind === 'Node' ? { namespace: '', name: object.value.name } : object.value;
-}
-
-/** kind + namespace/name: how objects are told apart. */
-function modelKey(object: ModelObject): string {
-  const { namespace, name } = refOf(object);
-  return `${object.kind}/${namespace}/${name}`;
-}
-
-/** The manifest object an object came from (Endpoints convert to slices), as validation errors name it. */
-function objectOrigin(object: ModelObject): string {
-  if (object.kind === 'EndpointSlice' && object.value.origin === 'Endpoints') {
-    return refOrigin({ kind: 'Endpoints', namespace: object.value.namespace, name: object.value.serviceName });
-  }
-  return modelKey(object);
-}
-
-function refOrigin(ref: { kind: string; namespace: string; name: string }): string {
-  return `${ref.kind}/${ref.namespace}/${ref.name}`;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const aKeys = Object.keys(a);
-  const bKeys = Object.keys(b);
-  if (aKeys.length !== bKeys.length) return false;
-  const bRecord = b as Record<string, unknown>;
-  const aRecord = a as Record<string, unknown>;
-  return aKeys.every((key) => Object.hasOwn(bRecord, key) && deepEqual(aRecord[key], bRecord[key]));
+function removeFrom(index: Map<string, Set<string>>, group: string, key: string): void {
+  const keys = index.get(group);
+  if (keys === undefined) return;
+  keys.delete(key);
+  if (keys.size === 0) index.delete(group);
 }
