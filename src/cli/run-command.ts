@@ -9,7 +9,11 @@ import { createLogger } from '../agent/logger.js';
 import { Metrics } from '../agent/metrics.js';
 import { cleanupOtherModes, createBackend } from '../agent/modes.js';
 import { Conntrack } from '../kernel/conntrack.js';
+import { buildKubeConfig } from '../sources/kubernetes-config.js';
+import { KubernetesSource } from '../sources/kubernetes-source.js';
 import { ManifestSource } from '../sources/manifest-source.js';
+import type { Source } from '../sources/source.js';
+import type { Logger } from '../agent/logger.js';
 import { addNodeOptions, flagsToSettings } from './options.js';
 
 /** The node's addresses when --node-ip is not given (a bare-metal node has no Node object). */
@@ -36,17 +40,25 @@ export function registerRun(program: Command): void {
     });
 }
 
+function createSource(cfg: AgentConfig, logger: Logger): Source {
+  if (cfg.source === 'kubernetes') {
+    const kubeConfig = buildKubeConfig({ ...(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}), ...(cfg.master ? { master: cfg.master } : {}) });
+    return new KubernetesSource({ kubeConfig, nodeName: cfg.nodeName, logger, ...(cfg.serviceProxyName ? { serviceProxyName: cfg.serviceProxyName } : {}) });
+  }
+  if (cfg.manifests.length === 0) throw new Error('run: --manifests is required with --source files');
+  return new ManifestSource({ paths: [...cfg.manifests], serviceCIDRs: [...cfg.serviceCIDRs], logger });
+}
+
 export async function runAgent(cfg: AgentConfig): Promise<void> {
-  if (cfg.manifests.length === 0) throw new Error('run: --manifests is required (the Kubernetes API source is not available yet)');
   const logger = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
+  const source = createSource(cfg, logger);
   const ctx = nodeContextFrom({ ...cfg, nodeIPs: cfg.nodeIPs.length > 0 ? cfg.nodeIPs : detectNodeIPs() });
-  logger.info({ mode: cfg.mode, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, manifests: cfg.manifests }, 'starting svcplane');
+  logger.info({ mode: cfg.mode, source: cfg.source, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, ...(cfg.source === 'files' ? { manifests: cfg.manifests } : { master: cfg.master ?? 'from kubeconfig' }) }, 'starting svcplane');
   const deps = { ctx, logger, iptablesVariant: cfg.iptablesBackend };
   const backend = await createBackend(cfg.mode, deps);
   await cleanupOtherModes(cfg.mode, deps);
 
   const metrics = new Metrics({ defaultMetrics: true });
-  const source = new ManifestSource({ paths: [...cfg.manifests], serviceCIDRs: [...cfg.serviceCIDRs], logger });
   // kube-proxy's healthz allows two sync periods between successful syncs.
   const health = new HealthTracker(2 * cfg.syncPeriodMs + cfg.minSyncPeriodMs, Date.now, () => source.status());
   const servers: Server[] = [
@@ -55,6 +67,7 @@ export async function runAgent(cfg: AgentConfig): Promise<void> {
   ];
   const agent = new Agent({
     ctx, source, backend, logger, metrics, health,
+    ...(cfg.serviceProxyName ? { serviceProxyName: cfg.serviceProxyName } : {}),
     conntrack: new ConntrackFlowCleaner(new Conntrack({}), logger),
     minSyncPeriodMs: cfg.minSyncPeriodMs,
     syncPeriodMs: cfg.syncPeriodMs,
