@@ -5,14 +5,14 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NODE := $(CURDIR)/node_modules/.bin/node
 # Debian packages the agent and its tests use (command -> package).
-DEB_PACKAGES := iptables iproute2 conntrack nftables ipset procps kmod
+DEB_PACKAGES := iptables iproute2 conntrack nftables ipset procps kmod socat
 
 .PHONY: build deps system-deps check-node test test-unit deploy-check demo bench lint clean
 
 # Installs the Debian packages that are missing (root on Debian; a no-op when all are there).
 system-deps:
 	@missing=""; \
-	for c in iptables-restore:iptables ip:iproute2 conntrack:conntrack nft:nftables ipset:ipset sysctl:procps; do \
+	for c in iptables-restore:iptables ip:iproute2 conntrack:conntrack nft:nftables ipset:ipset sysctl:procps socat:socat; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
