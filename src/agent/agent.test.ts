@@ -4,7 +4,7 @@ import type { ProxyBackend, SyncOutcome } from '../backends/backend.js';
 import { ValidationError } from '../model/errors.js';
 import type { EndpointSlice, Service } from '../model/types.js';
 import type { Source, SourceEvent, SourceSink } from '../sources/source.js';
-import { defaultNodeContext } from '../state/node-context.js';
+import { defaultNodeContext, type NodeContext } from '../state/node-context.js';
 import type { DesiredState, StateChanges } from '../state/types.js';
 import { Agent } from './agent.js';
 import { HealthTracker } from './health.js';
@@ -53,7 +53,11 @@ class RecordingBackend implements ProxyBackend {
     }
     return { kind: changes ? 'partial' : 'full', ruleCounts: { nat: 3 }, sent: {} };
   }
+  contexts: NodeContext[] = [];
   async cleanup(): Promise<void> {}
+  setContext(ctx: NodeContext): void {
+    this.contexts.push(ctx);
+  }
 }
 
 function setup(initial: SourceEvent[]) {
@@ -105,6 +109,21 @@ describe('Agent', () => {
     await vi.waitFor(() => expect(backend.calls).toHaveLength(3), { timeout: 5000 });
     expect(backend.calls.map((c) => c.full)).toEqual([true, false, true]);
     expect((await metrics.registry.getSingleMetricAsString('kubeproxy_sync_proxy_rules_iptables_restore_failures_total'))).toMatch(/ 1$/m);
+    await agent.stop();
+  });
+
+  it('takes its zone and addresses from its own Node object and resyncs in full', async () => {
+    const { source, backend, agent } = setup([{ type: 'service-upsert', service: service('dns', '10.96.0.10') }]);
+    await agent.start();
+    await vi.waitFor(() => expect(backend.calls).toHaveLength(1));
+    const node = (name: string, zone: string) => ({ type: 'node-upsert' as const, node: { name, zone, labels: {}, addresses: [{ type: 'InternalIP', address: '192.168.1.7' }, { type: 'Hostname', address: name }] } });
+    source.sink?.([node('some-other-node', 'zone-b')]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(backend.contexts).toHaveLength(0);
+    source.sink?.([node('n1', 'zone-a')]);
+    await vi.waitFor(() => expect(backend.calls).toHaveLength(2));
+    expect(backend.contexts).toEqual([expect.objectContaining({ nodeName: 'n1', zone: 'zone-a', nodeIPs: ['192.168.1.7'] })]);
+    expect(backend.calls[1]?.full).toBe(true);
     await agent.stop();
   });
 

@@ -19,6 +19,8 @@ export interface ConntrackCleaner {
 
 export interface AgentOptions {
   readonly ctx: NodeContext;
+  /** Node IPs were given on the command line: the Node object's addresses must not replace them. */
+  readonly nodeIPsFixed?: boolean;
   readonly source: Source;
   readonly backend: ProxyBackend;
   readonly logger: Logger;
@@ -43,8 +45,10 @@ export class Agent {
   /** The state the kernel holds since the last successful sync (undefined before the first). */
   private programmed: DesiredState | undefined;
   private started = false;
+  private ctx: NodeContext;
 
   constructor(private readonly opts: AgentOptions) {
+    this.ctx = opts.ctx;
     this.store = new ObjectStore(opts.serviceProxyName === undefined ? {} : { serviceProxyName: opts.serviceProxyName });
     this.builder = new DesiredStateBuilder(opts.ctx);
     this.runner = new SyncRunner((reason) => this.sync(reason), {
@@ -80,6 +84,7 @@ export class Agent {
       }
     }
     const keys = this.store.apply(events);
+    const contextChanged = keys.nodes.has(this.ctx.nodeName) && this.adoptNode();
     for (const k of keys.services) this.pending.services.add(k);
     for (const k of keys.endpoints) this.pending.endpoints.add(k);
     for (const k of keys.nodes) this.pending.nodes.add(k);
@@ -87,9 +92,29 @@ export class Agent {
     if (!this.started) {
       this.started = true;
       this.runner.start();
+    } else if (contextChanged) {
+      this.runner.request('resync'); // a full sync: every rule may embed the node's facts
     } else if (keys.services.size + keys.endpoints.size > 0) {
       this.runner.request();
     }
+  }
+
+  /** Takes this node's zone (topology) and addresses (unless fixed by flags) from its Node object. */
+  private adoptNode(): boolean {
+    const node = this.store.getNode(this.ctx.nodeName);
+    if (!node) return false;
+    const ips = node.addresses.filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP').map((a) => a.address);
+    const next: NodeContext = {
+      ...this.ctx,
+      zone: node.zone,
+      nodeIPs: this.opts.nodeIPsFixed || ips.length === 0 ? this.ctx.nodeIPs : ips,
+    };
+    if (next.zone === this.ctx.zone && next.nodeIPs.join(',') === this.ctx.nodeIPs.join(',')) return false;
+    this.opts.logger.info({ node: next.nodeName, zone: next.zone, nodeIPs: next.nodeIPs }, 'node facts changed');
+    this.ctx = next;
+    this.builder.setContext(next);
+    this.opts.backend.setContext(next);
+    return true;
   }
 
   private async sync(reason: SyncReason): Promise<void> {

@@ -2,7 +2,8 @@
 // are at least `minIntervalMs` apart, a run happens at least every
 // `maxIntervalMs`, and a failed run is retried with exponential backoff.
 
-export type SyncReason = 'change' | 'periodic' | 'retry';
+/** 'change' runs are partial; the others are full: the clock, a retry after failure, or a forced resync. */
+export type SyncReason = 'change' | 'periodic' | 'retry' | 'resync';
 
 export interface Timers {
   now(): number;
@@ -55,10 +56,10 @@ export class SyncRunner {
     this.schedule(0);
   }
 
-  /** Asks for a run as soon as the minimum interval allows; requests coalesce. */
-  request(): void {
+  /** Asks for a run as soon as the minimum interval allows; requests coalesce, and a full one wins. */
+  request(reason: 'change' | 'resync' = 'change'): void {
     if (this.stopped) return;
-    this.pending ??= 'change';
+    if (this.pending === undefined || this.pending === 'change') this.pending = reason;
     if (this.running) return; // picked up when the current run ends
     this.schedule(Math.max(0, this.lastStart + this.opts.minIntervalMs - this.timers.now()));
   }

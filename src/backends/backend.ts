@@ -1,5 +1,6 @@
 // What every proxy mode implements. The agent owns the loop; a backend turns the
 // desired state into kernel state and reads the kernel back on full syncs.
+import type { NodeContext } from '../state/node-context.js';
 import type { DesiredState, StateChanges } from '../state/types.js';
 
 export interface SyncOutcome {
@@ -19,6 +20,8 @@ export interface ProxyBackend {
   sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome>;
   /** Removes everything this mode created in the kernel, and nothing else. */
   cleanup(): Promise<void>;
+  /** The node's facts changed (its IPs or zone, from the Node object); the next sync is full. */
+  setContext(ctx: NodeContext): void;
 }
 
 /** A backend failure that forces the next sync to be full. */

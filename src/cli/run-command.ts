@@ -67,6 +67,7 @@ export async function runAgent(cfg: AgentConfig): Promise<void> {
   ];
   const agent = new Agent({
     ctx, source, backend, logger, metrics, health,
+    nodeIPsFixed: cfg.nodeIPs.length > 0,
     ...(cfg.serviceProxyName ? { serviceProxyName: cfg.serviceProxyName } : {}),
     conntrack: new ConntrackFlowCleaner(new Conntrack({}), logger),
     minSyncPeriodMs: cfg.minSyncPeriodMs,

@@ -37,8 +37,17 @@ export function isOwnedChain(table: IptablesTable, name: string): boolean {
 export class IptablesBackend implements ProxyBackend {
   readonly mode = 'iptables';
   private readonly memo = new Map<IPFamily, IptablesMemo>();
+  private ctx: NodeContext;
 
-  constructor(private readonly opts: IptablesBackendOptions) {}
+  constructor(private readonly opts: IptablesBackendOptions) {
+    this.ctx = opts.ctx;
+  }
+
+  setContext(ctx: NodeContext): void {
+    this.ctx = ctx;
+    // Rules embed node facts (node IPs for hairpin checks): replan everything.
+    this.memo.clear();
+  }
 
   get families(): IPFamily[] {
     return (['IPv4', 'IPv6'] as const).filter((f) => this.opts.kernels[f] !== undefined);
@@ -63,7 +72,7 @@ export class IptablesBackend implements ProxyBackend {
 
   private async syncFamily(family: IPFamily, state: DesiredState, changes?: StateChanges): Promise<IptablesPlan | undefined> {
     const kernel = this.opts.kernels[family] as IptablesKernel;
-    const opts = { family, ctx: this.opts.ctx };
+    const opts = { family, ctx: this.ctx };
     const previous = this.memo.get(family);
     let plan: IptablesPlan;
     let saved: Record<IptablesTable, string> | undefined;
@@ -97,7 +106,7 @@ export class IptablesBackend implements ProxyBackend {
     this.memo.clear();
     for (const family of this.families) {
       const kernel = this.opts.kernels[family] as IptablesKernel;
-      const { jumps } = planFull(new Map(), { family, ctx: this.opts.ctx });
+      const { jumps } = planFull(new Map(), { family, ctx: this.ctx });
       for (const j of jumps) await kernel.deleteRule(j.table, j.chain, j.args);
       const blocks: string[] = [];
       for (const table of ['filter', 'nat'] as const) {
