@@ -133,6 +133,24 @@ describe('restored for real', () => {
     expect(p3.stats.natRules).toBe(fresh.stats.natRules);
   });
 
+  it('a full plan split into several transactions restores to the same rules as one transaction', async () => {
+    await flushAll();
+    const ports = Array.from({ length: 5 }, (_, i) => servicePort({ serviceName: `s${i}`, clusterIP: `10.96.1.${i + 1}`, clusterEndpoints: [endpoint(`10.244.1.${i + 1}`, 8080), endpoint(`10.244.2.${i + 1}`, 8080)] }));
+    const single = planFull(familyState(...ports), opts);
+    await apply(single);
+    const expected = await save('IPv4', 'nat');
+    await flushAll();
+    // Over an older ruleset whose api service is gone: the final transaction deletes its chains.
+    const old = planFull(familyState(api, ports[0] as (typeof ports)[number]), opts);
+    await apply(old);
+    const split = planFull(familyState(...ports), opts, { nat: [...old.chains.nat], filter: [...old.chains.filter] }, { servicesPerTransaction: 2 });
+    expect(split.prelude.length).toBe(4);
+    for (const t of split.prelude) await expectRestore('IPv4', t, false);
+    await apply(split);
+    const strip = (t: string): string[] => t.split('\n').filter((l) => l.startsWith('-A ') || l.startsWith(':KUBE')).sort();
+    expect(strip(await save('IPv4', 'nat'))).toEqual(strip(expected));
+  });
+
   it('an IPv6 plan restores with ip6tables-restore', async () => {
     const v6 = GOLDEN_CASES.find((c) => c.name === 'ipv6');
     if (v6 === undefined) throw new Error('ipv6 golden case missing');

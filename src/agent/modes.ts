@@ -2,7 +2,7 @@
 // are removed at start-up so that switching modes leaves nothing behind.
 import type { Logger } from 'pino';
 import type { ProxyBackend } from '../backends/backend.js';
-import { IptablesBackend, type IptablesKernel } from '../backends/iptables/iptables-backend.js';
+import { IptablesBackend } from '../backends/iptables/iptables-backend.js';
 import { Iptables, type IptablesVariant } from '../kernel/iptables.js';
 import type { IPFamily } from '../model/types.js';
 import type { NodeContext } from '../state/node-context.js';
@@ -22,7 +22,7 @@ export interface BackendDeps {
 }
 
 /** IPv6 is programmed only where the kernel has ip6tables' nat table. */
-async function iptablesKernels(deps: BackendDeps): Promise<Partial<Record<IPFamily, IptablesKernel>>> {
+async function iptablesKernels(deps: BackendDeps): Promise<Partial<Record<IPFamily, Iptables>>> {
   const common = { variant: deps.iptablesVariant ?? 'auto', ...(deps.netns ? { netns: deps.netns } : {}) } as const;
   const v4 = new Iptables({ family: 'IPv4', ...common });
   const v6 = new Iptables({ family: 'IPv6', ...common });
@@ -35,10 +35,20 @@ async function iptablesKernels(deps: BackendDeps): Promise<Partial<Record<IPFami
   }
 }
 
+/**
+ * iptables-nft-restore's cost grows with the square of a batch; legacy replaces whole tables per
+ * transaction. So full syncs are split into transactions of this many service ports on nf_tables
+ * only (measured at 1,000 services x 10 endpoints: 6.3 s as one batch, about 1.5 s per 500).
+ */
+export const NFT_SERVICES_PER_TRANSACTION = 500;
+
 export async function createBackend(mode: ProxyMode, deps: BackendDeps): Promise<ProxyBackend> {
   switch (mode) {
-    case 'iptables':
-      return new IptablesBackend({ ctx: deps.ctx, kernels: await iptablesKernels(deps) });
+    case 'iptables': {
+      const kernels = await iptablesKernels(deps);
+      const nft = deps.iptablesVariant === 'nft' || (deps.iptablesVariant !== 'legacy' && (await (kernels.IPv4 as Iptables).isNfTables()));
+      return new IptablesBackend({ ctx: deps.ctx, kernels, ...(nft ? { servicesPerTransaction: NFT_SERVICES_PER_TRANSACTION } : {}) });
+    }
     default:
       throw new UnsupportedModeError(`mode "${mode}" is not available in this version of svcplane; use --mode iptables`);
   }

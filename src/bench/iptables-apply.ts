@@ -11,6 +11,7 @@ import { HealthTracker } from '../agent/health.js';
 import { Metrics } from '../agent/metrics.js';
 import { IptablesBackend } from '../backends/iptables/iptables-backend.js';
 import { planFull } from '../backends/iptables/planner.js';
+import { NFT_SERVICES_PER_TRANSACTION } from '../agent/modes.js';
 import { runChecked } from '../kernel/exec.js';
 import { Iptables, type IptablesVariant } from '../kernel/iptables.js';
 import { ManifestSource } from '../sources/manifest-source.js';
@@ -24,6 +25,12 @@ export interface ApplyBenchRow {
   readonly renderMs: number;
   readonly restoreMs: number;
   readonly restoreLines: number;
+  readonly transactions: number;
+}
+
+/** As the agent does (src/agent/modes.ts): nf_tables full syncs are split, legacy ones are not. */
+function split(variant: IptablesVariant): { servicesPerTransaction?: number } {
+  return variant === 'legacy' ? {} : { servicesPerTransaction: NFT_SERVICES_PER_TRANSACTION };
 }
 
 export interface ApplyBenchResult {
@@ -48,12 +55,14 @@ async function fullSync(services: number, endpoints: number, ns: string, variant
   const { state } = new DesiredStateBuilder(ctx).update(store, 'all');
   const kernel = new Iptables({ family: 'IPv4', netns: ns, variant });
   const t0 = performance.now();
-  const plan = planFull(state.IPv4, { family: 'IPv4', ctx });
+  const plan = planFull(state.IPv4, { family: 'IPv4', ctx }, undefined, split(variant));
   const renderMs = performance.now() - t0;
   const t1 = performance.now();
+  for (const t of plan.prelude) await kernel.restore(t, { noflush: true });
   await kernel.restore(plan.restore, { noflush: true });
   const restoreMs = performance.now() - t1;
-  return { services, renderMs, restoreMs, restoreLines: plan.restore.split('\n').length };
+  const restoreLines = [...plan.prelude, plan.restore].reduce((n, t) => n + t.split('\n').length - 1, 0);
+  return { services, renderMs, restoreMs, restoreLines, transactions: plan.prelude.length + 1 };
 }
 
 async function partialEndToEnd(services: number, endpoints: number, ns: string, variant: IptablesVariant): Promise<ApplyBenchResult['partial']> {
@@ -63,7 +72,7 @@ async function partialEndToEnd(services: number, endpoints: number, ns: string, 
     const source = new ManifestSource({ paths: [dir], debounceMs: 5, pollIntervalMs: 60_000 });
     const syncs: Array<{ at: number; durationMs: number; lines: number }> = [];
     const agent = new Agent({
-      ctx, source, backend: new IptablesBackend({ ctx, kernels: { IPv4: new Iptables({ family: 'IPv4', netns: ns, variant }) } }),
+      ctx, source, backend: new IptablesBackend({ ctx, kernels: { IPv4: new Iptables({ family: 'IPv4', netns: ns, variant }) }, ...split(variant) }),
       logger: pino({ level: 'silent' }), metrics: new Metrics(), health: new HealthTracker(60_000),
       minSyncPeriodMs: 0, syncPeriodMs: 3_600_000,
       onSync: ({ durationMs, outcome }) => syncs.push({ at: performance.now(), durationMs, lines: outcome?.sent.restoreLines ?? 0 }),
@@ -88,7 +97,7 @@ export async function runApplyBench(sizes: readonly number[], endpoints: number,
   for (const n of sizes) {
     full.push(await withNetns(`svcp-bench-${process.pid}-${n}`, (ns) => fullSync(n, endpoints, ns, variant)));
     const r = full.at(-1) as ApplyBenchRow;
-    console.log(`${label} full sync: ${n} services x ${endpoints} endpoints: render ${r.renderMs.toFixed(0)} ms, restore ${r.restoreMs.toFixed(0)} ms (${r.restoreLines} lines; render is ${((100 * r.renderMs) / r.restoreMs).toFixed(0)}% of restore)`);
+    console.log(`${label} full sync: ${n} services x ${endpoints} endpoints: render ${r.renderMs.toFixed(0)} ms, restore ${r.restoreMs.toFixed(0)} ms (${r.restoreLines} lines in ${r.transactions} transaction${r.transactions === 1 ? '' : 's'}; render is ${((100 * r.renderMs) / r.restoreMs).toFixed(0)}% of restore)`);
   }
   const largest = Math.max(...sizes);
   const partial = await withNetns(`svcp-bench-${process.pid}-p`, (ns) => partialEndToEnd(largest, endpoints, ns, variant));

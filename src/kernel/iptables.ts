@@ -86,6 +86,12 @@ export class Iptables {
     throw new RestoreError(`${file} ${args.join(' ')}`, result.stderr, result.code, line, lineText);
   }
 
+  /** Whether these binaries drive nf_tables (`iptables v1.8.9 (nf_tables)`) rather than the legacy tables. */
+  async isNfTables(): Promise<boolean> {
+    const result = await this.run(this.prefix, ['--version'], { netns: this.netns });
+    return /nf_tables/.test(result.stdout + result.stderr);
+  }
+
   /** The iptables-save dump of one table. */
   async save(table: IptablesTable): Promise<string> {
     const file = `${this.prefix}-save`;

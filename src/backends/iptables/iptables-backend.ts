@@ -21,6 +21,8 @@ export interface IptablesKernel {
 export interface IptablesBackendOptions {
   readonly ctx: NodeContext;
   readonly kernels: Partial<Record<IPFamily, IptablesKernel>>;
+  /** Split full syncs into transactions of this many service ports (for iptables-nft; see planFull). */
+  readonly servicesPerTransaction?: number;
 }
 
 /** Chains svcplane's iptables mode creates (kube-proxy's names), and nothing else. */
@@ -61,8 +63,11 @@ export class IptablesBackend implements ProxyBackend {
       const plan = await this.syncFamily(family, state, changes);
       if (!plan) continue;
       if (plan.kind === 'full') kind = 'full';
-      sent.restoreLines = (sent.restoreLines ?? 0) + countLines(plan.restore);
-      sent.restoreBytes = (sent.restoreBytes ?? 0) + plan.restore.length;
+      for (const text of [...plan.prelude, plan.restore]) {
+        sent.restoreLines = (sent.restoreLines ?? 0) + countLines(text);
+        sent.restoreBytes = (sent.restoreBytes ?? 0) + text.length;
+      }
+      sent.transactions = (sent.transactions ?? 0) + plan.prelude.length + 1;
       const suffix = family === 'IPv6' ? '6' : '';
       ruleCounts[`nat${suffix}`] = plan.stats.natRules;
       ruleCounts[`filter${suffix}`] = plan.stats.filterRules;
@@ -84,12 +89,15 @@ export class IptablesBackend implements ProxyBackend {
       // same transaction, and only the built-in jumps that are missing cost a command.
       const [natSave, filterSave] = await Promise.all([kernel.save('nat'), kernel.save('filter')]);
       saved = { nat: natSave, filter: filterSave };
-      plan = planFull(state[family], opts, {
+      const existing = {
         nat: [...parseChainNames(natSave)].filter((c) => isOwnedChain('nat', c)),
         filter: [...parseChainNames(filterSave)].filter((c) => isOwnedChain('filter', c)),
-      });
+      };
+      const split = this.opts.servicesPerTransaction;
+      plan = planFull(state[family], opts, existing, split === undefined ? {} : { servicesPerTransaction: split });
     }
     try {
+      for (const transaction of plan.prelude) await kernel.restore(transaction, { noflush: true });
       await kernel.restore(plan.restore, { noflush: true });
     } catch (err) {
       // What the kernel holds is now unknown: the next sync must be full.

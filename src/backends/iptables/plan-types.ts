@@ -79,6 +79,8 @@ export interface IptablesPlanStats {
 export interface IptablesPlan {
   readonly family: IPFamily;
   readonly kind: 'full' | 'partial';
+  /** Transactions to apply, in order, before `restore` (a full plan split for iptables-nft; else empty). */
+  readonly prelude: readonly string[];
   /** The iptables-restore input (for `--noflush`). */
   readonly restore: string;
   /** Jump rules from built-in chains the applier must ensure. */

@@ -115,6 +115,29 @@ describe('planPartial', () => {
     }
   });
 
+  it('a full plan split into transactions ends where the single transaction does, never dangling in between', () => {
+    const many = familyState(...Array.from({ length: 7 }, (_, i) => svc(`s${i}`, `10.96.1.${i + 1}`, (i % 3) + 1, i === 2 ? { nodePort: 30000 + i } : {})));
+    const single = planFull(many, opts);
+    // Start from an older state with a service that is gone now: its chains must go in the final step.
+    const old = planFull(familyState(svc('gone', '10.96.9.9', 2), svc('s0', '10.96.1.1', 3)), opts);
+    const kernel = modelOf(old.restore);
+    const existing = { nat: [...old.chains.nat], filter: [...old.chains.filter] };
+    const split = planFull(many, opts, existing, { servicesPerTransaction: 3 });
+    expect(split.prelude).toHaveLength(1 + 3); // KUBE-MARK-MASQ, then 3 + 3 + 1 service ports
+    for (const t of split.prelude) {
+      applyBatch(kernel, t);
+      expect(danglingJumps(kernel)).toEqual([]);
+      // The old entry points still work meanwhile: KUBE-SERVICES is untouched until the last step.
+      expect(snapshot(kernel)['nat']?.['KUBE-SERVICES']).toEqual(snapshot(modelOf(old.restore))['nat']?.['KUBE-SERVICES']);
+    }
+    applyBatch(kernel, split.restore);
+    expect(danglingJumps(kernel)).toEqual([]);
+    expect(snapshot(kernel)).toEqual(snapshot(modelOf(single.restore)));
+    expect({ ...split.stats, chainsDeleted: 0 }).toEqual(single.stats);
+    expect(split.stats.chainsDeleted).toBeGreaterThan(0);
+    expect(planFull(many, opts, undefined, { servicesPerTransaction: 100 }).prelude).toEqual([]);
+  });
+
   it('falls back to a full plan when node options changed, removing chains no longer wanted', () => {
     const full = planFull(base, opts);
     const other = { family: 'IPv4' as const, ctx: defaultNodeContext({ masqueradeAll: true }) };
