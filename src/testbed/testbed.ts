@@ -155,15 +155,17 @@ export class Testbed {
 
   /** Builds the topology (called by createTestbed). */
   async build(): Promise<void> {
-    for (const ns of this.allNamespaces()) {
-      await addNetns(ns);
-      await sysctlIn(ns, {
+    // Namespaces are created one by one (`ip netns add` sets up /run/netns on first use); what is
+    // inside them is independent and built a few at a time (the demo has 17 pods).
+    for (const ns of this.allNamespaces()) await addNetns(ns);
+    await eachLimited(this.allNamespaces(), (ns) =>
+      sysctlIn(ns, {
         'net.ipv4.conf.all.rp_filter': 0,
         'net.ipv4.conf.default.rp_filter': 0,
         'net.ipv6.conf.all.accept_dad': 0,
         'net.ipv6.conf.default.accept_dad': 0,
-      });
-    }
+      }),
+    );
     await sysctlIn(this.nodeNs, {
       'net.ipv4.ip_forward': 1,
       'net.ipv4.conf.all.route_localnet': 1,
@@ -171,8 +173,8 @@ export class Testbed {
     });
     await this.buildClientLink();
     await this.buildServiceRoute();
-    for (const pod of this.pods) await this.buildPodLink(pod);
-    for (const ns of this.allNamespaces()) await addBlackholes(ns);
+    await eachLimited(this.pods, (pod) => this.buildPodLink(pod));
+    await eachLimited(this.allNamespaces(), addBlackholes);
   }
 
   private async buildClientLink(): Promise<void> {
@@ -273,6 +275,14 @@ export async function cleanupStaleTestbeds(name?: string): Promise<string[]> {
   const stale = (await listNetns()).filter(ours);
   for (const ns of stale) await deleteNetns(ns);
   return stale;
+}
+
+async function eachLimited<T>(items: readonly T[], fn: (item: T) => Promise<void>, limit = 6): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 async function addBlackholes(ns: string): Promise<void> {
