@@ -10,6 +10,9 @@ import type { IptablesVariant } from '../kernel/iptables.js';
 
 export const PROXY_MODES = ['iptables', 'nftables', 'ipvs', 'ebpf', 'userspace'] as const;
 export type ProxyMode = (typeof PROXY_MODES)[number];
+/** What a user may ask for: a mode, or `auto` (the best mode this kernel supports). */
+export const REQUESTABLE_MODES = ['auto', ...PROXY_MODES] as const;
+export type RequestedMode = (typeof REQUESTABLE_MODES)[number];
 
 export class ConfigError extends SvcplaneError {
   override readonly code = 'SVCPLANE_BAD_CONFIG';
@@ -18,7 +21,7 @@ export class ConfigError extends SvcplaneError {
 export type SourceKind = 'files' | 'kubernetes';
 
 export interface AgentConfig {
-  readonly mode: ProxyMode;
+  readonly mode: RequestedMode;
   /** Where services come from: manifest files (bare metal) or the Kubernetes API. */
   readonly source: SourceKind;
   /** kubeconfig file for `source: kubernetes` (in a pod: in-cluster config when unset). */
@@ -127,7 +130,7 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}): Agent
   const s: Record<string, unknown> = { ...DEFAULTS, ...file };
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) s[k] = v;
   const mode = str(s.mode, 'mode');
-  if (!(PROXY_MODES as readonly string[]).includes(mode)) throw new ConfigError(`mode: unsupported value "${mode}": supported values: ${PROXY_MODES.join(', ')}`);
+  if (!(REQUESTABLE_MODES as readonly string[]).includes(mode)) throw new ConfigError(`mode: unsupported value "${mode}": supported values: ${REQUESTABLE_MODES.join(', ')}`);
   const source = str(s.source, 'source');
   if (source !== 'files' && source !== 'kubernetes') throw new ConfigError(`source: unsupported value "${source}": supported values: files, kubernetes`);
   const optional = (key: string): string | undefined => (s[key] === undefined || s[key] === '' ? undefined : str(s[key], key));
@@ -142,7 +145,7 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}): Agent
   if (syncPeriodMs <= 0) throw new ConfigError('syncPeriod: must be greater than 0');
   if (minSyncPeriodMs > syncPeriodMs) throw new ConfigError('minSyncPeriod: must not be longer than syncPeriod');
   return {
-    mode: mode as ProxyMode,
+    mode: mode as RequestedMode,
     source,
     kubeconfig: optional('kubeconfig'),
     master: optional('master'),

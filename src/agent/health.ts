@@ -18,6 +18,8 @@ export class HealthTracker {
     private readonly timeoutMs: number,
     private readonly now: () => number = Date.now,
     private readonly sourceStatus: () => { healthy: boolean; detail: string } = () => ({ healthy: true, detail: 'ok' }),
+    /** The mode in use and why a requested one was not (shown, never a reason for 503). */
+    private readonly mode?: Readonly<Record<string, unknown>>,
   ) {}
 
   recordSuccess(): void {
@@ -43,6 +45,7 @@ export class HealthTracker {
         lastError: this.lastError ?? null,
         // The dataplane keeps serving while the source is away: reported, not fatal.
         source,
+        ...(this.mode ? { mode: this.mode } : {}),
       },
     };
   }

@@ -14,6 +14,8 @@ export class Metrics {
   readonly iptablesTotal: Gauge<'table'>;
   readonly restoreFailures: Counter;
   readonly invalidObjects: Counter<'kind'>;
+  readonly proxyMode: Gauge<'mode' | 'requested'>;
+  readonly modeFallbacks: Counter<'mode' | 'requested'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -26,6 +28,8 @@ export class Metrics {
     this.iptablesTotal = new Gauge({ name: 'kubeproxy_sync_proxy_rules_iptables_total', help: 'Total number of iptables rules owned by svcplane', labelNames: ['table'], registers });
     this.restoreFailures = new Counter({ name: 'kubeproxy_sync_proxy_rules_iptables_restore_failures_total', help: 'Cumulative proxy iptables restore failures', registers });
     this.invalidObjects = new Counter({ name: 'svcplane_invalid_objects_total', help: 'Objects skipped because they failed validation', labelNames: ['kind'], registers });
+    this.proxyMode = new Gauge({ name: 'svcplane_proxy_mode', help: 'The proxy mode in use (1), with the mode that was requested', labelNames: ['mode', 'requested'], registers });
+    this.modeFallbacks = new Counter({ name: 'svcplane_proxy_mode_fallbacks_total', help: 'Requested proxy modes the kernel could not run, by requested mode and the mode used instead', labelNames: ['mode', 'requested'], registers });
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 }

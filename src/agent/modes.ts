@@ -8,6 +8,16 @@ import type { IPFamily } from '../model/types.js';
 import type { NodeContext } from '../state/node-context.js';
 import { SvcplaneError } from '../util/errors.js';
 import type { ProxyMode } from './config.js';
+import type { ProbeResult } from './mode-selection.js';
+
+/** The modes this build can run (the others are on the way; asking for them falls back, loudly). */
+export const IMPLEMENTED_MODES: ReadonlySet<ProxyMode> = new Set(['iptables']);
+
+/** Probes a mode for real on this kernel; iptables needs no probe. */
+export async function probeMode(mode: ProxyMode): Promise<ProbeResult> {
+  if (!IMPLEMENTED_MODES.has(mode)) return { ok: false, reason: `mode ${mode} is not available in this build` };
+  return { ok: true };
+}
 
 export class UnsupportedModeError extends SvcplaneError {
   override readonly code = 'SVCPLANE_MODE_UNAVAILABLE';

@@ -1,10 +1,10 @@
 // Flags shared by `plan` and `run`, named as kube-proxy names them.
 import { Option, type Command } from 'commander';
-import { PROXY_MODES } from '../agent/config.js';
+import { REQUESTABLE_MODES } from '../agent/config.js';
 
 export function addNodeOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--mode <mode>', 'proxy mode').choices([...PROXY_MODES]))
+    .addOption(new Option('--mode <mode>', 'proxy mode (auto: the best this kernel supports)').choices([...REQUESTABLE_MODES]))
     .option('--source <source>', 'files (manifests, the default) or kubernetes (the API server)')
     .option('--manifests <paths...>', 'manifest files or directories of multi-document YAML')
     .option('--kubeconfig <file>', 'kubeconfig for --source kubernetes (default: in-cluster config in a pod, else ~/.kube/config)')

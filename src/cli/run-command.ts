@@ -7,7 +7,8 @@ import { ConntrackFlowCleaner } from '../agent/conntrack-cleaner.js';
 import { HealthTracker, parseBindAddress, startHealthServer, startMetricsServer } from '../agent/health.js';
 import { createLogger } from '../agent/logger.js';
 import { Metrics } from '../agent/metrics.js';
-import { cleanupOtherModes, createBackend } from '../agent/modes.js';
+import { cleanupOtherModes, createBackend, IMPLEMENTED_MODES, probeMode } from '../agent/modes.js';
+import { selectMode } from '../agent/mode-selection.js';
 import { Conntrack } from '../kernel/conntrack.js';
 import { buildKubeConfig } from '../sources/kubernetes-config.js';
 import { KubernetesSource } from '../sources/kubernetes-source.js';
@@ -53,14 +54,24 @@ export async function runAgent(cfg: AgentConfig): Promise<void> {
   const logger = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
   const source = createSource(cfg, logger);
   const ctx = nodeContextFrom({ ...cfg, nodeIPs: cfg.nodeIPs.length > 0 ? cfg.nodeIPs : detectNodeIPs() });
-  logger.info({ mode: cfg.mode, source: cfg.source, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, ...(cfg.source === 'files' ? { manifests: cfg.manifests } : { master: cfg.master ?? 'from kubeconfig' }) }, 'starting svcplane');
+  logger.info({ requestedMode: cfg.mode, source: cfg.source, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, ...(cfg.source === 'files' ? { manifests: cfg.manifests } : { master: cfg.master ?? 'from kubeconfig' }) }, 'starting svcplane');
   const deps = { ctx, logger, iptablesVariant: cfg.iptablesBackend };
-  const backend = await createBackend(cfg.mode, deps);
-  await cleanupOtherModes(cfg.mode, deps);
-
+  const selection = await selectMode(cfg.mode, IMPLEMENTED_MODES, probeMode);
   const metrics = new Metrics({ defaultMetrics: true });
+  metrics.proxyMode.set({ mode: selection.mode, requested: cfg.mode }, 1);
+  for (const f of selection.fallbacks) {
+    metrics.modeFallbacks.inc({ mode: selection.mode, requested: cfg.mode });
+    logger.warn({ requested: cfg.mode, tried: f.mode, reason: f.reason, using: selection.mode }, `proxy mode ${f.mode} is unavailable; falling back`);
+  }
+  const backend = await createBackend(selection.mode, deps);
+  await cleanupOtherModes(selection.mode, deps);
+
   // kube-proxy's healthz allows two sync periods between successful syncs.
-  const health = new HealthTracker(2 * cfg.syncPeriodMs + cfg.minSyncPeriodMs, Date.now, () => source.status());
+  const health = new HealthTracker(2 * cfg.syncPeriodMs + cfg.minSyncPeriodMs, Date.now, () => source.status(), {
+    requested: cfg.mode,
+    using: selection.mode,
+    ...(selection.fallbacks.length > 0 ? { fallbacks: selection.fallbacks } : {}),
+  });
   const servers: Server[] = [
     await startHealthServer(parseBindAddress(cfg.healthzBindAddress, 'healthzBindAddress'), health),
     await startMetricsServer(parseBindAddress(cfg.metricsBindAddress, 'metricsBindAddress'), metrics.registry),

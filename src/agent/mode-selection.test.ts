@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import type { ProxyMode } from './config.js';
+import { selectMode, type ModeProbe } from './mode-selection.js';
+
+const probeOk: ModeProbe = async () => ({ ok: true });
+const noIpvs: ModeProbe = async (m) => (m === 'ipvs' ? { ok: false, reason: 'generic netlink family "IPVS" not found (ENOENT): the kernel has no ip_vs module' } : { ok: true });
+const built = (...m: ProxyMode[]): Set<ProxyMode> => new Set(['iptables', ...m]);
+
+describe('selectMode', () => {
+  it('uses the requested mode when its probe succeeds', async () => {
+    expect(await selectMode('ipvs', built('ipvs'), probeOk)).toEqual({ requested: 'ipvs', mode: 'ipvs', fallbacks: [] });
+  });
+
+  it('falls back to iptables and says why when the kernel lacks IPVS', async () => {
+    const s = await selectMode('ipvs', built('ipvs'), noIpvs);
+    expect(s.mode).toBe('iptables');
+    expect(s.fallbacks).toEqual([{ mode: 'ipvs', reason: expect.stringMatching(/IPVS.*ENOENT/) }]);
+  });
+
+  it('falls back when the mode is not in this build', async () => {
+    const s = await selectMode('nftables', built(), probeOk);
+    expect(s).toMatchObject({ mode: 'iptables', fallbacks: [{ mode: 'nftables', reason: expect.stringMatching(/not available/) }] });
+  });
+
+  it('auto takes the best mode that works, skipping unbuilt ones quietly', async () => {
+    expect((await selectMode('auto', built('ipvs'), probeOk)).mode).toBe('ipvs');
+    const s = await selectMode('auto', built('ipvs'), noIpvs);
+    expect(s).toMatchObject({ requested: 'auto', mode: 'iptables', fallbacks: [{ mode: 'ipvs' }] });
+    expect((await selectMode('auto', built(), probeOk)).fallbacks).toEqual([]);
+  });
+
+  it('never probes iptables', async () => {
+    const probed: string[] = [];
+    await selectMode('iptables', built('ipvs'), async (m) => (probed.push(m), { ok: true }));
+    expect(probed).toEqual([]);
+  });
+});

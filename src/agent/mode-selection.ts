@@ -1,0 +1,41 @@
+// Which proxy mode actually runs: the requested one if the kernel can do it, else the
+// next best, said once and loudly (log, /healthz, metrics) — never a silent downgrade.
+import type { ProxyMode, RequestedMode } from './config.js';
+
+export type { RequestedMode };
+
+export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+/** Probes a mode for real (e.g. IPVS: resolve the genetlink family, create and delete a virtual service). */
+export type ModeProbe = (mode: ProxyMode) => Promise<ProbeResult>;
+
+export interface ModeSelection {
+  readonly requested: RequestedMode;
+  readonly mode: ProxyMode;
+  /** Why a requested mode was not used, one entry per mode tried; empty when the request was met. */
+  readonly fallbacks: readonly { readonly mode: ProxyMode; readonly reason: string }[];
+}
+
+/** `auto` prefers the modes that scale best, as each becomes available. */
+export const AUTO_PREFERENCE: readonly ProxyMode[] = ['ebpf', 'nftables', 'ipvs', 'iptables'];
+
+/**
+ * `implemented` lists the modes this build has; iptables is the floor every Linux node can run.
+ * A requested mode that is not implemented, or whose probe fails, falls back to iptables
+ * (for `auto`: to the next preferred mode).
+ */
+export async function selectMode(requested: RequestedMode, implemented: ReadonlySet<ProxyMode>, probe: ModeProbe): Promise<ModeSelection> {
+  const candidates = requested === 'auto' ? AUTO_PREFERENCE : [requested, 'iptables' as const];
+  const fallbacks: { mode: ProxyMode; reason: string }[] = [];
+  for (const mode of candidates) {
+    if (!implemented.has(mode)) {
+      if (requested !== 'auto') fallbacks.push({ mode, reason: `mode ${mode} is not available in this build` });
+      continue;
+    }
+    if (mode === 'iptables') return { requested, mode, fallbacks };
+    const result = await probe(mode);
+    if (result.ok) return { requested, mode, fallbacks };
+    fallbacks.push({ mode, reason: result.reason });
+  }
+  return { requested, mode: 'iptables', fallbacks };
+}
