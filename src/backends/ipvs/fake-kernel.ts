@@ -1,0 +1,112 @@
+// A model of the kernel's IPVS tables for planner tests: applies ops with the
+// kernel's checks (EEXIST, ENOENT), keeps connection counts the tests set, and
+// dumps in the shape the netlink layer returns. Test-only.
+import { destinationKey, virtualServerKey } from './ipvs-keys.js';
+import { IP_VS_SVC_F_HASHED, type IpvsDestination, type IpvsOp, type IpvsService } from './ipvs-types.js';
+import type { IpvsCurrentState, IpvsPlan } from './ipvs-planner.js';
+
+interface FakeVirtualServer {
+  service: IpvsService;
+  readonly dests: Map<string, IpvsDestination>;
+}
+
+export interface FakeIpvsKernel {
+  readonly services: Map<string, FakeVirtualServer>;
+  readonly bound: Set<string>;
+}
+
+export function fakeKernel(services: readonly { service: IpvsService; destinations?: readonly IpvsDestination[] }[] = [], bound: readonly string[] = []): FakeIpvsKernel {
+  const k: FakeIpvsKernel = { services: new Map(), bound: new Set(bound) };
+  for (const s of services) {
+    applyOps(k, [{ op: 'new-service', service: s.service }, ...(s.destinations ?? []).map((dest) => ({ op: 'new-dest' as const, service: s.service, dest }))]);
+    for (const d of s.destinations ?? []) setCounts(k, s.service, d.address, d.port, d.activeConnections ?? 0, d.inactiveConnections ?? 0);
+  }
+  return k;
+}
+
+function find(k: FakeIpvsKernel, s: IpvsService): FakeVirtualServer {
+  const vs = k.services.get(virtualServerKey(s));
+  if (vs === undefined) throw new Error(`ENOENT: no virtual server ${virtualServerKey(s)}`);
+  return vs;
+}
+
+function requestDest(d: IpvsDestination): IpvsDestination {
+  return { address: d.address, port: d.port, forwardMethod: d.forwardMethod, weight: d.weight, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold };
+}
+
+/** Applies ops in order, as the kernel would; throws on the first one the kernel would refuse. */
+export function applyOps(k: FakeIpvsKernel, ops: readonly IpvsOp[]): void {
+  for (const o of ops) {
+    const key = virtualServerKey(o.service);
+    switch (o.op) {
+      case 'new-service':
+        if (k.services.has(key)) throw new Error(`EEXIST: virtual server ${key}`);
+        k.services.set(key, { service: { ...o.service, flags: o.service.flags | IP_VS_SVC_F_HASHED }, dests: new Map() });
+        break;
+      case 'update-service': {
+        const vs = find(k, o.service);
+        vs.service = { ...o.service, flags: o.service.flags | IP_VS_SVC_F_HASHED };
+        break;
+      }
+      case 'del-service':
+        find(k, o.service);
+        k.services.delete(key);
+        break;
+      case 'new-dest': {
+        const vs = find(k, o.service);
+        const dk = destinationKey(key, o.dest);
+        if (vs.dests.has(dk)) throw new Error(`EEXIST: real server ${dk}`);
+        vs.dests.set(dk, { ...requestDest(o.dest), activeConnections: 0, inactiveConnections: 0 });
+        break;
+      }
+      case 'update-dest': {
+        const vs = find(k, o.service);
+        const dk = destinationKey(key, o.dest);
+        const cur = vs.dests.get(dk);
+        if (cur === undefined) throw new Error(`ENOENT: real server ${dk}`);
+        vs.dests.set(dk, { ...requestDest(o.dest), activeConnections: cur.activeConnections ?? 0, inactiveConnections: cur.inactiveConnections ?? 0 });
+        break;
+      }
+      case 'del-dest': {
+        const vs = find(k, o.service);
+        const dk = destinationKey(key, o.dest);
+        if (!vs.dests.delete(dk)) throw new Error(`ENOENT: real server ${dk}`);
+        break;
+      }
+    }
+  }
+}
+
+/** Applies a whole plan: its ops and its kube-ipvs0 address changes. */
+export function applyPlan(k: FakeIpvsKernel, plan: IpvsPlan): void {
+  applyOps(k, plan.ops);
+  for (const a of plan.addresses.remove) {
+    if (!k.bound.delete(a)) throw new Error(`EADDRNOTAVAIL: ${a} is not on kube-ipvs0`);
+  }
+  for (const a of plan.addresses.add) {
+    if (k.bound.has(a)) throw new Error(`EEXIST: ${a} is already on kube-ipvs0`);
+    k.bound.add(a);
+  }
+}
+
+/** What the netlink layer would read back. */
+export function dump(k: FakeIpvsKernel): IpvsCurrentState {
+  return {
+    services: [...k.services.values()].map((vs) => ({ service: vs.service, destinations: [...vs.dests.values()].reverse() })),
+    boundAddresses: new Set(k.bound),
+  };
+}
+
+export function setCounts(k: FakeIpvsKernel, s: IpvsService, address: string, port: number, active: number, inactive: number): void {
+  const vs = find(k, s);
+  const dk = destinationKey(virtualServerKey(s), { address, port });
+  const cur = vs.dests.get(dk);
+  if (cur === undefined) throw new Error(`ENOENT: real server ${dk}`);
+  vs.dests.set(dk, { ...cur, activeConnections: active, inactiveConnections: inactive });
+}
+
+/** A real server as the kernel holds it, or undefined. */
+export function destination(k: FakeIpvsKernel, s: IpvsService, address: string, port: number): IpvsDestination | undefined {
+  const key = virtualServerKey(s);
+  return k.services.get(key)?.dests.get(destinationKey(key, { address, port }));
+}
