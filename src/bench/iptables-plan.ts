@@ -30,7 +30,7 @@ function syntheticState(services: number, endpoints: number): Map<string, Servic
     state.set(key, {
       key, namespace: `ns-${s % 100}`, serviceName: `svc-${s}`, portName: 'http', family: 'IPv4', protocol: 'TCP', port: 80,
       clusterIP: `10.96.${s >> 8}.${s & 255}`, externalIPs: [], loadBalancerIPs: s % 10 === 0 ? [`198.51.${s >> 8}.${s & 255}`] : [],
-      loadBalancerSourceRanges: [], nodePort: s % 4 === 0 ? 30000 + (s % 2768) : 0, healthCheckNodePort: 0, affinityTimeoutSeconds: 0,
+      loadBalancerSourceRanges: [], nodePort: s % 4 === 0 ? 30000 + ((s >> 2) % 2768) : 0, healthCheckNodePort: 0, affinityTimeoutSeconds: 0,
       externalPolicyLocal: false, internalPolicyLocal: false, clusterEndpoints: eps, localEndpoints: eps.slice(0, 1), hasEndpoints: true,
     });
   }
