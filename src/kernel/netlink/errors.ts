@@ -1,0 +1,74 @@
+// Typed netlink failures. Callers branch on `code` (and on `errnoName` for
+// kernel refusals: ENOENT, EEXIST, ESRCH...), people read `message`.
+
+import { getSystemErrorName } from 'node:util';
+import { SvcplaneError } from '../../util/errors.js';
+
+/** Bytes from the kernel (or a test) that do not parse as netlink. */
+export class NetlinkDecodeError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_NETLINK_DECODE';
+  constructor(
+    message: string,
+    /** Byte offset of the problem inside the buffer being decoded. */
+    readonly offset: number,
+  ) {
+    super(`netlink decode: ${message} (at byte ${offset})`);
+  }
+}
+
+/** A value that cannot be put into a netlink message (bad address, name too long...). */
+export class NetlinkEncodeError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_NETLINK_ENCODE';
+}
+
+/** The socket API used the wrong way (closed socket, a batch with a dump in it...). */
+export class NetlinkUsageError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_NETLINK_USAGE';
+}
+
+export interface NetlinkErrorDetails {
+  /** What was being done, e.g. "IPVS_CMD_NEW_SERVICE" or "recv". */
+  readonly operation: string;
+  /** Extended ack message (NLMSGERR_ATTR_MSG), when the kernel gave one. */
+  readonly extackMessage?: string;
+  /** Extended ack offset of the offending attribute (NLMSGERR_ATTR_OFFS). */
+  readonly extackOffset?: number;
+}
+
+/** A system call or a kernel NLMSG_ERROR failed with an errno. */
+export class NetlinkError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_NETLINK_ERRNO';
+  /** Positive errno, e.g. 2. */
+  readonly errno: number;
+  /** Its name, e.g. "ENOENT" (or "E<number>" when unknown). */
+  readonly errnoName: string;
+  readonly operation: string;
+  readonly extackMessage: string | undefined;
+  readonly extackOffset: number | undefined;
+
+  constructor(errno: number, details: NetlinkErrorDetails, message?: string) {
+    const name = errnoNameOf(errno);
+    const extack = details.extackMessage ? `: ${details.extackMessage}` : '';
+    super(message ?? `netlink ${details.operation}: ${name}${extack}`);
+    this.errno = errno;
+    this.errnoName = name;
+    this.operation = details.operation;
+    this.extackMessage = details.extackMessage;
+    this.extackOffset = details.extackOffset;
+  }
+}
+
+/** Linux's EOPNOTSUPP and ENOTSUP are one number; the kernel speaks of EOPNOTSUPP. */
+const EOPNOTSUPP = 95;
+
+/** "ENOENT" for 2; "E<n>" for numbers Node does not know. */
+export function errnoNameOf(errno: number): string {
+  if (!Number.isInteger(errno) || errno <= 0) return `E${errno}`;
+  if (errno === EOPNOTSUPP) return 'EOPNOTSUPP';
+  try {
+    const name = getSystemErrorName(-errno);
+    return /^E[A-Z0-9]+$/.test(name) ? name : `E${errno}`;
+  } catch {
+    return `E${errno}`;
+  }
+}
