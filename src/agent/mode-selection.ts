@@ -28,14 +28,13 @@ export async function selectMode(requested: RequestedMode, implemented: Readonly
   const candidates = requested === 'auto' ? AUTO_PREFERENCE : [requested, 'iptables' as const];
   const fallbacks: { mode: ProxyMode; reason: string }[] = [];
   for (const mode of candidates) {
-    if (!implemented.has(mode)) {
-      if (requested !== 'auto') fallbacks.push({ mode, reason: `mode ${mode} is not available in this build` });
-      continue;
-    }
     if (mode === 'iptables') return { requested, mode, fallbacks };
+    // auto passes over modes this build lacks quietly; an explicit request is probed, so the
+    // kernel's own reason (e.g. no IPVS) is the one reported.
+    if (requested === 'auto' && !implemented.has(mode)) continue;
     const result = await probe(mode);
-    if (result.ok) return { requested, mode, fallbacks };
-    fallbacks.push({ mode, reason: result.reason });
+    if (result.ok && implemented.has(mode)) return { requested, mode, fallbacks };
+    fallbacks.push({ mode, reason: result.ok ? `mode ${mode} is not available in this build` : result.reason });
   }
   return { requested, mode: 'iptables', fallbacks };
 }

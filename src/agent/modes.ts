@@ -9,12 +9,20 @@ import type { NodeContext } from '../state/node-context.js';
 import { SvcplaneError } from '../util/errors.js';
 import type { ProxyMode } from './config.js';
 import type { ProbeResult } from './mode-selection.js';
+import { probeIpvs } from '../backends/ipvs/probe.js';
 
 /** The modes this build can run (the others are on the way; asking for them falls back, loudly). */
 export const IMPLEMENTED_MODES: ReadonlySet<ProxyMode> = new Set(['iptables']);
 
-/** Probes a mode for real on this kernel; iptables needs no probe. */
+/**
+ * Probes a mode for real on this kernel (iptables needs none). The kernel's answer comes first:
+ * on a kernel without IPVS, "no IPVS" is the useful reason even while this build lacks the mode.
+ */
 export async function probeMode(mode: ProxyMode): Promise<ProbeResult> {
+  if (mode === 'ipvs') {
+    const kernel = probeIpvs();
+    if (!kernel.ok) return kernel;
+  }
   if (!IMPLEMENTED_MODES.has(mode)) return { ok: false, reason: `mode ${mode} is not available in this build` };
   return { ok: true };
 }
