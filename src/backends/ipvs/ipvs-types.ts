@@ -1,32 +1,8 @@
-// The IPVS objects the planner reasons about, as the netlink layer
-// (src/kernel/netlink/ipvs.ts) reads and writes them. A copy until the lead
-// unifies the two; keep the shapes identical.
+// The IPVS objects the planner reasons about: the netlink layer's own types
+// (src/kernel/netlink/ipvs-types.ts), plus the planner's ops and constants.
 
-export interface IpvsService {
-  readonly af: 'IPv4' | 'IPv6';
-  readonly protocol: 'TCP' | 'UDP' | 'SCTP';
-  readonly address: string;
-  readonly port: number;
-  readonly fwmark?: number;
-  readonly scheduler: string;
-  readonly flags: number;
-  /** Persistence timeout in seconds (0 without IP_VS_SVC_F_PERSISTENT). */
-  readonly timeout: number;
-  /** 0xffffffff for IPv4, 128 for IPv6 (the persistence granularity). */
-  readonly netmask: number;
-}
-
-export interface IpvsDestination {
-  readonly address: string;
-  readonly port: number;
-  readonly forwardMethod: 'masq' | 'tunnel' | 'route';
-  readonly weight: number;
-  readonly upperThreshold: number;
-  readonly lowerThreshold: number;
-  /** Only in kernel dumps. */
-  readonly activeConnections?: number;
-  readonly inactiveConnections?: number;
-}
+export type { IpvsDestination, IpvsService } from '../../kernel/netlink/ipvs-types.js';
+import type { IpvsDestination, IpvsService } from '../../kernel/netlink/ipvs-types.js';
 
 /** include/uapi/linux/ip_vs.h */
 export const IP_VS_SVC_F_PERSISTENT = 0x0001;
