@@ -1,0 +1,149 @@
+// The thin applier of the IPVS mode: reads the kernel's virtual servers and the addresses
+// on kube-ipvs0 back on every sync, plans the difference (ipvs-planner.ts), and sends it in
+// netlink batches. Graceful termination state is carried from sync to sync.
+import type { Logger } from 'pino';
+import type { IpvsOperation } from '../../kernel/netlink/ipvs.js';
+import type { NetlinkError } from '../../kernel/netlink/errors.js';
+import type { IpvsClient } from '../../kernel/netlink/ipvs.js';
+import type { RtnetlinkClient } from '../../kernel/netlink/rtnetlink.js';
+import type { Sysctl } from '../../kernel/sysctl.js';
+import type { NodeContext } from '../../state/node-context.js';
+import type { DesiredState } from '../../state/types.js';
+import { SvcplaneError } from '../../util/errors.js';
+import type { ProxyBackend, SyncOutcome } from '../backend.js';
+import { planIpvs } from './ipvs-planner.js';
+import { KUBE_IPVS_INTERFACE, type IpvsOp, type IpvsVirtualServerDump } from './ipvs-types.js';
+import { desiredVirtualServers } from './virtual-servers.js';
+
+export class IpvsApplyError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_IPVS_APPLY_FAILED';
+}
+
+/** The kernel settings kube-proxy's IPVS mode needs, and why. */
+export const IPVS_SYSCTLS: ReadonlyArray<readonly [string, number, string]> = [
+  ['net.ipv4.ip_forward', 1, 'forward to real servers on other hosts'],
+  ['net.ipv4.vs.conntrack', 1, 'let iptables NAT (masquerade) see IPVS connections'],
+  ['net.ipv4.vs.expire_nodest_conn', 1, 'drop connections to deleted real servers at once'],
+  ['net.ipv4.vs.expire_quiescent_template', 1, 'expire persistence templates of weight-0 real servers'],
+  ['net.ipv4.vs.conn_reuse_mode', 0, 'avoid the 1 s stall on port reuse with conntrack enabled'],
+  ['net.ipv4.conf.all.arp_ignore', 1, 'do not answer ARP for addresses on kube-ipvs0'],
+  ['net.ipv4.conf.all.arp_announce', 2, 'do not announce addresses on kube-ipvs0'],
+];
+
+export interface IpvsBackendOptions {
+  readonly ctx: NodeContext;
+  readonly ipvs: Pick<IpvsClient, 'getServices' | 'getDestinations' | 'batch'>;
+  readonly rtnl: Pick<RtnetlinkClient, 'getLinkIndex' | 'createDummy' | 'setLinkUp' | 'listAddresses' | 'addAddresses' | 'deleteAddresses' | 'deleteLink'>;
+  readonly sysctl: Pick<Sysctl, 'ensure'>;
+  readonly logger: Logger;
+  readonly scheduler?: string;
+  /** How long a removed real server may drain before it is deleted anyway. */
+  readonly gracePeriodMs?: number;
+  readonly now?: () => number;
+}
+
+function toOperation(op: IpvsOp): IpvsOperation {
+  switch (op.op) {
+    case 'new-service':
+      return { op: 'newService', service: op.service };
+    case 'update-service':
+      return { op: 'updateService', service: op.service };
+    case 'del-service':
+      return { op: 'delService', service: op.service };
+    case 'new-dest':
+      return { op: 'newDestination', service: op.service, destination: op.dest };
+    case 'update-dest':
+      return { op: 'updateDestination', service: op.service, destination: op.dest };
+    case 'del-dest':
+      return { op: 'delDestination', service: op.service, destination: op.dest };
+  }
+}
+
+export class IpvsBackend implements ProxyBackend {
+  readonly mode = 'ipvs';
+  private ctx: NodeContext;
+  private terminating = new Map<string, number>();
+  /** Node IPs NodePorts were ever served on, so their virtual servers stay ours when an IP goes. */
+  private readonly nodePortAddresses = new Set<string>();
+  private sysctlsDone = false;
+
+  constructor(private readonly opts: IpvsBackendOptions) {
+    this.ctx = opts.ctx;
+  }
+
+  setContext(ctx: NodeContext): void {
+    this.ctx = ctx;
+  }
+
+  private async ensureSysctls(): Promise<void> {
+    if (this.sysctlsDone) return;
+    for (const [name, value, why] of IPVS_SYSCTLS) {
+      const previous = await this.opts.sysctl.ensure(name, value);
+      if (previous !== undefined) this.opts.logger.info({ sysctl: name, from: previous, to: value, why }, 'set kernel parameter for IPVS');
+    }
+    this.sysctlsDone = true;
+  }
+
+  private dummyIndex(): number {
+    const { rtnl } = this.opts;
+    try {
+      return rtnl.getLinkIndex(KUBE_IPVS_INTERFACE);
+    } catch {
+      rtnl.createDummy(KUBE_IPVS_INTERFACE);
+      const index = rtnl.getLinkIndex(KUBE_IPVS_INTERFACE);
+      rtnl.setLinkUp(index);
+      return index;
+    }
+  }
+
+  private dump(): IpvsVirtualServerDump[] {
+    return this.opts.ipvs.getServices().map((service) => ({ service, destinations: this.opts.ipvs.getDestinations(service) }));
+  }
+
+  /** IPVS has no partial form worth having: the diff against a dump is cheap, so every sync is complete. */
+  async sync(state: DesiredState): Promise<SyncOutcome> {
+    await this.ensureSysctls();
+    const index = this.dummyIndex();
+    const desired = desiredVirtualServers(state, this.ctx, this.opts.scheduler ? { scheduler: this.opts.scheduler } : {});
+    for (const p of desired.problems) this.opts.logger.warn({ problem: p.message }, 'IPVS virtual server problem');
+    for (const a of desired.nodePortAddresses) this.nodePortAddresses.add(a);
+    const bound = new Set(this.opts.rtnl.listAddresses(index).map((a) => a.address));
+    const plan = planIpvs(desired, { services: this.dump(), boundAddresses: bound }, {
+      gracePeriodMs: this.opts.gracePeriodMs ?? 15 * 60_000,
+      now: (this.opts.now ?? Date.now)(),
+      terminating: this.terminating,
+      ownedAddresses: this.nodePortAddresses,
+    });
+    // Addresses first (a new VIP must be local before traffic for it arrives), removals last.
+    this.check('bind addresses', this.opts.rtnl.addAddresses(index, plan.addresses.add.map((address) => ({ address }))));
+    this.check('program virtual servers', this.opts.ipvs.batch(plan.ops.map(toOperation)));
+    this.check('unbind addresses', this.opts.rtnl.deleteAddresses(index, plan.addresses.remove.map((address) => ({ address }))));
+    this.terminating = plan.terminating;
+    return {
+      kind: 'full',
+      ruleCounts: { virtualServers: desired.virtualServers.size },
+      sent: { netlinkMessages: plan.ops.length + plan.addresses.add.length + plan.addresses.remove.length, draining: plan.terminating.size },
+    };
+  }
+
+  private check(what: string, results: readonly (NetlinkError | undefined)[]): void {
+    const failed = results.filter((r): r is NetlinkError => r !== undefined);
+    if (failed.length === 0) return;
+    throw new IpvsApplyError(`${what}: ${failed.length} of ${results.length} requests failed; first: ${failed[0]?.message}`);
+  }
+
+  /** Deletes svcplane's virtual servers (those on kube-ipvs0 addresses or served NodePorts) and kube-ipvs0. */
+  async cleanup(): Promise<void> {
+    const { rtnl, ipvs } = this.opts;
+    let index: number | undefined;
+    try {
+      index = rtnl.getLinkIndex(KUBE_IPVS_INTERFACE);
+    } catch {
+      index = undefined;
+    }
+    const ours = new Set([...(index === undefined ? [] : rtnl.listAddresses(index).map((a) => a.address)), ...this.nodePortAddresses]);
+    const ops: IpvsOperation[] = ipvs.getServices().filter((s) => !s.fwmark && ours.has(s.address)).map((service) => ({ op: 'delService', service }));
+    this.check('delete virtual servers', ipvs.batch(ops));
+    if (index !== undefined) rtnl.deleteLink(index);
+  }
+}
