@@ -2,6 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SvcplaneError } from '../util/errors.js';
+import { runChecked } from './exec.js';
 
 export class SysctlError extends SvcplaneError {
   override readonly code = 'SVCPLANE_SYSCTL';
@@ -10,7 +11,14 @@ export class SysctlError extends SvcplaneError {
 const NAME = /^[a-z0-9_]+(\.[a-z0-9_-]+)+$/;
 
 export class Sysctl {
-  constructor(private readonly root = '/proc/sys') {}
+  /**
+   * `root` is /proc/sys of this process's network namespace; with `netns`, net.* settings of
+   * that namespace are read and written through `sysctl` run inside it (argv, no shell).
+   */
+  constructor(
+    private readonly root = '/proc/sys',
+    private readonly netns?: string,
+  ) {}
 
   private path(name: string): string {
     if (!NAME.test(name)) throw new SysctlError(`invalid sysctl name ${JSON.stringify(name)}`);
@@ -18,6 +26,10 @@ export class Sysctl {
   }
 
   async get(name: string): Promise<string> {
+    if (this.netns !== undefined) {
+      this.path(name);
+      return (await runChecked('sysctl', ['-n', name], { netns: this.netns })).stdout.trim();
+    }
     try {
       return (await readFile(this.path(name), 'utf8')).trim();
     } catch (err) {
@@ -30,6 +42,10 @@ export class Sysctl {
     const want = String(value);
     const have = await this.get(name);
     if (have === want) return undefined;
+    if (this.netns !== undefined) {
+      await runChecked('sysctl', ['-q', '-w', `${name}=${want}`], { netns: this.netns });
+      return have;
+    }
     try {
       await writeFile(this.path(name), want);
     } catch (err) {
