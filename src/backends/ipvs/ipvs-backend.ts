@@ -30,6 +30,9 @@ export const IPVS_SYSCTLS: ReadonlyArray<readonly [string, number, string]> = [
   ['net.ipv4.conf.all.arp_announce', 2, 'do not announce addresses on kube-ipvs0'],
 ];
 
+/** kube-apiserver's default --service-node-port-range. */
+const NODE_PORT_RANGE = [30000, 32767] as const;
+
 export interface IpvsBackendOptions {
   readonly ctx: NodeContext;
   readonly ipvs: Pick<IpvsClient, 'getServices' | 'getDestinations' | 'batch'>;
@@ -132,7 +135,10 @@ export class IpvsBackend implements ProxyBackend {
     throw new IpvsApplyError(`${what}: ${failed.length} of ${results.length} requests failed; first: ${failed[0]?.message}`);
   }
 
-  /** Deletes svcplane's virtual servers (those on kube-ipvs0 addresses or served NodePorts) and kube-ipvs0. */
+  /**
+   * Deletes svcplane's virtual servers and kube-ipvs0: those on kube-ipvs0's addresses, and
+   * NodePorts (the default NodePort range) on this node's IPs. Nothing else.
+   */
   async cleanup(): Promise<void> {
     const { rtnl, ipvs } = this.opts;
     let index: number | undefined;
@@ -141,8 +147,11 @@ export class IpvsBackend implements ProxyBackend {
     } catch {
       index = undefined;
     }
-    const ours = new Set([...(index === undefined ? [] : rtnl.listAddresses(index).map((a) => a.address)), ...this.nodePortAddresses]);
-    const ops: IpvsOperation[] = ipvs.getServices().filter((s) => !s.fwmark && ours.has(s.address)).map((service) => ({ op: 'delService', service }));
+    const vips = new Set(index === undefined ? [] : rtnl.listAddresses(index).map((a) => a.address));
+    const nodeIPs = new Set([...this.nodePortAddresses, ...this.ctx.nodeIPs]);
+    const isOurs = (s: { fwmark?: number; address: string; port: number }): boolean =>
+      !s.fwmark && (vips.has(s.address) || (nodeIPs.has(s.address) && s.port >= NODE_PORT_RANGE[0] && s.port <= NODE_PORT_RANGE[1]));
+    const ops: IpvsOperation[] = ipvs.getServices().filter(isOurs).map((service) => ({ op: 'delService', service }));
     this.check('delete virtual servers', ipvs.batch(ops));
     if (index !== undefined) rtnl.deleteLink(index);
   }
