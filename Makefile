@@ -10,11 +10,16 @@ DEB_PACKAGES := iptables iproute2 conntrack nftables ipset procps kmod socat
 .PHONY: build deps system-deps check-node test test-unit deploy-check demo bench lint clean
 
 # Installs the Debian packages that are missing (root on Debian; a no-op when all are there).
+# The VM tests (test/vm) boot Debian's kernel (linux-image-amd64) under qemu, from an
+# initramfs around a static busybox.
 system-deps:
 	@missing=""; \
-	for c in iptables-restore:iptables ip:iproute2 conntrack:conntrack nft:nftables ipset:ipset sysctl:procps socat:socat; do \
+	for c in iptables-restore:iptables ip:iproute2 conntrack:conntrack nft:nftables ipset:ipset sysctl:procps socat:socat \
+	         modprobe:kmod qemu-system-x86_64:qemu-system-x86 ipvsadm:ipvsadm cpio:cpio xz:xz-utils; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; \
 	done; \
+	ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 || missing="$$missing linux-image-amd64"; \
+	dpkg-query -W -f='$${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || missing="$$missing busybox-static"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
