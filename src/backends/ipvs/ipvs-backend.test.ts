@@ -32,7 +32,8 @@ function fakes(k: FakeIpvsKernel) {
     },
     createDummy: () => void (linkIndex = 7),
     setLinkUp: () => {},
-    listAddresses: () => [...k.bound].map((address) => ({ address, family: 'IPv4' as const, index: 7, prefixLength: 32, scope: 0, flags: 0 })),
+    // The kernel's own link-local address on the dummy is listed too, and must be left alone.
+    listAddresses: () => [...[...k.bound].map((address) => ({ address, family: 'IPv4' as const, index: 7, prefixLength: 32, scope: 0, flags: 0 })), { address: 'fe80::1c2d:3eff:fe4f:5a6b', family: 'IPv6' as const, index: 7, prefixLength: 64, scope: 253, flags: 0x80 }],
     addAddresses: (_: number, a: readonly { address: string }[]) => a.map((x) => void k.bound.add(x.address)),
     deleteAddresses: (_: number, a: readonly { address: string }[]) => a.map((x) => void k.bound.delete(x.address)),
     deleteLink: () => void (linkIndex = undefined),

@@ -30,6 +30,9 @@ export const IPVS_SYSCTLS: ReadonlyArray<readonly [string, number, string]> = [
   ['net.ipv4.conf.all.arp_announce', 2, 'do not announce addresses on kube-ipvs0'],
 ];
 
+/** include/uapi/linux/rtnetlink.h: enum rt_scope_t */
+const RT_SCOPE_LINK = 253;
+
 /** kube-apiserver's default --service-node-port-range. */
 const NODE_PORT_RANGE = [30000, 32767] as const;
 
@@ -99,6 +102,11 @@ export class IpvsBackend implements ProxyBackend {
     }
   }
 
+  /** The VIPs on kube-ipvs0: the kernel's own link-local IPv6 address there is not one of ours. */
+  private boundVips(index: number): Set<string> {
+    return new Set(this.opts.rtnl.listAddresses(index).filter((a) => a.scope !== RT_SCOPE_LINK).map((a) => a.address));
+  }
+
   private dump(): IpvsVirtualServerDump[] {
     return this.opts.ipvs.getServices().map((service) => ({ service, destinations: this.opts.ipvs.getDestinations(service) }));
   }
@@ -110,7 +118,7 @@ export class IpvsBackend implements ProxyBackend {
     const desired = desiredVirtualServers(state, this.ctx, this.opts.scheduler ? { scheduler: this.opts.scheduler } : {});
     for (const p of desired.problems) this.opts.logger.warn({ problem: p.message }, 'IPVS virtual server problem');
     for (const a of desired.nodePortAddresses) this.nodePortAddresses.add(a);
-    const bound = new Set(this.opts.rtnl.listAddresses(index).map((a) => a.address));
+    const bound = this.boundVips(index);
     const plan = planIpvs(desired, { services: this.dump(), boundAddresses: bound }, {
       gracePeriodMs: this.opts.gracePeriodMs ?? 15 * 60_000,
       now: (this.opts.now ?? Date.now)(),
@@ -147,7 +155,7 @@ export class IpvsBackend implements ProxyBackend {
     } catch {
       index = undefined;
     }
-    const vips = new Set(index === undefined ? [] : rtnl.listAddresses(index).map((a) => a.address));
+    const vips = index === undefined ? new Set<string>() : this.boundVips(index);
     const nodeIPs = new Set([...this.nodePortAddresses, ...this.ctx.nodeIPs]);
     const isOurs = (s: { fwmark?: number; address: string; port: number }): boolean =>
       !s.fwmark && (vips.has(s.address) || (nodeIPs.has(s.address) && s.port >= NODE_PORT_RANGE[0] && s.port <= NODE_PORT_RANGE[1]));
