@@ -4,7 +4,7 @@
 
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,8 @@ describe('the real-kernel VM', () => {
   let run: VmRunResult;
 
   beforeAll(async () => {
+    // A clean clone has no .cache yet.
+    await mkdir(SCRATCH_ROOT, { recursive: true });
     scratch = await mkdtemp(join(SCRATCH_ROOT, 'smoke-'));
     run = await runInVm({
       command: ['sh', '-c', SMOKE_SCRIPT],
@@ -118,6 +120,7 @@ describe('runInVm', () => {
 
   it('kills the VM at its deadline and leaves no qemu behind', async () => {
     // A shared directory of its own marks this run's qemu on the process list.
+    await mkdir(SCRATCH_ROOT, { recursive: true });
     const marker = await mkdtemp(join(SCRATCH_ROOT, 'timeout-'));
     try {
       const error = await runInVm({ command: ['sleep', '600'], sharedDir: marker, timeoutMs: 3_000 }).catch((e: unknown) => e);
