@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { defaultNodeContext } from '../../state/node-context.js';
+import type { EndpointInfo, FamilyState, ServicePortState } from '../../state/types.js';
+import { renderIpvsIptables } from './ipvs-iptables.js';
+import { familyVirtualServers } from './virtual-servers.js';
+
+const ep = (ip: string): EndpointInfo => ({ ip, port: 8080, ready: true, serving: true, terminating: false, isLocal: true, nodeName: 'n1', zone: undefined });
+
+function sp(name: string, clusterIP: string, eps: EndpointInfo[], over: Partial<ServicePortState> = {}): ServicePortState {
+  return {
+    key: `default/${name}:http`, namespace: 'default', serviceName: name, portName: 'http', family: 'IPv4', protocol: 'TCP', port: 80, clusterIP,
+    externalIPs: [], loadBalancerIPs: [], loadBalancerSourceRanges: [], nodePort: 0, healthCheckNodePort: 0, affinityTimeoutSeconds: 0,
+    externalPolicyLocal: false, internalPolicyLocal: false, clusterEndpoints: eps, localEndpoints: eps, hasEndpoints: eps.length > 0, ...over,
+  };
+}
+
+describe('renderIpvsIptables', () => {
+  const ctx = defaultNodeContext({ nodeName: 'n1', nodeIPs: ['192.168.77.1'], clusterCIDRs: ['10.244.0.0/16'] });
+  const state: FamilyState = new Map(
+    [
+      sp('web', '10.96.0.10', [ep('10.244.1.2')], { nodePort: 30080 }),
+      sp('local', '10.96.0.11', [ep('10.244.1.3')], { nodePort: 30081, externalPolicyLocal: true }),
+      sp('empty', '10.96.0.12', []),
+      sp('evil"name', '10.96.0.13', [ep('10.244.1.4')]),
+    ].map((p) => [p.key, p]),
+  );
+  const text = renderIpvsIptables('IPv4', familyVirtualServers('IPv4', state, ctx), state, ctx);
+
+  it('masquerades off-cluster traffic to cluster IPs and Cluster-policy external traffic', () => {
+    expect(text).toContain('-A KUBE-SERVICES -m comment --comment "default/web:http cluster-ip" -m tcp -p tcp -d 10.96.0.10/32 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ');
+    expect(text).toContain('-d 192.168.77.1/32 --dport 30080 -j KUBE-MARK-MASQ');
+    // Local policy keeps the client address: no masquerade for its NodePort.
+    expect(text).not.toContain('--dport 30081 -j KUBE-MARK-MASQ');
+  });
+
+  it('rejects services without endpoints in filter, and writes the masquerade machinery', () => {
+    expect(text).toMatch(/\*filter\n:KUBE-SERVICES - \[0:0\]\n-A KUBE-SERVICES -m comment --comment "default\/empty:http has no endpoints" -m tcp -p tcp -d 10\.96\.0\.12\/32 --dport 80 -j REJECT\n/);
+    expect(text).toContain('-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully');
+    expect(text).toContain('-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000');
+    expect(text.trimEnd().endsWith('COMMIT')).toBe(true);
+  });
+
+  it('sanitises user names in comments', () => {
+    expect(text).not.toContain('evil"name');
+    expect(text).toContain('default/evil_name:http');
+  });
+});
