@@ -46,6 +46,8 @@ export interface AgentConfig {
   readonly serviceCIDRs: readonly string[];
   /** Which iptables binaries the iptables mode drives: the system's, or nft / legacy explicitly. */
   readonly iptablesBackend: IptablesVariant;
+  /** IPVS mode's scheduler for every service (kube-proxy's --ipvs-scheduler). */
+  readonly ipvsScheduler: string;
 }
 
 /** Raw settings as written on the command line or in the file (camelCase flag names). */
@@ -68,9 +70,10 @@ const DEFAULTS = {
   logLevel: 'info',
   serviceClusterIPRange: ['10.96.0.0/12', 'fd00:10:96::/108'],
   iptablesBackend: 'auto',
+  ipvsScheduler: 'rr',
 } as const;
 
-const KNOWN = new Set([...Object.keys(DEFAULTS), 'nodeName', 'config', 'hostnameOverride', 'iptables', 'kubeconfig', 'master', 'serviceProxyName', 'clientConnection']);
+const KNOWN = new Set([...Object.keys(DEFAULTS), 'nodeName', 'config', 'hostnameOverride', 'iptables', 'kubeconfig', 'master', 'serviceProxyName', 'clientConnection', 'ipvs']);
 
 /** kube-proxy's KubeProxyConfiguration keeps some settings under `iptables:`; accept them there too. */
 function flattenFile(file: Record<string, unknown>, path: string): Record<string, unknown> {
@@ -78,7 +81,11 @@ function flattenFile(file: Record<string, unknown>, path: string): Record<string
   for (const [k, v] of Object.entries(file)) {
     if (k === 'apiVersion' || k === 'kind') continue;
     if (!KNOWN.has(k)) throw new ConfigError(`${path}: unknown setting "${k}"`);
-    if (k === 'iptables' && v && typeof v === 'object') {
+    if (k === 'ipvs' && v && typeof v === 'object') {
+      // kube-proxy's KubeProxyConfiguration: ipvs.scheduler.
+      const sched = (v as Record<string, unknown>).scheduler;
+      if (sched !== undefined) out.ipvsScheduler = sched;
+    } else if (k === 'iptables' && v && typeof v === 'object') {
       for (const [ik, iv] of Object.entries(v as Record<string, unknown>)) {
         if (!['masqueradeAll', 'masqueradeBit', 'minSyncPeriod', 'syncPeriod'].includes(ik)) throw new ConfigError(`${path}: unknown setting "iptables.${ik}"`);
         out[ik] = iv;
@@ -165,6 +172,7 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}): Agent
     logLevel: str(s.logLevel, 'logLevel'),
     serviceCIDRs: list(s.serviceClusterIPRange, 'serviceClusterIPRange'),
     iptablesBackend: iptablesBackend as IptablesVariant,
+    ipvsScheduler: str(s.ipvsScheduler, 'ipvsScheduler'),
   };
 }
 

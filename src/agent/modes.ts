@@ -3,6 +3,10 @@
 import type { Logger } from 'pino';
 import type { ProxyBackend } from '../backends/backend.js';
 import { IptablesBackend } from '../backends/iptables/iptables-backend.js';
+import { IpvsBackend } from '../backends/ipvs/ipvs-backend.js';
+import { IpvsClient } from '../kernel/netlink/ipvs.js';
+import { RtnetlinkClient } from '../kernel/netlink/rtnetlink.js';
+import { Sysctl } from '../kernel/sysctl.js';
 import { Iptables, type IptablesVariant } from '../kernel/iptables.js';
 import type { IPFamily } from '../model/types.js';
 import type { NodeContext } from '../state/node-context.js';
@@ -12,7 +16,7 @@ import type { ProbeResult } from './mode-selection.js';
 import { probeIpvs } from '../backends/ipvs/probe.js';
 
 /** The modes this build can run (the others are on the way; asking for them falls back, loudly). */
-export const IMPLEMENTED_MODES: ReadonlySet<ProxyMode> = new Set(['iptables']);
+export const IMPLEMENTED_MODES: ReadonlySet<ProxyMode> = new Set(['iptables', 'ipvs']);
 
 /**
  * Probes a mode for real on this kernel (iptables needs none). The kernel's answer comes first:
@@ -37,6 +41,8 @@ export interface BackendDeps {
   /** Run kernel commands inside this network namespace (tests, the demo). */
   readonly netns?: string;
   readonly iptablesVariant?: IptablesVariant;
+  /** IPVS mode's node-wide scheduler (kube-proxy's --ipvs-scheduler). */
+  readonly ipvsScheduler?: string;
 }
 
 /** IPv6 is programmed only where the kernel has ip6tables' nat table. */
@@ -67,9 +73,26 @@ export async function createBackend(mode: ProxyMode, deps: BackendDeps): Promise
       const nft = deps.iptablesVariant === 'nft' || (deps.iptablesVariant !== 'legacy' && (await (kernels.IPv4 as Iptables).isNfTables()));
       return new IptablesBackend({ ctx: deps.ctx, kernels, ...(nft ? { servicesPerTransaction: NFT_SERVICES_PER_TRANSACTION } : {}) });
     }
+    case 'ipvs':
+      return ipvsBackend(deps, await iptablesKernels(deps));
     default:
       throw new UnsupportedModeError(`mode "${mode}" is not available in this version of svcplane; use --mode iptables`);
   }
+}
+
+function ipvsBackend(deps: BackendDeps, iptables: Partial<Record<IPFamily, Iptables>>): IpvsBackend {
+  const netns = deps.netns ? { netns: `/run/netns/${deps.netns}` } : {};
+  return new IpvsBackend({
+    ctx: deps.ctx, logger: deps.logger, iptables,
+    ipvs: IpvsClient.open(netns), rtnl: RtnetlinkClient.open(netns), sysctl: new Sysctl('/proc/sys', deps.netns),
+    ...(deps.ipvsScheduler ? { scheduler: deps.ipvsScheduler } : {}),
+  });
+}
+
+/** Whether the iptables mode's own chains (not the base chains IPVS mode shares) are present. */
+async function iptablesModeLeftovers(deps: BackendDeps): Promise<boolean> {
+  const chains = await (await iptablesKernels(deps)).IPv4?.listChains('nat');
+  return [...(chains ?? [])].some((c) => /^KUBE-(SVC|SEP|SVL|EXT|FW)-|^KUBE-NODEPORTS$/.test(c));
 }
 
 /**
@@ -82,8 +105,22 @@ export async function cleanupOtherModes(mode: ProxyMode, deps: BackendDeps): Pro
     const other: IptablesVariant = deps.iptablesVariant === 'legacy' ? 'nft' : 'legacy';
     deps.logger.debug({ variant: other }, 'removing rules left by the other iptables variant');
     await (await createBackend('iptables', { ...deps, iptablesVariant: other })).cleanup();
+    // IPVS mode's virtual servers and kube-ipvs0, if any; the base chains it shares are ours now.
+    let ipvs: IpvsBackend;
+    try {
+      ipvs = ipvsBackend(deps, {});
+    } catch {
+      return; // no IPVS in this kernel: nothing can be left
+    }
+    if (await ipvs.hasLeftovers()) {
+      deps.logger.info({ mode: 'ipvs' }, 'removing virtual servers left by svcplane\'s IPVS mode');
+      await ipvs.cleanup();
+    }
     return;
   }
-  deps.logger.info({ mode: 'iptables' }, 'removing rules left by another svcplane mode');
-  await (await createBackend('iptables', deps)).cleanup();
+  // Only on a switch from iptables mode: a restart of IPVS mode must not touch its own chains.
+  if (await iptablesModeLeftovers(deps)) {
+    deps.logger.info({ mode: 'iptables' }, 'removing rules left by another svcplane mode');
+    await (await createBackend('iptables', deps)).cleanup();
+  }
 }

@@ -17,6 +17,7 @@ export function addNodeOptions(cmd: Command): Command {
     .option('--masquerade-all', 'masquerade all traffic sent to cluster IPs')
     .option('--service-cluster-ip-range <cidrs>', 'ranges for cluster IPs that manifests leave unset (default 10.96.0.0/12,fd00:10:96::/108)')
     .option('--iptables-backend <variant>', 'iptables binaries to drive: auto (the system\'s iptables), nft or legacy')
+    .option('--ipvs-scheduler <name>', 'IPVS scheduler: rr (default), wrr, lc, wlc, lblc, lblcr, sh, dh, sed, nq, mh')
     .option('--config <file>', 'YAML config file with the same settings (flags win)');
 }
 
@@ -26,7 +27,7 @@ export function flagsToSettings(opts: Record<string, unknown>, given: (name: str
     mode: 'mode', source: 'source', kubeconfig: 'kubeconfig', master: 'master', serviceProxyName: 'serviceProxyName', manifests: 'manifests', nodeName: 'nodeName', nodeIp: 'nodeIP', clusterCidr: 'clusterCIDR',
     nodeportAddresses: 'nodePortAddresses', masqueradeAll: 'masqueradeAll', minSyncPeriod: 'minSyncPeriod', syncPeriod: 'syncPeriod',
     healthzBindAddress: 'healthzBindAddress', metricsBindAddress: 'metricsBindAddress', logFormat: 'logFormat', logLevel: 'logLevel',
-    serviceClusterIpRange: 'serviceClusterIPRange', iptablesBackend: 'iptablesBackend',
+    serviceClusterIpRange: 'serviceClusterIPRange', iptablesBackend: 'iptablesBackend', ipvsScheduler: 'ipvsScheduler',
   };
   const out: Record<string, unknown> = {};
   for (const [flag, setting] of Object.entries(map)) if (given(flag) && opts[flag] !== undefined) out[setting] = opts[flag];

@@ -14,6 +14,9 @@ import type { ProxyBackend, SyncOutcome } from '../backend.js';
 import { planIpvs } from './ipvs-planner.js';
 import { KUBE_IPVS_INTERFACE, type IpvsOp, type IpvsVirtualServerDump } from './ipvs-types.js';
 import { desiredVirtualServers } from './virtual-servers.js';
+import { IPVS_IPTABLES_CHAINS, IPVS_IPTABLES_JUMPS, renderIpvsIptables } from './ipvs-iptables.js';
+import { hasRule, type IptablesKernel } from '../iptables/iptables-backend.js';
+import type { IPFamily } from '../../model/types.js';
 
 export class IpvsApplyError extends SvcplaneError {
   override readonly code = 'SVCPLANE_IPVS_APPLY_FAILED';
@@ -41,6 +44,8 @@ export interface IpvsBackendOptions {
   readonly ipvs: Pick<IpvsClient, 'getServices' | 'getDestinations' | 'batch'>;
   readonly rtnl: Pick<RtnetlinkClient, 'getLinkIndex' | 'createDummy' | 'setLinkUp' | 'listAddresses' | 'addAddresses' | 'deleteAddresses' | 'deleteLink'>;
   readonly sysctl: Pick<Sysctl, 'ensure'>;
+  /** iptables per family for the masquerade/REJECT companion rules; a family without one gets none. */
+  readonly iptables?: Partial<Record<IPFamily, IptablesKernel>>;
   readonly logger: Logger;
   readonly scheduler?: string;
   /** How long a removed real server may drain before it is deleted anyway. */
@@ -130,6 +135,7 @@ export class IpvsBackend implements ProxyBackend {
     this.check('program virtual servers', this.opts.ipvs.batch(plan.ops.map(toOperation)));
     this.check('unbind addresses', this.opts.rtnl.deleteAddresses(index, plan.addresses.remove.map((address) => ({ address }))));
     this.terminating = plan.terminating;
+    await this.syncIptables(desired, state);
     return {
       kind: 'full',
       ruleCounts: { virtualServers: desired.virtualServers.size },
@@ -137,10 +143,28 @@ export class IpvsBackend implements ProxyBackend {
     };
   }
 
+  private async syncIptables(desired: ReturnType<typeof desiredVirtualServers>, state: DesiredState): Promise<void> {
+    for (const [family, kernel] of Object.entries(this.opts.iptables ?? {}) as [IPFamily, IptablesKernel][]) {
+      await kernel.restore(renderIpvsIptables(family, desired, state[family], this.ctx), { noflush: true });
+      const saved = { nat: await kernel.save('nat'), filter: await kernel.save('filter') };
+      for (const j of [...IPVS_IPTABLES_JUMPS].reverse()) if (!hasRule(saved[j.table], j)) await kernel.ensureRule(j.table, j.chain, j.args, 'prepend');
+    }
+  }
+
   private check(what: string, results: readonly (NetlinkError | undefined)[]): void {
     const failed = results.filter((r): r is NetlinkError => r !== undefined);
     if (failed.length === 0) return;
     throw new IpvsApplyError(`${what}: ${failed.length} of ${results.length} requests failed; first: ${failed[0]?.message}`);
+  }
+
+  /** Whether IPVS mode left anything behind (kube-ipvs0 exists). */
+  async hasLeftovers(): Promise<boolean> {
+    try {
+      this.opts.rtnl.getLinkIndex(KUBE_IPVS_INTERFACE);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -162,5 +186,15 @@ export class IpvsBackend implements ProxyBackend {
     const ops: IpvsOperation[] = ipvs.getServices().filter(isOurs).map((service) => ({ op: 'delService', service }));
     this.check('delete virtual servers', ipvs.batch(ops));
     if (index !== undefined) rtnl.deleteLink(index);
+    for (const kernel of Object.values(this.opts.iptables ?? {})) {
+      for (const j of IPVS_IPTABLES_JUMPS) await kernel.deleteRule(j.table, j.chain, j.args);
+      const blocks: string[] = [];
+      for (const table of ['filter', 'nat'] as const) {
+        const present = await kernel.listChains(table);
+        const ours = IPVS_IPTABLES_CHAINS[table].filter((c) => present.has(c));
+        if (ours.length > 0) blocks.push(`*${table}`, ...ours.map((c) => `:${c} - [0:0]`), ...ours.map((c) => `-X ${c}`), 'COMMIT');
+      }
+      if (blocks.length > 0) await kernel.restore(blocks.join('\n') + '\n', { noflush: true });
+    }
   }
 }
