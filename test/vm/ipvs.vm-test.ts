@@ -83,6 +83,18 @@ describe('IPVS mode on a real kernel', () => {
     expect(Object.keys(tally(await tb.tcpRequests('client', VIP, 80, 20, { concurrency: 1 })))).toHaveLength(1);
   });
 
+  it('lc sends a new connection to the server with the fewest active connections', async () => {
+    await backend('lc').sync(state(Object.values(PODS)));
+    expect(await ipvsadm()).toMatch(new RegExp(`TCP  ${VIP.replace(/\./g, '\\.')}:80 lc`));
+    const first = await tb.holdConnection('client', VIP, 80);
+    const second = await tb.holdConnection('client', VIP, 80);
+    expect(second.greeting).not.toBe(first.greeting);
+    const idle = Object.keys(PODS).find((p) => p !== first.greeting && p !== second.greeting);
+    expect(tally(await tb.tcpRequests('client', VIP, 80, 1))).toEqual({ [idle as string]: 1 });
+    await first.close();
+    await second.close();
+  });
+
   it('ClientIP affinity becomes persistence with the service timeout', async () => {
     await backend().sync(state(Object.values(PODS), 30));
     expect(await ipvsadm()).toMatch(new RegExp(`TCP  ${VIP.replace(/\./g, '\\.')}:80 rr persistent 30`));
