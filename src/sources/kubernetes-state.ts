@@ -9,6 +9,8 @@ import { validateNode } from '../model/validate-node.js';
 import { validateService } from '../model/validate-service.js';
 import type { ModelObject, Validated } from '../model/validate.js';
 import type { SourceEvent } from './source.js';
+import { deleteEvent, upsertEvent } from './model-events.js';
+export { upsertEvent } from './model-events.js';
 
 export type ResourceKind = ModelObject['kind'];
 
@@ -62,28 +64,6 @@ function validate(kind: ResourceKind, raw: unknown): Validated<ModelObject> {
       return wrap(validateEndpointSlice(raw, KUBERNETES_ORIGIN), (value) => ({ kind, value }));
     case 'Node':
       return wrap(validateNode(raw, KUBERNETES_ORIGIN), (value) => ({ kind, value }));
-  }
-}
-
-export function upsertEvent(object: ModelObject): SourceEvent {
-  switch (object.kind) {
-    case 'Service':
-      return { type: 'service-upsert', service: object.value };
-    case 'EndpointSlice':
-      return { type: 'slice-upsert', slice: object.value };
-    case 'Node':
-      return { type: 'node-upsert', node: object.value };
-  }
-}
-
-function deleteEvent(object: ModelObject): SourceEvent {
-  switch (object.kind) {
-    case 'Service':
-      return { type: 'service-delete', namespace: object.value.namespace, name: object.value.name };
-    case 'EndpointSlice':
-      return { type: 'slice-delete', namespace: object.value.namespace, name: object.value.name };
-    case 'Node':
-      return { type: 'node-delete', name: object.value.name };
   }
 }
 

@@ -3,6 +3,7 @@
 import { ValidationError } from '../model/errors.js';
 import type { ModelObject } from '../model/validate.js';
 import type { SourceEvent } from './source.js';
+import { deleteEvent, upsertEvent } from './model-events.js';
 
 const UPSERT_ORDER: readonly ModelObject['kind'][] = ['Node', 'Service', 'EndpointSlice'];
 
@@ -44,28 +45,6 @@ function sortedByKindThenKey(objects: readonly ModelObject[]): ModelObject[] {
   const keyed = objects.map((object) => ({ object, rank: UPSERT_ORDER.indexOf(object.kind), key: modelKey(object) }));
   keyed.sort((a, b) => a.rank - b.rank || compare(a.key, b.key));
   return keyed.map(({ object }) => object);
-}
-
-function upsertEvent(object: ModelObject): SourceEvent {
-  switch (object.kind) {
-    case 'Service':
-      return { type: 'service-upsert', service: object.value };
-    case 'EndpointSlice':
-      return { type: 'slice-upsert', slice: object.value };
-    case 'Node':
-      return { type: 'node-upsert', node: object.value };
-  }
-}
-
-function deleteEvent(object: ModelObject): SourceEvent {
-  switch (object.kind) {
-    case 'Service':
-      return { type: 'service-delete', namespace: object.value.namespace, name: object.value.name };
-    case 'EndpointSlice':
-      return { type: 'slice-delete', namespace: object.value.namespace, name: object.value.name };
-    case 'Node':
-      return { type: 'node-delete', name: object.value.name };
-  }
 }
 
 function refOf(object: ModelObject): { namespace: string; name: string } {

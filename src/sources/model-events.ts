@@ -1,0 +1,25 @@
+// The change events for a model object, shared by every source.
+import type { ModelObject } from '../model/validate.js';
+import type { SourceEvent } from './source.js';
+
+export function upsertEvent(object: ModelObject): SourceEvent {
+  switch (object.kind) {
+    case 'Service':
+      return { type: 'service-upsert', service: object.value };
+    case 'EndpointSlice':
+      return { type: 'slice-upsert', slice: object.value };
+    case 'Node':
+      return { type: 'node-upsert', node: object.value };
+  }
+}
+
+export function deleteEvent(object: ModelObject): SourceEvent {
+  switch (object.kind) {
+    case 'Service':
+      return { type: 'service-delete', namespace: object.value.namespace, name: object.value.name };
+    case 'EndpointSlice':
+      return { type: 'slice-delete', namespace: object.value.namespace, name: object.value.name };
+    case 'Node':
+      return { type: 'node-delete', name: object.value.name };
+  }
+}
