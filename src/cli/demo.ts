@@ -2,7 +2,7 @@
 // endpoint of the bundled examples, runs the real agent (iptables mode) in the
 // node namespace, sends traffic to a few services, shows who answered and the
 // rules that made it happen, then tears everything down. It doubles as a smoke
-// test: any failed request or silent endpoint makes it exit non-zero.
+// test: a failed request or a silent endpoint makes it exit non-zero.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
