@@ -2,33 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { IPFamily, Service } from '../model/types.js';
 import { ClusterIPAllocator, InvalidServiceCIDRError } from './cluster-ip-allocator.js';
 import { formatIP, parseIP, parseRange } from './cluster-ip-range.js';
+import { makeService } from '../state/test-builders.js';
 
 function service(name: string, overrides: Partial<Service> = {}): Service {
-  return {
-    namespace: 'default',
-    name,
-    type: 'ClusterIP',
-    clusterIPs: [],
-    headless: false,
-    ipFamilies: ['IPv4'],
-    ports: [{ name: '', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 0 }],
-    selector: { app: name },
-    sessionAffinity: 'None',
-    affinityTimeoutSeconds: 10800,
-    externalIPs: [],
-    loadBalancerIP: undefined,
-    loadBalancerIngressIPs: [],
-    loadBalancerSourceRanges: [],
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    healthCheckNodePort: 0,
-    publishNotReadyAddresses: false,
-    externalName: undefined,
-    trafficDistribution: undefined,
-    labels: {},
-    annotations: {},
-    ...overrides,
-  };
+  return makeService({ name, clusterIPs: [], ports: [{ name: '', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 0 }], selector: { app: name }, ...overrides });
 }
 
 function ipsOf(services: readonly Service[]): Record<string, readonly string[]> {
