@@ -7,18 +7,21 @@ NODE := $(CURDIR)/node_modules/.bin/node
 # Debian packages the agent and its tests use (command -> package).
 DEB_PACKAGES := iptables iproute2 conntrack nftables ipset procps kmod socat
 
-.PHONY: build deps system-deps check-node test test-unit deploy-check demo bench lint clean
+.PHONY: bpf build deps system-deps check-node test test-unit deploy-check demo bench lint clean
 
 # Installs the Debian packages that are missing (root on Debian; a no-op when all are there).
 # The VM tests (test/vm) boot Debian's kernel (linux-image-amd64) under qemu, from an
-# initramfs around a static busybox.
+# initramfs around a static busybox. The eBPF mode's programs are built with clang against
+# libbpf-dev's headers; the agent loads them through libbpf1 (a dependency of bpftool).
 system-deps:
 	@missing=""; \
 	for c in iptables-restore:iptables ip:iproute2 conntrack:conntrack nft:nftables ipset:ipset sysctl:procps socat:socat \
-	         modprobe:kmod qemu-system-x86_64:qemu-system-x86 ipvsadm:ipvsadm cpio:cpio xz:xz-utils; do \
+	         modprobe:kmod qemu-system-x86_64:qemu-system-x86 ipvsadm:ipvsadm cpio:cpio xz:xz-utils \
+	         clang:clang llvm-strip:llvm bpftool:bpftool; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; \
 	done; \
 	ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 || missing="$$missing linux-image-amd64"; \
+	[ -f /usr/include/bpf/bpf_helpers.h ] || missing="$$missing libbpf-dev"; \
 	dpkg-query -W -f='$${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || missing="$$missing busybox-static"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
@@ -34,10 +37,14 @@ deps: node_modules/.package-lock.json check-node
 check-node: node_modules/.package-lock.json
 	@$(NODE) -e 'const v=process.versions.node; if (!v.startsWith("24.")) { console.error("svcplane needs Node 24, found " + v); process.exit(1); }'
 
-build: deps
+build: deps bpf
 	tsc -p tsconfig.build.json
 	@# The test bed's helper scripts run as separate node processes (plain ESM, no build step).
 	cp src/testbed/*.mjs dist/testbed/
+
+# The BPF objects land in bpf/build/ (not committed).
+bpf:
+	$(MAKE) -C bpf
 
 lint: deps
 	tsc -p tsconfig.json --noEmit

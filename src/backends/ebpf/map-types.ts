@@ -1,0 +1,72 @@
+// The eBPF maps' records as TypeScript sees them: bpf/include/svcplane_lb.h mirrored
+// field for field (map-codec.ts turns them into bytes; a test checks both against BTF).
+import type { Protocol } from '../../model/types.js';
+
+export const LB_LOOKUP_SCOPE_EXT = 0;
+export const LB_LOOKUP_SCOPE_INT = 1;
+export type LookupScope = typeof LB_LOOKUP_SCOPE_EXT | typeof LB_LOOKUP_SCOPE_INT;
+
+export const SVC_FLAG_CLUSTER_IP = 1 << 0;
+export const SVC_FLAG_NODEPORT = 1 << 1;
+export const SVC_FLAG_EXTERNAL_IP = 1 << 2;
+export const SVC_FLAG_LOADBALANCER = 1 << 3;
+export const SVC_FLAG_TWO_SCOPES = 1 << 4;
+export const SVC_FLAG_SOURCE_RANGES = 1 << 5;
+export const SVC_FLAG_AFFINITY = 1 << 6;
+export const SVC_FLAG_MAGLEV = 1 << 7;
+
+export const BE_FLAG_LOCAL = 1 << 0;
+export const BE_FLAG_TERMINATING = 1 << 1;
+
+export const LB_MAGLEV_LUT_SIZE = 16381;
+export const SVCP_MARK_MASQ = 0x4000;
+
+/** Map names as in the BPF object (and their pin names under the pin root). */
+export const MAP_NAMES = {
+  services: 'svcp_lb4_svc',
+  backends: 'svcp_lb4_be',
+  revNat: 'svcp_lb4_rnat',
+  affinity: 'svcp_lb4_aff',
+  sourceRanges: 'svcp_lb4_srcr',
+  maglev: 'svcp_lb4_mglv',
+  conntrack: 'svcp_ct4',
+  sockRevNat: 'svcp_sk4_rev',
+} as const;
+
+/** struct lb4_key. Addresses are dotted quads; ports host order (the codec swaps). */
+export interface Lb4Key {
+  readonly address: string;
+  readonly port: number;
+  readonly slot: number;
+  readonly proto: Protocol;
+  readonly scope: LookupScope;
+}
+
+/** struct lb4_service: slot 0 uses count/flags/revNatIndex/affinityTimeout, slots > 0 backendId. */
+export interface Lb4Service {
+  readonly backendId: number;
+  readonly count: number;
+  readonly flags: number;
+  readonly revNatIndex: number;
+  readonly affinityTimeout: number;
+}
+
+/** struct lb4_backend (key: backend id). */
+export interface Lb4Backend {
+  readonly address: string;
+  readonly port: number;
+  readonly proto: Protocol;
+  readonly flags: number;
+}
+
+/** struct lb4_reverse_nat (key: rev_nat_index). */
+export interface Lb4ReverseNat {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** struct lb4_src_range_key (value: a u8 1). */
+export interface Lb4SourceRange {
+  readonly revNatIndex: number;
+  readonly cidr: string;
+}
