@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 const execFileAsync = promisify(execFile);
 
 if (process.env.SVCPLANE_IN_VM !== '1') {
-  throw new Error('example.vm-test.ts runs inside the VM: use runVitestInVm from test/vm/harness.ts');
+  throw new Error('example.vm-test.ts runs inside the VM: use runVitestInVm from src/vm/harness.ts');
 }
 
 describe('IPVS inside the VM', () => {

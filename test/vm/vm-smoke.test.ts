@@ -8,9 +8,9 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, type VmRunResult, describeVmRun, runInVm } from './harness.js';
-import { findGuestKernel } from './guest-kernel.js';
-import { VmTimeoutError } from './vm-errors.js';
+import { REPO_ROOT, type VmRunResult, describeVmRun, runInVm } from '../../src/vm/harness.js';
+import { findGuestKernel } from '../../src/vm/guest-kernel.js';
+import { VmTimeoutError } from '../../src/vm/vm-errors.js';
 
 const execFileAsync = promisify(execFile);
 const NODE = join(REPO_ROOT, 'node_modules', '.bin', 'node');

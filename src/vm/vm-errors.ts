@@ -1,6 +1,6 @@
 // Errors of the VM test harness. Callers branch on `code`.
 
-import { SvcplaneError } from '../../src/util/errors.js';
+import { SvcplaneError } from '../util/errors.js';
 
 /** The host lacks something the VM needs (kernel, qemu, busybox, a module), or a bad option. */
 export class VmSetupError extends SvcplaneError {
