@@ -55,6 +55,17 @@ describe('DesiredStateBuilder', () => {
     expect(state.IPv4.get('default/web:dns')).toMatchObject({ clusterEndpoints: [], hasEndpoints: false, nodePort: 30053 });
   });
 
+  it('carries the IPVS scheduler annotation, and an annotation change is a change of the service port', () => {
+    const plain = makeService();
+    const { store, builder } = setup([{ type: 'service-upsert', service: plain }]);
+    const first = builder.update(store, 'all');
+    expect([...first.state.IPv4.values()][0]?.ipvsScheduler).toBeUndefined();
+    store.apply([{ type: 'service-upsert', service: { ...plain, annotations: { 'svcplane.io/ipvs-scheduler': 'lc' } } }]);
+    const second = builder.update(store, new Set(['default/web']));
+    expect([...second.state.IPv4.values()].map((sp) => sp.ipvsScheduler)).toEqual(['lc']);
+    expect(second.changes.IPv4.size).toBe(1);
+  });
+
   it('drops nodePort, LB IPs and health check for ClusterIP services; ETP Local needs external access', () => {
     const svc = makeService({
       ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 30080 }],

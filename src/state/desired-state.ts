@@ -2,6 +2,7 @@
 // recomputed, and the per-family maps are persistent (SnapshotMap), so every returned state is
 // an immutable snapshot that costs O(changes) to derive, not O(services).
 import type { EndpointSlice, IPFamily, Service, ServicePort } from '../model/types.js';
+import { ANNOTATION_IPVS_SCHEDULER } from '../model/annotations.js';
 import { computePortEndpoints } from './endpoints.js';
 import type { NodeContext } from './node-context.js';
 import { familyOf } from './node-context.js';
@@ -185,6 +186,7 @@ export class DesiredStateBuilder {
       nodePort,
       healthCheckNodePort,
       affinityTimeoutSeconds: service.sessionAffinity === 'ClientIP' ? service.affinityTimeoutSeconds : 0,
+      ipvsScheduler: service.annotations[ANNOTATION_IPVS_SCHEDULER],
       externalPolicyLocal: externalLocal && externallyAccessible,
       internalPolicyLocal: service.internalTrafficPolicy === 'Local',
       clusterEndpoints: eps.clusterEndpoints,

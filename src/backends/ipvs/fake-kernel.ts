@@ -4,6 +4,7 @@
 import { destinationKey, virtualServerKey } from './ipvs-keys.js';
 import { IP_VS_SVC_F_HASHED, type IpvsDestination, type IpvsOp, type IpvsService } from './ipvs-types.js';
 import type { IpvsCurrentState, IpvsPlan } from './ipvs-planner.js';
+import type { IpvsOperation } from '../../kernel/netlink/ipvs.js';
 
 interface FakeVirtualServer {
   service: IpvsService;
@@ -109,4 +110,41 @@ export function setCounts(k: FakeIpvsKernel, s: IpvsService, address: string, po
 export function destination(k: FakeIpvsKernel, s: IpvsService, address: string, port: number): IpvsDestination | undefined {
   const key = virtualServerKey(s);
   return k.services.get(key)?.dests.get(destinationKey(key, { address, port }));
+}
+
+/** The netlink clients IpvsBackend talks to, over this kernel model (getDestinations calls counted). */
+const OPS: Record<IpvsOperation['op'], IpvsOp['op']> = {
+  newService: 'new-service', updateService: 'update-service', delService: 'del-service',
+  newDestination: 'new-dest', updateDestination: 'update-dest', delDestination: 'del-dest',
+};
+
+/** The netlink clients the backend talks to, over the planner's kernel model. */
+export function fakeClients(k: FakeIpvsKernel) {
+  const sysctls = new Map<string, string>();
+  let linkIndex: number | undefined;
+  const calls = { getDestinations: 0 };
+  const ipvs = {
+    getServices: () => dump(k).services.map((v) => v.service),
+    getDestinations: (s: { address: string; port: number; protocol: string }) => (calls.getDestinations++,
+      dump(k).services.find((v) => v.service.address === s.address && v.service.port === s.port && v.service.protocol === s.protocol)?.destinations.slice() ?? []),
+    batch: (ops: readonly IpvsOperation[]) => {
+      applyOps(k, ops.map((o) => ('destination' in o ? { op: OPS[o.op], service: o.service, dest: o.destination } : { op: OPS[o.op], service: o.service }) as IpvsOp));
+      return ops.map(() => undefined);
+    },
+  };
+  const rtnl = {
+    getLinkIndex: () => {
+      if (linkIndex === undefined) throw new Error('ENODEV');
+      return linkIndex;
+    },
+    createDummy: () => void (linkIndex = 7),
+    setLinkUp: () => {},
+    // The kernel's own link-local address on the dummy is listed too, and must be left alone.
+    listAddresses: () => [...[...k.bound].map((address) => ({ address, family: 'IPv4' as const, index: 7, prefixLength: 32, scope: 0, flags: 0 })), { address: 'fe80::1c2d:3eff:fe4f:5a6b', family: 'IPv6' as const, index: 7, prefixLength: 64, scope: 253, flags: 0x80 }],
+    addAddresses: (_: number, a: readonly { address: string }[]) => a.map((x) => void k.bound.add(x.address)),
+    deleteAddresses: (_: number, a: readonly { address: string }[]) => a.map((x) => void k.bound.delete(x.address)),
+    deleteLink: () => void (linkIndex = undefined),
+  };
+  const sysctl = { ensure: async (name: string, value: string | number) => { const prev = sysctls.get(name) ?? '0'; sysctls.set(name, String(value)); return prev === String(value) ? undefined : prev; } };
+  return { ipvs, rtnl, sysctl, sysctls, calls, link: () => linkIndex };
 }

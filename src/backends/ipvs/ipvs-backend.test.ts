@@ -1,46 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import type { IpvsOperation } from '../../kernel/netlink/ipvs.js';
 import { defaultNodeContext } from '../../state/node-context.js';
 import type { DesiredState, EndpointInfo, ServicePortState } from '../../state/types.js';
-import { applyOps, dump as kernelDump, fakeKernel, type FakeIpvsKernel } from './fake-kernel.js';
+import { dump as kernelDump, fakeClients as fakes, fakeKernel } from './fake-kernel.js';
 import { IPVS_SYSCTLS, IpvsBackend } from './ipvs-backend.js';
-import type { IpvsOp } from './ipvs-types.js';
-
-const OPS: Record<IpvsOperation['op'], IpvsOp['op']> = {
-  newService: 'new-service', updateService: 'update-service', delService: 'del-service',
-  newDestination: 'new-dest', updateDestination: 'update-dest', delDestination: 'del-dest',
-};
-
-/** The netlink clients the backend talks to, over the planner's kernel model. */
-function fakes(k: FakeIpvsKernel) {
-  const sysctls = new Map<string, string>();
-  let linkIndex: number | undefined;
-  const ipvs = {
-    getServices: () => kernelDump(k).services.map((v) => v.service),
-    getDestinations: (s: { address: string; port: number; protocol: string }) =>
-      kernelDump(k).services.find((v) => v.service.address === s.address && v.service.port === s.port && v.service.protocol === s.protocol)?.destinations.slice() ?? [],
-    batch: (ops: readonly IpvsOperation[]) => {
-      applyOps(k, ops.map((o) => ('destination' in o ? { op: OPS[o.op], service: o.service, dest: o.destination } : { op: OPS[o.op], service: o.service }) as IpvsOp));
-      return ops.map(() => undefined);
-    },
-  };
-  const rtnl = {
-    getLinkIndex: () => {
-      if (linkIndex === undefined) throw new Error('ENODEV');
-      return linkIndex;
-    },
-    createDummy: () => void (linkIndex = 7),
-    setLinkUp: () => {},
-    // The kernel's own link-local address on the dummy is listed too, and must be left alone.
-    listAddresses: () => [...[...k.bound].map((address) => ({ address, family: 'IPv4' as const, index: 7, prefixLength: 32, scope: 0, flags: 0 })), { address: 'fe80::1c2d:3eff:fe4f:5a6b', family: 'IPv6' as const, index: 7, prefixLength: 64, scope: 253, flags: 0x80 }],
-    addAddresses: (_: number, a: readonly { address: string }[]) => a.map((x) => void k.bound.add(x.address)),
-    deleteAddresses: (_: number, a: readonly { address: string }[]) => a.map((x) => void k.bound.delete(x.address)),
-    deleteLink: () => void (linkIndex = undefined),
-  };
-  const sysctl = { ensure: async (name: string, value: string | number) => { const prev = sysctls.get(name) ?? '0'; sysctls.set(name, String(value)); return prev === String(value) ? undefined : prev; } };
-  return { ipvs, rtnl, sysctl, sysctls, link: () => linkIndex };
-}
 
 function ep(ip: string): EndpointInfo {
   return { ip, port: 8080, ready: true, serving: true, terminating: false, isLocal: true, nodeName: 'n1', zone: undefined };

@@ -8,12 +8,14 @@ import type { IpvsClient } from '../../kernel/netlink/ipvs.js';
 import type { RtnetlinkClient } from '../../kernel/netlink/rtnetlink.js';
 import type { Sysctl } from '../../kernel/sysctl.js';
 import type { NodeContext } from '../../state/node-context.js';
-import type { DesiredState } from '../../state/types.js';
+import type { DesiredState, FamilyState, StateChanges } from '../../state/types.js';
 import { SvcplaneError } from '../../util/errors.js';
 import type { ProxyBackend, SyncOutcome } from '../backend.js';
 import { planIpvs } from './ipvs-planner.js';
 import { KUBE_IPVS_INTERFACE, type IpvsOp, type IpvsVirtualServerDump } from './ipvs-types.js';
-import { desiredVirtualServers } from './virtual-servers.js';
+import { desiredVirtualServers, type DesiredIpvs, type VirtualServerOptions } from './virtual-servers.js';
+import { mergeDesired, restrictTo, terminationServer } from './ipvs-incremental.js';
+import { ipvsAddress } from './ipvs-keys.js';
 import { IPVS_IPTABLES_CHAINS, IPVS_IPTABLES_JUMPS, renderIpvsIptables } from './ipvs-iptables.js';
 import { hasRule, type IptablesKernel } from '../iptables/iptables-backend.js';
 import type { IPFamily } from '../../model/types.js';
@@ -53,6 +55,23 @@ export interface IpvsBackendOptions {
   readonly now?: () => number;
 }
 
+interface CommittedIpvs {
+  readonly desired: DesiredIpvs;
+  readonly bound: ReadonlySet<string>;
+  /** The companion iptables rules as last restored, per family. */
+  readonly iptables: ReadonlyMap<IPFamily, string>;
+}
+
+interface SyncWork {
+  readonly kind: 'full' | 'partial';
+  /** Every virtual server after this sync. */
+  readonly desired: DesiredIpvs;
+  /** What is planned: all of `desired` on a full sync, the relevant part on a partial one. */
+  readonly plan: DesiredIpvs;
+  readonly relevant: ReadonlySet<string>;
+  readonly current: { readonly services: IpvsVirtualServerDump[]; readonly boundAddresses: ReadonlySet<string> };
+}
+
 function toOperation(op: IpvsOp): IpvsOperation {
   switch (op.op) {
     case 'new-service':
@@ -77,6 +96,8 @@ export class IpvsBackend implements ProxyBackend {
   /** Node IPs NodePorts were ever served on, so their virtual servers stay ours when an IP goes. */
   private readonly nodePortAddresses = new Set<string>();
   private sysctlsDone = false;
+  /** What the last successful sync left in the kernel; undefined forces a full sync. */
+  private committed: CommittedIpvs | undefined;
 
   constructor(private readonly opts: IpvsBackendOptions) {
     this.ctx = opts.ctx;
@@ -84,6 +105,7 @@ export class IpvsBackend implements ProxyBackend {
 
   setContext(ctx: NodeContext): void {
     this.ctx = ctx;
+    this.committed = undefined;
   }
 
   private async ensureSysctls(): Promise<void> {
@@ -116,15 +138,21 @@ export class IpvsBackend implements ProxyBackend {
     return this.opts.ipvs.getServices().map((service) => ({ service, destinations: this.opts.ipvs.getDestinations(service) }));
   }
 
-  /** IPVS has no partial form worth having: the diff against a dump is cheap, so every sync is complete. */
-  async sync(state: DesiredState): Promise<SyncOutcome> {
+  /**
+   * Without `changes` (or after a failure) the sync is full: every virtual server is read back
+   * and repaired. With `changes`, only the changed service ports' virtual servers and those
+   * still draining a real server are read back and planned (ipvs-incremental.ts).
+   */
+  async sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome> {
     await this.ensureSysctls();
     const index = this.dummyIndex();
-    const desired = desiredVirtualServers(state, this.ctx, this.opts.scheduler ? { scheduler: this.opts.scheduler } : {});
-    for (const p of desired.problems) this.opts.logger.warn({ problem: p.message }, 'IPVS virtual server problem');
-    for (const a of desired.nodePortAddresses) this.nodePortAddresses.add(a);
-    const bound = this.boundVips(index);
-    const plan = planIpvs(desired, { services: this.dump(), boundAddresses: bound }, {
+    const committed = this.committed;
+    // Whatever happens below, a failure makes the next sync full.
+    this.committed = undefined;
+    const work = changes !== undefined && committed !== undefined ? this.partialWork(state, changes, committed) : this.fullWork(state, index);
+    for (const p of work.desired.problems) this.opts.logger.warn({ problem: p.message }, 'IPVS virtual server problem');
+    for (const a of work.desired.nodePortAddresses) this.nodePortAddresses.add(a);
+    const plan = planIpvs(work.plan, work.current, {
       gracePeriodMs: this.opts.gracePeriodMs ?? 15 * 60_000,
       now: (this.opts.now ?? Date.now)(),
       terminating: this.terminating,
@@ -134,21 +162,67 @@ export class IpvsBackend implements ProxyBackend {
     this.check('bind addresses', this.opts.rtnl.addAddresses(index, plan.addresses.add.map((address) => ({ address }))));
     this.check('program virtual servers', this.opts.ipvs.batch(plan.ops.map(toOperation)));
     this.check('unbind addresses', this.opts.rtnl.deleteAddresses(index, plan.addresses.remove.map((address) => ({ address }))));
+    // Every draining virtual server is among those planned, so the plan's list is complete.
     this.terminating = plan.terminating;
-    await this.syncIptables(desired, state);
+    const iptablesLines = await this.syncIptables(work.desired, state, work.kind === 'full' ? new Map() : (committed?.iptables ?? new Map()));
+    this.committed = { desired: work.desired, bound: new Set(work.desired.boundAddresses), iptables: iptablesLines.rendered };
     return {
-      kind: 'full',
-      ruleCounts: { virtualServers: desired.virtualServers.size },
-      sent: { netlinkMessages: plan.ops.length + plan.addresses.add.length + plan.addresses.remove.length, draining: plan.terminating.size },
+      kind: work.kind,
+      ruleCounts: { virtualServers: work.desired.virtualServers.size },
+      sent: {
+        netlinkMessages: plan.ops.length + plan.addresses.add.length + plan.addresses.remove.length,
+        readBack: work.current.services.length, draining: plan.terminating.size, restoreLines: iptablesLines.sent,
+      },
     };
   }
 
-  private async syncIptables(desired: ReturnType<typeof desiredVirtualServers>, state: DesiredState): Promise<void> {
+  private virtualServerOptions(): VirtualServerOptions {
+    return { ...(this.opts.scheduler ? { scheduler: this.opts.scheduler } : {}), schedulerFor: (sp) => sp.ipvsScheduler };
+  }
+
+  private fullWork(state: DesiredState, index: number): SyncWork {
+    const desired = desiredVirtualServers(state, this.ctx, this.virtualServerOptions());
+    const current = { services: this.dump(), boundAddresses: this.boundVips(index) };
+    return { kind: 'full', desired, plan: desired, relevant: new Set(desired.virtualServers.keys()), current };
+  }
+
+  private partialWork(state: DesiredState, changes: StateChanges, committed: CommittedIpvs): SyncWork {
+    const pick = (family: FamilyState, keys: ReadonlySet<string>): FamilyState => new Map([...keys].flatMap((k) => { const sp = family.get(k); return sp ? [[k, sp] as const] : []; }));
+    const subset = desiredVirtualServers({ IPv4: pick(state.IPv4, changes.IPv4), IPv6: pick(state.IPv6, changes.IPv6) }, this.ctx, this.virtualServerOptions());
+    const draining = new Set([...this.terminating.keys()].map(terminationServer));
+    const nodeAddresses = new Set(this.ctx.nodeIPs.map(ipvsAddress));
+    const merged = mergeDesired(committed.desired, subset, new Set([...changes.IPv4, ...changes.IPv6]), draining, nodeAddresses);
+    const services: IpvsVirtualServerDump[] = [];
+    for (const key of merged.relevant) {
+      const known = committed.desired.virtualServers.get(key);
+      if (known === undefined) continue;
+      try {
+        services.push({ service: known.service, destinations: this.opts.ipvs.getDestinations(known.service) });
+      } catch {
+        // Gone from the kernel (deleted by hand): planned as missing, so it is created again.
+      }
+    }
+    return { kind: 'partial', desired: merged.desired, plan: restrictTo(merged.desired, merged.relevant), relevant: merged.relevant, current: { services, boundAddresses: committed.bound } };
+  }
+
+  /**
+   * The companion rules are rewritten only when their text changed since the last sync (an
+   * endpoint change never changes them); full syncs rewrite them and check the jumps.
+   */
+  private async syncIptables(desired: DesiredIpvs, state: DesiredState, previous: ReadonlyMap<IPFamily, string>): Promise<{ rendered: Map<IPFamily, string>; sent: number }> {
+    const rendered = new Map<IPFamily, string>();
+    let sent = 0;
     for (const [family, kernel] of Object.entries(this.opts.iptables ?? {}) as [IPFamily, IptablesKernel][]) {
-      await kernel.restore(renderIpvsIptables(family, desired, state[family], this.ctx), { noflush: true });
+      const text = renderIpvsIptables(family, desired, state[family], this.ctx);
+      rendered.set(family, text);
+      if (previous.get(family) === text) continue;
+      await kernel.restore(text, { noflush: true });
+      sent += text.split('\n').length - 1;
+      if (previous.size > 0) continue;
       const saved = { nat: await kernel.save('nat'), filter: await kernel.save('filter') };
       for (const j of [...IPVS_IPTABLES_JUMPS].reverse()) if (!hasRule(saved[j.table], j)) await kernel.ensureRule(j.table, j.chain, j.args, 'prepend');
     }
+    return { rendered, sent };
   }
 
   private check(what: string, results: readonly (NetlinkError | undefined)[]): void {

@@ -12,7 +12,7 @@ import { ipvsAddress, virtualServerKey } from './ipvs-keys.js';
 import { IP_VS_SVC_F_PERSISTENT, IPV4_NETMASK, IPV6_NETMASK, type IpvsDestination, type IpvsService } from './ipvs-types.js';
 
 /** Per-service scheduler override (the lead wires it to the service's annotations). */
-export const SCHEDULER_ANNOTATION = 'svcplane.io/ipvs-scheduler';
+export { ANNOTATION_IPVS_SCHEDULER as SCHEDULER_ANNOTATION } from '../../model/annotations.js';
 export const DEFAULT_SCHEDULER = 'rr';
 /** The schedulers in net/netfilter/ipvs (ip_vs_<name>.c). */
 export const KNOWN_SCHEDULERS: ReadonlySet<string> = new Set(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh']);

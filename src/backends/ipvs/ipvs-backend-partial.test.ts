@@ -1,0 +1,119 @@
+// Partial IPVS syncs: only the changed service ports' virtual servers (and draining ones) are
+// read back and planned, and the kernel ends where a full sync would have taken it.
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { defaultNodeContext } from '../../state/node-context.js';
+import type { DesiredState, EndpointInfo, FamilyState, ServicePortState, StateChanges } from '../../state/types.js';
+import { destination, dump as kernelDump, fakeClients, fakeKernel, setCounts } from './fake-kernel.js';
+import { IpvsBackend } from './ipvs-backend.js';
+
+function ep(ip: string): EndpointInfo {
+  return { ip, port: 8080, ready: true, serving: true, terminating: false, isLocal: true, nodeName: 'n1', zone: undefined };
+}
+
+function svc(i: number, endpoints: readonly string[], extra: Partial<ServicePortState> = {}): ServicePortState {
+  const eps = endpoints.map(ep);
+  return {
+    key: `default/s${i}:http`, namespace: 'default', serviceName: `s${i}`, portName: 'http', family: 'IPv4', protocol: 'TCP', port: 80, clusterIP: `10.96.0.${i}`,
+    externalIPs: [], loadBalancerIPs: [], loadBalancerSourceRanges: [], nodePort: 0, healthCheckNodePort: 0, affinityTimeoutSeconds: 0,
+    externalPolicyLocal: false, internalPolicyLocal: false, clusterEndpoints: eps, localEndpoints: eps, hasEndpoints: eps.length > 0, ...extra,
+  };
+}
+
+function state(ports: readonly ServicePortState[]): DesiredState {
+  return { IPv4: new Map(ports.map((p) => [p.key, p])) as FamilyState, IPv6: new Map() };
+}
+
+function changes(...keys: string[]): StateChanges {
+  return { IPv4: new Set(keys), IPv6: new Set(), serviceChanges: 0, endpointChanges: keys.length };
+}
+
+function setup() {
+  const k = fakeKernel();
+  const f = fakeClients(k);
+  const backend = new IpvsBackend({ ctx: defaultNodeContext({ nodeName: 'n1', nodeIPs: ['192.168.77.1'] }), ipvs: f.ipvs, rtnl: f.rtnl, sysctl: f.sysctl, logger: pino({ level: 'silent' }), gracePeriodMs: 0 });
+  return { k, f, backend };
+}
+
+const layout = (k: ReturnType<typeof fakeKernel>): string[] =>
+  kernelDump(k).services.map((v) => `${v.service.address}:${v.service.port} ${v.service.scheduler} -> ${v.destinations.map((d) => `${d.address}/${d.weight}`).sort().join(',')}`).sort();
+
+describe('IpvsBackend partial syncs', () => {
+  const base = Array.from({ length: 50 }, (_, i) => svc(i + 1, [`10.244.${i}.1`, `10.244.${i}.2`]));
+
+  it('reads back and plans only the changed service port, and ends where a full sync would', async () => {
+    const { k, f, backend } = setup();
+    await backend.sync(state(base));
+    const next = base.map((s, i) => (i === 7 ? svc(8, ['10.244.7.1', '10.244.7.9']) : s));
+    f.calls.getDestinations = 0;
+    const out = await backend.sync(state(next), changes('default/s8:http'));
+    expect(out.kind).toBe('partial');
+    expect(f.calls.getDestinations).toBe(1);
+    expect(out.sent).toMatchObject({ netlinkMessages: 2, readBack: 1, restoreLines: 0 });
+    const partial = layout(k);
+    // A full sync against the same kernel has nothing left to do.
+    expect((await backend.sync(state(next))).sent.netlinkMessages).toBe(0);
+    expect(layout(k)).toEqual(partial);
+    expect(partial).toContain('10.96.0.8:80 rr -> 10.244.7.1/1,10.244.7.9/1');
+  });
+
+  it('adds and removes services: virtual servers and bound VIPs follow', async () => {
+    const { k, backend } = setup();
+    await backend.sync(state(base));
+    const next = [...base.slice(1), svc(60, ['10.244.60.1'])];
+    const out = await backend.sync(state(next), changes('default/s1:http', 'default/s60:http'));
+    expect(out.kind).toBe('partial');
+    expect(k.bound.has('10.96.0.1')).toBe(false);
+    expect(k.bound.has('10.96.0.60')).toBe(true);
+    expect(layout(k)).not.toContainEqual(expect.stringMatching(/^10\.96\.0\.1:80 /));
+    expect(layout(k)).toContain('10.96.0.60:80 rr -> 10.244.60.1/1');
+  });
+
+  it('keeps an address held by an unchanged service port when a changed one claims it', async () => {
+    const { k, backend } = setup();
+    await backend.sync(state(base));
+    const thief = svc(61, ['10.244.61.1'], { clusterIP: undefined, externalIPs: ['10.96.0.3'] });
+    await backend.sync(state([...base, thief]), changes('default/s61:http'));
+    expect(layout(k)).toContain('10.96.0.3:80 rr -> 10.244.2.1/1,10.244.2.2/1');
+  });
+
+  it('follows a per-service scheduler annotation', async () => {
+    const { k, backend } = setup();
+    await backend.sync(state(base));
+    const next = base.map((s, i) => (i === 4 ? { ...s, ipvsScheduler: 'sh' } : s));
+    await backend.sync(state(next), changes('default/s5:http'));
+    expect(layout(k)).toContain('10.96.0.5:80 sh -> 10.244.4.1/1,10.244.4.2/1');
+  });
+
+  it('keeps following a draining real server through partial syncs of other services', async () => {
+    const k = fakeKernel();
+    const f = fakeClients(k);
+    const backend = new IpvsBackend({ ctx: defaultNodeContext({ nodeName: 'n1' }), ipvs: f.ipvs, rtnl: f.rtnl, sysctl: f.sysctl, logger: pino({ level: 'silent' }), gracePeriodMs: 3_600_000 });
+    await backend.sync(state(base));
+    const vs = kernelDump(k).services.find((v) => v.service.address === '10.96.0.2');
+    if (vs === undefined) throw new Error('no virtual server for 10.96.0.2');
+    setCounts(k, vs.service, '10.244.1.2', 8080, 1, 0);
+    const shrunk = base.map((s, i) => (i === 1 ? svc(2, ['10.244.1.1']) : s));
+    expect((await backend.sync(state(shrunk), changes('default/s2:http'))).sent.draining).toBe(1);
+    expect(destination(k, vs.service, '10.244.1.2', 8080)?.weight).toBe(0);
+    // Another service changes: the draining one is read back too, and still has its connection.
+    const other = shrunk.map((s, i) => (i === 9 ? svc(10, ['10.244.9.1']) : s));
+    expect((await backend.sync(state(other), changes('default/s10:http'))).sent).toMatchObject({ readBack: 2, draining: 1 });
+    setCounts(k, vs.service, '10.244.1.2', 8080, 0, 0);
+    expect((await backend.sync(state(other), changes('default/s10:http'))).sent.draining).toBe(0);
+    expect(destination(k, vs.service, '10.244.1.2', 8080)).toBeUndefined();
+  });
+
+  it('leaves drift in unchanged virtual servers to the next full sync, which repairs it', async () => {
+    const { k, backend } = setup();
+    await backend.sync(state(base));
+    const before = layout(k);
+    const vs = kernelDump(k).services.find((v) => v.service.address === '10.96.0.20');
+    if (vs === undefined) throw new Error('no virtual server for 10.96.0.20');
+    k.services.delete([...k.services.keys()].find((key) => key.includes('10.96.0.20:80')) as string);
+    await backend.sync(state(base), changes('default/s3:http'));
+    expect(layout(k)).toHaveLength(before.length - 1);
+    await backend.sync(state(base));
+    expect(layout(k)).toEqual(before);
+  });
+});

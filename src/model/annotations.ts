@@ -1,0 +1,4 @@
+// Annotations svcplane reads from Services beyond the Kubernetes fields.
+
+/** A service's own IPVS scheduler (rr, wrr, lc, ...), overriding --ipvs-scheduler for it. */
+export const ANNOTATION_IPVS_SCHEDULER = 'svcplane.io/ipvs-scheduler';
