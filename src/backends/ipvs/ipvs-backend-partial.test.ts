@@ -69,6 +69,17 @@ describe('IpvsBackend partial syncs', () => {
     expect(layout(k)).toContain('10.96.0.60:80 rr -> 10.244.60.1/1');
   });
 
+  it('keeps a VIP bound while another port of the service still uses it', async () => {
+    const { k, backend } = setup();
+    const dns = svc(1, ['10.244.0.1'], { key: 'default/s1:dns', portName: 'dns', protocol: 'UDP', port: 53 });
+    await backend.sync(state([...base, dns]));
+    await backend.sync(state(base.slice(1).concat(dns)), changes('default/s1:http'));
+    expect(k.bound.has('10.96.0.1')).toBe(true);
+    expect(layout(k).filter((l) => l.startsWith('10.96.0.1:'))).toEqual(['10.96.0.1:53 rr -> 10.244.0.1/1']);
+    await backend.sync(state(base.slice(1)), changes('default/s1:dns'));
+    expect(k.bound.has('10.96.0.1')).toBe(false);
+  });
+
   it('keeps an address held by an unchanged service port when a changed one claims it', async () => {
     const { k, backend } = setup();
     await backend.sync(state(base));
@@ -102,6 +113,27 @@ describe('IpvsBackend partial syncs', () => {
     setCounts(k, vs.service, '10.244.1.2', 8080, 0, 0);
     expect((await backend.sync(state(other), changes('default/s10:http'))).sent.draining).toBe(0);
     expect(destination(k, vs.service, '10.244.1.2', 8080)).toBeUndefined();
+  });
+
+  it('restores the companion iptables rules only when a virtual server\'s rules changed, and then as on a full sync', async () => {
+    const k = fakeKernel();
+    const f = fakeClients(k);
+    const restored: string[] = [];
+    const iptables = { restore: async (t: string) => void restored.push(t), save: async () => '', listChains: async () => new Set<string>(), ensureRule: async () => undefined, deleteRule: async () => undefined };
+    const ctx = defaultNodeContext({ nodeName: 'n1', clusterCIDRs: ['10.244.0.0/16'] });
+    const backend = new IpvsBackend({ ctx, ipvs: f.ipvs, rtnl: f.rtnl, sysctl: f.sysctl, logger: pino({ level: 'silent' }), iptables: { IPv4: iptables } });
+    await backend.sync(state(base));
+    expect(restored).toHaveLength(1);
+    const endpointMoved = base.map((s, i) => (i === 3 ? svc(4, ['10.244.3.1', '10.244.3.7']) : s));
+    expect((await backend.sync(state(endpointMoved), changes('default/s4:http'))).sent.restoreLines).toBe(0);
+    // No endpoints left: the virtual server's masquerade rule becomes a REJECT.
+    const emptied = endpointMoved.map((s, i) => (i === 3 ? svc(4, []) : s));
+    await backend.sync(state(emptied), changes('default/s4:http'));
+    expect(restored).toHaveLength(2);
+    expect(restored[1]).toMatch(/-A KUBE-SERVICES .*-d 10\.96\.0\.4\/32 .*-j REJECT/);
+    const fresh = new IpvsBackend({ ctx, ipvs: fakeClients(fakeKernel()).ipvs, rtnl: fakeClients(fakeKernel()).rtnl, sysctl: f.sysctl, logger: pino({ level: 'silent' }), iptables: { IPv4: iptables } });
+    await fresh.sync(state(emptied));
+    expect(restored[2]).toBe(restored[1]);
   });
 
   it('leaves drift in unchanged virtual servers to the next full sync, which repairs it', async () => {

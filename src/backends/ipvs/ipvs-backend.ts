@@ -14,8 +14,7 @@ import type { ProxyBackend, SyncOutcome } from '../backend.js';
 import { planIpvs } from './ipvs-planner.js';
 import { KUBE_IPVS_INTERFACE, type IpvsOp, type IpvsVirtualServerDump } from './ipvs-types.js';
 import { desiredVirtualServers, type DesiredIpvs, type VirtualServerOptions } from './virtual-servers.js';
-import { mergeDesired, restrictTo, terminationServer } from './ipvs-incremental.js';
-import { ipvsAddress } from './ipvs-keys.js';
+import { CommittedIpvs, terminationServer } from './ipvs-incremental.js';
 import { IPVS_IPTABLES_CHAINS, IPVS_IPTABLES_JUMPS, renderIpvsIptables } from './ipvs-iptables.js';
 import { hasRule, type IptablesKernel } from '../iptables/iptables-backend.js';
 import type { IPFamily } from '../../model/types.js';
@@ -55,21 +54,16 @@ export interface IpvsBackendOptions {
   readonly now?: () => number;
 }
 
-interface CommittedIpvs {
-  readonly desired: DesiredIpvs;
-  readonly bound: ReadonlySet<string>;
-  /** The companion iptables rules as last restored, per family. */
-  readonly iptables: ReadonlyMap<IPFamily, string>;
-}
-
 interface SyncWork {
   readonly kind: 'full' | 'partial';
-  /** Every virtual server after this sync. */
-  readonly desired: DesiredIpvs;
-  /** What is planned: all of `desired` on a full sync, the relevant part on a partial one. */
+  /** Every virtual server after this sync (committed once the kernel took the plan). */
+  readonly committed: CommittedIpvs;
+  /** What is planned: every virtual server on a full sync, the changed and draining ones on a partial one. */
   readonly plan: DesiredIpvs;
-  readonly relevant: ReadonlySet<string>;
+  readonly problems: DesiredIpvs['problems'];
   readonly current: { readonly services: IpvsVirtualServerDump[]; readonly boundAddresses: ReadonlySet<string> };
+  /** Companion iptables rule sets to restore, per family (on partial syncs only those that changed). */
+  readonly iptables: Map<IPFamily, string>;
 }
 
 function toOperation(op: IpvsOp): IpvsOperation {
@@ -150,8 +144,8 @@ export class IpvsBackend implements ProxyBackend {
     // Whatever happens below, a failure makes the next sync full.
     this.committed = undefined;
     const work = changes !== undefined && committed !== undefined ? this.partialWork(state, changes, committed) : this.fullWork(state, index);
-    for (const p of work.desired.problems) this.opts.logger.warn({ problem: p.message }, 'IPVS virtual server problem');
-    for (const a of work.desired.nodePortAddresses) this.nodePortAddresses.add(a);
+    for (const p of work.problems) this.opts.logger.warn({ problem: p.message }, 'IPVS virtual server problem');
+    for (const a of work.committed.nodePortAddresses) this.nodePortAddresses.add(a);
     const plan = planIpvs(work.plan, work.current, {
       gracePeriodMs: this.opts.gracePeriodMs ?? 15 * 60_000,
       now: (this.opts.now ?? Date.now)(),
@@ -164,14 +158,15 @@ export class IpvsBackend implements ProxyBackend {
     this.check('unbind addresses', this.opts.rtnl.deleteAddresses(index, plan.addresses.remove.map((address) => ({ address }))));
     // Every draining virtual server is among those planned, so the plan's list is complete.
     this.terminating = plan.terminating;
-    const iptablesLines = await this.syncIptables(work.desired, state, work.kind === 'full' ? new Map() : (committed?.iptables ?? new Map()));
-    this.committed = { desired: work.desired, bound: new Set(work.desired.boundAddresses), iptables: iptablesLines.rendered };
+    const restoreLines = await this.syncIptables(work.iptables, work.kind === 'full');
+    for (const [family, text] of work.iptables) work.committed.iptables.set(family, text);
+    this.committed = work.committed;
     return {
       kind: work.kind,
-      ruleCounts: { virtualServers: work.desired.virtualServers.size },
+      ruleCounts: { virtualServers: work.committed.virtualServers.size },
       sent: {
         netlinkMessages: plan.ops.length + plan.addresses.add.length + plan.addresses.remove.length,
-        readBack: work.current.services.length, draining: plan.terminating.size, restoreLines: iptablesLines.sent,
+        readBack: work.current.services.length, draining: plan.terminating.size, restoreLines,
       },
     };
   }
@@ -182,47 +177,45 @@ export class IpvsBackend implements ProxyBackend {
 
   private fullWork(state: DesiredState, index: number): SyncWork {
     const desired = desiredVirtualServers(state, this.ctx, this.virtualServerOptions());
+    const committed = CommittedIpvs.fromFull(desired, state, this.ctx);
+    const iptables = new Map<IPFamily, string>();
+    for (const family of Object.keys(this.opts.iptables ?? {}) as IPFamily[]) iptables.set(family, renderIpvsIptables(family, desired, state[family], this.ctx));
     const current = { services: this.dump(), boundAddresses: this.boundVips(index) };
-    return { kind: 'full', desired, plan: desired, relevant: new Set(desired.virtualServers.keys()), current };
+    return { kind: 'full', committed, plan: desired, problems: desired.problems, current, iptables };
   }
 
   private partialWork(state: DesiredState, changes: StateChanges, committed: CommittedIpvs): SyncWork {
     const pick = (family: FamilyState, keys: ReadonlySet<string>): FamilyState => new Map([...keys].flatMap((k) => { const sp = family.get(k); return sp ? [[k, sp] as const] : []; }));
     const subset = desiredVirtualServers({ IPv4: pick(state.IPv4, changes.IPv4), IPv6: pick(state.IPv6, changes.IPv6) }, this.ctx, this.virtualServerOptions());
     const draining = new Set([...this.terminating.keys()].map(terminationServer));
-    const nodeAddresses = new Set(this.ctx.nodeIPs.map(ipvsAddress));
-    const merged = mergeDesired(committed.desired, subset, new Set([...changes.IPv4, ...changes.IPv6]), draining, nodeAddresses);
+    const bound = committed.boundAddresses;
+    const change = committed.apply(subset, new Set([...changes.IPv4, ...changes.IPv6]), draining);
     const services: IpvsVirtualServerDump[] = [];
-    for (const key of merged.relevant) {
-      const known = committed.desired.virtualServers.get(key);
-      if (known === undefined) continue;
+    for (const known of change.known.values()) {
       try {
         services.push({ service: known.service, destinations: this.opts.ipvs.getDestinations(known.service) });
       } catch {
         // Gone from the kernel (deleted by hand): planned as missing, so it is created again.
       }
     }
-    return { kind: 'partial', desired: merged.desired, plan: restrictTo(merged.desired, merged.relevant), relevant: merged.relevant, current: { services, boundAddresses: committed.bound } };
+    const iptables = committed.updateIptables(change, state, this.ctx);
+    for (const family of iptables.keys()) if (!(family in (this.opts.iptables ?? {}))) iptables.delete(family);
+    return { kind: 'partial', committed, plan: change.plan, problems: change.problems, current: { services, boundAddresses: bound }, iptables };
   }
 
-  /**
-   * The companion rules are rewritten only when their text changed since the last sync (an
-   * endpoint change never changes them); full syncs rewrite them and check the jumps.
-   */
-  private async syncIptables(desired: DesiredIpvs, state: DesiredState, previous: ReadonlyMap<IPFamily, string>): Promise<{ rendered: Map<IPFamily, string>; sent: number }> {
-    const rendered = new Map<IPFamily, string>();
+  /** Restores the companion rules of the families whose text changed; full syncs also check the jumps. */
+  private async syncIptables(texts: ReadonlyMap<IPFamily, string>, checkJumps: boolean): Promise<number> {
     let sent = 0;
-    for (const [family, kernel] of Object.entries(this.opts.iptables ?? {}) as [IPFamily, IptablesKernel][]) {
-      const text = renderIpvsIptables(family, desired, state[family], this.ctx);
-      rendered.set(family, text);
-      if (previous.get(family) === text) continue;
+    for (const [family, text] of texts) {
+      const kernel = this.opts.iptables?.[family];
+      if (kernel === undefined) continue;
       await kernel.restore(text, { noflush: true });
       sent += text.split('\n').length - 1;
-      if (previous.size > 0) continue;
+      if (!checkJumps) continue;
       const saved = { nat: await kernel.save('nat'), filter: await kernel.save('filter') };
       for (const j of [...IPVS_IPTABLES_JUMPS].reverse()) if (!hasRule(saved[j.table], j)) await kernel.ensureRule(j.table, j.chain, j.args, 'prepend');
     }
-    return { rendered, sent };
+    return sent;
   }
 
   private check(what: string, results: readonly (NetlinkError | undefined)[]): void {

@@ -10,7 +10,7 @@ import { fixedRules } from '../iptables/base-rules.js';
 import { KUBE_MARK_MASQ_CHAIN, KUBE_POSTROUTING_CHAIN, KUBE_SERVICES_CHAIN, sanitizeCommentPart } from '../iptables/chain-names.js';
 import type { JumpRule } from '../iptables/plan-types.js';
 import { chainLine, RuleWriter, safeComment } from '../iptables/rule-writer.js';
-import type { DesiredIpvs } from './virtual-servers.js';
+import type { DesiredIpvs, DesiredVirtualServer } from './virtual-servers.js';
 
 /** The chains this rule set owns (the iptables mode's base chains, never its per-service chains). */
 export const IPVS_IPTABLES_CHAINS = { nat: [KUBE_SERVICES_CHAIN, KUBE_POSTROUTING_CHAIN, KUBE_MARK_MASQ_CHAIN], filter: [KUBE_SERVICES_CHAIN] } as const;
@@ -25,34 +25,61 @@ export const IPVS_IPTABLES_JUMPS: readonly JumpRule[] = [
 
 const HOST = { IPv4: '/32', IPv6: '/128' } as const;
 
-/** The whole rule set for one family (it is small: one or two rules per virtual server). */
-export function renderIpvsIptables(family: IPFamily, desired: DesiredIpvs, state: FamilyState, ctx: NodeContext): string {
+/** One virtual server's rules: each table's lines, in restore syntax. */
+export interface IptablesFragment {
+  readonly nat: string;
+  readonly filter: string;
+}
+
+/** The rules of one virtual server (none for another family or a fwmark service). */
+export function virtualServerRules(family: IPFamily, vs: DesiredVirtualServer, externalPolicyLocal: boolean, ctx: NodeContext): IptablesFragment {
+  const s = vs.service;
+  if (s.af !== family || s.fwmark) return { nat: '', filter: '' };
   const nat = new RuleWriter();
   const filter = new RuleWriter();
   const podCIDR = ctx.clusterCIDRs.find((c) => c.includes(':') === (family === 'IPv6'));
-  for (const vs of [...desired.virtualServers.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
-    const s = vs.service;
-    if (s.af !== family || s.fwmark) continue;
-    const match = { protocol: s.protocol.toLowerCase(), dst: `${s.address}${HOST[family]}`, dport: s.port };
-    const name = sanitizeCommentPart(vs.servicePort);
-    const comment = safeComment(`${name} ${vs.kind}`);
-    if (vs.destinations.length === 0) {
-      filter.add(KUBE_SERVICES_CHAIN, { comment: safeComment(`${name} has no endpoints`), ...match, jump: 'REJECT' });
-      continue;
-    }
-    if (vs.kind === 'cluster-ip') {
-      if (ctx.masqueradeAll) nat.add(KUBE_SERVICES_CHAIN, { comment, ...match, jump: KUBE_MARK_MASQ_CHAIN });
-      else if (podCIDR) nat.add(KUBE_SERVICES_CHAIN, { comment, ...match, notSrc: podCIDR, jump: KUBE_MARK_MASQ_CHAIN });
-    } else if (state.get(vs.servicePort)?.externalPolicyLocal !== true) {
-      // External traffic with Cluster policy may be answered from another node: masquerade.
-      nat.add(KUBE_SERVICES_CHAIN, { comment, ...match, jump: KUBE_MARK_MASQ_CHAIN });
-    }
+  const match = { protocol: s.protocol.toLowerCase(), dst: `${s.address}${HOST[family]}`, dport: s.port };
+  const name = sanitizeCommentPart(vs.servicePort);
+  const comment = safeComment(`${name} ${vs.kind}`);
+  if (vs.destinations.length === 0) {
+    filter.add(KUBE_SERVICES_CHAIN, { comment: safeComment(`${name} has no endpoints`), ...match, jump: 'REJECT' });
+  } else if (vs.kind === 'cluster-ip') {
+    if (ctx.masqueradeAll) nat.add(KUBE_SERVICES_CHAIN, { comment, ...match, jump: KUBE_MARK_MASQ_CHAIN });
+    else if (podCIDR) nat.add(KUBE_SERVICES_CHAIN, { comment, ...match, notSrc: podCIDR, jump: KUBE_MARK_MASQ_CHAIN });
+  } else if (!externalPolicyLocal) {
+    // External traffic with Cluster policy may be answered from another node: masquerade.
+    nat.add(KUBE_SERVICES_CHAIN, { comment, ...match, jump: KUBE_MARK_MASQ_CHAIN });
+  }
+  return { nat: nat.take().text, filter: filter.take().text };
+}
+
+/** The whole rule set of one family from its virtual servers' fragments, in key order. */
+export function assembleIpvsIptables(fragments: ReadonlyMap<string, IptablesFragment>, ctx: NodeContext): string {
+  const keys = [...fragments.keys()].sort();
+  const nat: string[] = [];
+  const filter: string[] = [];
+  for (const key of keys) {
+    const f = fragments.get(key) as IptablesFragment;
+    if (f.nat) nat.push(f.nat);
+    if (f.filter) filter.push(f.filter);
   }
   const fixed = fixedRules(ctx.masqueradeBit);
-  const natRules = nat.take();
-  const filterRules = filter.take();
   return [
-    '*filter', chainLine(KUBE_SERVICES_CHAIN), filterRules.text + 'COMMIT',
-    '*nat', ...IPVS_IPTABLES_CHAINS.nat.map(chainLine), natRules.text + fixed.natPostrouting.text + fixed.natMarkMasq.text + 'COMMIT', '',
+    '*filter', chainLine(KUBE_SERVICES_CHAIN), filter.join('') + 'COMMIT',
+    '*nat', ...IPVS_IPTABLES_CHAINS.nat.map(chainLine), nat.join('') + fixed.natPostrouting.text + fixed.natMarkMasq.text + 'COMMIT', '',
   ].join('\n');
+}
+
+/** Every virtual server's fragment for one family. */
+export function ipvsIptablesFragments(family: IPFamily, desired: DesiredIpvs, state: FamilyState, ctx: NodeContext): Map<string, IptablesFragment> {
+  const out = new Map<string, IptablesFragment>();
+  for (const vs of desired.virtualServers.values()) {
+    if (vs.service.af === family) out.set(vs.key, virtualServerRules(family, vs, state.get(vs.servicePort)?.externalPolicyLocal === true, ctx));
+  }
+  return out;
+}
+
+/** The whole rule set for one family (it is small: one or two rules per virtual server). */
+export function renderIpvsIptables(family: IPFamily, desired: DesiredIpvs, state: FamilyState, ctx: NodeContext): string {
+  return assembleIpvsIptables(ipvsIptablesFragments(family, desired, state, ctx), ctx);
 }
