@@ -70,3 +70,48 @@ export interface Lb4SourceRange {
   readonly revNatIndex: number;
   readonly cidr: string;
 }
+
+/** struct lb4_affinity_key. clientId: a netns cookie, or (tc) the client IPv4 as the kernel stores it. */
+export interface Lb4AffinityKey {
+  readonly clientId: bigint;
+  readonly revNatIndex: number;
+  readonly netnsCookie: boolean;
+}
+
+/** struct lb_affinity_val. lastUsed: bpf_ktime_get_ns() of the last selection. */
+export interface LbAffinityValue {
+  readonly lastUsed: bigint;
+  readonly backendId: number;
+}
+
+/** struct ct4_key: tc's connection table (dir 0 forward, 1 reply). Ports host order. */
+export interface Ct4Key {
+  readonly saddr: string;
+  readonly daddr: string;
+  readonly sport: number;
+  readonly dport: number;
+  readonly proto: Protocol;
+  readonly dir: 0 | 1;
+}
+
+/** struct ct4_val: forward entries name the backend, reply entries the frontend. */
+export interface Ct4Value {
+  readonly address: string;
+  readonly port: number;
+  readonly backendId: number;
+  readonly revNatIndex: number;
+}
+
+/** struct sock4_rev_key: socket LB reverse translation, by socket cookie and backend. */
+export interface Sock4RevKey {
+  readonly cookie: bigint;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** struct sock4_rev_val: the frontend the application connected to. */
+export interface Sock4RevValue {
+  readonly address: string;
+  readonly port: number;
+  readonly revNatIndex: number;
+}

@@ -1,0 +1,62 @@
+// Writes services into the sandbox's maps the way the agent's planner will:
+// a backend per id, slot 0 with the count, slots 1..n with backend ids, and
+// the frontend's reverse-NAT entry; every byte comes from the codec.
+import {
+  encodeLb4Backend,
+  encodeLb4Key,
+  encodeLb4ReverseNat,
+  encodeLb4Service,
+  encodeLb4SourceRangeKey,
+  encodeMaglevTable,
+  encodeU32Key,
+  SOURCE_RANGE_ALLOWED,
+} from '../../../src/backends/ebpf/map-codec.js';
+import { LB_MAGLEV_LUT_SIZE, MAP_NAMES, type Lb4Backend, type LookupScope } from '../../../src/backends/ebpf/map-types.js';
+import type { Protocol } from '../../../src/model/types.js';
+import type { BpfSandbox } from './bpf-sandbox.js';
+
+export interface TestFrontend {
+  readonly address: string;
+  readonly port: number;
+  readonly proto: Protocol;
+  readonly scope?: LookupScope;
+  readonly flags: number;
+  readonly revNatIndex: number;
+  readonly backendIds: readonly number[];
+  readonly affinityTimeout?: number;
+  /** Default true: without it the socket programs will not reverse-translate. */
+  readonly reverseNat?: boolean;
+}
+
+export async function addBackend(sandbox: BpfSandbox, id: number, backend: Lb4Backend): Promise<void> {
+  await sandbox.updateMap(MAP_NAMES.backends, encodeU32Key(id), encodeLb4Backend(backend));
+}
+
+export async function addFrontend(sandbox: BpfSandbox, fe: TestFrontend): Promise<void> {
+  const key = { address: fe.address, port: fe.port, proto: fe.proto, scope: fe.scope ?? 0 } as const;
+  for (const [i, backendId] of fe.backendIds.entries()) {
+    const slot = encodeLb4Service({ backendId, count: 0, flags: 0, revNatIndex: 0, affinityTimeout: 0 });
+    await sandbox.updateMap(MAP_NAMES.services, encodeLb4Key({ ...key, slot: i + 1 }), slot);
+  }
+  const service = encodeLb4Service({
+    backendId: 0,
+    count: fe.backendIds.length,
+    flags: fe.flags,
+    revNatIndex: fe.revNatIndex,
+    affinityTimeout: fe.affinityTimeout ?? 0,
+  });
+  await sandbox.updateMap(MAP_NAMES.services, encodeLb4Key({ ...key, slot: 0 }), service);
+  if (fe.reverseNat ?? true) {
+    await sandbox.updateMap(MAP_NAMES.revNat, encodeU32Key(fe.revNatIndex), encodeLb4ReverseNat({ address: fe.address, port: fe.port }));
+  }
+}
+
+/** A Maglev table that sends every hash to one backend, so the test can tell Maglev was used. */
+export async function addMaglevTable(sandbox: BpfSandbox, revNatIndex: number, backendId: number): Promise<void> {
+  const table = new Uint32Array(LB_MAGLEV_LUT_SIZE).fill(backendId);
+  await sandbox.updateMap(MAP_NAMES.maglev, encodeU32Key(revNatIndex), encodeMaglevTable(table));
+}
+
+export async function addSourceRange(sandbox: BpfSandbox, revNatIndex: number, cidr: string): Promise<void> {
+  await sandbox.updateMap(MAP_NAMES.sourceRanges, encodeLb4SourceRangeKey({ revNatIndex, cidr }), SOURCE_RANGE_ALLOWED);
+}
