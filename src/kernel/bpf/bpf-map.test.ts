@@ -1,0 +1,152 @@
+// BpfMap's logic over a fake map that behaves like the kernel's hash map where
+// it matters: get_next_key restarts from the first key when the current one is
+// gone, delete batches stop at the first absent key, old kernels lack batches.
+import { describe, expect, it } from 'vitest';
+import { BpfMap, type MapSyscalls } from './bpf-map.js';
+import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, ENOENT, ENOTSUPP } from './constants.js';
+import { BpfError, BpfUsageError } from './errors.js';
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const key = (n: number): Uint8Array => Uint8Array.of(n, 0, 0, 0);
+
+class FakeHash implements MapSyscalls {
+  readonly entries = new Map<string, Uint8Array>();
+  batchSupported = true;
+  calls = { update: 0, updateBatch: 0, deleteBatch: 0 };
+  /** Called before each get_next_key step (to delete behind the walk's back). */
+  onStep: ((current: Uint8Array | null) => void) | undefined;
+
+  mapUpdateElem = (_fd: number, k: Uint8Array, v: Uint8Array): number => {
+    this.calls.update++;
+    this.entries.set(hex(k), v.slice());
+    return 0;
+  };
+  mapLookupElem = (_fd: number, k: Uint8Array, out: Uint8Array): number => {
+    const v = this.entries.get(hex(k));
+    if (v === undefined) return -ENOENT;
+    out.set(v);
+    return 0;
+  };
+  mapDeleteElem = (_fd: number, k: Uint8Array): number => (this.entries.delete(hex(k)) ? 0 : -ENOENT);
+  mapGetNextKey = (_fd: number, k: Uint8Array | null, next: Uint8Array): number => {
+    this.onStep?.(k);
+    const order = [...this.entries.keys()];
+    const at = k === null ? -1 : order.indexOf(hex(k));
+    const following = order[at + 1]; // a missing key (at -1) restarts at the first, as the kernel's hash map does
+    if (following === undefined) return -ENOENT;
+    next.set(Buffer.from(following, 'hex'));
+    return 0;
+  };
+  mapUpdateBatch = (_fd: number, keys: Uint8Array, values: Uint8Array, count: number[]): number => {
+    this.calls.updateBatch++;
+    if (!this.batchSupported) {
+      count[0] = 0;
+      return -ENOTSUPP;
+    }
+    const n = count[0] ?? 0;
+    for (let i = 0; i < n; i++) this.entries.set(hex(keys.subarray(i * 4, i * 4 + 4)), values.slice(i * 8, i * 8 + 8));
+    return 0;
+  };
+  mapDeleteBatch = (_fd: number, keys: Uint8Array, count: number[]): number => {
+    this.calls.deleteBatch++;
+    const n = count[0] ?? 0;
+    for (let i = 0; i < n; i++) {
+      if (!this.entries.delete(hex(keys.subarray(i * 4, i * 4 + 4)))) {
+        count[0] = i;
+        return -ENOENT;
+      }
+    }
+    return 0;
+  };
+  numPossibleCpus = (): number => 4;
+  closeFd = (): number => 0;
+}
+
+function open(fake: FakeHash, type = BPF_MAP_TYPE_HASH): BpfMap {
+  return new BpfMap(fake, 3, { name: 'fake', type, keySize: 4, valueSize: 8, maxEntries: 100 }, true);
+}
+
+describe('BpfMap.keys', () => {
+  it('returns every key once even when the walk restarts after a delete', () => {
+    const fake = new FakeHash();
+    for (let i = 1; i <= 6; i++) fake.entries.set(hex(key(i)), new Uint8Array(8));
+    // Delete the key the walk stands on once it reaches key 3: the fake restarts from key 1.
+    fake.onStep = (current) => {
+      if (current !== null && current[0] === 3) {
+        fake.entries.delete(hex(current));
+        fake.onStep = undefined;
+      }
+    };
+    const keys = open(fake).keys().map((k) => k[0]);
+    expect(keys).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('stops after a bounded walk if keys keep vanishing under it', () => {
+    const fake = new FakeHash();
+    let n = 0;
+    fake.onStep = (current) => {
+      if (current !== null) fake.entries.delete(hex(current));
+      fake.entries.set(hex(key(n++ % 250)), new Uint8Array(8)); // a map that never settles
+    };
+    expect(open(fake).keys().length).toBeLessThanOrEqual(250);
+  });
+});
+
+describe('BpfMap batches', () => {
+  it('updates in one call where batches exist, and falls back to a loop once the kernel says ENOTSUPP', () => {
+    const fake = new FakeHash();
+    const map = open(fake);
+    const values = [new Uint8Array(8).fill(1), new Uint8Array(8).fill(2)];
+    map.updateBatch([key(1), key(2)], values);
+    expect(fake.calls).toEqual({ update: 0, updateBatch: 1, deleteBatch: 0 });
+    fake.batchSupported = false;
+    map.updateBatch([key(3), key(4)], values);
+    map.updateBatch([key(5)], [values[0] as Uint8Array]);
+    expect(fake.calls.updateBatch).toBe(2); // not asked again after ENOTSUPP
+    expect(fake.calls.update).toBe(3);
+    expect(map.lookup(key(4))).toEqual(values[1]);
+  });
+
+  it('loops on map types without batches (LPM tries)', () => {
+    const fake = new FakeHash();
+    open(fake, BPF_MAP_TYPE_LPM_TRIE).updateBatch([key(1)], [new Uint8Array(8)]);
+    expect(fake.calls).toEqual({ update: 1, updateBatch: 0, deleteBatch: 0 });
+  });
+
+  it('deletes past absent keys and counts what was there', () => {
+    const fake = new FakeHash();
+    for (const i of [1, 3, 4, 6]) fake.entries.set(hex(key(i)), new Uint8Array(8));
+    expect(open(fake).deleteBatch([1, 2, 3, 4, 5, 6, 7].map(key))).toBe(4);
+    expect(fake.entries.size).toBe(0);
+    expect(fake.calls.deleteBatch).toBe(3); // went on after 2 and after 5; 7 was the last
+  });
+
+  it('checks sizes before any system call', () => {
+    const fake = new FakeHash();
+    const map = open(fake);
+    expect(() => map.updateBatch([key(1), new Uint8Array(3)], [new Uint8Array(8), new Uint8Array(8)])).toThrow(/key 1 has 3 bytes/);
+    expect(() => map.update(key(1), new Uint8Array(4))).toThrow(BpfUsageError);
+    expect(fake.calls).toEqual({ update: 0, updateBatch: 0, deleteBatch: 0 });
+  });
+
+  it('sizes per-CPU values for every possible CPU', () => {
+    const map = new BpfMap(new FakeHash(), 3, { name: 'pcpu', type: 5, keySize: 4, valueSize: 4, maxEntries: 1 }, true);
+    expect(map.valueBufferSize).toBe(4 * 8);
+  });
+
+  it('reports failures with the errno name and the map', () => {
+    const fake = new FakeHash();
+    fake.mapUpdateElem = () => -7; // E2BIG
+    const err = (() => {
+      try {
+        open(fake).update(key(1), new Uint8Array(8));
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(BpfError);
+    expect((err as BpfError).errnoName).toBe('E2BIG');
+    expect((err as BpfError).message).toBe('bpf_map_update_elem fake: E2BIG');
+  });
+});
