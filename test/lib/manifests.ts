@@ -26,6 +26,7 @@ export interface ServiceSpec {
   readonly externalTrafficPolicy?: 'Cluster' | 'Local';
   readonly internalTrafficPolicy?: 'Cluster' | 'Local';
   readonly externalName?: string;
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export interface EndpointSpec {
@@ -53,7 +54,7 @@ export function serviceDoc(s: ServiceSpec): Record<string, unknown> {
   }
   if (s.externalTrafficPolicy) spec.externalTrafficPolicy = s.externalTrafficPolicy;
   if (s.internalTrafficPolicy) spec.internalTrafficPolicy = s.internalTrafficPolicy;
-  const doc: Record<string, unknown> = { apiVersion: 'v1', kind: 'Service', metadata: { name: s.name, namespace: s.namespace ?? 'default' }, spec };
+  const doc: Record<string, unknown> = { apiVersion: 'v1', kind: 'Service', metadata: { name: s.name, namespace: s.namespace ?? 'default', ...(s.annotations ? { annotations: { ...s.annotations } } : {}) }, spec };
   if (s.loadBalancerIP) doc.status = { loadBalancer: { ingress: [{ ip: s.loadBalancerIP }] } };
   return doc;
 }

@@ -54,6 +54,17 @@ describe('svcplane run --mode ipvs on a kernel with IPVS', () => {
     expect(tally(await tb.tcpRequests('client', '10.96.50.2', 80, 2, { timeoutMs: 3000 }))).toEqual({ 'error:refused': 2 });
   });
 
+  it('gives a service the scheduler its annotation asks for: sh keeps a client on one real server', async () => {
+    manifests.write('sticky.yaml', [
+      serviceDoc({ name: 'sticky', clusterIP: '10.96.50.3', annotations: { 'svcplane.io/ipvs-scheduler': 'sh' } }),
+      sliceDoc('sticky', [{ ip: '10.244.1.11', node: 'node-a' }, { ip: '10.244.2.11', node: 'node-b' }]),
+    ]);
+    await agent.waitFor(() => agent.logs.some((r) => r.msg === 'synced proxy rules' && r.kind === 'partial'), 20_000, 'a partial sync');
+    for (let i = 0; i < 40 && !/TCP {2}10\.96\.50\.3:80 sh/.test((await runChecked('ipvsadm', ['-Ln'], { netns: tb.nodeNs })).stdout); i++) await new Promise((r) => setTimeout(r, 250));
+    expect((await runChecked('ipvsadm', ['-Ln'], { netns: tb.nodeNs })).stdout).toMatch(/TCP {2}10\.96\.50\.3:80 sh/);
+    expect(Object.keys(tally(await tb.tcpRequests('client', '10.96.50.3', 80, 8, { concurrency: 1 })))).toHaveLength(1);
+  });
+
   it('follows an endpoint change', async () => {
     manifests.write('web.yaml', [
       serviceDoc({ name: 'web', clusterIP: '10.96.50.1', type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 30090 }] }),

@@ -11,12 +11,12 @@ describe('suites inside the VM', () => {
   it(
     'pass',
     async () => {
-      const run = await runVitestInVm(VM_SUITES, { timeoutMs: 300_000 });
+      const run = await runVitestInVm(VM_SUITES, { timeoutMs: 600_000 });
       expect(run.exitCode, describeVmRun(run)).toBe(0);
       // vitest's own summary: every suite ran, none was filtered out or skipped.
       expect(run.stdout).toMatch(new RegExp(`Test Files\\s+${VM_SUITES.length} passed \\(${VM_SUITES.length}\\)`));
       for (const suite of VM_SUITES) expect(run.stdout).toContain(suite);
     },
-    360_000,
+    660_000,
   );
 });
