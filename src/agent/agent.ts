@@ -147,7 +147,11 @@ export class Agent {
     metrics.syncDuration.observe(seconds);
     (full ? metrics.syncFullDuration : metrics.syncPartialDuration).observe(seconds);
     metrics.lastSyncTimestamp.set(Date.now() / 1000);
-    for (const [table, n] of Object.entries(outcome?.ruleCounts ?? {})) metrics.iptablesTotal.set({ table }, n);
+    for (const [kind, n] of Object.entries(outcome?.ruleCounts ?? {})) {
+      metrics.kernelObjects.set({ mode: backend.mode, kind }, n);
+      // kube-proxy's gauge counts iptables rules per table: only the iptables mode has those.
+      if (backend.mode === 'iptables') metrics.iptablesTotal.set({ table: kind }, n);
+    }
     this.opts.health.recordSuccess();
     logger.info({ mode: backend.mode, kind: full ? 'full' : 'partial', reason, ms: Math.round(seconds * 1000), services: update.state.IPv4.size + update.state.IPv6.size, ...outcome?.sent }, 'synced proxy rules');
     this.opts.onSync?.({ reason, outcome, durationMs: seconds * 1000 });

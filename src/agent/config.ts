@@ -48,6 +48,11 @@ export interface AgentConfig {
   readonly iptablesBackend: IptablesVariant;
   /** IPVS mode's scheduler for every service (kube-proxy's --ipvs-scheduler). */
   readonly ipvsScheduler: string;
+  /** eBPF mode: the cgroup (v2) the socket programs attach to; undefined: the cgroup2 mount's root. */
+  readonly ebpfCgroupPath: string | undefined;
+  /** eBPF mode: interfaces for the tc programs; empty: those holding the node IPs. */
+  readonly ebpfInterfaces: readonly string[];
+  readonly ebpfLbAlgorithm: 'random' | 'maglev';
 }
 
 /** Raw settings as written on the command line or in the file (camelCase flag names). */
@@ -71,9 +76,11 @@ const DEFAULTS = {
   serviceClusterIPRange: ['10.96.0.0/12', 'fd00:10:96::/108'],
   iptablesBackend: 'auto',
   ipvsScheduler: 'rr',
+  ebpfInterfaces: [] as string[],
+  ebpfLbAlgorithm: 'random',
 } as const;
 
-const KNOWN = new Set([...Object.keys(DEFAULTS), 'nodeName', 'config', 'hostnameOverride', 'iptables', 'kubeconfig', 'master', 'serviceProxyName', 'clientConnection', 'ipvs']);
+const KNOWN = new Set([...Object.keys(DEFAULTS), 'nodeName', 'config', 'hostnameOverride', 'iptables', 'kubeconfig', 'master', 'serviceProxyName', 'clientConnection', 'ipvs', 'ebpfCgroupPath']);
 
 /** kube-proxy's KubeProxyConfiguration keeps some settings under `iptables:`; accept them there too. */
 function flattenFile(file: Record<string, unknown>, path: string): Record<string, unknown> {
@@ -132,6 +139,12 @@ function str(v: unknown, key: string): string {
   return v;
 }
 
+function oneOf<T extends string>(v: unknown, key: string, allowed: readonly T[]): T {
+  const value = str(v, key);
+  if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(`${key}: unsupported value "${value}": supported values: ${allowed.join(', ')}`);
+  return value as T;
+}
+
 /** Merges defaults < config file < flags given on the command line. */
 export function resolveConfig(flags: RawSettings, file: RawSettings = {}): AgentConfig {
   const s: Record<string, unknown> = { ...DEFAULTS, ...file };
@@ -173,6 +186,9 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}): Agent
     serviceCIDRs: list(s.serviceClusterIPRange, 'serviceClusterIPRange'),
     iptablesBackend: iptablesBackend as IptablesVariant,
     ipvsScheduler: str(s.ipvsScheduler, 'ipvsScheduler'),
+    ebpfCgroupPath: optional('ebpfCgroupPath'),
+    ebpfInterfaces: list(s.ebpfInterfaces, 'ebpfInterfaces'),
+    ebpfLbAlgorithm: oneOf(s.ebpfLbAlgorithm, 'ebpfLbAlgorithm', ['random', 'maglev'] as const),
   };
 }
 

@@ -12,6 +12,7 @@ export class Metrics {
   readonly serviceChanges: Counter;
   readonly endpointChanges: Counter;
   readonly iptablesTotal: Gauge<'table'>;
+  readonly kernelObjects: Gauge<'mode' | 'kind'>;
   readonly restoreFailures: Counter;
   readonly invalidObjects: Counter<'kind'>;
   readonly proxyMode: Gauge<'mode' | 'requested'>;
@@ -26,6 +27,7 @@ export class Metrics {
     this.serviceChanges = new Counter({ name: 'kubeproxy_sync_proxy_rules_service_changes_total', help: 'Cumulative proxy rules Service changes', registers });
     this.endpointChanges = new Counter({ name: 'kubeproxy_sync_proxy_rules_endpoint_changes_total', help: 'Cumulative proxy rules Endpoint changes', registers });
     this.iptablesTotal = new Gauge({ name: 'kubeproxy_sync_proxy_rules_iptables_total', help: 'Total number of iptables rules owned by svcplane', labelNames: ['table'], registers });
+    this.kernelObjects = new Gauge({ name: 'svcplane_kernel_objects', help: 'Objects svcplane owns in the kernel after the last sync, by mode and kind (rules per table, virtual servers, map entries)', labelNames: ['mode', 'kind'], registers });
     this.restoreFailures = new Counter({ name: 'kubeproxy_sync_proxy_rules_iptables_restore_failures_total', help: 'Cumulative proxy iptables restore failures', registers });
     this.invalidObjects = new Counter({ name: 'svcplane_invalid_objects_total', help: 'Objects skipped because they failed validation', labelNames: ['kind'], registers });
     this.proxyMode = new Gauge({ name: 'svcplane_proxy_mode', help: 'The proxy mode in use (1), with the mode that was requested', labelNames: ['mode', 'requested'], registers });

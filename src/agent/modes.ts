@@ -14,17 +14,28 @@ import { SvcplaneError } from '../util/errors.js';
 import type { ProxyMode } from './config.js';
 import type { ProbeResult } from './mode-selection.js';
 import { probeIpvs } from '../backends/ipvs/probe.js';
+import { existsSync } from 'node:fs';
+import { DEFAULT_PIN_ROOT, defaultObjectPath, interfacesHolding } from '../backends/ebpf/ebpf-attach.js';
+import { EbpfBackend, MASQUERADE_TABLE, masqueradeScript, type MasqueradeRule } from '../backends/ebpf/ebpf-backend.js';
+import type { EbpfAlgorithm } from '../backends/ebpf/frontends.js';
+import { Libbpf, probeBpf } from '../kernel/bpf/index.js';
+import { cgroup2Root } from '../kernel/cgroup.js';
+import { runChecked, runCommand } from '../kernel/exec.js';
 
 /** The modes this build can run (the others are on the way; asking for them falls back, loudly). */
-export const IMPLEMENTED_MODES: ReadonlySet<ProxyMode> = new Set(['iptables', 'ipvs']);
+export const IMPLEMENTED_MODES: ReadonlySet<ProxyMode> = new Set(['iptables', 'ipvs', 'ebpf']);
 
 /**
  * Probes a mode for real on this kernel (iptables needs none). The kernel's answer comes first:
  * on a kernel without IPVS, "no IPVS" is the useful reason even while this build lacks the mode.
  */
-export async function probeMode(mode: ProxyMode): Promise<ProbeResult> {
+export async function probeMode(mode: ProxyMode, deps: Pick<BackendDeps, 'ebpf'> = {}): Promise<ProbeResult> {
   if (mode === 'ipvs') {
     const kernel = probeIpvs();
+    if (!kernel.ok) return kernel;
+  }
+  if (mode === 'ebpf') {
+    const kernel = probeEbpf(deps);
     if (!kernel.ok) return kernel;
   }
   if (!IMPLEMENTED_MODES.has(mode)) return { ok: false, reason: `mode ${mode} is not available in this build` };
@@ -43,6 +54,58 @@ export interface BackendDeps {
   readonly iptablesVariant?: IptablesVariant;
   /** IPVS mode's node-wide scheduler (kube-proxy's --ipvs-scheduler). */
   readonly ipvsScheduler?: string;
+  readonly ebpf?: EbpfSettings;
+}
+
+export interface EbpfSettings {
+  /** Default: the cgroup2 mount's root. */
+  readonly cgroupPath?: string | undefined;
+  /** Default (empty): the interfaces holding the node IPs. */
+  readonly interfaces?: readonly string[];
+  readonly algorithm?: EbpfAlgorithm;
+  readonly pinRoot?: string;
+}
+
+function ebpfCgroup(settings: EbpfSettings | undefined): string | undefined {
+  return settings?.cgroupPath ?? cgroup2Root();
+}
+
+/** The BPF syscall, program types and attach points, for real, in a throwaway cgroup. */
+function probeEbpf(deps: Pick<BackendDeps, 'ebpf'>): ProbeResult {
+  const cgroupRoot = ebpfCgroup(deps.ebpf);
+  if (cgroupRoot === undefined) return { ok: false, reason: 'no cgroup2 hierarchy is mounted' };
+  let lib: Libbpf;
+  try {
+    lib = Libbpf.open();
+  } catch (err) {
+    return { ok: false, reason: `libbpf: ${(err as Error).message}` };
+  }
+  try {
+    const probe = probeBpf(lib, { cgroupRoot });
+    if (probe.ok && !existsSync(defaultObjectPath())) return { ok: false, reason: `the BPF object ${defaultObjectPath()} is not built` };
+    return probe;
+  } finally {
+    lib.close();
+  }
+}
+
+function nftMasquerade(deps: BackendDeps): MasqueradeRule {
+  const netns = deps.netns ? { netns: deps.netns } : {};
+  return {
+    ensure: async () => void (await runChecked('nft', ['-f', '-'], { input: masqueradeScript(), ...netns })),
+    remove: async () => void (await runCommand('nft', ['delete', 'table', 'ip', MASQUERADE_TABLE], netns)),
+  };
+}
+
+function ebpfBackend(deps: BackendDeps): EbpfBackend {
+  const cgroupPath = ebpfCgroup(deps.ebpf);
+  if (cgroupPath === undefined) throw new UnsupportedModeError('eBPF mode needs a cgroup2 hierarchy (none is mounted; see --ebpf-cgroup-path)');
+  const wanted = deps.ebpf?.interfaces ?? [];
+  return new EbpfBackend({
+    ctx: deps.ctx, logger: deps.logger, lib: Libbpf.open(), objectPath: defaultObjectPath(), pinRoot: deps.ebpf?.pinRoot ?? DEFAULT_PIN_ROOT, cgroupPath,
+    interfaces: (ctx) => (wanted.length > 0 ? wanted : interfacesHolding(ctx.nodeIPs)),
+    algorithm: deps.ebpf?.algorithm ?? 'random', masquerade: nftMasquerade(deps),
+  });
 }
 
 /** IPv6 is programmed only where the kernel has ip6tables' nat table. */
@@ -75,6 +138,8 @@ export async function createBackend(mode: ProxyMode, deps: BackendDeps): Promise
     }
     case 'ipvs':
       return ipvsBackend(deps, await iptablesKernels(deps));
+    case 'ebpf':
+      return ebpfBackend(deps);
     default:
       throw new UnsupportedModeError(`mode "${mode}" is not available in this version of svcplane; use --mode iptables`);
   }
@@ -95,31 +160,50 @@ async function iptablesModeLeftovers(deps: BackendDeps): Promise<boolean> {
   return [...(chains ?? [])].some((c) => /^KUBE-(SVC|SEP|SVL|EXT|FW)-|^KUBE-NODEPORTS$/.test(c));
 }
 
+/** An iptables ruleset of svcplane's (either mode's chains, or IPVS mode's companion base chains). */
+async function anyIptablesLeftovers(deps: BackendDeps): Promise<boolean> {
+  const chains = await (await iptablesKernels(deps)).IPv4?.listChains('nat');
+  return [...(chains ?? [])].some((c) => /^KUBE-/.test(c));
+}
+
+function ipvsIfPresent(deps: BackendDeps): IpvsBackend | undefined {
+  try {
+    return ipvsBackend(deps, {});
+  } catch {
+    return undefined; // no IPVS in this kernel: nothing can be left
+  }
+}
+
+/** What another mode may have left, and how to remove it. */
+interface Leftovers {
+  readonly mode: ProxyMode;
+  present(deps: BackendDeps): Promise<boolean>;
+  remove(deps: BackendDeps): Promise<void>;
+}
+
+const LEFTOVERS: readonly Leftovers[] = [
+  { mode: 'ipvs', present: async (d) => (await ipvsIfPresent(d)?.hasLeftovers()) === true, remove: async (d) => ipvsIfPresent(d)?.cleanup() },
+  { mode: 'ebpf', present: async () => existsSync(DEFAULT_PIN_ROOT), remove: async (d) => (await createBackend('ebpf', d)).cleanup() },
+];
+
 /**
- * Removes what svcplane's other modes left in the kernel (only iptables exists so far).
- * The iptables mode also clears the other iptables variant: legacy and nf_tables rules are
- * separate rulesets, and both would be evaluated.
+ * Removes what svcplane's other modes left in the kernel, so that a switch of mode on a live
+ * node leaves one dataplane. The iptables mode also clears the other iptables variant (legacy
+ * and nf_tables rules are separate rulesets, and both would be evaluated).
  */
 export async function cleanupOtherModes(mode: ProxyMode, deps: BackendDeps): Promise<void> {
   if (mode === 'iptables') {
     const other: IptablesVariant = deps.iptablesVariant === 'legacy' ? 'nft' : 'legacy';
     deps.logger.debug({ variant: other }, 'removing rules left by the other iptables variant');
     await (await createBackend('iptables', { ...deps, iptablesVariant: other })).cleanup();
-    // IPVS mode's virtual servers and kube-ipvs0, if any; the base chains it shares are ours now.
-    let ipvs: IpvsBackend;
-    try {
-      ipvs = ipvsBackend(deps, {});
-    } catch {
-      return; // no IPVS in this kernel: nothing can be left
-    }
-    if (await ipvs.hasLeftovers()) {
-      deps.logger.info({ mode: 'ipvs' }, 'removing virtual servers left by svcplane\'s IPVS mode');
-      await ipvs.cleanup();
-    }
-    return;
   }
-  // Only on a switch from iptables mode: a restart of IPVS mode must not touch its own chains.
-  if (await iptablesModeLeftovers(deps)) {
+  for (const l of LEFTOVERS) {
+    if (l.mode === mode || !(await l.present(deps))) continue;
+    deps.logger.info({ mode: l.mode }, `removing what svcplane's ${l.mode} mode left in the kernel`);
+    await l.remove(deps);
+  }
+  // IPVS mode shares the base chains: only the iptables mode's own chains are leftovers for it.
+  if (mode === 'ipvs' ? await iptablesModeLeftovers(deps) : mode !== 'iptables' && (await anyIptablesLeftovers(deps))) {
     deps.logger.info({ mode: 'iptables' }, 'removing rules left by another svcplane mode');
     await (await createBackend('iptables', deps)).cleanup();
   }

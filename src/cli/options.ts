@@ -18,6 +18,9 @@ export function addNodeOptions(cmd: Command): Command {
     .option('--service-cluster-ip-range <cidrs>', 'ranges for cluster IPs that manifests leave unset (default 10.96.0.0/12,fd00:10:96::/108)')
     .option('--iptables-backend <variant>', 'iptables binaries to drive: auto (the system\'s iptables), nft or legacy')
     .option('--ipvs-scheduler <name>', 'IPVS scheduler: rr (default), wrr, lc, wlc, lblc, lblcr, sh, dh, sed, nq, mh')
+    .option('--ebpf-cgroup-path <path>', 'eBPF mode: cgroup v2 directory for the socket programs (default: the cgroup2 mount\'s root)')
+    .option('--ebpf-interfaces <ifs>', 'eBPF mode: interfaces for the tc NodePort programs, comma-separated (default: those holding the node IPs)')
+    .addOption(new Option('--ebpf-lb-algorithm <alg>', 'eBPF mode: backend choice').choices(['random', 'maglev']))
     .option('--config <file>', 'YAML config file with the same settings (flags win)');
 }
 
@@ -28,6 +31,7 @@ export function flagsToSettings(opts: Record<string, unknown>, given: (name: str
     nodeportAddresses: 'nodePortAddresses', masqueradeAll: 'masqueradeAll', minSyncPeriod: 'minSyncPeriod', syncPeriod: 'syncPeriod',
     healthzBindAddress: 'healthzBindAddress', metricsBindAddress: 'metricsBindAddress', logFormat: 'logFormat', logLevel: 'logLevel',
     serviceClusterIpRange: 'serviceClusterIPRange', iptablesBackend: 'iptablesBackend', ipvsScheduler: 'ipvsScheduler',
+    ebpfCgroupPath: 'ebpfCgroupPath', ebpfInterfaces: 'ebpfInterfaces', ebpfLbAlgorithm: 'ebpfLbAlgorithm',
   };
   const out: Record<string, unknown> = {};
   for (const [flag, setting] of Object.entries(map)) if (given(flag) && opts[flag] !== undefined) out[setting] = opts[flag];

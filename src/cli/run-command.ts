@@ -55,8 +55,11 @@ export async function runAgent(cfg: AgentConfig): Promise<void> {
   const source = createSource(cfg, logger);
   const ctx = nodeContextFrom({ ...cfg, nodeIPs: cfg.nodeIPs.length > 0 ? cfg.nodeIPs : detectNodeIPs() });
   logger.info({ requestedMode: cfg.mode, source: cfg.source, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, ...(cfg.source === 'files' ? { manifests: cfg.manifests } : { master: cfg.master ?? 'from kubeconfig' }) }, 'starting svcplane');
-  const deps = { ctx, logger, iptablesVariant: cfg.iptablesBackend, ipvsScheduler: cfg.ipvsScheduler };
-  const selection = await selectMode(cfg.mode, IMPLEMENTED_MODES, probeMode);
+  const deps = {
+    ctx, logger, iptablesVariant: cfg.iptablesBackend, ipvsScheduler: cfg.ipvsScheduler,
+    ebpf: { cgroupPath: cfg.ebpfCgroupPath, interfaces: cfg.ebpfInterfaces, algorithm: cfg.ebpfLbAlgorithm },
+  };
+  const selection = await selectMode(cfg.mode, IMPLEMENTED_MODES, (mode) => probeMode(mode, deps));
   const metrics = new Metrics({ defaultMetrics: true });
   metrics.proxyMode.set({ mode: selection.mode, requested: cfg.mode }, 1);
   for (const f of selection.fallbacks) {

@@ -56,15 +56,27 @@ export async function sysctlIn(ns: string, settings: Readonly<Record<string, str
 }
 
 /**
+ * The command line that runs `file args` inside `ns`. With a cgroup (v2 directory), the process
+ * first joins it (its children inherit it), then enters only the network namespace: nsenter
+ * keeps the mount namespace, where `ip netns exec` remounts /sys and hides /sys/fs/bpf. The
+ * fixed script gets the cgroup and the command as arguments, never as text.
+ */
+export function netnsArgv(ns: string, file: string, args: readonly string[], cgroup?: string): [string, string[]] {
+  if (cgroup === undefined) return ['ip', ['netns', 'exec', ns, file, ...args]];
+  return ['sh', ['-c', 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', 'sh', cgroup, 'nsenter', `--net=/run/netns/${ns}`, '--', file, ...args]];
+}
+
+/**
  * Long-running processes started inside namespaces, killed together by
  * `killAll` (by pid: only processes this group started).
  */
 export class ProcessGroup {
   private readonly children = new Set<ChildProcessWithoutNullStreams>();
 
-  spawn(ns: string, file: string, args: readonly string[]): ChildProcessWithoutNullStreams {
+  spawn(ns: string, file: string, args: readonly string[], cgroup?: string): ChildProcessWithoutNullStreams {
     assertOurs(ns);
-    const child = spawn('ip', ['netns', 'exec', ns, file, ...args], { shell: false });
+    const [argv0, argv] = netnsArgv(ns, file, args, cgroup);
+    const child = spawn(argv0, argv, { shell: false });
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     // A failed spawn must not crash the test process; the exit handler cleans up.

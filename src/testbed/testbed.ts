@@ -17,10 +17,13 @@
 // node namespace (locally: connect() fails with EINVAL -> 'unreachable';
 // forwarded: silently dropped -> 'timeout').
 
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { isIP, isIPv6 } from 'node:net';
+import { join } from 'node:path';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { runChecked, type CommandResult, type RunOptions } from '../kernel/exec.js';
-import { addNetns, deleteNetns, ipIn, listNetns, NETNS_PREFIX, ProcessGroup, sysctlIn } from './netns.js';
+import { cgroup2Root } from '../kernel/cgroup.js';
+import { addNetns, deleteNetns, ipIn, listNetns, NETNS_PREFIX, netnsArgv, ProcessGroup, sysctlIn } from './netns.js';
 import * as traffic from './traffic.js';
 
 export const NODE_IP = '192.168.77.1';
@@ -51,6 +54,12 @@ export interface TestbedOptions {
   readonly clientIP?: string;
   /** Also give the node and client link IPv6 addresses (fd77::1, fd77::2). */
   readonly ipv6?: boolean;
+  /**
+   * Put every process started in the node and pod namespaces (not the client's: it stands for
+   * the outside world) into a fresh cgroup v2 directory, svcp-<name> under the cgroup2 root:
+   * what the eBPF mode's socket programs attach to.
+   */
+  readonly cgroup?: boolean;
 }
 
 export interface TestbedPod {
@@ -74,6 +83,8 @@ export class Testbed {
   readonly externalInterface = 'ext0';
   private readonly processes = new ProcessGroup();
   private readonly namespaces: string[] = [];
+  /** The cgroup of the node's and pods' processes (TestbedOptions.cgroup), if any. */
+  cgroupPath: string | undefined;
 
   constructor(
     readonly name: string,
@@ -107,14 +118,22 @@ export class Testbed {
     return [this.nodeNs, this.clientNs, ...this.pods.map((p) => p.ns)];
   }
 
+  /** The cgroup processes started in `ns` join: the test bed's, except in the client's namespace. */
+  private cgroupOf(ns: string): string | undefined {
+    return ns === this.clientNs ? undefined : this.cgroupPath;
+  }
+
   /** Runs a command inside one of our namespaces; throws CommandError on non-zero exit. */
   exec(ns: string, file: string, args: readonly string[], opts: Omit<RunOptions, 'netns'> = {}): Promise<CommandResult> {
-    return runChecked(file, args, { ...opts, netns: this.ns(ns) });
+    const name = this.ns(ns);
+    const cgroup = this.cgroupOf(name);
+    return cgroup === undefined ? runChecked(file, args, { ...opts, netns: name }) : runChecked(...netnsArgv(name, file, args, cgroup), opts);
   }
 
   /** Starts a long-running process inside one of our namespaces; killed by destroy(). */
   spawn(ns: string, file: string, args: readonly string[]): ChildProcessWithoutNullStreams {
-    return this.processes.spawn(this.ns(ns), file, args);
+    const name = this.ns(ns);
+    return this.processes.spawn(name, file, args, this.cgroupOf(name));
   }
 
   /** TCP and UDP servers in the pod answering with the pod's name. */
@@ -132,7 +151,8 @@ export class Testbed {
   }
 
   tcpRequests(ns: string, ip: string, port: number, count: number, opts: traffic.RequestOptions = {}): Promise<traffic.RequestResult[]> {
-    return traffic.tcpRequests(this.ns(ns), ip, port, count, opts);
+    const name = this.ns(ns);
+    return traffic.tcpRequests(name, ip, port, count, opts, this.cgroupOf(name));
   }
 
   async udpRequest(ns: string, ip: string, port: number, opts: traffic.UdpRequestOptions = {}): Promise<traffic.RequestResult> {
@@ -140,17 +160,20 @@ export class Testbed {
   }
 
   udpRequests(ns: string, ip: string, port: number, count: number, opts: traffic.UdpRequestOptions = {}): Promise<traffic.RequestResult[]> {
-    return traffic.udpRequests(this.ns(ns), ip, port, count, opts);
+    const name = this.ns(ns);
+    return traffic.udpRequests(name, ip, port, count, opts, this.cgroupOf(name));
   }
 
   holdConnection(ns: string, ip: string, port: number, opts: { timeoutMs?: number } = {}): Promise<traffic.HeldConnection> {
-    return traffic.holdConnection(this.processes, this.ns(ns), ip, port, opts);
+    const name = this.ns(ns);
+    return traffic.holdConnection(this.processes, name, ip, port, opts, this.cgroupOf(name));
   }
 
   /** Kills every process we started and deletes every namespace; safe to call twice. */
   async destroy(): Promise<void> {
     await this.processes.killAll();
     for (const ns of this.allNamespaces()) await deleteNetns(ns);
+    if (this.cgroupPath !== undefined) await removeCgroup(this.cgroupPath);
   }
 
   /** Builds the topology (called by createTestbed). */
@@ -254,6 +277,7 @@ export async function createTestbed(opts: TestbedOptions): Promise<Testbed> {
   await cleanupStaleTestbeds(opts.name);
   const testbed = new Testbed(opts.name, pods, clientIP, opts.ipv6 ?? false);
   try {
+    if (opts.cgroup) testbed.cgroupPath = await createCgroup(`${NETNS_PREFIX}${opts.name}`);
     await testbed.build();
   } catch (err) {
     await testbed.destroy();
@@ -275,6 +299,32 @@ export async function cleanupStaleTestbeds(name?: string): Promise<string[]> {
   const stale = (await listNetns()).filter(ours);
   for (const ns of stale) await deleteNetns(ns);
   return stale;
+}
+
+/** A fresh cgroup under the cgroup2 root (a leftover of a killed run is emptied first). */
+async function createCgroup(name: string): Promise<string> {
+  const root = cgroup2Root();
+  if (root === undefined) throw new Error('the test bed needs a cgroup2 hierarchy, and none is mounted');
+  const path = join(root, name);
+  if (existsSync(path)) await removeCgroup(path);
+  mkdirSync(path);
+  return path;
+}
+
+/** Kills what is left in the cgroup (cgroup.kill) and removes it, retrying while processes exit. */
+async function removeCgroup(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  if (existsSync(join(path, 'cgroup.kill'))) writeFileSync(join(path, 'cgroup.kill'), '1');
+  for (let i = 0; i < 50; i++) {
+    try {
+      rmdirSync(path);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  rmdirSync(path);
 }
 
 async function eachLimited<T>(items: readonly T[], fn: (item: T) => Promise<void>, limit = 6): Promise<void> {

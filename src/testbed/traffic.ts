@@ -6,7 +6,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { runChecked } from '../kernel/exec.js';
-import { killChild, type ProcessGroup } from './netns.js';
+import { killChild, netnsArgv, type ProcessGroup } from './netns.js';
 
 const CLIENT_SCRIPT = fileURLToPath(new URL('./client.mjs', import.meta.url));
 const SERVER_SCRIPT = fileURLToPath(new URL('./identity-server.mjs', import.meta.url));
@@ -28,12 +28,12 @@ export interface UdpRequestOptions extends RequestOptions {
 }
 
 /** `count` TCP connections from `ns` to ip:port; each reads the server's greeting line. */
-export async function tcpRequests(ns: string, ip: string, port: number, count: number, opts: RequestOptions = {}): Promise<RequestResult[]> {
-  return runClient(ns, { mode: 'tcp', ip, port, count, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, concurrency: opts.concurrency });
+export async function tcpRequests(ns: string, ip: string, port: number, count: number, opts: RequestOptions = {}, cgroup?: string): Promise<RequestResult[]> {
+  return runClient(ns, cgroup, { mode: 'tcp', ip, port, count, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, concurrency: opts.concurrency });
 }
 
-export async function udpRequests(ns: string, ip: string, port: number, count: number, opts: UdpRequestOptions = {}): Promise<RequestResult[]> {
-  return runClient(ns, {
+export async function udpRequests(ns: string, ip: string, port: number, count: number, opts: UdpRequestOptions = {}, cgroup?: string): Promise<RequestResult[]> {
+  return runClient(ns, cgroup, {
     mode: 'udp',
     ip,
     port,
@@ -44,12 +44,13 @@ export async function udpRequests(ns: string, ip: string, port: number, count: n
   });
 }
 
-async function runClient(ns: string, config: { count: number; timeoutMs: number; concurrency?: number | undefined } & Record<string, unknown>): Promise<RequestResult[]> {
+async function runClient(ns: string, cgroup: string | undefined, config: { count: number; timeoutMs: number; concurrency?: number | undefined } & Record<string, unknown>): Promise<RequestResult[]> {
   const rounds = config.count; // worst case: every request times out, one at a time
-  const { stdout } = await runChecked(process.execPath, [CLIENT_SCRIPT, JSON.stringify(config)], {
-    netns: ns,
-    timeoutMs: rounds * config.timeoutMs + 10_000,
-  });
+  const timeoutMs = rounds * config.timeoutMs + 10_000;
+  const args = [CLIENT_SCRIPT, JSON.stringify(config)];
+  const { stdout } = cgroup === undefined
+    ? await runChecked(process.execPath, args, { netns: ns, timeoutMs })
+    : await runChecked(...netnsArgv(ns, process.execPath, args, cgroup), { timeoutMs });
   return JSON.parse(stdout) as RequestResult[];
 }
 
@@ -122,8 +123,8 @@ export class HeldConnection {
 }
 
 /** Opens a TCP connection from `ns` and keeps it; rejects with ConnectionClosedError if it cannot connect. */
-export async function holdConnection(group: ProcessGroup, ns: string, ip: string, port: number, opts: { timeoutMs?: number } = {}): Promise<HeldConnection> {
-  const child = group.spawn(ns, process.execPath, [CLIENT_SCRIPT, JSON.stringify({ mode: 'hold', ip, port, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS })]);
+export async function holdConnection(group: ProcessGroup, ns: string, ip: string, port: number, opts: { timeoutMs?: number } = {}, cgroup?: string): Promise<HeldConnection> {
+  const child = group.spawn(ns, process.execPath, [CLIENT_SCRIPT, JSON.stringify({ mode: 'hold', ip, port, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS })], cgroup);
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const first = await lines.next();
   type HoldEvent = { event: string; greeting?: string; error?: TrafficErrorKind };

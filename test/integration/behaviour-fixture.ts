@@ -1,7 +1,7 @@
 // The shared world of the behaviour suite: one test bed, one manifest directory, one agent.
 // Every proxy mode runs the same suite against it (test/integration/<mode>.test.ts).
 import { AgentProcess } from '../../src/testbed/agent-process.js';
-import { createTestbed, type Testbed } from '../../src/testbed/testbed.js';
+import { createTestbed, type Testbed, type TestbedOptions } from '../../src/testbed/testbed.js';
 import type { IdentityServer, RequestResult } from '../../src/testbed/traffic.js';
 import { ManifestDir, serviceDoc, sliceDoc, type EndpointSpec, type ServiceSpec } from '../lib/manifests.js';
 
@@ -12,6 +12,12 @@ export interface ModeDriver {
   breakRules(tb: Testbed): Promise<void>;
   /** A normalised dump of everything svcplane owns in the kernel (compared across a restart). */
   snapshot(tb: Testbed): Promise<string>;
+  /** The mode's own gauge of what it programmed, as /metrics shows it when rules exist. */
+  readonly ruleMetric: RegExp;
+  /** Test bed options the mode needs (the eBPF mode: a cgroup for the node's and pods' processes). */
+  readonly testbed?: Pick<TestbedOptions, 'cgroup'>;
+  /** Agent flags the mode needs, given the test bed. */
+  agentArgs?(tb: Testbed): string[];
 }
 
 export const POD_IPS = { a1: '10.244.1.11', a2: '10.244.1.12', b1: '10.244.2.11', b2: '10.244.2.12' } as const;
@@ -37,6 +43,7 @@ export class BehaviourWorld {
   static async create(driver: ModeDriver): Promise<BehaviourWorld> {
     const tb = await createTestbed({
       name: `bh-${driver.mode}`,
+      ...driver.testbed,
       pods: (Object.keys(POD_IPS) as PodName[]).map((name) => ({ name, ip: POD_IPS[name], node: name.startsWith('a') ? 'local' : 'remote' })),
     });
     const world = new BehaviourWorld(tb, driver);
@@ -55,6 +62,7 @@ export class BehaviourWorld {
       '--mode', this.driver.mode, '--manifests', this.manifests.path, '--node-name', 'node-a', '--node-ip', this.tb.nodeIP,
       '--cluster-cidr', '10.244.0.0/16', '--min-sync-period', '500ms', '--sync-period', '3s', '--log-format', 'json',
       '--healthz-bind-address', '127.0.0.1:10256', '--metrics-bind-address', '127.0.0.1:10249',
+      ...(this.driver.agentArgs?.(this.tb) ?? []),
     ];
   }
 

@@ -174,7 +174,7 @@ export function behaviourSuite(driver: ModeDriver): void {
       for (const name of ['kubeproxy_sync_proxy_rules_duration_seconds_bucket', 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', 'kubeproxy_sync_full_proxy_rules_duration_seconds', 'kubeproxy_sync_partial_proxy_rules_duration_seconds', 'kubeproxy_sync_proxy_rules_service_changes_total', 'kubeproxy_sync_proxy_rules_endpoint_changes_total', 'kubeproxy_sync_proxy_rules_iptables_restore_failures_total', 'svcplane_invalid_objects_total']) {
         expect(metrics?.body).toContain(name);
       }
-      expect(metrics?.body).toMatch(/kubeproxy_sync_proxy_rules_iptables_total\{table="nat"\} [1-9]/);
+      expect(metrics?.body).toMatch(driver.ruleMetric);
       expect(metrics?.body).toMatch(/svcplane_invalid_objects_total\{kind="Service"\} [1-9]/);
     });
 

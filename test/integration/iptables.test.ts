@@ -15,6 +15,7 @@ async function save(tb: Testbed): Promise<string> {
 behaviourSuite({
   mode: 'iptables',
   snapshot: save,
+  ruleMetric: /kubeproxy_sync_proxy_rules_iptables_total\{table="nat"\} [1-9]/,
   async breakRules(tb) {
     // Flush the entry chain and delete one service's chains outright, as an operator might.
     await tb.exec('node', 'iptables', ['-w', '-t', 'nat', '-F', 'KUBE-SERVICES']);

@@ -1,0 +1,117 @@
+// The thin applier of the eBPF mode: attaches the dataplane once, then turns each plan
+// into ordered map writes. Full syncs dump the pinned maps and repair every difference;
+// partial syncs plan only the changed service ports against the in-memory copy of what
+// was last committed. Backend and rev-NAT ids come back from the maps after a restart.
+import type { Logger } from 'pino';
+import type { Libbpf } from '../../kernel/bpf/index.js';
+import type { NodeContext } from '../../state/node-context.js';
+import type { DesiredState, StateChanges } from '../../state/types.js';
+import type { ProxyBackend, SyncOutcome } from '../backend.js';
+import { attachDataplane, detachDataplane, type Attached } from './ebpf-attach.js';
+import { applyOps, dumpMaps } from './ebpf-maps.js';
+import type { EbpfAlgorithm } from './frontends.js';
+import type { EbpfMapsContent } from './maps-content.js';
+import { planEbpf, type EbpfPlanMemo } from './planner.js';
+import { SVCP_MARK_MASQ } from './map-types.js';
+
+/** The one netfilter rule the mode needs: tc marks what it sent to another node's backend. */
+export interface MasqueradeRule {
+  ensure(): Promise<void>;
+  remove(): Promise<void>;
+}
+
+export const MASQUERADE_TABLE = 'svcplane-ebpf';
+
+/** `nft -f` text of the masquerade table (replaced whole, so it is idempotent). */
+export function masqueradeScript(): string {
+  const mark = `0x${SVCP_MARK_MASQ.toString(16)}`;
+  return [
+    `table ip ${MASQUERADE_TABLE}`, `delete table ip ${MASQUERADE_TABLE}`, `table ip ${MASQUERADE_TABLE} {`,
+    '  chain postrouting {', '    type nat hook postrouting priority srcnat; policy accept;',
+    `    meta mark & ${mark} == ${mark} meta mark set meta mark & ${`0x${(~SVCP_MARK_MASQ >>> 0).toString(16)}`} masquerade`, '  }', '}', '',
+  ].join('\n');
+}
+
+export interface EbpfBackendOptions {
+  readonly ctx: NodeContext;
+  readonly logger: Logger;
+  readonly lib: Libbpf;
+  readonly objectPath: string;
+  readonly pinRoot: string;
+  readonly cgroupPath: string;
+  /** Interfaces for the tc programs; undefined: those holding the node's IPs. */
+  readonly interfaces: (ctx: NodeContext) => readonly string[];
+  readonly algorithm: EbpfAlgorithm;
+  readonly masquerade: MasqueradeRule;
+}
+
+interface Committed {
+  readonly content: EbpfMapsContent;
+  readonly memo: EbpfPlanMemo;
+}
+
+export class EbpfBackend implements ProxyBackend {
+  readonly mode = 'ebpf';
+  private ctx: NodeContext;
+  private attached: Attached | undefined;
+  private committed: Committed | undefined;
+
+  constructor(private readonly opts: EbpfBackendOptions) {
+    this.ctx = opts.ctx;
+  }
+
+  setContext(ctx: NodeContext): void {
+    this.ctx = ctx;
+    this.committed = undefined;
+    // New node IPs may mean new interfaces for tc: attach again (links are updated in place).
+    this.attached?.object.close();
+    this.attached = undefined;
+  }
+
+  private async attach(): Promise<Attached> {
+    if (this.attached) return this.attached;
+    const interfaces = this.opts.interfaces(this.ctx);
+    const attached = attachDataplane(this.opts.lib, { objectPath: this.opts.objectPath, pinRoot: this.opts.pinRoot, cgroupPath: this.opts.cgroupPath, interfaces });
+    await this.opts.masquerade.ensure();
+    this.opts.logger.info({ cgroup: this.opts.cgroupPath, interfaces, pinRoot: this.opts.pinRoot, attachments: attached.outcomes }, 'eBPF dataplane attached');
+    this.attached = attached;
+    return attached;
+  }
+
+  async sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome> {
+    const { maps } = await this.attach();
+    const committed = this.committed;
+    // A failure below leaves the maps part-written: the next sync must start from a dump.
+    this.committed = undefined;
+    const partial = changes !== undefined && committed !== undefined;
+    let readBack = 0;
+    let current: EbpfMapsContent;
+    if (partial) current = committed.content;
+    else {
+      const dump = dumpMaps(maps);
+      if (dump.undecodable > 0) this.opts.logger.warn({ entries: dump.undecodable }, 'eBPF maps hold entries svcplane cannot decode; they will be removed');
+      current = dump.content;
+      readBack = current.services.size + current.backends.size;
+    }
+    const plan = planEbpf(state, this.ctx, current, {
+      algorithm: this.opts.algorithm,
+      ...(partial ? { changed: changes.IPv4, memo: committed.memo, inPlace: true } : {}),
+    });
+    const applied = applyOps(maps, plan.ops);
+    this.committed = { content: plan.content, memo: plan.memo };
+    return {
+      kind: partial ? 'partial' : 'full',
+      ruleCounts: { services: plan.content.services.size, backends: plan.content.backends.size, revNat: plan.content.revNat.size },
+      sent: { mapWrites: applied.writes, mapDeletes: applied.deletes, batches: applied.batches, readBack, skippedIPv6: plan.stats.skippedIPv6 },
+    };
+  }
+
+  /** Detaches and unpins everything of svcplane's eBPF mode; the maps go with the last reference. */
+  async cleanup(): Promise<void> {
+    this.attached?.object.close();
+    this.attached = undefined;
+    this.committed = undefined;
+    detachDataplane(this.opts.lib, this.opts.pinRoot);
+    await this.opts.masquerade.remove();
+  }
+}

@@ -1,0 +1,140 @@
+// The frontends one IPv4 service port asks for, with kube-proxy's semantics:
+// the cluster IP follows the internal traffic policy; external IPs, load-balancer
+// IPs and the NodePort on each node IP follow the external one. With
+// externalTrafficPolicy Local an external frontend has two lookups: EXT (traffic
+// from outside: local endpoints only) and INT (traffic from inside the node:
+// the cluster view, as kube-proxy's EXT chain sends pod and host traffic to SVC).
+import { cidrContains, normaliseCIDR } from '../../model/ip.js';
+import type { Protocol } from '../../model/types.js';
+import type { NodeContext } from '../../state/node-context.js';
+import type { EndpointInfo, ServicePortState } from '../../state/types.js';
+import { frontendId } from './maps-content.js';
+import {
+  BE_FLAG_LOCAL, BE_FLAG_TERMINATING, SVC_FLAG_AFFINITY, SVC_FLAG_CLUSTER_IP, SVC_FLAG_EXTERNAL_IP, SVC_FLAG_LOADBALANCER,
+  SVC_FLAG_MAGLEV, SVC_FLAG_NODEPORT, SVC_FLAG_SOURCE_RANGES, SVC_FLAG_TWO_SCOPES,
+} from './map-types.js';
+
+export type EbpfAlgorithm = 'random' | 'maglev';
+
+export interface BackendRef {
+  /** backendKeyString: what the backend id is keyed by. */
+  readonly key: string;
+  readonly address: string;
+  readonly port: number;
+  readonly proto: Protocol;
+  readonly flags: number;
+}
+
+export type FrontendKind = 'cluster-ip' | 'external-ip' | 'load-balancer' | 'node-port';
+
+export interface FrontendSpec {
+  /** frontendId(address, port, proto). */
+  readonly id: string;
+  readonly address: string;
+  readonly port: number;
+  readonly proto: Protocol;
+  readonly kind: FrontendKind;
+  /** The service port it serves. */
+  readonly servicePort: string;
+  /** Slot-0 flags of the EXT entry. */
+  readonly extFlags: number;
+  /** Slot-0 flags of the INT entry (no TWO_SCOPES; no MAGLEV: the one table per rev_nat_index is EXT's). */
+  readonly intFlags: number;
+  readonly affinityTimeout: number;
+  /** What EXT serves (local endpoints under externalTrafficPolicy Local). */
+  readonly ext: readonly BackendRef[];
+  /** What INT serves; undefined: no INT entry. */
+  readonly int: readonly BackendRef[] | undefined;
+  /** IPv4 CIDRs (network form) allowed to reach it; only load-balancer frontends. */
+  readonly sourceRanges: readonly string[];
+}
+
+/** The node-wide inputs of frontend planning. */
+export interface FrontendEnv {
+  readonly algorithm: EbpfAlgorithm;
+  /** The IPv4 node IPs NodePorts listen on (ctx.nodeIPs inside ctx.nodePortAddresses when given), sorted. */
+  readonly nodePortIPs: readonly string[];
+  /** All IPv4 node IPs (kube-proxy lets the node reach its own LB IP when one of them is in the source ranges). */
+  readonly nodeIPs: readonly string[];
+  /** Changes when any of the above changes: a memo from other options cannot be reused. */
+  readonly optionsKey: string;
+}
+
+const isV4 = (a: string): boolean => !a.includes(':');
+
+export function frontendEnv(ctx: NodeContext, algorithm: EbpfAlgorithm): FrontendEnv {
+  const nodeIPs = [...new Set(ctx.nodeIPs.filter(isV4))].sort();
+  const cidrs = ctx.nodePortAddresses;
+  const nodePortIPs = cidrs.length === 0 ? nodeIPs : nodeIPs.filter((ip) => cidrs.some((c) => cidrContains(c, ip)));
+  return { algorithm, nodePortIPs, nodeIPs, optionsKey: JSON.stringify([algorithm, nodePortIPs, nodeIPs]) };
+}
+
+function backendRefs(eps: readonly EndpointInfo[], proto: Protocol): BackendRef[] {
+  const out: BackendRef[] = [];
+  let seen: Set<string> | undefined;
+  for (const ep of eps) {
+    if (ep.ip.includes(':')) continue;
+    const key = `${ep.ip}:${ep.port}/${proto}`;
+    // A backend appears once per lookup: slots are a set. (The state has no duplicates; be sure cheaply.)
+    seen ??= new Set();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ key, address: ep.ip, port: ep.port, proto, flags: (ep.isLocal ? BE_FLAG_LOCAL : 0) | (ep.terminating ? BE_FLAG_TERMINATING : 0) });
+  }
+  return out;
+}
+
+function sourceRanges(sp: ServicePortState, env: FrontendEnv): string[] {
+  const out = new Set<string>();
+  for (const r of sp.loadBalancerSourceRanges) {
+    const cidr = isV4(r) ? normaliseCIDR(r.trim()) : undefined;
+    if (cidr !== undefined) out.add(cidr);
+  }
+  // kube-proxy: a node inside the ranges may reach its own LB IP, which the kernel may pick as the source.
+  const ranges = [...out];
+  if (env.nodeIPs.some((ip) => ranges.some((c) => cidrContains(c, ip)))) {
+    for (const ip of sp.loadBalancerIPs) if (isV4(ip)) out.add(`${ip}/32`);
+  }
+  return [...out].sort();
+}
+
+/** The service port's frontends in order: cluster IP, external IPs, LB IPs, NodePorts; an address repeated keeps its first. */
+export function servicePortFrontends(sp: ServicePortState, env: FrontendEnv): FrontendSpec[] {
+  if (sp.family !== 'IPv4') return [];
+  const proto = sp.protocol;
+  const cluster = backendRefs(sp.clusterEndpoints, proto);
+  const local = backendRefs(sp.localEndpoints, proto);
+  const common = (sp.affinityTimeoutSeconds > 0 ? SVC_FLAG_AFFINITY : 0);
+  const maglev = env.algorithm === 'maglev' ? SVC_FLAG_MAGLEV : 0;
+  const ranges = sp.loadBalancerSourceRanges.length > 0 ? sourceRanges(sp, env) : [];
+  const out: FrontendSpec[] = [];
+  const seen = new Set<string>();
+
+  const add = (kind: FrontendKind, address: string, port: number, typeFlag: number): void => {
+    if (!isV4(address)) return;
+    const id = frontendId(address, port, proto);
+    if (seen.has(id)) return;
+    seen.add(id);
+    const internal = kind === 'cluster-ip';
+    const twoScopes = !internal && sp.externalPolicyLocal;
+    // kube-proxy filters LB traffic (its FW chain) whenever ranges are given, even if none is of this family.
+    const srcFlag = kind === 'load-balancer' && sp.loadBalancerSourceRanges.length > 0 ? SVC_FLAG_SOURCE_RANGES : 0;
+    const base = typeFlag | common | srcFlag;
+    out.push({
+      id, address, port, proto, kind,
+      servicePort: sp.key,
+      extFlags: base | maglev | (twoScopes ? SVC_FLAG_TWO_SCOPES : 0),
+      intFlags: base,
+      affinityTimeout: sp.affinityTimeoutSeconds,
+      ext: internal ? (sp.internalPolicyLocal ? local : cluster) : (sp.externalPolicyLocal ? local : cluster),
+      int: twoScopes ? cluster : undefined,
+      sourceRanges: srcFlag !== 0 ? ranges : [],
+    });
+  };
+
+  if (sp.clusterIP !== undefined) add('cluster-ip', sp.clusterIP, sp.port, SVC_FLAG_CLUSTER_IP);
+  for (const ip of sp.externalIPs) add('external-ip', ip, sp.port, SVC_FLAG_EXTERNAL_IP);
+  for (const ip of sp.loadBalancerIPs) add('load-balancer', ip, sp.port, SVC_FLAG_LOADBALANCER);
+  if (sp.nodePort > 0) for (const ip of env.nodePortIPs) add('node-port', ip, sp.nodePort, SVC_FLAG_NODEPORT);
+  return out;
+}

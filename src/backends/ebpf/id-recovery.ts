@@ -1,0 +1,91 @@
+// Stable ids across restarts: backend ids and rev_nat indexes are recovered
+// from what the maps hold, so conntrack, affinity and socket entries that
+// carry them stay valid. Everything any entry still mentions counts as in use
+// until the plan that drops it has been applied.
+import { backendKeyString, frontendId, type EbpfMapsContent } from './maps-content.js';
+import { LB_LOOKUP_SCOPE_EXT } from './map-types.js';
+import type { FrontendSpec } from './frontends.js';
+
+export interface RecoveredIds {
+  /** backendKeyString -> id (a key stored twice keeps the id slots use, else the lowest). */
+  readonly backendIds: Map<string, number>;
+  readonly backendInUse: (id: number) => boolean;
+  readonly revNatInUse: (id: number) => boolean;
+  /** The frontend's rev_nat_index: its slot-0 entries' (EXT first), else an unclaimed rev-nat entry of its address and port. */
+  readonly revNatOf: (spec: FrontendSpec) => number | undefined;
+}
+
+export function recoverIds(current: EbpfMapsContent): RecoveredIds {
+  const referenced = new Set<number>();
+  const usedRev = new Set<number>();
+  const extRev = new Map<string, number>();
+  const intRev = new Map<string, number>();
+  for (const { key: k, value: v } of current.services.values()) {
+    if (v.revNatIndex !== 0) usedRev.add(v.revNatIndex);
+    if (k.slot !== 0) {
+      referenced.add(v.backendId);
+      continue;
+    }
+    const scoped = k.scope === LB_LOOKUP_SCOPE_EXT ? extRev : intRev;
+    const fid = frontendId(k.address, k.port, k.proto);
+    if (v.revNatIndex !== 0 && !scoped.has(fid)) scoped.set(fid, v.revNatIndex);
+  }
+  for (const id of current.revNat.keys()) usedRev.add(id);
+  for (const r of current.sourceRanges.values()) usedRev.add(r.revNatIndex);
+  for (const id of current.maglev.keys()) usedRev.add(id);
+
+  // One index per frontend and one frontend per index, EXT's word first.
+  const revByFid = new Map<string, number>();
+  const claimed = new Set<number>();
+  for (const source of [extRev, intRev]) {
+    for (const [fid, rev] of source) {
+      if (revByFid.has(fid) || claimed.has(rev)) continue;
+      revByFid.set(fid, rev);
+      claimed.add(rev);
+    }
+  }
+  // Rev-nat entries no service entry claims (a plan cut short): reusable by a frontend of that address and port.
+  const orphans = new Map<string, number[]>();
+  for (const [id, nat] of current.revNat) {
+    if (claimed.has(id)) continue;
+    const k = `${nat.address}:${nat.port}`;
+    const list = orphans.get(k);
+    if (list === undefined) orphans.set(k, [id]);
+    else list.push(id);
+  }
+  for (const list of orphans.values()) list.sort((a, b) => a - b);
+
+  const backendIds = new Map<string, number>();
+  for (const [id, be] of current.backends) {
+    const k = backendKeyString(be);
+    const prev = backendIds.get(k);
+    if (prev === undefined) {
+      backendIds.set(k, id);
+      continue;
+    }
+    const a = referenced.has(id);
+    const b = referenced.has(prev);
+    if ((a && !b) || (a === b && id < prev)) backendIds.set(k, id);
+  }
+
+  return {
+    backendIds,
+    backendInUse: (id) => current.backends.has(id) || referenced.has(id),
+    revNatInUse: (id) => usedRev.has(id),
+    revNatOf: (spec) => {
+      const rev = revByFid.get(spec.id);
+      if (rev !== undefined) return rev;
+      const list = orphans.get(`${spec.address}:${spec.port}`);
+      const id = list?.shift();
+      if (id !== undefined) revByFid.set(spec.id, id);
+      return id;
+    },
+  };
+}
+
+/** The lowest id >= 1 not in `ids`. */
+export function lowestFree(ids: { has(id: number): boolean }): number {
+  let id = 1;
+  while (ids.has(id)) id++;
+  return id;
+}

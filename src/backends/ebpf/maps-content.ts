@@ -1,0 +1,108 @@
+// The typed contents of svcplane's load-balancer maps, as the planner reads and
+// writes them: either dumped from the kernel (full syncs) or the backend's copy
+// of what it last committed (partial syncs). Keys of the services and source
+// range maps are canonical strings so that lookups are cheap.
+import type { Protocol } from '../../model/types.js';
+import type { Lb4Backend, Lb4Key, Lb4ReverseNat, Lb4Service, Lb4SourceRange, LookupScope } from './map-types.js';
+
+export interface ServiceEntry {
+  readonly key: Lb4Key;
+  readonly value: Lb4Service;
+}
+
+export interface EbpfMapsContent {
+  /** svcp_lb4_svc, keyed by lb4KeyString(key). */
+  readonly services: Map<string, ServiceEntry>;
+  /** svcp_lb4_be: backend id -> backend. */
+  readonly backends: Map<number, Lb4Backend>;
+  /** svcp_lb4_rnat: rev_nat_index -> frontend. */
+  readonly revNat: Map<number, Lb4ReverseNat>;
+  /** svcp_lb4_srcr, keyed by sourceRangeKeyString(key); the value is always 1. */
+  readonly sourceRanges: Map<string, Lb4SourceRange>;
+  /** svcp_lb4_mglv: rev_nat_index -> LB_MAGLEV_LUT_SIZE backend ids. Treated as immutable. */
+  readonly maglev: Map<number, Uint32Array>;
+}
+
+export type EbpfMapName = 'services' | 'backends' | 'revNat' | 'sourceRanges' | 'maglev';
+
+/** One map write, in the order the plan must apply them. */
+export type EbpfOp =
+  | { readonly map: 'services'; readonly op: 'update'; readonly key: Lb4Key; readonly value: Lb4Service }
+  | { readonly map: 'services'; readonly op: 'delete'; readonly key: Lb4Key }
+  | { readonly map: 'backends'; readonly op: 'update'; readonly key: number; readonly value: Lb4Backend }
+  | { readonly map: 'backends'; readonly op: 'delete'; readonly key: number }
+  | { readonly map: 'revNat'; readonly op: 'update'; readonly key: number; readonly value: Lb4ReverseNat }
+  | { readonly map: 'revNat'; readonly op: 'delete'; readonly key: number }
+  | { readonly map: 'sourceRanges'; readonly op: 'update'; readonly key: Lb4SourceRange; readonly value: 1 }
+  | { readonly map: 'sourceRanges'; readonly op: 'delete'; readonly key: Lb4SourceRange }
+  | { readonly map: 'maglev'; readonly op: 'update'; readonly key: number; readonly value: Uint32Array }
+  | { readonly map: 'maglev'; readonly op: 'delete'; readonly key: number };
+
+/** A frontend's identity, the part of lb4_key rev_nat indexes are keyed by: `address:port/proto`. */
+export function frontendId(address: string, port: number, proto: Protocol): string {
+  return `${address}:${port}/${proto}`;
+}
+
+/** frontendId + scope: the prefix of every service-map key of one lookup. */
+export function scopePrefix(frontend: string, scope: LookupScope): string {
+  return `${frontend}/${scope}`;
+}
+
+/** `address:port/proto/scope/slot`: the canonical string of an lb4_key. */
+export function lb4KeyString(k: Lb4Key): string {
+  return `${k.address}:${k.port}/${k.proto}/${k.scope}/${k.slot}`;
+}
+
+/** `revNatIndex|cidr`. */
+export function sourceRangeKeyString(k: Lb4SourceRange): string {
+  return `${k.revNatIndex}|${k.cidr}`;
+}
+
+/** A backend's identity, what backend ids are keyed by: `address:port/proto`. */
+export function backendKeyString(b: { readonly address: string; readonly port: number; readonly proto: Protocol }): string {
+  return `${b.address}:${b.port}/${b.proto}`;
+}
+
+export function emptyMapsContent(): EbpfMapsContent {
+  return { services: new Map(), backends: new Map(), revNat: new Map(), sourceRanges: new Map(), maglev: new Map() };
+}
+
+/** A copy whose maps can be changed without touching `c` (records and tables are shared: they are never mutated). */
+export function cloneMapsContent(c: EbpfMapsContent): EbpfMapsContent {
+  return {
+    services: new Map(c.services),
+    backends: new Map(c.backends),
+    revNat: new Map(c.revNat),
+    sourceRanges: new Map(c.sourceRanges),
+    maglev: new Map(c.maglev),
+  };
+}
+
+/** Applies one op to `c` in place: what the kernel does with it. */
+export function applyEbpfOp(c: EbpfMapsContent, op: EbpfOp): void {
+  switch (op.map) {
+    case 'services':
+      if (op.op === 'update') c.services.set(lb4KeyString(op.key), { key: op.key, value: op.value });
+      else c.services.delete(lb4KeyString(op.key));
+      return;
+    case 'backends':
+      if (op.op === 'update') c.backends.set(op.key, op.value);
+      else c.backends.delete(op.key);
+      return;
+    case 'revNat':
+      if (op.op === 'update') c.revNat.set(op.key, op.value);
+      else c.revNat.delete(op.key);
+      return;
+    case 'sourceRanges':
+      if (op.op === 'update') c.sourceRanges.set(sourceRangeKeyString(op.key), op.key);
+      else c.sourceRanges.delete(sourceRangeKeyString(op.key));
+      return;
+    case 'maglev':
+      if (op.op === 'update') c.maglev.set(op.key, op.value);
+      else c.maglev.delete(op.key);
+  }
+}
+
+export function applyEbpfOps(c: EbpfMapsContent, ops: readonly EbpfOp[]): void {
+  for (const op of ops) applyEbpfOp(c, op);
+}

@@ -1,0 +1,224 @@
+// The eBPF mode's planner: desired state -> the ordered map writes that take
+// the maps from `current` to it, writing only differences. Full plans compare
+// every frontend and sweep whatever the maps hold beyond it; partial plans
+// (given the changed service ports and the memo of the previous plan) look only
+// at the frontends those service ports had or want.
+import type { NodeContext } from '../../state/node-context.js';
+import type { DesiredState } from '../../state/types.js';
+import { planFrontend, type DiffContext } from './frontend-diff.js';
+import { frontendEnv, servicePortFrontends, type FrontendEnv, type FrontendSpec } from './frontends.js';
+import { lowestFree, recoverIds } from './id-recovery.js';
+import { applyEbpfOps, backendKeyString, cloneMapsContent, frontendId, scopePrefix, type EbpfMapsContent } from './maps-content.js';
+import { LB_LOOKUP_SCOPE_EXT } from './map-types.js';
+import { IdAllocator, OpsBuilder } from './ops-builder.js';
+import type { EbpfPlan, EbpfPlanMemo, EbpfPlanOptions } from './plan-types.js';
+
+export type { EbpfPlan, EbpfPlanMemo, EbpfPlanOptions, EbpfPlanStats } from './plan-types.js';
+
+type Location = Pick<FrontendSpec, 'id' | 'address' | 'port' | 'proto'>;
+
+function newContext(current: EbpfMapsContent, out: OpsBuilder, env: FrontendEnv, partial: boolean, parts: Pick<DiffContext, 'backendIds' | 'backendAlloc' | 'revAlloc' | 'recoverRevNat' | 'refs' | 'rangesByRev'>): DiffContext {
+  return {
+    current, out, partial, maglev: env.algorithm === 'maglev', ...parts,
+    unreferenced: new Set(), backends: new Map(), hits: { services: 0, backends: 0 }, keptScopes: new Map(), keptRevNat: new Set(), keptMaglev: new Set(), keptRanges: new Set(),
+  };
+}
+
+/** Writes the backend records this plan references whose map entry differs. */
+function writeBackends(c: DiffContext): void {
+  for (const [id, r] of c.backends) {
+    const cur = c.current.backends.get(id);
+    if (cur !== undefined) c.hits.backends++;
+    if (cur === undefined || cur.address !== r.address || cur.port !== r.port || cur.proto !== r.proto || cur.flags !== r.flags) {
+      c.out.add('backends', { map: 'backends', op: 'update', key: id, value: { address: r.address, port: r.port, proto: r.proto, flags: r.flags } });
+    }
+  }
+}
+
+function finish(kind: 'full' | 'partial', current: EbpfMapsContent, out: OpsBuilder, inPlace: boolean, memo: (content: EbpfMapsContent) => EbpfPlanMemo,
+  counts: { servicePorts: number; skippedIPv6: number; frontends: number }): EbpfPlan {
+  const ops = out.ops();
+  // Nothing to change: the maps are `current` (a copy would cost O(maps) for nothing).
+  const content = inPlace || ops.length === 0 ? current : cloneMapsContent(current);
+  applyEbpfOps(content, ops);
+  const m = memo(content);
+  return {
+    ops, content, memo: m,
+    stats: { kind, ...counts, frontendConflicts: m.conflicts, maglevTables: out.counts.maglev.updates, ops: ops.length, byMap: out.counts },
+  };
+}
+
+function backendIndex(c: DiffContext): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [id, r] of c.backends) out.set(r.key, id);
+  return out;
+}
+
+function sweepServices(c: DiffContext): void {
+  for (const { key: k } of c.current.services.values()) {
+    const kept = c.keptScopes.get(scopePrefix(frontendId(k.address, k.port, k.proto), k.scope));
+    if (kept !== undefined && k.slot <= kept) continue;
+    const phase = k.slot === 0 ? (k.scope === LB_LOOKUP_SCOPE_EXT ? 'removedSlot0Ext' : 'removedSlot0Int') : kept === undefined ? 'removedSlots' : 'beyondCount';
+    c.out.add(phase, { map: 'services', op: 'delete', key: k });
+  }
+}
+
+function planFull(desired: DesiredState, env: FrontendEnv, current: EbpfMapsContent, inPlace: boolean): EbpfPlan {
+  const claims = new Map<string, string[]>();
+  const byPort = new Map<string, readonly string[]>();
+  const winners = new Map<string, FrontendSpec>();
+  let servicePorts = 0;
+  let skippedIPv6 = desired.IPv6.size;
+  for (const key of [...desired.IPv4.keys()].sort()) {
+    const sp = desired.IPv4.get(key);
+    if (sp === undefined) continue;
+    if (sp.family !== 'IPv4') {
+      skippedIPv6++;
+      continue;
+    }
+    servicePorts++;
+    const specs = servicePortFrontends(sp, env);
+    byPort.set(key, specs.map((s) => s.id));
+    for (const s of specs) {
+      const cl = claims.get(s.id);
+      if (cl === undefined) {
+        claims.set(s.id, [key]);
+        winners.set(s.id, s);
+      } else {
+        cl.push(key);
+      }
+    }
+  }
+
+  const ids = recoverIds(current);
+  const out = new OpsBuilder();
+  const c = newContext(current, out, env, false, {
+    backendIds: ids.backendIds,
+    backendAlloc: new IdAllocator('backend', ids.backendInUse),
+    revAlloc: new IdAllocator('rev_nat', ids.revNatInUse),
+    recoverRevNat: ids.revNatOf,
+    refs: new Map(),
+    rangesByRev: new Map(),
+  });
+  for (const spec of winners.values()) planFrontend(c, spec, spec);
+  writeBackends(c);
+
+  // Sweep: everything the maps hold that no frontend kept (nothing when every entry was met).
+  if (c.hits.services < current.services.size) sweepServices(c);
+  for (const id of current.revNat.keys()) if (!c.keptRevNat.has(id)) out.add('revNatDelete', { map: 'revNat', op: 'delete', key: id });
+  for (const [k, r] of current.sourceRanges) if (!c.keptRanges.has(k)) out.add('sourceRangesDelete', { map: 'sourceRanges', op: 'delete', key: r });
+  for (const id of current.maglev.keys()) if (!c.keptMaglev.has(id)) out.add('maglevDelete', { map: 'maglev', op: 'delete', key: id });
+  if (c.hits.backends < current.backends.size) {
+    for (const id of current.backends.keys()) if (!c.backends.has(id)) out.add('backendsDelete', { map: 'backends', op: 'delete', key: id });
+  }
+
+  let conflicts = 0;
+  for (const cl of claims.values()) if (cl.length > 1) conflicts++;
+  return finish('full', current, out, inPlace, (content) => ({
+    optionsKey: env.optionsKey,
+    claims,
+    byPort,
+    backendIds: backendIndex(c),
+    refs: c.refs,
+    rangesByRev: c.rangesByRev,
+    floors: { backend: lowestFree(content.backends), revNat: lowestFree(content.revNat) },
+    conflicts,
+  }), { servicePorts, skippedIPv6, frontends: winners.size });
+}
+
+/** `address:port/proto` back into its parts (IPv4 only: the address has no colon). */
+function locationOf(fid: string): Location {
+  const colon = fid.indexOf(':');
+  const slash = fid.indexOf('/', colon);
+  return { id: fid, address: fid.slice(0, colon), port: Number(fid.slice(colon + 1, slash)), proto: fid.slice(slash + 1) as Location['proto'] };
+}
+
+function planPartial(desired: DesiredState, env: FrontendEnv, current: EbpfMapsContent, prev: EbpfPlanMemo, changed: ReadonlySet<string>, inPlace: boolean): EbpfPlan {
+  const memo = inPlace ? prev : {
+    ...prev,
+    claims: new Map(prev.claims), byPort: new Map(prev.byPort), backendIds: new Map(prev.backendIds), refs: new Map(prev.refs), rangesByRev: new Map(prev.rangesByRev),
+  };
+  let conflicts = prev.conflicts;
+  const setClaims = (fid: string, next: readonly string[]): void => {
+    conflicts += (next.length > 1 ? 1 : 0) - ((memo.claims.get(fid)?.length ?? 0) > 1 ? 1 : 0);
+    if (next.length === 0) memo.claims.delete(fid);
+    else memo.claims.set(fid, next);
+  };
+
+  const specCache = new Map<string, ReadonlyMap<string, FrontendSpec>>();
+  const specsOf = (port: string): ReadonlyMap<string, FrontendSpec> => {
+    let specs = specCache.get(port);
+    if (specs === undefined) {
+      const sp = desired.IPv4.get(port);
+      specs = new Map(sp === undefined ? [] : servicePortFrontends(sp, env).map((s) => [s.id, s]));
+      specCache.set(port, specs);
+    }
+    return specs;
+  };
+
+  const touched = new Map<string, Location>();
+  let servicePorts = 0;
+  for (const port of [...changed].sort()) {
+    const specs = specsOf(port);
+    const old = memo.byPort.get(port) ?? [];
+    if (old.length === 0 && specs.size === 0 && desired.IPv4.get(port)?.family !== 'IPv4') continue;
+    servicePorts++;
+    for (const fid of old) {
+      if (!specs.has(fid)) setClaims(fid, (memo.claims.get(fid) ?? []).filter((p) => p !== port));
+      if (!touched.has(fid)) touched.set(fid, locationOf(fid));
+    }
+    for (const s of specs.values()) {
+      const cl = memo.claims.get(s.id) ?? [];
+      if (!cl.includes(port)) setClaims(s.id, [...cl, port].sort());
+      touched.set(s.id, s);
+    }
+    if (specs.size > 0) memo.byPort.set(port, [...specs.keys()]);
+    else memo.byPort.delete(port);
+  }
+
+  const out = new OpsBuilder();
+  const revOf = (fid: string): number | undefined =>
+    (current.services.get(`${scopePrefix(fid, LB_LOOKUP_SCOPE_EXT)}/0`) ?? current.services.get(`${scopePrefix(fid, 1)}/0`))?.value.revNatIndex;
+  const c = newContext(current, out, env, true, {
+    backendIds: memo.backendIds,
+    backendAlloc: new IdAllocator('backend', (id) => current.backends.has(id), prev.floors.backend),
+    revAlloc: new IdAllocator('rev_nat', (id) => current.revNat.has(id), prev.floors.revNat),
+    recoverRevNat: (spec) => revOf(spec.id),
+    refs: memo.refs,
+    rangesByRev: memo.rangesByRev,
+  });
+  for (const [fid, loc] of touched) {
+    const winner = memo.claims.get(fid)?.[0];
+    planFrontend(c, loc, winner === undefined ? undefined : specsOf(winner).get(fid));
+  }
+  writeBackends(c);
+  for (const id of c.unreferenced) {
+    if ((memo.refs.get(id) ?? 0) > 0) continue;
+    memo.refs.delete(id);
+    const be = current.backends.get(id);
+    if (be === undefined) continue;
+    out.add('backendsDelete', { map: 'backends', op: 'delete', key: id });
+    memo.backendIds.delete(backendKeyString(be));
+    c.backendAlloc.freed(id);
+  }
+
+  return finish('partial', current, out, inPlace, () => ({
+    ...memo,
+    floors: { backend: c.backendAlloc.floorAfter(), revNat: c.revAlloc.floorAfter() },
+    conflicts,
+  }), { servicePorts, skippedIPv6: desired.IPv6.size, frontends: touched.size });
+}
+
+/**
+ * Plans the IPv4 load-balancer maps for `desired`. `current` is what the maps hold:
+ * a kernel dump (full syncs) or the content of the previous plan (partial syncs,
+ * with `opts.changed` and `opts.memo`). IPv6 service ports are counted, not planned.
+ */
+export function planEbpf(desired: DesiredState, ctx: NodeContext, current: EbpfMapsContent, opts: EbpfPlanOptions): EbpfPlan {
+  const env = frontendEnv(ctx, opts.algorithm);
+  const inPlace = opts.inPlace === true;
+  if (opts.changed !== undefined && opts.memo !== undefined && opts.memo.optionsKey === env.optionsKey) {
+    return planPartial(desired, env, current, opts.memo, opts.changed, inPlace);
+  }
+  return planFull(desired, env, current, inPlace);
+}
