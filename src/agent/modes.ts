@@ -20,10 +20,12 @@ import { EbpfBackend, MASQUERADE_TABLE, masqueradeScript, type MasqueradeRule } 
 import type { EbpfAlgorithm } from '../backends/ebpf/frontends.js';
 import { Libbpf, probeBpf } from '../kernel/bpf/index.js';
 import { cgroup2Root } from '../kernel/cgroup.js';
+import { Nft } from '../kernel/nft.js';
+import { NftablesBackend } from '../backends/nftables/nftables-backend.js';
 import { runChecked, runCommand } from '../kernel/exec.js';
 
 /** The modes this build can run (the others are on the way; asking for them falls back, loudly). */
-export const IMPLEMENTED_MODES: ReadonlySet<ProxyMode> = new Set(['iptables', 'ipvs', 'ebpf']);
+export const IMPLEMENTED_MODES: ReadonlySet<ProxyMode> = new Set(['iptables', 'nftables', 'ipvs', 'ebpf']);
 
 /**
  * Probes a mode for real on this kernel (iptables needs none). The kernel's answer comes first:
@@ -36,6 +38,10 @@ export async function probeMode(mode: ProxyMode, deps: Pick<BackendDeps, 'ebpf'>
   }
   if (mode === 'ebpf') {
     const kernel = probeEbpf(deps);
+    if (!kernel.ok) return kernel;
+  }
+  if (mode === 'nftables') {
+    const kernel = await probeNftables();
     if (!kernel.ok) return kernel;
   }
   if (!IMPLEMENTED_MODES.has(mode)) return { ok: false, reason: `mode ${mode} is not available in this build` };
@@ -86,6 +92,16 @@ function probeEbpf(deps: Pick<BackendDeps, 'ebpf'>): ProbeResult {
     return probe;
   } finally {
     lib.close();
+  }
+}
+
+/** nf_tables for real: a throwaway table created and deleted in one transaction. */
+async function probeNftables(): Promise<ProbeResult> {
+  try {
+    await new Nft().apply('add table ip svcplane-probe\ndelete table ip svcplane-probe\n');
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, reason: `nft: ${(err as Error).message}` };
   }
 }
 
@@ -140,6 +156,8 @@ export async function createBackend(mode: ProxyMode, deps: BackendDeps): Promise
       return ipvsBackend(deps, await iptablesKernels(deps));
     case 'ebpf':
       return ebpfBackend(deps);
+    case 'nftables':
+      return new NftablesBackend({ ctx: deps.ctx, logger: deps.logger, nft: new Nft(deps.netns ? { netns: deps.netns } : {}) });
     default:
       throw new UnsupportedModeError(`mode "${mode}" is not available in this version of svcplane; use --mode iptables`);
   }
@@ -183,6 +201,7 @@ interface Leftovers {
 
 const LEFTOVERS: readonly Leftovers[] = [
   { mode: 'ipvs', present: async (d) => (await ipvsIfPresent(d)?.hasLeftovers()) === true, remove: async (d) => ipvsIfPresent(d)?.cleanup() },
+  { mode: 'nftables', present: async (d) => (await createBackend('nftables', d) as NftablesBackend).hasLeftovers(), remove: async (d) => (await createBackend('nftables', d)).cleanup() },
   { mode: 'ebpf', present: async () => existsSync(DEFAULT_PIN_ROOT), remove: async (d) => (await createBackend('ebpf', d)).cleanup() },
 ];
 

@@ -1,0 +1,141 @@
+// The nftables mode's applier: plans come from the pure planner, this class
+// feeds them to `nft -f -` (one transaction per family and sync), reads the
+// kernel back on full syncs and keeps the memo of what was committed.
+import type { Logger } from 'pino';
+import type { NftAddressFamily, NftChainInfo, NftSetInfo } from '../../kernel/nft.js';
+import type { IPFamily } from '../../model/types.js';
+import type { NodeContext } from '../../state/node-context.js';
+import type { DesiredState, StateChanges } from '../../state/types.js';
+import type { ProxyBackend, SyncOutcome } from '../backend.js';
+import { fullTransaction, type ExistingTable } from './full-transaction.js';
+import { TABLE_NAME, nftFamily } from './objects.js';
+import { planFull, planPartial, type NftMemo } from './planner.js';
+
+/** The kernel operations this mode needs (src/kernel/nft.ts implements them). */
+export interface NftKernel {
+  apply(script: string): Promise<void>;
+  hasTable(family: NftAddressFamily, table: string): Promise<boolean>;
+  listChains(family: NftAddressFamily, table: string): Promise<NftChainInfo[]>;
+  listSets(family: NftAddressFamily, table: string): Promise<NftSetInfo[]>;
+  deleteTable(family: NftAddressFamily, table: string): Promise<boolean>;
+}
+
+export interface NftablesBackendOptions {
+  readonly ctx: NodeContext;
+  readonly nft: NftKernel;
+  readonly logger?: Logger;
+}
+
+const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
+
+type Sent = Record<'transactions' | 'nftLines' | 'nftBytes' | 'elementsAdded' | 'elementsDeleted' | 'chainsWritten' | 'chainsDeleted', number>;
+
+export class NftablesBackend implements ProxyBackend {
+  readonly mode = 'nftables';
+  private readonly memo = new Map<IPFamily, NftMemo>();
+  private ctx: NodeContext;
+
+  constructor(private readonly opts: NftablesBackendOptions) {
+    this.ctx = opts.ctx;
+  }
+
+  setContext(ctx: NodeContext): void {
+    this.ctx = ctx;
+    // Rules embed node facts (node IPs, CIDRs): the next sync rewrites everything.
+    this.memo.clear();
+  }
+
+  /** The committed memo of a family (tests, the tracer). */
+  committed(family: IPFamily): NftMemo | undefined {
+    return this.memo.get(family);
+  }
+
+  async sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome> {
+    const sent: Sent = { transactions: 0, nftLines: 0, nftBytes: 0, elementsAdded: 0, elementsDeleted: 0, chainsWritten: 0, chainsDeleted: 0 };
+    let kind: 'full' | 'partial' = changes === undefined ? 'full' : 'partial';
+    for (const family of FAMILIES) {
+      try {
+        if ((await this.syncFamily(family, state, changes, sent)) === 'full') kind = 'full';
+      } catch (err) {
+        // What the kernel holds is now unknown: the next sync of this family must be full.
+        this.memo.delete(family);
+        throw err;
+      }
+    }
+    const ruleCounts: Record<string, number> = {};
+    for (const [family, memo] of this.memo) {
+      const suffix = family === 'IPv6' ? '6' : '';
+      ruleCounts[`nat${suffix}`] = memo.rules.nat;
+      ruleCounts[`filter${suffix}`] = memo.rules.filter;
+    }
+    return { kind, ruleCounts, sent };
+  }
+
+  private async syncFamily(family: IPFamily, state: DesiredState, changes: StateChanges | undefined, sent: Sent): Promise<'full' | 'partial' | 'none'> {
+    const nft = this.opts.nft;
+    const nf = nftFamily(family);
+    const previous = this.memo.get(family);
+    const opts = { family, ctx: this.ctx };
+    // IPv6's table exists only while IPv6 service ports do (IPv4's always: it is the node's mode).
+    if (family === 'IPv6' && state.IPv6.size === 0) {
+      if (changes === undefined || previous !== undefined) await nft.deleteTable(nf, TABLE_NAME);
+      this.memo.delete(family);
+      return 'none';
+    }
+    if (changes !== undefined && previous !== undefined) {
+      if (changes[family].size === 0) return 'none';
+      const plan = planPartial(state[family], changes[family], previous, opts);
+      if (plan !== undefined) {
+        if (plan.script !== '') await this.apply(plan.script, sent);
+        sent.elementsAdded += plan.stats.elementsAdded;
+        sent.elementsDeleted += plan.stats.elementsDeleted;
+        sent.chainsWritten += plan.stats.chainsWritten;
+        sent.chainsDeleted += plan.stats.chainsDeleted;
+        this.memo.set(family, plan.memo);
+        return 'partial';
+      }
+    }
+    const memo = planFull(state[family], opts);
+    const existing = await this.readExisting(nf);
+    let tx = fullTransaction(memo, existing);
+    try {
+      await this.apply(tx.script, sent);
+    } catch (err) {
+      // Something `add` cannot reconcile (e.g. an object re-created by hand with another type): start afresh.
+      this.opts.logger?.warn({ family, err: (err as Error).message }, 'nftables table rewrite failed; re-creating the table');
+      tx = fullTransaction(memo, existing, { recreate: true });
+      await this.apply(tx.script, sent);
+    }
+    sent.elementsAdded += tx.stats.elements;
+    sent.chainsWritten += tx.stats.chains;
+    sent.chainsDeleted += tx.stats.chainsDeleted;
+    this.memo.set(family, memo);
+    return 'full';
+  }
+
+  private async readExisting(family: NftAddressFamily): Promise<ExistingTable | undefined> {
+    const nft = this.opts.nft;
+    if (!(await nft.hasTable(family, TABLE_NAME))) return undefined;
+    const [chains, sets] = await Promise.all([nft.listChains(family, TABLE_NAME), nft.listSets(family, TABLE_NAME)]);
+    return { chains, sets };
+  }
+
+  private async apply(script: string, sent: Sent): Promise<void> {
+    await this.opts.nft.apply(script);
+    sent.transactions++;
+    sent.nftBytes += script.length;
+    for (let i = script.indexOf('\n'); i !== -1; i = script.indexOf('\n', i + 1)) sent.nftLines++;
+  }
+
+  /** Whether any svcplane table exists (for mode switching). */
+  async hasLeftovers(): Promise<boolean> {
+    for (const family of FAMILIES) if (await this.opts.nft.hasTable(nftFamily(family), TABLE_NAME)) return true;
+    return false;
+  }
+
+  /** Deletes svcplane's tables, and nothing else. */
+  async cleanup(): Promise<void> {
+    this.memo.clear();
+    for (const family of FAMILIES) await this.opts.nft.deleteTable(nftFamily(family), TABLE_NAME);
+  }
+}

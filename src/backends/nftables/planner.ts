@@ -1,0 +1,249 @@
+// Pure planning for one family's table: desired state -> the committed object
+// set (a memo of per-service-port fragments), and the nft transactions that
+// make the kernel hold it: whole-table rewrites for full syncs, element-level
+// edits of the changed service ports for partial ones.
+import type { IPFamily } from '../../model/types.js';
+import type { NodeContext } from '../../state/node-context.js';
+import type { FamilyState } from '../../state/types.js';
+import { renderEnv } from '../iptables/service-rules.js';
+import { baseObjects, type BaseObjects } from './base-objects.js';
+import { ElementClaims, claimKey } from './element-claims.js';
+import { NftablesPlanError } from './errors.js';
+import { ENDPOINTS_CHECK_CHAIN, FIREWALL_CHECK_CHAIN, FIREWALL_PREFIX, REJECT_CHAIN } from './names.js';
+import { TABLE_NAME, elementKey, nftFamily, type NftChain, type NftElement, type NftFamily, type NftObjects, type NftSet } from './objects.js';
+import { NftCommands, chainText, renderElement } from './render.js';
+import { serviceFragment, type ServiceFragment } from './service-objects.js';
+
+export interface NftPlannerOptions {
+  readonly family: IPFamily;
+  readonly ctx: NodeContext;
+}
+
+export interface RuleCounts {
+  readonly nat: number;
+  readonly filter: number;
+}
+
+/** What was committed (or is about to be): enough to plan the next partial sync. */
+export interface NftMemo {
+  readonly family: NftFamily;
+  readonly table: string;
+  /** Node-wide inputs; a change makes the next sync full. */
+  readonly optionsKey: string;
+  readonly base: BaseObjects;
+  readonly fragments: ReadonlyMap<string, ServiceFragment>;
+  readonly claims: ElementClaims;
+  readonly rules: RuleCounts;
+}
+
+function optionsKey(opts: NftPlannerOptions): string {
+  const env = renderEnv(opts.family, opts.ctx);
+  return JSON.stringify([env.masqueradeAll, opts.ctx.masqueradeBit, env.clusterCIDRs, env.nodePortCIDRs ?? null, env.nodeIPs]);
+}
+
+function checkFamily(key: string, family: IPFamily, want: IPFamily): void {
+  if (family !== want) throw new NftablesPlanError('NFTABLES_FAMILY_MISMATCH', `service port ${key} is ${family}, the plan is for ${want}`);
+}
+
+/** Filter-side chains (the rest are nat-side), for rule-count metrics. */
+export function isFilterChain(c: NftChain): boolean {
+  if (c.base !== undefined) return c.base.type === 'filter';
+  return c.name === ENDPOINTS_CHECK_CHAIN || c.name === REJECT_CHAIN || c.name.startsWith(FIREWALL_PREFIX) || c.name === FIREWALL_CHECK_CHAIN;
+}
+
+function countRules(chains: Iterable<NftChain>, sign: 1 | -1, into: { nat: number; filter: number }): void {
+  for (const c of chains) {
+    if (isFilterChain(c)) into.filter += sign * c.rules.length;
+    else into.nat += sign * c.rules.length;
+  }
+}
+
+/** The memo of a full plan: every service port's fragment, in key order. */
+export function planFull(state: FamilyState, opts: NftPlannerOptions): NftMemo {
+  const env = renderEnv(opts.family, opts.ctx);
+  const base = baseObjects(env, opts.ctx.masqueradeBit);
+  const fragments = new Map<string, ServiceFragment>();
+  const claims = new ElementClaims();
+  const rules = { nat: 0, filter: 0 };
+  countRules(base.chains, 1, rules);
+  for (const key of [...state.keys()].sort()) {
+    const sp = state.get(key);
+    if (sp === undefined) continue;
+    checkFamily(key, sp.family, opts.family);
+    const f = serviceFragment(sp, env);
+    fragments.set(key, f);
+    for (const e of f.elements) claims.add(key, e);
+    countRules(f.chains, 1, rules);
+  }
+  return { family: nftFamily(opts.family), table: TABLE_NAME, optionsKey: optionsKey(opts), base, fragments, claims, rules };
+}
+
+/** The object set a memo stands for (for the tracer and for read-back checks). */
+export function memoObjects(memo: NftMemo): NftObjects {
+  const chains = new Map<string, NftChain>();
+  const sets = new Map<string, NftSet>();
+  const elements = new Map<string, Map<string, NftElement>>();
+  for (const c of memo.base.chains) chains.set(c.name, c);
+  for (const s of memo.base.sets) {
+    sets.set(s.name, s);
+    elements.set(s.name, new Map());
+  }
+  for (const f of memo.fragments.values()) {
+    for (const c of f.chains) chains.set(c.name, c);
+    for (const s of f.sets) {
+      sets.set(s.name, s);
+      elements.set(s.name, new Map());
+    }
+  }
+  for (const e of [...memo.base.elements, ...memo.claims.winners()]) elements.get(e.set)?.set(elementKey(e.key), e);
+  return { family: memo.family, table: memo.table, chains, sets, elements };
+}
+
+export interface PartialPlan {
+  readonly kind: 'partial';
+  /** The nft transaction ('' when nothing changed in the kernel). */
+  readonly script: string;
+  readonly memo: NftMemo;
+  readonly stats: PlanStats;
+}
+
+export interface PlanStats {
+  readonly chainsWritten: number;
+  readonly chainsDeleted: number;
+  readonly elementsAdded: number;
+  readonly elementsDeleted: number;
+}
+
+function sameSet(a: NftSet, b: NftSet): boolean {
+  return a.type === b.type && a.map === b.map && a.timeout === b.timeout && (a.flags ?? []).join() === (b.flags ?? []).join();
+}
+
+/**
+ * Only the service ports in `changed` are re-planned. The transaction edits exactly their
+ * objects, in an order the kernel accepts: elements pointing at chains go first, chains are
+ * flushed before the chains and sets they reference are deleted, new sets and chains exist
+ * before rules and elements refer to them. Returns undefined when node-wide options changed
+ * (the caller must sync fully).
+ */
+export function planPartial(state: FamilyState, changed: ReadonlySet<string>, previous: NftMemo, opts: NftPlannerOptions): PartialPlan | undefined {
+  if (previous.family !== nftFamily(opts.family)) {
+    throw new NftablesPlanError('NFTABLES_FAMILY_MISMATCH', `memo is for ${previous.family}, the plan is for ${opts.family}`);
+  }
+  if (optionsKey(opts) !== previous.optionsKey) return undefined;
+  const env = renderEnv(opts.family, opts.ctx);
+  const fragments = new Map(previous.fragments);
+  const claims = new ElementClaims(previous.claims);
+  const rules = { ...previous.rules };
+  const before = new Map<string, NftElement | undefined>();
+  const touch = (key: string): void => {
+    if (!before.has(key)) before.set(key, claims.winner(key));
+  };
+  const flush: string[] = [];
+  const deleteChains: string[] = [];
+  const deleteSets: string[] = [];
+  const addSets: NftSet[] = [];
+  const addChains: NftChain[] = [];
+  const write: NftChain[] = [];
+
+  for (const key of [...changed].sort()) {
+    const old = previous.fragments.get(key);
+    const sp = state.get(key);
+    if (sp !== undefined) checkFamily(key, sp.family, opts.family);
+    const next = sp === undefined ? undefined : serviceFragment(sp, env);
+    if (old === undefined && next === undefined) continue;
+    if (next === undefined) fragments.delete(key);
+    else fragments.set(key, next);
+
+    for (const e of old?.elements ?? []) {
+      touch(claimKey(e));
+      claims.remove(key, e);
+    }
+    for (const e of next?.elements ?? []) {
+      touch(claimKey(e));
+      claims.add(key, e);
+    }
+
+    const oldSets = new Map((old?.sets ?? []).map((s) => [s.name, s]));
+    const newSets = new Map((next?.sets ?? []).map((s) => [s.name, s]));
+    let setRedefined = false;
+    for (const [name, s] of oldSets) {
+      const n = newSets.get(name);
+      if (n === undefined || !sameSet(s, n)) deleteSets.push(name);
+      if (n !== undefined && !sameSet(s, n)) setRedefined = true;
+    }
+    for (const [name, s] of newSets) {
+      const o = oldSets.get(name);
+      if (o === undefined || !sameSet(o, s)) addSets.push(s);
+    }
+
+    const oldChains = new Map((old?.chains ?? []).map((c) => [c.name, c]));
+    const newNames = new Set((next?.chains ?? []).map((c) => c.name));
+    for (const c of next?.chains ?? []) {
+      const o = oldChains.get(c.name);
+      if (o === undefined) {
+        addChains.push(c);
+        write.push(c);
+      } else if (setRedefined || chainText(previous.family, o) !== chainText(previous.family, c)) {
+        // A redefined set is deleted and re-added: every rule naming it must go first.
+        flush.push(c.name);
+        write.push(c);
+      }
+    }
+    for (const name of oldChains.keys()) {
+      if (newNames.has(name)) continue;
+      flush.push(name);
+      deleteChains.push(name);
+    }
+    if (old !== undefined) countRules(old.chains, -1, rules);
+    if (next !== undefined) countRules(next.chains, 1, rules);
+  }
+
+  const removals = new Map<string, string[]>();
+  const additions = new Map<string, NftElement[]>();
+  let elementsAdded = 0;
+  let elementsDeleted = 0;
+  for (const [key, was] of before) {
+    const now = claims.winner(key);
+    const same = was !== undefined && now !== undefined && renderElement(was) === renderElement(now);
+    if (same) continue;
+    if (was !== undefined) {
+      const list = removals.get(was.set);
+      if (list === undefined) removals.set(was.set, [elementKey(was.key)]);
+      else list.push(elementKey(was.key));
+      elementsDeleted++;
+    }
+    if (now !== undefined) {
+      const list = additions.get(now.set);
+      if (list === undefined) additions.set(now.set, [now]);
+      else list.push(now);
+      elementsAdded++;
+    }
+  }
+
+  const cmd = new NftCommands(previous.family, previous.table);
+  const lines: string[] = [];
+  for (const [set, keys] of removals) lines.push(cmd.deleteElements(set, keys));
+  for (const name of flush) lines.push(cmd.flushChain(name));
+  for (const name of deleteSets) lines.push(cmd.deleteSet(name, false));
+  for (const name of deleteChains) lines.push(cmd.deleteChain(name));
+  for (const s of addSets) lines.push(cmd.addSet(s));
+  for (const c of addChains) lines.push(cmd.addChain(c));
+  for (const c of write) lines.push(...cmd.chainRules(c));
+  for (const [set, elements] of additions) lines.push(...elementCommands(cmd, set, elements));
+  const memo: NftMemo = { ...previous, fragments, claims, rules };
+  return {
+    kind: 'partial',
+    script: lines.length === 0 ? '' : `${lines.join('\n')}\n`,
+    memo,
+    stats: { chainsWritten: write.length, chainsDeleted: deleteChains.length, elementsAdded, elementsDeleted },
+  };
+}
+
+/** Elements go in commands of at most this many (one huge command is slower to parse). */
+const ELEMENTS_PER_COMMAND = 1000;
+
+export function elementCommands(cmd: NftCommands, set: string, elements: readonly NftElement[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < elements.length; i += ELEMENTS_PER_COMMAND) out.push(cmd.addElements(set, elements.slice(i, i + ELEMENTS_PER_COMMAND)));
+  return out;
+}

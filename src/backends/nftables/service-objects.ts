@@ -1,0 +1,159 @@
+// One service port's objects: its chains (service, local, external, firewall,
+// endpoints), its affinity sets and its elements in the shared verdict maps.
+// WHAT happens to each kind of traffic is the iptables mode's (kube-proxy's)
+// decision, taken the same way (see ../iptables/service-rules.ts); HOW is
+// kube-proxy's nftables design: one verdict map lookup instead of a rule per IP.
+import { BlockList, isIP } from 'node:net';
+import type { RenderEnv } from '../iptables/service-rules.js';
+import type { EndpointInfo, ServicePortState } from '../../state/types.js';
+import { isExternallyAccessible } from '../../state/types.js';
+import {
+  FIREWALL_IPS_MAP, MARK_MASQ_CHAIN, NO_ENDPOINT_NODEPORTS_MAP, NO_ENDPOINT_SERVICES_MAP, REJECT_CHAIN, SERVICE_IPS_MAP,
+  SERVICE_NODEPORTS_MAP, endpointNames, servicePortNames, servicePortString, type EndpointNames,
+} from './names.js';
+import type { L4Protocol, Match, NftChain, NftElement, NftRule, NftSet, Verdict } from './objects.js';
+
+export interface ServiceFragment {
+  readonly key: string;
+  /** Its own chains, in the order service, local, external, firewall, endpoints. */
+  readonly chains: readonly NftChain[];
+  /** Its affinity sets (one per endpoint, as kube-proxy's `recent` lists per KUBE-SEP). */
+  readonly sets: readonly NftSet[];
+  /** Its elements in the shared maps. */
+  readonly elements: readonly NftElement[];
+}
+
+const goto = (chain: string): Verdict => ({ kind: 'goto', chain });
+const jumpRule = (chain: string, match: Match[], comment?: string): NftRule => ({
+  match, action: { kind: 'verdict', verdict: { kind: 'jump', chain } }, ...(comment === undefined ? {} : { comment }),
+});
+const gotoRule = (chain: string, match: Match[], comment?: string): NftRule => ({
+  match, action: { kind: 'verdict', verdict: goto(chain) }, ...(comment === undefined ? {} : { comment }),
+});
+
+const ofFamily = (env: RenderEnv) => (addr: string): boolean => addr.includes(':') === (env.family === 'IPv6');
+
+/** Whether a node IP lies in one of the source ranges (then the node may reach its own LB IP). */
+function nodeInRanges(env: RenderEnv, ranges: readonly string[]): boolean {
+  if (env.nodeIPs.length === 0 || ranges.length === 0) return false;
+  const type = env.family === 'IPv6' ? 'ipv6' : 'ipv4';
+  const list = new BlockList();
+  for (const r of ranges) {
+    const [net, bits] = r.split('/');
+    if (net === undefined || isIP(net) === 0) continue;
+    const prefix = bits === undefined ? (type === 'ipv6' ? 128 : 32) : Number(bits);
+    if (Number.isInteger(prefix)) list.addSubnet(net, prefix, type);
+  }
+  return env.nodeIPs.some((ip) => list.check(ip, type));
+}
+
+export function serviceFragment(sp: ServicePortState, env: RenderEnv): ServiceFragment {
+  const names = servicePortNames(sp.namespace, sp.serviceName, sp.protocol, sp.portName);
+  const label = servicePortString(sp.namespace, sp.serviceName, sp.portName);
+  const protocol = sp.protocol.toLowerCase() as L4Protocol;
+  const cluster = sp.clusterEndpoints.length;
+  const local = sp.localEndpoints.length;
+  const { hasEndpoints, internalPolicyLocal, externalPolicyLocal } = sp;
+  const hasClusterIP = sp.clusterIP !== undefined;
+  // The iptables planner's decisions (decide() in ../iptables/service-rules.ts).
+  const hasInternalEndpoints = internalPolicyLocal ? local > 0 : cluster > 0;
+  const hasExternalEndpoints = externalPolicyLocal ? local > 0 : hasEndpoints;
+  const usesExt = hasEndpoints && isExternallyAccessible(sp);
+  const usesSvc = cluster > 0 && ((!internalPolicyLocal && hasClusterIP) || usesExt);
+  const usesSvl = local > 0 && ((internalPolicyLocal && hasClusterIP) || (usesExt && externalPolicyLocal));
+  const usesFw = hasEndpoints && sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
+  const reject = goto(REJECT_CHAIN);
+  const internalFilter: Verdict = internalPolicyLocal && hasEndpoints ? { kind: 'drop' } : reject;
+  const externalFilter: Verdict = externalPolicyLocal && hasEndpoints ? { kind: 'drop' } : reject;
+
+  const elements: NftElement[] = [];
+  const element = (set: string, key: (string | number)[], verdict: Verdict): void => {
+    elements.push({ set, key, verdict, comment: label });
+  };
+  if (sp.clusterIP !== undefined) {
+    if (hasInternalEndpoints) element(SERVICE_IPS_MAP, [sp.clusterIP, protocol, sp.port], goto(internalPolicyLocal ? names.local : names.service));
+    else element(NO_ENDPOINT_SERVICES_MAP, [sp.clusterIP, protocol, sp.port], internalFilter);
+  }
+  for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
+    if (hasEndpoints) element(SERVICE_IPS_MAP, [ip, protocol, sp.port], goto(names.external));
+    if (!hasExternalEndpoints) element(NO_ENDPOINT_SERVICES_MAP, [ip, protocol, sp.port], externalFilter);
+  }
+  if (usesFw) for (const ip of sp.loadBalancerIPs) element(FIREWALL_IPS_MAP, [ip, protocol, sp.port], goto(names.firewall));
+  if (sp.nodePort > 0) {
+    if (hasEndpoints) element(SERVICE_NODEPORTS_MAP, [protocol, sp.nodePort], goto(names.external));
+    if (!hasExternalEndpoints) element(NO_ENDPOINT_NODEPORTS_MAP, [protocol, sp.nodePort], externalFilter);
+  }
+
+  // Endpoint chains are shared by the service and local chains: one per endpoint.
+  const endpoints = new Map<string, { readonly ep: EndpointInfo; readonly names: EndpointNames }>();
+  const named = (eps: readonly EndpointInfo[]): EndpointNames[] => eps.map((ep) => {
+    const id = `${ep.ip}|${ep.port}`;
+    let entry = endpoints.get(id);
+    if (entry === undefined) {
+      entry = { ep, names: endpointNames(sp.namespace, sp.serviceName, sp.protocol, sp.portName, ep.ip, ep.port) };
+      endpoints.set(id, entry);
+    }
+    return entry.names;
+  });
+  const affinity = sp.affinityTimeoutSeconds > 0;
+  const balance = (eps: readonly EndpointInfo[]): NftRule[] => {
+    const targets = named(eps);
+    const rules: NftRule[] = affinity ? targets.map((t) => gotoRule(t.chain, [{ kind: 'addr-set', dir: 'saddr', set: t.affinitySet }])) : [];
+    // Endpoint i of n is taken with probability 1/(n-i) among those left: an even split.
+    targets.forEach((t, i) => rules.push(gotoRule(t.chain, i < targets.length - 1 ? [{ kind: 'numgen', mod: targets.length - i }] : [])));
+    return rules;
+  };
+
+  const chains: NftChain[] = [];
+  if (usesSvc) {
+    const rules: NftRule[] = [];
+    if (sp.clusterIP !== undefined) {
+      const toClusterIP: Match[] = [{ kind: 'addr', dir: 'daddr', negated: false, value: sp.clusterIP }, { kind: 'dport', protocol, port: sp.port }];
+      const podCIDR = env.clusterCIDRs[0];
+      // Traffic from outside the pod network to a cluster IP is masqueraded (as iptables mode: the first cluster CIDR).
+      if (env.masqueradeAll) rules.push(jumpRule(MARK_MASQ_CHAIN, toClusterIP));
+      else if (podCIDR !== undefined) rules.push(jumpRule(MARK_MASQ_CHAIN, [...toClusterIP, { kind: 'addr', dir: 'saddr', negated: true, value: podCIDR }]));
+    }
+    chains.push({ name: names.service, rules: [...rules, ...balance(sp.clusterEndpoints)] });
+  }
+  if (usesSvl) chains.push({ name: names.local, rules: balance(sp.localEndpoints) });
+  if (usesExt) chains.push({ name: names.external, rules: externalRules(env, externalPolicyLocal, usesSvc ? names.service : undefined, usesSvl ? names.local : undefined) });
+  if (usesFw) chains.push({ name: names.firewall, rules: [firewallRule(sp, env)] });
+  const sets: NftSet[] = [];
+  for (const { ep, names: n } of endpoints.values()) {
+    const rules: NftRule[] = [jumpRule(MARK_MASQ_CHAIN, [{ kind: 'addr', dir: 'saddr', negated: false, value: ep.ip }])];
+    if (affinity) {
+      rules.push({ match: [], action: { kind: 'update-saddr', set: n.affinitySet } });
+      sets.push({ name: n.affinitySet, type: env.family === 'IPv6' ? 'ipv6_addr' : 'ipv4_addr', flags: ['dynamic', 'timeout'], timeout: sp.affinityTimeoutSeconds });
+    }
+    rules.push({ match: [], action: { kind: 'dnat', protocol, ip: ep.ip, port: ep.port } });
+    chains.push({ name: n.chain, rules });
+  }
+  return { key: sp.key, chains, sets, elements };
+}
+
+/** The external chain: masquerade as the policy needs, then hand over to the policy chain. */
+function externalRules(env: RenderEnv, policyLocal: boolean, svc: string | undefined, svl: string | undefined): NftRule[] {
+  const rules: NftRule[] = [];
+  if (!policyLocal) {
+    rules.push(jumpRule(MARK_MASQ_CHAIN, [], 'masquerade traffic for external destinations'));
+    if (svc !== undefined) rules.push(gotoRule(svc, []));
+    return rules;
+  }
+  // Pods reaching an external address get Cluster policy, as if they used the cluster IP.
+  if (svc !== undefined) for (const cidr of env.clusterCIDRs) rules.push(gotoRule(svc, [{ kind: 'addr', dir: 'saddr', negated: false, value: cidr }], 'short-circuit pod traffic'));
+  rules.push(jumpRule(MARK_MASQ_CHAIN, [{ kind: 'fib-local', dir: 'saddr' }], 'masquerade local traffic'));
+  if (svc !== undefined) rules.push(gotoRule(svc, [{ kind: 'fib-local', dir: 'saddr' }], 'short-circuit local traffic'));
+  if (svl !== undefined) rules.push(gotoRule(svl, []));
+  return rules;
+}
+
+/** Drops new connections to the LB IPs from outside loadBalancerSourceRanges (and the node, when in them). */
+function firewallRule(sp: ServicePortState, env: RenderEnv): NftRule {
+  const ranges = sp.loadBalancerSourceRanges.filter(ofFamily(env));
+  const allowed = nodeInRanges(env, ranges) ? [...ranges, ...sp.loadBalancerIPs] : ranges;
+  const drop: Verdict = { kind: 'drop' };
+  // Ranges only of the other family: nothing of this family is allowed.
+  if (allowed.length === 0) return { match: [], action: { kind: 'verdict', verdict: drop } };
+  return { match: [{ kind: 'addr-in', dir: 'saddr', negated: true, values: allowed }], action: { kind: 'verdict', verdict: drop } };
+}
