@@ -97,12 +97,14 @@ export class EbpfBackend implements ProxyBackend {
       algorithm: this.opts.algorithm,
       ...(partial ? { changed: changes.IPv4, memo: committed.memo, inPlace: true } : {}),
     });
+    const t0 = performance.now();
     const applied = applyOps(maps, plan.ops);
+    const mapWriteMicros = Math.round((performance.now() - t0) * 1000);
     this.committed = { content: plan.content, memo: plan.memo };
     return {
       kind: partial ? 'partial' : 'full',
       ruleCounts: { services: plan.content.services.size, backends: plan.content.backends.size, revNat: plan.content.revNat.size },
-      sent: { mapWrites: applied.writes, mapDeletes: applied.deletes, batches: applied.batches, readBack, skippedIPv6: plan.stats.skippedIPv6 },
+      sent: { mapWrites: applied.writes, mapDeletes: applied.deletes, batches: applied.batches, mapWriteMicros, readBack, skippedIPv6: plan.stats.skippedIPv6 },
     };
   }
 

@@ -1,0 +1,130 @@
+// Applied-sync benchmark of any proxy mode, through the mode's real backend in a scratch
+// network namespace: N services x M endpoints programmed from empty, then at the largest N
+// one endpoint change and one new service, each state rebuilt incrementally and synced
+// partially, as the agent does. IPVS runs where the kernel has it (inside the project's VM:
+// `make bench` boots it); the eBPF mode gets a throwaway cgroup and pin root.
+import { pathToFileURL } from 'node:url';
+import { pino } from 'pino';
+import { createBackend } from '../agent/modes.js';
+import type { ProxyMode } from '../agent/config.js';
+import { runChecked } from '../kernel/exec.js';
+import { DesiredStateBuilder } from '../state/desired-state.js';
+import { defaultNodeContext } from '../state/node-context.js';
+import { ObjectStore } from '../state/object-store.js';
+import { syntheticEvents, syntheticService, syntheticSlice } from './synthetic.js';
+import { mkdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EbpfSettings } from '../agent/modes.js';
+import type { ProxyBackend, SyncOutcome } from '../backends/backend.js';
+import { cgroup2Root } from '../kernel/cgroup.js';
+import type { SourceEvent } from '../sources/source.js';
+import type { DesiredState } from '../state/types.js';
+
+export interface KernelApplyRow {
+  readonly mode: string;
+  readonly services: number;
+  readonly endpoints: number;
+  /** Full sync from an empty kernel. */
+  readonly fullMs: number;
+  readonly fullSent: Readonly<Record<string, number>>;
+  /** One endpoint of one service replaced, the state rebuilt incrementally and synced. */
+  readonly changeMs?: number;
+  readonly changeSent?: Readonly<Record<string, number>>;
+  /** One new service (with its endpoints) added. */
+  readonly addMs?: number;
+  readonly addSent?: Readonly<Record<string, number>>;
+}
+
+const ctx = defaultNodeContext({ nodeName: 'node-0', nodeIPs: ['192.168.0.10'], clusterCIDRs: ['10.128.0.0/9'] });
+
+async function withNetns<T>(name: string, fn: (ns: string) => Promise<T>): Promise<T> {
+  await runChecked('ip', ['netns', 'add', name]);
+  try {
+    return await fn(name);
+  } finally {
+    await runChecked('ip', ['netns', 'del', name]);
+  }
+}
+
+/** A cgroup and a pin root of the benchmark's own for the eBPF mode, removed afterwards. */
+async function withEbpfScratch<T>(fn: (ebpf: EbpfSettings | undefined) => Promise<T>, mode: ProxyMode): Promise<T> {
+  if (mode !== 'ebpf') return fn(undefined);
+  const root = cgroup2Root();
+  if (root === undefined) throw new Error('bench: eBPF mode needs a cgroup2 hierarchy');
+  const cgroupPath = join(root, `svcp-bench-${process.pid}`);
+  mkdirSync(cgroupPath, { recursive: true });
+  try {
+    return await fn({ cgroupPath, pinRoot: `/sys/fs/bpf/svcp-bench-${process.pid}`, interfaces: [] });
+  } finally {
+    rmdirSync(cgroupPath);
+  }
+}
+
+async function measure(mode: ProxyMode, services: number, endpoints: number, withChange: boolean): Promise<KernelApplyRow> {
+  return withNetns(`svcp-bench-${mode}-${services}`, (netns) => withEbpfScratch(async (ebpf) => {
+    const store = new ObjectStore();
+    store.apply(syntheticEvents(services, endpoints));
+    const builder = new DesiredStateBuilder(ctx);
+    const { state } = builder.update(store, 'all');
+    const backend = await createBackend(mode, { ctx, logger: pino({ level: 'silent' }), netns, ...(ebpf ? { ebpf } : {}) });
+    try {
+      return await timeSyncs(backend, store, builder, state, { mode, services, endpoints, withChange });
+    } finally {
+      if (mode === 'ebpf') await backend.cleanup();
+    }
+  }, mode));
+}
+
+async function timeSyncs(
+  backend: ProxyBackend, store: ObjectStore, builder: DesiredStateBuilder, state: DesiredState,
+  { mode, services, endpoints, withChange }: { mode: ProxyMode; services: number; endpoints: number; withChange: boolean },
+): Promise<KernelApplyRow> {
+  const t0 = performance.now();
+  const full = await backend.sync(state);
+  const fullMs = performance.now() - t0;
+  if (!withChange) return { mode, services, endpoints, fullMs, fullSent: full.sent };
+
+  const partialSync = async (events: SourceEvent[]): Promise<[number, SyncOutcome]> => {
+    const t = performance.now();
+    const update = builder.updateFrom(store, store.apply(events));
+    const outcome = await backend.sync(update.state, update.changes);
+    return [performance.now() - t, outcome];
+  };
+  const victim = Math.floor(services / 2);
+  const [changeMs, change] = await partialSync([{ type: 'slice-upsert', slice: syntheticSlice(victim, endpoints, 1) }]);
+  const [addMs, add] = await partialSync([{ type: 'service-upsert', service: syntheticService(services) }, { type: 'slice-upsert', slice: syntheticSlice(services, endpoints) }]);
+  return { mode, services, endpoints, fullMs, fullSent: full.sent, changeMs, changeSent: change.sent, addMs, addSent: add.sent };
+}
+
+function describe(r: KernelApplyRow): string {
+  const sent = (s: Readonly<Record<string, number>>): string => Object.entries(s).map(([k, v]) => `${k}=${v}`).join(' ');
+  const change = r.changeMs === undefined ? '' : `; one endpoint change ${r.changeMs.toFixed(1)} ms (${sent(r.changeSent ?? {})})`;
+  const add = r.addMs === undefined ? '' : `; one new service ${r.addMs.toFixed(1)} ms (${sent(r.addSent ?? {})})`;
+  const where = process.env.SVCPLANE_IN_VM === '1' ? ' in VM' : '';
+  return `${r.mode}${where}: ${r.services} services x ${r.endpoints}: full sync from empty ${r.fullMs.toFixed(0)} ms (${sent(r.fullSent)})${change}${add}`;
+}
+
+/** Runs inside a kernel with IPVS; prints one line per row and the rows as JSON last. */
+export async function runKernelApplyBench(modes: readonly ProxyMode[], sizes: readonly number[], endpoints: number): Promise<KernelApplyRow[]> {
+  const rows: KernelApplyRow[] = [];
+  const largest = Math.max(...sizes);
+  for (const mode of modes) {
+    for (const n of sizes) {
+      const row = await measure(mode, n, endpoints, n === largest);
+      rows.push(row);
+      console.log(describe(row));
+    }
+  }
+  return rows;
+}
+
+function numbers(arg: string | undefined, fallback: number[]): number[] {
+  return arg === undefined ? fallback : arg.split(',').map((s) => Number(s));
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [modes, sizes, endpoints] = process.argv.slice(2);
+  const rows = await runKernelApplyBench((modes ?? 'ipvs').split(',') as ProxyMode[], numbers(sizes, [1000, 10_000]), Number(endpoints ?? 10));
+  // The process's peak memory: run one mode and one size per process to read it per measurement.
+  console.log(`RESULT ${JSON.stringify({ rows, maxRssMB: process.resourceUsage().maxRSS / 1024 })}`);
+}
