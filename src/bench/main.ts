@@ -1,15 +1,20 @@
-// `make bench`: the planner benchmark (pure) and the applied-sync benchmark (root, scratch netns),
-// for both iptables variants (the system's default here is iptables-nft).
-import { runApplyBench } from './iptables-apply.js';
+// `make bench`: the planners alone (pure, 10,000 services), then a short `svcplane bench`
+// over every mode (root; IPVS inside the VM). `svcplane bench --help` runs the full one.
+import { pathToFileURL } from 'node:url';
+import { renderTables } from './report/table.js';
+import { writeReport } from './report/write-report.js';
 import { runPlanBench } from './iptables-plan.js';
+import { runIpvsPlanBench } from './ipvs-plan.js';
+import { runBench } from './run-bench.js';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-console.log(`svcplane bench on ${process.platform} ${process.arch}, node ${process.version}`);
-runPlanBench(quick ? 1000 : 10_000, 10);
-if (quick) {
-  await runApplyBench([100, 1000], 10, 'auto');
-} else {
-  await runApplyBench([1000, 10_000], 10, 'nft');
-  await runApplyBench([1000, 10_000], 10, 'legacy');
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(`svcplane bench on ${process.platform} ${process.arch}, node ${process.version}`);
+  runPlanBench(10_000, 10);
+  runIpvsPlanBench(10_000, 10);
+  const report = await runBench({
+    modes: ['iptables', 'nftables', 'ipvs', 'ebpf'], services: [10, 1000], endpoints: 10, durationMs: 1000, runs: 2,
+    dataPlane: true, vm: true, out: process.stderr,
+  });
+  process.stdout.write(renderTables(report));
+  for (const f of writeReport('.cache/bench', report)) console.log(`wrote ${f}`);
 }

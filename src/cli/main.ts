@@ -6,6 +6,7 @@ import { registerValidate } from './validate-command.js';
 import { registerRun } from './run-command.js';
 import { registerCleanup } from './cleanup-command.js';
 import { registerDemo } from './demo-command.js';
+import { registerBench } from './bench-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('svcplane')
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerCleanup(program);
   registerDemo(program);
+  registerBench(program);
   return program;
 }
 

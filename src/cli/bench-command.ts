@@ -1,0 +1,53 @@
+// `svcplane bench`: proxy modes side by side on this machine (src/bench/run-bench.ts).
+import type { Command } from 'commander';
+import { PROXY_MODES, type ProxyMode } from '../agent/config.js';
+import { parseDuration } from '../util/duration.js';
+import { runBench } from '../bench/run-bench.js';
+import { renderTables } from '../bench/report/table.js';
+import { writeReport } from '../bench/report/write-report.js';
+
+interface BenchFlags {
+  readonly modes: string;
+  readonly services: string;
+  readonly endpoints: string;
+  readonly duration: string;
+  readonly runs: string;
+  readonly out?: string;
+  readonly dataplane: boolean;
+  readonly vm: boolean;
+}
+
+function positiveInts(text: string, flag: string): number[] {
+  const values = text.split(',').map((s) => Number(s.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v < 1)) throw new Error(`${flag}: expected positive integers separated by commas, got "${text}"`);
+  return values;
+}
+
+export function parseBenchModes(text: string): ProxyMode[] {
+  const modes = text.split(',').map((s) => s.trim());
+  for (const m of modes) if (!(PROXY_MODES as readonly string[]).includes(m)) throw new Error(`--modes: unknown mode "${m}" (known: ${PROXY_MODES.join(', ')})`);
+  return modes as ProxyMode[];
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('benchmark proxy modes against each other on this machine: sync times, memory, latency through a VIP (root)')
+    .option('--modes <modes>', 'modes to measure, comma-separated', 'iptables,nftables,ipvs,ebpf')
+    .option('--services <counts>', 'numbers of services, comma-separated', '10,1000,10000')
+    .option('--endpoints <n>', 'endpoints per service', '10')
+    .option('--duration <d>', 'traffic per measurement', '5s')
+    .option('--runs <n>', 'repetitions of every measurement (medians and spread are reported)', '3')
+    .option('--out <dir>', 'write results.json and SVG charts here')
+    .option('--no-dataplane', 'control plane only (no traffic)')
+    .option('--no-vm', 'skip modes this kernel lacks instead of running them in the VM')
+    .action(async (flags: BenchFlags) => {
+      const report = await runBench({
+        modes: parseBenchModes(flags.modes), services: positiveInts(flags.services, '--services'), endpoints: positiveInts(flags.endpoints, '--endpoints')[0] as number,
+        durationMs: parseDuration(flags.duration, 'duration'), runs: positiveInts(flags.runs, '--runs')[0] as number,
+        dataPlane: flags.dataplane, vm: flags.vm, out: process.stderr,
+      });
+      process.stdout.write(renderTables(report));
+      if (flags.out) for (const f of writeReport(flags.out, report)) process.stderr.write(`wrote ${f}\n`);
+    });
+}

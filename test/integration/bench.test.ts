@@ -1,0 +1,49 @@
+// `svcplane bench` end to end with tiny sizes: every requested mode produces numbers (IPVS
+// from inside the VM, labelled emulated), and the report files are written. No timing
+// thresholds: the numbers only have to exist and be sane.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runChecked } from '../../src/kernel/exec.js';
+import { cliEntry } from '../../src/testbed/agent-process.js';
+import type { BenchReport } from '../../src/bench/report/report-types.js';
+
+describe('svcplane bench', () => {
+  const out = mkdtempSync(join(tmpdir(), 'svcp-bench-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('measures every mode, prints the tables and writes results.json and the charts', async () => {
+    const modes = ['iptables', 'nftables', 'ebpf', 'ipvs'];
+    const { stdout, stderr } = await runChecked(process.execPath, [
+      cliEntry(), 'bench', '--modes', modes.join(','), '--services', '3,6', '--endpoints', '2', '--duration', '300ms', '--runs', '2', '--out', out,
+    ], { timeoutMs: 900_000 });
+    const report = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as BenchReport;
+    expect(report.skipped).toEqual([]);
+    for (const mode of modes) {
+      const cp = report.controlPlane.filter((r) => r.mode === mode);
+      expect(cp.map((r) => r.services), `${mode} control plane`).toEqual([3, 6]);
+      for (const r of cp) {
+        expect(r.fullMs.samples).toHaveLength(2);
+        expect(r.fullMs.median).toBeGreaterThan(0);
+        expect(r.changeMs?.median).toBeGreaterThan(0);
+        expect(r.addMs?.median).toBeGreaterThan(0);
+      }
+      const dp = report.dataPlane.filter((r) => r.mode === mode);
+      expect(dp.map((r) => r.services), `${mode} data plane`).toEqual([3, 6]);
+      for (const r of dp) {
+        expect(r.viaVip).toHaveLength(2);
+        for (const run of [...r.viaVip, ...r.direct]) {
+          expect(run.tcp.count).toBeGreaterThan(0);
+          expect(run.tcp.p50).toBeGreaterThan(0);
+          expect(run.tcp.p99).toBeGreaterThanOrEqual(run.tcp.p50);
+        }
+      }
+    }
+    expect(report.controlPlane.filter((r) => r.mode === 'ipvs').every((r) => r.where === 'VM (emulated)')).toBe(true);
+    expect(report.controlPlane.filter((r) => r.mode !== 'ipvs').every((r) => r.where === undefined)).toBe(true);
+    for (const chart of ['latency-vs-services.svg', 'sync-vs-services.svg']) expect(readFileSync(join(out, chart), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+    for (const mode of modes) expect(stdout).toContain(mode);
+    expect(stderr).toContain('results.json');
+  }, 960_000);
+});
