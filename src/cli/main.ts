@@ -7,6 +7,7 @@ import { registerRun } from './run-command.js';
 import { registerCleanup } from './cleanup-command.js';
 import { registerDemo } from './demo-command.js';
 import { registerBench } from './bench-command.js';
+import { registerMaps } from './maps-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('svcplane')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerCleanup(program);
   registerDemo(program);
   registerBench(program);
+  registerMaps(program);
   return program;
 }
 

@@ -1,7 +1,7 @@
 // The behaviour suite in eBPF mode: the node's and pods' processes run in a test cgroup that
 // the socket programs attach to; the client namespace (the outside world) reaches NodePorts,
 // external and load-balancer IPs through the tc programs on the node's external interface.
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runChecked } from '../../src/kernel/exec.js';
 import { cliEntry } from '../../src/testbed/agent-process.js';
 import type { Testbed } from '../../src/testbed/testbed.js';
@@ -39,6 +39,16 @@ behaviourSuite({
       if (slot === 0) await runChecked('bpftool', ['map', 'delete', 'pinned', `${PIN_ROOT}/svcp_lb4_svc`, 'key', 'hex', ...e.key.map((b) => b.replace(/^0x/, ''))]);
     }
   },
+});
+
+describe('svcplane maps', () => {
+  it('prints the pinned maps decoded: a frontend per line with the backends its slots resolve to', async () => {
+    const { stdout } = await runChecked(process.execPath, [cliEntry(), 'maps']);
+    expect(stdout).toMatch(/^TCP 10\.96\.10\.1:80 #\d+ cluster-ip -> 10\.244\.1\.11:8080 \[local\], 10\.244\.1\.12:8080 \[local\], 10\.244\.2\.11:8080$/m);
+    expect(stdout).toMatch(/^TCP 10\.96\.10\.9:80 #\d+ cluster-ip -> \(no endpoints: rejected\)$/m);
+    expect(stdout).toMatch(/^TCP 192\.168\.77\.1:30082 #\d+ node-port,two-scopes -> 10\.244\.1\.11:8080 \[local\]$/m);
+    expect(stdout).not.toMatch(/missing|no reverse NAT/);
+  });
 });
 
 // The agent leaves its dataplane up when it stops (as it must); the test removes it.
