@@ -119,7 +119,7 @@ describe('Kubernetes manifests', () => {
     expect(c.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
     expect(at(c, 'resources', 'requests')).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
     const hostPaths = Object.fromEntries((pod.volumes as K8sObject[]).filter((v) => v.hostPath).map((v) => [at(v, 'hostPath', 'path'), at(v, 'hostPath', 'type') ?? '']));
-    expect(hostPaths).toEqual({ '/run/xtables.lock': 'FileOrCreate', '/lib/modules': '', '/sys/fs/bpf': 'DirectoryOrCreate' });
+    expect(hostPaths).toEqual({ '/run/xtables.lock': 'FileOrCreate', '/lib/modules': '', '/sys/fs/bpf': 'DirectoryOrCreate', '/sys/fs/cgroup': 'Directory' });
     const mounts = Object.fromEntries((c.volumeMounts as K8sObject[]).map((m) => [m.mountPath, m.readOnly === true]));
     expect(mounts).toMatchObject({ '/run/xtables.lock': false, '/lib/modules': true, '/etc/svcplane': true });
     // The embedded config is a kubernetes-source config once the args are applied.
