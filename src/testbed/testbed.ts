@@ -17,12 +17,10 @@
 // node namespace (locally: connect() fails with EINVAL -> 'unreachable';
 // forwarded: silently dropped -> 'timeout').
 
-import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { isIP, isIPv6 } from 'node:net';
-import { join } from 'node:path';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { runChecked, type CommandResult, type RunOptions } from '../kernel/exec.js';
-import { cgroup2Root } from '../kernel/cgroup.js';
+import { createCgroup, removeCgroup } from './test-cgroup.js';
 import { addNetns, deleteNetns, ipIn, listNetns, NETNS_PREFIX, netnsArgv, ProcessGroup, sysctlIn } from './netns.js';
 import * as traffic from './traffic.js';
 
@@ -299,32 +297,6 @@ export async function cleanupStaleTestbeds(name?: string): Promise<string[]> {
   const stale = (await listNetns()).filter(ours);
   for (const ns of stale) await deleteNetns(ns);
   return stale;
-}
-
-/** A fresh cgroup under the cgroup2 root (a leftover of a killed run is emptied first). */
-async function createCgroup(name: string): Promise<string> {
-  const root = cgroup2Root();
-  if (root === undefined) throw new Error('the test bed needs a cgroup2 hierarchy, and none is mounted');
-  const path = join(root, name);
-  if (existsSync(path)) await removeCgroup(path);
-  mkdirSync(path);
-  return path;
-}
-
-/** Kills what is left in the cgroup (cgroup.kill) and removes it, retrying while processes exit. */
-async function removeCgroup(path: string): Promise<void> {
-  if (!existsSync(path)) return;
-  if (existsSync(join(path, 'cgroup.kill'))) writeFileSync(join(path, 'cgroup.kill'), '1');
-  for (let i = 0; i < 50; i++) {
-    try {
-      rmdirSync(path);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  rmdirSync(path);
 }
 
 async function eachLimited<T>(items: readonly T[], fn: (item: T) => Promise<void>, limit = 6): Promise<void> {
