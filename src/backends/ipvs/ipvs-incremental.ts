@@ -54,11 +54,6 @@ export class CommittedIpvs {
     return new Set(this.boundRefs.keys());
   }
 
-  /** Every virtual server now, as a DesiredIpvs (shares the committed maps: read, do not keep). */
-  view(problems: DesiredIpvs['problems'] = []): DesiredIpvs {
-    return { virtualServers: this.virtualServers, boundAddresses: this.boundAddresses, nodePortAddresses: this.nodePortAddresses, problems };
-  }
-
   /**
    * Replaces the virtual servers of `changedPorts` by `subset` (computed for those ports alone).
    * A changed port may not take over an address and port an unchanged one holds: the holder
