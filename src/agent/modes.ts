@@ -21,6 +21,7 @@ import type { EbpfAlgorithm } from '../backends/ebpf/frontends.js';
 import { Libbpf, probeBpf } from '../kernel/bpf/index.js';
 import { cgroup2Root } from '../kernel/cgroup.js';
 import { Nft } from '../kernel/nft.js';
+import { NftNetlink } from '../kernel/netlink/nftables.js';
 import { NftablesBackend } from '../backends/nftables/nftables-backend.js';
 import { runChecked, runCommand } from '../kernel/exec.js';
 
@@ -157,9 +158,19 @@ export async function createBackend(mode: ProxyMode, deps: BackendDeps): Promise
     case 'ebpf':
       return ebpfBackend(deps);
     case 'nftables':
-      return new NftablesBackend({ ctx: deps.ctx, logger: deps.logger, nft: new Nft(deps.netns ? { netns: deps.netns } : {}) });
+      return new NftablesBackend({ ctx: deps.ctx, logger: deps.logger, nft: new Nft(deps.netns ? { netns: deps.netns } : {}), ...nftNetlink(deps) });
     default:
       throw new UnsupportedModeError(`mode "${mode}" is not available in this version of svcplane; use --mode iptables`);
+  }
+}
+
+/** The netlink writer for partial syncs; without one (a socket refused) they go through nft, slower. */
+function nftNetlink(deps: BackendDeps): { netlink?: NftNetlink } {
+  try {
+    return { netlink: NftNetlink.open(deps.netns ? { netns: `/run/netns/${deps.netns}` } : {}) };
+  } catch (err) {
+    deps.logger.warn({ err: (err as Error).message }, 'nf_tables netlink socket unavailable; partial syncs go through nft');
+    return {};
   }
 }
 

@@ -7,7 +7,8 @@
 import type { NftChainInfo, NftSetInfo } from '../../kernel/nft.js';
 import { AFFINITY_PREFIX } from './names.js';
 import type { NftChain, NftElement, NftSet } from './objects.js';
-import { elementCommands, type NftMemo } from './planner.js';
+import { elementCommands } from './partial-ops.js';
+import type { NftMemo } from './planner.js';
 import { NftCommands } from './render.js';
 
 /** What the kernel's table holds now (undefined: no table). */

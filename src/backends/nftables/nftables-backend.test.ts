@@ -8,6 +8,7 @@ import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixt
 import type { IPFamily } from '../../model/types.js';
 import { defaultNodeContext } from '../../state/node-context.js';
 import type { DesiredState, FamilyState, ServicePortState, StateChanges } from '../../state/types.js';
+import { NftNetlink } from '../../kernel/netlink/nftables.js';
 import { NftablesBackend } from './nftables-backend.js';
 import { memoObjects } from './planner.js';
 
@@ -22,12 +23,15 @@ const state = (v4: FamilyState, v6State: FamilyState = new Map()): DesiredState 
 const changes = (v4: string[], v6Keys: string[] = []): StateChanges => ({ IPv4: new Set(v4), IPv6: new Set(v6Keys), serviceChanges: 1, endpointChanges: 1 });
 
 let ns: NftNetns | undefined;
+let netlink: NftNetlink | undefined;
 let backend: NftablesBackend;
 beforeAll(async () => {
   ns = await createNftNetns();
-  backend = new NftablesBackend({ ctx, nft: ns.nft });
+  netlink = NftNetlink.open({ netns: `/run/netns/${ns.name}` });
+  backend = new NftablesBackend({ ctx, nft: ns.nft, netlink });
 });
 afterAll(async () => {
+  netlink?.close();
   await ns?.destroy();
 });
 
@@ -59,6 +63,9 @@ describe('NftablesBackend on a real kernel', () => {
     expect(p1.kind).toBe('partial');
     expect(p1.sent['chainsWritten']).toBe(2); // the service chain and the new endpoint chain
     expect(p1.sent['elementsAdded']).toBe(0);
+    // Sent as netlink messages, not through nft.
+    expect(p1.sent['netlinkTransactions']).toBe(1);
+    expect(p1.sent['transactions']).toBe(0);
     await expectKernelMatches('IPv4');
 
     // db goes away, empty gains endpoints: elements move between maps.

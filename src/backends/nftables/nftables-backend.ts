@@ -1,13 +1,17 @@
-// The nftables mode's applier: plans come from the pure planner, this class
-// feeds them to `nft -f -` (one transaction per family and sync), reads the
-// kernel back on full syncs and keeps the memo of what was committed.
+// The nftables mode's applier: plans come from the pure planner. Full syncs go
+// to `nft -f -` (one transaction per family) after reading the kernel back;
+// partial syncs go as nf_tables netlink messages (one transaction), which
+// skips nft's fetch of the whole table before every command, and fall back
+// to `nft -f -` for what the netlink path does not encode.
 import type { Logger } from 'pino';
+import type { NftMessage } from '../../kernel/netlink/nftables-messages.js';
 import type { NftAddressFamily, NftChainInfo, NftSetInfo } from '../../kernel/nft.js';
 import type { IPFamily } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { DesiredState, StateChanges } from '../../state/types.js';
 import type { ProxyBackend, SyncOutcome } from '../backend.js';
 import { fullTransaction, type ExistingTable } from './full-transaction.js';
+import { lowerOps } from './netlink-ops.js';
 import { TABLE_NAME, nftFamily } from './objects.js';
 import { planFull, planPartial, type NftMemo } from './planner.js';
 
@@ -20,15 +24,22 @@ export interface NftKernel {
   deleteTable(family: NftAddressFamily, table: string): Promise<boolean>;
 }
 
+/** Sends one table's transaction as netlink messages (src/kernel/netlink/nftables.ts). */
+export interface NftNetlinkWriter {
+  commit(family: NftAddressFamily, table: string, messages: readonly NftMessage[]): void;
+}
+
 export interface NftablesBackendOptions {
   readonly ctx: NodeContext;
   readonly nft: NftKernel;
+  /** Partial syncs through netlink; without it they go through `nft -f -` too. */
+  readonly netlink?: NftNetlinkWriter;
   readonly logger?: Logger;
 }
 
 const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
 
-type Sent = Record<'transactions' | 'nftLines' | 'nftBytes' | 'elementsAdded' | 'elementsDeleted' | 'chainsWritten' | 'chainsDeleted', number>;
+type Sent = Record<'transactions' | 'nftLines' | 'nftBytes' | 'netlinkTransactions' | 'netlinkMessages' | 'elementsAdded' | 'elementsDeleted' | 'chainsWritten' | 'chainsDeleted', number>;
 
 export class NftablesBackend implements ProxyBackend {
   readonly mode = 'nftables';
@@ -51,7 +62,7 @@ export class NftablesBackend implements ProxyBackend {
   }
 
   async sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome> {
-    const sent: Sent = { transactions: 0, nftLines: 0, nftBytes: 0, elementsAdded: 0, elementsDeleted: 0, chainsWritten: 0, chainsDeleted: 0 };
+    const sent: Sent = { transactions: 0, nftLines: 0, nftBytes: 0, netlinkTransactions: 0, netlinkMessages: 0, elementsAdded: 0, elementsDeleted: 0, chainsWritten: 0, chainsDeleted: 0 };
     let kind: 'full' | 'partial' = changes === undefined ? 'full' : 'partial';
     for (const family of FAMILIES) {
       try {
@@ -86,7 +97,16 @@ export class NftablesBackend implements ProxyBackend {
       if (changes[family].size === 0) return 'none';
       const plan = planPartial(state[family], changes[family], previous, opts);
       if (plan !== undefined) {
-        if (plan.script !== '') await this.apply(plan.script, sent);
+        if (plan.ops.length > 0) {
+          const messages = this.opts.netlink === undefined ? undefined : lowerOps(nf, plan.ops);
+          if (this.opts.netlink !== undefined && messages !== undefined) {
+            this.opts.netlink.commit(nf, TABLE_NAME, messages);
+            sent.netlinkTransactions++;
+            sent.netlinkMessages += messages.length;
+          } else {
+            await this.apply(plan.script, sent);
+          }
+        }
         sent.elementsAdded += plan.stats.elementsAdded;
         sent.elementsDeleted += plan.stats.elementsDeleted;
         sent.chainsWritten += plan.stats.chainsWritten;

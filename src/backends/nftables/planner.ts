@@ -11,7 +11,8 @@ import { ElementClaims, claimKey } from './element-claims.js';
 import { NftablesPlanError } from './errors.js';
 import { ENDPOINTS_CHECK_CHAIN, FIREWALL_CHECK_CHAIN, FIREWALL_PREFIX, REJECT_CHAIN } from './names.js';
 import { TABLE_NAME, elementKey, nftFamily, type NftChain, type NftElement, type NftFamily, type NftObjects, type NftSet } from './objects.js';
-import { NftCommands, chainText, renderElement } from './render.js';
+import { chainText, renderElement } from './render.js';
+import { renderOps, type NftOp } from './partial-ops.js';
 import { serviceFragment, type ServiceFragment } from './service-objects.js';
 
 export interface NftPlannerOptions {
@@ -101,7 +102,9 @@ export function memoObjects(memo: NftMemo): NftObjects {
 
 export interface PartialPlan {
   readonly kind: 'partial';
-  /** The nft transaction ('' when nothing changed in the kernel). */
+  /** What changes, in order (empty when nothing changed in the kernel). */
+  readonly ops: readonly NftOp[];
+  /** The same as one nft transaction ('' when nothing changed). */
   readonly script: string;
   readonly memo: NftMemo;
   readonly stats: PlanStats;
@@ -198,52 +201,44 @@ export function planPartial(state: FamilyState, changed: ReadonlySet<string>, pr
     if (next !== undefined) countRules(next.chains, 1, rules);
   }
 
-  const removals = new Map<string, string[]>();
+  const removals = new Map<string, NftElement[]>();
   const additions = new Map<string, NftElement[]>();
   let elementsAdded = 0;
   let elementsDeleted = 0;
+  const push = (into: Map<string, NftElement[]>, e: NftElement): void => {
+    const list = into.get(e.set);
+    if (list === undefined) into.set(e.set, [e]);
+    else list.push(e);
+  };
   for (const [key, was] of before) {
     const now = claims.winner(key);
     const same = was !== undefined && now !== undefined && renderElement(was) === renderElement(now);
     if (same) continue;
     if (was !== undefined) {
-      const list = removals.get(was.set);
-      if (list === undefined) removals.set(was.set, [elementKey(was.key)]);
-      else list.push(elementKey(was.key));
+      push(removals, was);
       elementsDeleted++;
     }
     if (now !== undefined) {
-      const list = additions.get(now.set);
-      if (list === undefined) additions.set(now.set, [now]);
-      else list.push(now);
+      push(additions, now);
       elementsAdded++;
     }
   }
 
-  const cmd = new NftCommands(previous.family, previous.table);
-  const lines: string[] = [];
-  for (const [set, keys] of removals) lines.push(cmd.deleteElements(set, keys));
-  for (const name of flush) lines.push(cmd.flushChain(name));
-  for (const name of deleteSets) lines.push(cmd.deleteSet(name, false));
-  for (const name of deleteChains) lines.push(cmd.deleteChain(name));
-  for (const s of addSets) lines.push(cmd.addSet(s));
-  for (const c of addChains) lines.push(cmd.addChain(c));
-  for (const c of write) lines.push(...cmd.chainRules(c));
-  for (const [set, elements] of additions) lines.push(...elementCommands(cmd, set, elements));
+  const ops: NftOp[] = [];
+  for (const [set, elements] of removals) ops.push({ op: 'delete-elements', set, elements });
+  for (const chain of flush) ops.push({ op: 'flush-chain', chain });
+  for (const set of deleteSets) ops.push({ op: 'delete-set', set });
+  for (const chain of deleteChains) ops.push({ op: 'delete-chain', chain });
+  for (const set of addSets) ops.push({ op: 'add-set', set });
+  for (const chain of addChains) ops.push({ op: 'add-chain', chain });
+  for (const chain of write) ops.push({ op: 'add-rules', chain });
+  for (const [set, elements] of additions) ops.push({ op: 'add-elements', set, elements });
   const memo: NftMemo = { ...previous, fragments, claims, rules };
   return {
     kind: 'partial',
-    script: lines.length === 0 ? '' : `${lines.join('\n')}\n`,
+    ops,
+    script: renderOps(previous.family, previous.table, ops),
     memo,
     stats: { chainsWritten: write.length, chainsDeleted: deleteChains.length, elementsAdded, elementsDeleted },
   };
-}
-
-/** Elements go in commands of at most this many (one huge command is slower to parse). */
-const ELEMENTS_PER_COMMAND = 1000;
-
-export function elementCommands(cmd: NftCommands, set: string, elements: readonly NftElement[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < elements.length; i += ELEMENTS_PER_COMMAND) out.push(cmd.addElements(set, elements.slice(i, i + ELEMENTS_PER_COMMAND)));
-  return out;
 }

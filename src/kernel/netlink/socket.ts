@@ -187,13 +187,19 @@ export class NetlinkSocket {
    * back (one NetlinkEncoder), in as few sends as the limits allow. The kernel
    * goes on after a failed message, so the result has one entry per message:
    * undefined for success, or its NetlinkError.
+   *
+   * `atomic`: one send, whatever its size (an nfnetlink transaction must reach
+   * the kernel whole), and messages without NLM_F_ACK (the batch's begin and
+   * end) are not waited for; an error naming one (a failed commit names the
+   * begin) lands in its entry.
    */
-  requestBatch(messages: Uint8Array, describe: (index: number) => string = (i) => `batch[${i}]`): (NetlinkError | undefined)[] {
+  requestBatch(messages: Uint8Array, describe: (index: number) => string = (i) => `batch[${i}]`, opts: { readonly atomic?: boolean } = {}): (NetlinkError | undefined)[] {
+    const atomic = opts.atomic === true;
     const parsed = parseMessages(messages);
     const results: (NetlinkError | undefined)[] = new Array<NetlinkError | undefined>(parsed.length).fill(undefined);
     const indexOfSeq = new Map<number, number>();
     parsed.forEach((msg, i) => {
-      if ((msg.flags & NLM_F_ACK) === 0 || (msg.flags & NLM_F_DUMP) === NLM_F_DUMP) {
+      if (((msg.flags & NLM_F_ACK) === 0 && !atomic) || (msg.flags & NLM_F_DUMP) === NLM_F_DUMP) {
         throw new NetlinkUsageError(`batch message ${i} must have NLM_F_ACK and must not be a dump`);
       }
       if (indexOfSeq.has(msg.seq)) throw new NetlinkUsageError(`batch messages ${indexOfSeq.get(msg.seq)} and ${i} share seq ${msg.seq}`);
@@ -202,7 +208,7 @@ export class NetlinkSocket {
     const acked = new Uint8Array(parsed.length);
     let first = 0;
     while (first < parsed.length) {
-      let last = first; // exclusive end of this chunk
+      let last = atomic ? parsed.length : first; // exclusive end of this chunk
       const start = parsed[first]?.offset ?? 0;
       while (last < parsed.length && last - first < this.maxBatchMessages) {
         const end = parsed[last + 1]?.offset ?? messages.length;
@@ -211,15 +217,17 @@ export class NetlinkSocket {
       }
       const end = parsed[last]?.offset ?? messages.length;
       this.send(messages.subarray(start, end), describe(first));
-      let pending = last - first;
+      let pending = 0;
+      for (let i = first; i < last; i++) if (((parsed[i]?.flags ?? 0) & NLM_F_ACK) !== 0) pending++;
       while (pending > 0) {
         for (const msg of this.receive(describe(first))) {
           const index = indexOfSeq.get(msg.seq);
           if (index === undefined || index < first || index >= last || msg.type !== NLMSG_ERROR) continue;
           if ((msg.pid !== 0 && msg.pid !== this.portId) || acked[index] === 1) continue;
-          acked[index] = 1;
           const ack = parseAck(msg);
           if (ack.errno !== 0) results[index] = errorFromAck(ack, describe(index));
+          if (((parsed[index]?.flags ?? 0) & NLM_F_ACK) === 0) continue;
+          acked[index] = 1;
           pending--;
         }
       }
