@@ -95,7 +95,8 @@ export class NftablesBackend implements ProxyBackend {
     }
     if (changes !== undefined && previous !== undefined) {
       if (changes[family].size === 0) return 'none';
-      const plan = planPartial(state[family], changes[family], previous, opts);
+      // In place: a failed sync drops the memo (the next sync is full), so it is never reused half-updated.
+      const plan = planPartial(state[family], changes[family], previous, opts, { inPlace: true });
       if (plan !== undefined) {
         if (plan.ops.length > 0) {
           const messages = this.opts.netlink === undefined ? undefined : lowerOps(nf, plan.ops);

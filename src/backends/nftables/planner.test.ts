@@ -39,6 +39,14 @@ describe('partial plans', () => {
     expect(memoObjects(full)).toEqual(before);
   });
 
+  it('in place, it ends where the copying plan does', () => {
+    const key = `default/svc-${String(7).padStart(5, '0')}:http`;
+    const copied = planPartial(synthetic(20, 1, 7), new Set([key]), planFull(synthetic(20), opts), opts);
+    const inPlace = planPartial(synthetic(20, 1, 7), new Set([key]), planFull(synthetic(20), opts), opts, { inPlace: true });
+    expect(inPlace?.script).toBe(copied?.script);
+    expect(memoObjects(inPlace?.memo ?? planFull(new Map(), opts))).toEqual(memoObjects(copied?.memo ?? planFull(new Map(), opts)));
+  });
+
   it('an unchanged service port yields an empty transaction', () => {
     const s = familyState(servicePort({ clusterEndpoints: [endpoint('10.244.1.1', 80)] }));
     expect(planPartial(s, new Set(['default/web:http']), planFull(s, opts), opts)?.script).toBe('');

@@ -126,16 +126,21 @@ function sameSet(a: NftSet, b: NftSet): boolean {
  * objects, in an order the kernel accepts: elements pointing at chains go first, chains are
  * flushed before the chains and sets they reference are deleted, new sets and chains exist
  * before rules and elements refer to them. Returns undefined when node-wide options changed
- * (the caller must sync fully).
+ * (the caller must sync fully). `inPlace`: `previous` is updated and must not be used again
+ * except through the returned memo.
  */
-export function planPartial(state: FamilyState, changed: ReadonlySet<string>, previous: NftMemo, opts: NftPlannerOptions): PartialPlan | undefined {
+export function planPartial(
+  state: FamilyState, changed: ReadonlySet<string>, previous: NftMemo, opts: NftPlannerOptions, mode: { readonly inPlace?: boolean } = {},
+): PartialPlan | undefined {
   if (previous.family !== nftFamily(opts.family)) {
     throw new NftablesPlanError('NFTABLES_FAMILY_MISMATCH', `memo is for ${previous.family}, the plan is for ${opts.family}`);
   }
   if (optionsKey(opts) !== previous.optionsKey) return undefined;
   const env = renderEnv(opts.family, opts.ctx);
-  const fragments = new Map(previous.fragments);
-  const claims = new ElementClaims(previous.claims);
+  // In place: the caller gives up `previous` (copying 10,000 fragments and claims costs 20-90 ms).
+  // Memos are only ever built by this module, from real Maps.
+  const fragments = mode.inPlace === true ? (previous.fragments as Map<string, ServiceFragment>) : new Map(previous.fragments);
+  const claims = mode.inPlace === true ? previous.claims : new ElementClaims(previous.claims);
   const rules = { ...previous.rules };
   const before = new Map<string, NftElement | undefined>();
   const touch = (key: string): void => {
