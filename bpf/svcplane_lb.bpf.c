@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * svcplane's eBPF service load balancer (IPv4 only for now):
+ * svcplane's eBPF service load balancer:
  *  - cgroup sock_addr programs translate service frontends to backends at
  *    connect()/sendmsg() time for every process of the node (socket LB), and
- *    back at recvmsg()/getpeername();
- *  - tc programs on the external interfaces DNAT NodePort/external-IP/LB
+ *    back at recvmsg()/getpeername(), for IPv4 and IPv6;
+ *  - tc programs (IPv4 only) on the external interfaces DNAT NodePort/external-IP/LB
  *    traffic coming from outside and un-NAT its replies.
  * Maps and their layout: include/svcplane_lb.h, include/svcp_maps.h.
  */
@@ -44,6 +44,30 @@ SEC("cgroup/getpeername4")
 int svcp_getpeername4(struct bpf_sock_addr *ctx)
 {
 	return svcp_sock4_xlate_rev(ctx);
+}
+
+SEC("cgroup/connect6")
+int svcp_connect6(struct bpf_sock_addr *ctx)
+{
+	return svcp_sock6_xlate_fwd(ctx);
+}
+
+SEC("cgroup/sendmsg6")
+int svcp_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return svcp_sock6_xlate_fwd(ctx);
+}
+
+SEC("cgroup/recvmsg6")
+int svcp_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return svcp_sock6_xlate_rev(ctx);
+}
+
+SEC("cgroup/getpeername6")
+int svcp_getpeername6(struct bpf_sock_addr *ctx)
+{
+	return svcp_sock6_xlate_rev(ctx);
 }
 
 SEC("tc")
@@ -91,7 +115,7 @@ int svcp_tc_ingress(struct __sk_buff *skb)
 		client.id = pkt.saddr;
 		client.netns_cookie = 0;
 		/* Hash what every node sees alike, so Maglev picks the same backend anywhere. */
-		be = svcp_select_backend(&key, svc, &client,
+		be = svcp_select_backend(&svcp_lb4_svc, &svcp_lb4_be, &key, &key.backend_slot, svc, &client,
 					 svcp_hash3(pkt.saddr, ((__u32)pkt.sport << 16) | pkt.dport, pkt.proto),
 					 &backend_id);
 		if (!be)

@@ -85,4 +85,37 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } svcp_sk4_rev SEC(".maps");
 
+/* IPv6 frontends; the value is lb4_service as for IPv4 (it holds no address). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lb6_key);
+	__type(value, struct lb4_service);
+	__uint(max_entries, SVCP_LB6_SVC_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcp_lb6_svc SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct lb6_backend);
+	__uint(max_entries, SVCP_LB6_BE_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcp_lb6_be SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct lb6_reverse_nat);
+	__uint(max_entries, SVCP_LB6_RNAT_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcp_lb6_rnat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct sock6_rev_key);
+	__type(value, struct sock6_rev_val);
+	__uint(max_entries, SVCP_SK6_REV_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcp_sk6_rev SEC(".maps");
+
 #endif /* SVCP_MAPS_H */

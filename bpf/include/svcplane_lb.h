@@ -7,6 +7,13 @@
  * Layout after Cilium's lb4_services/lb4_backends/lb4_reverse_nat: a frontend
  * (address, port, protocol, scope) has a service entry at slot 0 holding the
  * backend count, and one entry per backend slot 1..count holding a backend id.
+ *
+ * IPv6 (lb6_*, after Cilium's lb6_*): its own frontend, backend, reverse-NAT
+ * and socket reverse maps, the same lb4_service as the frontend value, and
+ * ONE id space per kind across both families: a backend id names a backend
+ * in svcp_lb4_be or svcp_lb6_be, never both, and a rev_nat_index names a
+ * frontend in svcp_lb4_rnat or svcp_lb6_rnat, never both. So the maps keyed
+ * by rev_nat_index alone (affinity, Maglev) are shared by both families.
  */
 #ifndef SVCPLANE_LB_H
 #define SVCPLANE_LB_H
@@ -46,6 +53,10 @@
 #define SVCP_LB4_MGLV_MAX  16384
 #define SVCP_CT4_MAX       262144
 #define SVCP_SK4_REV_MAX   262144
+#define SVCP_LB6_SVC_MAX   262144
+#define SVCP_LB6_BE_MAX    262144
+#define SVCP_LB6_RNAT_MAX  65536
+#define SVCP_SK6_REV_MAX   262144
 
 struct lb4_key {               /* map svcp_lb4_svc (HASH) */
 	__be32 address;            /* VIP, external or LB IP, or a node IP for NodePorts */
@@ -130,5 +141,44 @@ struct sock4_rev_val {
 	__u16 pad;
 	__u32 rev_nat_index;
 };                             /* 12 bytes */
+
+/* IPv6: addresses are 16 bytes in network order, kept as four __be32 words
+ * so that they copy word for word from and to bpf_sock_addr.user_ip6[]. */
+
+struct lb6_key {               /* map svcp_lb6_svc (HASH), value: struct lb4_service */
+	__be32 address[4];
+	__be16 dport;
+	__u16 backend_slot;
+	__u8 proto;
+	__u8 scope;
+	__u8 pad[2];
+};                             /* 24 bytes */
+
+struct lb6_backend {           /* map svcp_lb6_be (HASH), key: __u32 backend id (one id space with lb4) */
+	__be32 address[4];
+	__be16 port;
+	__u8 proto;
+	__u8 flags;
+};                             /* 20 bytes */
+
+struct lb6_reverse_nat {       /* map svcp_lb6_rnat (HASH), key: __u32 rev_nat_index (one id space with lb4) */
+	__be32 address[4];
+	__be16 port;
+	__u16 pad;
+};                             /* 20 bytes */
+
+struct sock6_rev_key {         /* map svcp_sk6_rev (LRU_HASH) */
+	__u64 cookie;
+	__be32 address[4];         /* the backend connected to */
+	__be16 port;
+	__u16 pad[3];              /* explicit: no implicit tail padding in a hash key */
+};                             /* 32 bytes */
+
+struct sock6_rev_val {
+	__be32 address[4];         /* the frontend the application asked for */
+	__be16 port;
+	__u16 pad;
+	__u32 rev_nat_index;
+};                             /* 24 bytes */
 
 #endif /* SVCPLANE_LB_H */

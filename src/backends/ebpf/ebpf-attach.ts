@@ -13,7 +13,10 @@ import { SvcplaneError } from '../../util/errors.js';
 import { LB_MAP_NAMES, type LbMaps } from './ebpf-maps.js';
 
 export const DEFAULT_PIN_ROOT = '/sys/fs/bpf/svcplane';
-export const SOCKET_PROGRAMS = ['svcp_connect4', 'svcp_sendmsg4', 'svcp_recvmsg4', 'svcp_getpeername4'] as const;
+export const SOCKET_PROGRAMS = [
+  'svcp_connect4', 'svcp_sendmsg4', 'svcp_recvmsg4', 'svcp_getpeername4',
+  'svcp_connect6', 'svcp_sendmsg6', 'svcp_recvmsg6', 'svcp_getpeername6',
+] as const;
 /** tc filter identity: ours on any interface, so cleanup finds them without state. */
 export const TC_FILTER = { handle: 0x5356, priority: 0x5350 } as const;
 

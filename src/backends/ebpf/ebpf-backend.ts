@@ -95,7 +95,7 @@ export class EbpfBackend implements ProxyBackend {
     }
     const plan = planEbpf(state, this.ctx, current, {
       algorithm: this.opts.algorithm,
-      ...(partial ? { changed: changes.IPv4, memo: committed.memo, inPlace: true } : {}),
+      ...(partial ? { changed: changes.IPv4, changedIPv6: changes.IPv6, memo: committed.memo, inPlace: true } : {}),
     });
     const t0 = performance.now();
     const applied = applyOps(maps, plan.ops);
@@ -104,7 +104,7 @@ export class EbpfBackend implements ProxyBackend {
     return {
       kind: partial ? 'partial' : 'full',
       ruleCounts: { services: plan.content.services.size, backends: plan.content.backends.size, revNat: plan.content.revNat.size },
-      sent: { mapWrites: applied.writes, mapDeletes: applied.deletes, batches: applied.batches, mapWriteMicros, readBack, skippedIPv6: plan.stats.skippedIPv6 },
+      sent: { mapWrites: applied.writes, mapDeletes: applied.deletes, batches: applied.batches, mapWriteMicros, readBack, ipv6ServicePorts: plan.stats.ipv6ServicePorts },
     };
   }
 

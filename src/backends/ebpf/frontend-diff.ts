@@ -2,7 +2,7 @@
 // source ranges, Maglev table) compared with what the maps hold, differences
 // queued by phase. Backends keep their slots where they can, so a one-endpoint
 // change rewrites one slot, not every slot after it.
-import { scopePrefix, type EbpfMapsContent, type ServiceEntry } from './maps-content.js';
+import { familyTag, scopePrefix, type EbpfMapsContent, type ServiceEntry } from './maps-content.js';
 import { maglevTable } from './maglev.js';
 import { LB_LOOKUP_SCOPE_EXT, LB_LOOKUP_SCOPE_INT, type Lb4Service, type LookupScope } from './map-types.js';
 import type { BackendRef, FrontendSpec } from './frontends.js';
@@ -177,7 +177,7 @@ export function planFrontend(c: DiffContext, fe: Frontend, spec: FrontendSpec | 
     planScope(c, fe, LB_LOOKUP_SCOPE_INT, undefined, 0, 0, 0);
     if (head === undefined) return;
     const rev = head.value.revNatIndex;
-    if (c.current.revNat.has(rev)) c.out.add('revNatDelete', { map: 'revNat', op: 'delete', key: rev });
+    if (c.current.revNat.has(rev)) c.out.add('revNatDelete', { map: 'revNat', op: 'delete', key: rev, ...familyTag(fe.address) });
     planSourceRanges(c, rev, []);
     if (c.current.maglev.has(rev)) c.out.add('maglevDelete', { map: 'maglev', op: 'delete', key: rev });
     c.revAlloc.freed(rev);

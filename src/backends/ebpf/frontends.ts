@@ -1,11 +1,12 @@
-// The frontends one IPv4 service port asks for, with kube-proxy's semantics:
+// The frontends one service port (IPv4 or IPv6) asks for, with kube-proxy's semantics:
 // the cluster IP follows the internal traffic policy; external IPs, load-balancer
 // IPs and the NodePort on each node IP follow the external one. With
 // externalTrafficPolicy Local an external frontend has two lookups: EXT (traffic
 // from outside: local endpoints only) and INT (traffic from inside the node:
 // the cluster view, as kube-proxy's EXT chain sends pod and host traffic to SVC).
-import { cidrContains, normaliseCIDR } from '../../model/ip.js';
-import type { Protocol } from '../../model/types.js';
+// IPv6 frontends carry no source ranges: only tc enforces them, and tc is IPv4 only.
+import { canonicalIP, cidrContains, normaliseCIDR } from '../../model/ip.js';
+import type { IPFamily, Protocol } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { EndpointInfo, ServicePortState } from '../../state/types.js';
 import { frontendId } from './maps-content.js';
@@ -45,41 +46,54 @@ export interface FrontendSpec {
   readonly ext: readonly BackendRef[];
   /** What INT serves; undefined: no INT entry. */
   readonly int: readonly BackendRef[] | undefined;
-  /** IPv4 CIDRs (network form) allowed to reach it; only load-balancer frontends. */
+  /** IPv4 CIDRs (network form) allowed to reach it; only IPv4 load-balancer frontends. */
   readonly sourceRanges: readonly string[];
 }
 
 /** The node-wide inputs of frontend planning. */
 export interface FrontendEnv {
   readonly algorithm: EbpfAlgorithm;
-  /** The IPv4 node IPs NodePorts listen on (ctx.nodeIPs inside ctx.nodePortAddresses when given), sorted. */
-  readonly nodePortIPs: readonly string[];
-  /** All IPv4 node IPs (kube-proxy lets the node reach its own LB IP when one of them is in the source ranges). */
-  readonly nodeIPs: readonly string[];
+  /** Per family, the node IPs NodePorts listen on (ctx.nodeIPs inside ctx.nodePortAddresses when given), sorted. */
+  readonly nodePortIPs: Readonly<Record<IPFamily, readonly string[]>>;
+  /** Per family, all node IPs (kube-proxy lets the node reach its own LB IP when one of them is in the source ranges). */
+  readonly nodeIPs: Readonly<Record<IPFamily, readonly string[]>>;
   /** Changes when any of the above changes: a memo from other options cannot be reused. */
   readonly optionsKey: string;
 }
 
 const isV4 = (a: string): boolean => !a.includes(':');
+const familyOf = (a: string): IPFamily => (isV4(a) ? 'IPv4' : 'IPv6');
+
+/** Addresses as the maps hold them: IPv6 in RFC 5952 form, so keys match a dump's. */
+function canonical(address: string): string {
+  return isV4(address) ? address : (canonicalIP(address) ?? address);
+}
 
 export function frontendEnv(ctx: NodeContext, algorithm: EbpfAlgorithm): FrontendEnv {
-  const nodeIPs = [...new Set(ctx.nodeIPs.filter(isV4))].sort();
   const cidrs = ctx.nodePortAddresses;
-  const nodePortIPs = cidrs.length === 0 ? nodeIPs : nodeIPs.filter((ip) => cidrs.some((c) => cidrContains(c, ip)));
+  const perFamily = (family: IPFamily): [string[], string[]] => {
+    const nodeIPs = [...new Set(ctx.nodeIPs.filter((ip) => familyOf(ip) === family).map(canonical))].sort();
+    return [nodeIPs, cidrs.length === 0 ? nodeIPs : nodeIPs.filter((ip) => cidrs.some((c) => cidrContains(c, ip)))];
+  };
+  const [v4, v4NodePort] = perFamily('IPv4');
+  const [v6, v6NodePort] = perFamily('IPv6');
+  const nodePortIPs = { IPv4: v4NodePort, IPv6: v6NodePort };
+  const nodeIPs = { IPv4: v4, IPv6: v6 };
   return { algorithm, nodePortIPs, nodeIPs, optionsKey: JSON.stringify([algorithm, nodePortIPs, nodeIPs]) };
 }
 
-function backendRefs(eps: readonly EndpointInfo[], proto: Protocol): BackendRef[] {
+function backendRefs(eps: readonly EndpointInfo[], proto: Protocol, family: IPFamily): BackendRef[] {
   const out: BackendRef[] = [];
   let seen: Set<string> | undefined;
   for (const ep of eps) {
-    if (ep.ip.includes(':')) continue;
-    const key = `${ep.ip}:${ep.port}/${proto}`;
+    if (familyOf(ep.ip) !== family) continue;
+    const address = canonical(ep.ip);
+    const key = `${address}:${ep.port}/${proto}`;
     // A backend appears once per lookup: slots are a set. (The state has no duplicates; be sure cheaply.)
     seen ??= new Set();
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push({ key, address: ep.ip, port: ep.port, proto, flags: (ep.isLocal ? BE_FLAG_LOCAL : 0) | (ep.terminating ? BE_FLAG_TERMINATING : 0) });
+    out.push({ key, address, port: ep.port, proto, flags: (ep.isLocal ? BE_FLAG_LOCAL : 0) | (ep.terminating ? BE_FLAG_TERMINATING : 0) });
   }
   return out;
 }
@@ -92,7 +106,7 @@ function sourceRanges(sp: ServicePortState, env: FrontendEnv): string[] {
   }
   // kube-proxy: a node inside the ranges may reach its own LB IP, which the kernel may pick as the source.
   const ranges = [...out];
-  if (env.nodeIPs.some((ip) => ranges.some((c) => cidrContains(c, ip)))) {
+  if (env.nodeIPs.IPv4.some((ip) => ranges.some((c) => cidrContains(c, ip)))) {
     for (const ip of sp.loadBalancerIPs) if (isV4(ip)) out.add(`${ip}/32`);
   }
   return [...out].sort();
@@ -100,25 +114,27 @@ function sourceRanges(sp: ServicePortState, env: FrontendEnv): string[] {
 
 /** The service port's frontends in order: cluster IP, external IPs, LB IPs, NodePorts; an address repeated keeps its first. */
 export function servicePortFrontends(sp: ServicePortState, env: FrontendEnv): FrontendSpec[] {
-  if (sp.family !== 'IPv4') return [];
+  const family = sp.family;
+  const v4 = family === 'IPv4';
   const proto = sp.protocol;
-  const cluster = backendRefs(sp.clusterEndpoints, proto);
-  const local = backendRefs(sp.localEndpoints, proto);
+  const cluster = backendRefs(sp.clusterEndpoints, proto, family);
+  const local = backendRefs(sp.localEndpoints, proto, family);
   const common = (sp.affinityTimeoutSeconds > 0 ? SVC_FLAG_AFFINITY : 0);
   const maglev = env.algorithm === 'maglev' ? SVC_FLAG_MAGLEV : 0;
-  const ranges = sp.loadBalancerSourceRanges.length > 0 ? sourceRanges(sp, env) : [];
+  const ranges = v4 && sp.loadBalancerSourceRanges.length > 0 ? sourceRanges(sp, env) : [];
   const out: FrontendSpec[] = [];
   const seen = new Set<string>();
 
-  const add = (kind: FrontendKind, address: string, port: number, typeFlag: number): void => {
-    if (!isV4(address)) return;
+  const add = (kind: FrontendKind, given: string, port: number, typeFlag: number): void => {
+    if (familyOf(given) !== family) return;
+    const address = canonical(given);
     const id = frontendId(address, port, proto);
     if (seen.has(id)) return;
     seen.add(id);
     const internal = kind === 'cluster-ip';
     const twoScopes = !internal && sp.externalPolicyLocal;
     // kube-proxy filters LB traffic (its FW chain) whenever ranges are given, even if none is of this family.
-    const srcFlag = kind === 'load-balancer' && sp.loadBalancerSourceRanges.length > 0 ? SVC_FLAG_SOURCE_RANGES : 0;
+    const srcFlag = v4 && kind === 'load-balancer' && sp.loadBalancerSourceRanges.length > 0 ? SVC_FLAG_SOURCE_RANGES : 0;
     const base = typeFlag | common | srcFlag;
     out.push({
       id, address, port, proto, kind,
@@ -135,6 +151,6 @@ export function servicePortFrontends(sp: ServicePortState, env: FrontendEnv): Fr
   if (sp.clusterIP !== undefined) add('cluster-ip', sp.clusterIP, sp.port, SVC_FLAG_CLUSTER_IP);
   for (const ip of sp.externalIPs) add('external-ip', ip, sp.port, SVC_FLAG_EXTERNAL_IP);
   for (const ip of sp.loadBalancerIPs) add('load-balancer', ip, sp.port, SVC_FLAG_LOADBALANCER);
-  if (sp.nodePort > 0) for (const ip of env.nodePortIPs) add('node-port', ip, sp.nodePort, SVC_FLAG_NODEPORT);
+  if (sp.nodePort > 0) for (const ip of env.nodePortIPs[family]) add('node-port', ip, sp.nodePort, SVC_FLAG_NODEPORT);
   return out;
 }

@@ -62,6 +62,21 @@ export function getIPv4(dv: DataView, offset: number): string {
   return formatIP({ family: 'IPv4', bytes: new Uint8Array(dv.buffer, dv.byteOffset + offset, 4) });
 }
 
+export function ipv6Bytes(address: string): Uint8Array {
+  const ip = parseIP(address);
+  if (!ip || ip.family !== 'IPv6') throw new MapCodecError(`not an IPv6 address: ${JSON.stringify(address)}`);
+  return ip.bytes;
+}
+
+export function putIPv6(bytes: Uint8Array, offset: number, address: string): void {
+  bytes.set(ipv6Bytes(address), offset);
+}
+
+/** RFC 5952 text, as the planner keys IPv6 addresses. */
+export function getIPv6(dv: DataView, offset: number): string {
+  return formatIP({ family: 'IPv6', bytes: new Uint8Array(dv.buffer, dv.byteOffset + offset, 16) });
+}
+
 export function putBe16(dv: DataView, offset: number, what: string, value: number): void {
   dv.setUint16(offset, checkInt(what, value, 16), NETWORK);
 }

@@ -180,3 +180,5 @@ export function decodeMaglevTable(bytes: Uint8Array): Uint32Array {
 
 // The maps the programs write themselves (affinity, connection table, socket rev-NAT).
 export * from './map-codec-state.js';
+// The IPv6 structs.
+export * from './map-codec6.js';

@@ -76,6 +76,36 @@ export const SOCK4_REV_VAL = {
   offsets: { address: 0, port: 4, pad: 6, rev_nat_index: 8 },
 } as const satisfies StructLayout;
 
+export const LB6_KEY = {
+  name: 'lb6_key',
+  size: 24,
+  offsets: { address: 0, dport: 16, backend_slot: 18, proto: 20, scope: 21, pad: 22 },
+} as const satisfies StructLayout;
+
+export const LB6_BACKEND = {
+  name: 'lb6_backend',
+  size: 20,
+  offsets: { address: 0, port: 16, proto: 18, flags: 19 },
+} as const satisfies StructLayout;
+
+export const LB6_REVERSE_NAT = {
+  name: 'lb6_reverse_nat',
+  size: 20,
+  offsets: { address: 0, port: 16, pad: 18 },
+} as const satisfies StructLayout;
+
+export const SOCK6_REV_KEY = {
+  name: 'sock6_rev_key',
+  size: 32,
+  offsets: { cookie: 0, address: 8, port: 24, pad: 26 },
+} as const satisfies StructLayout;
+
+export const SOCK6_REV_VAL = {
+  name: 'sock6_rev_val',
+  size: 24,
+  offsets: { address: 0, port: 16, pad: 18, rev_nat_index: 20 },
+} as const satisfies StructLayout;
+
 export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   LB4_KEY,
   LB4_SERVICE,
@@ -88,6 +118,11 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   CT4_VAL,
   SOCK4_REV_KEY,
   SOCK4_REV_VAL,
+  LB6_KEY,
+  LB6_BACKEND,
+  LB6_REVERSE_NAT,
+  SOCK6_REV_KEY,
+  SOCK6_REV_VAL,
 ];
 
 // enum bpf_map_type values (include/uapi/linux/bpf.h).
@@ -118,4 +153,8 @@ export const MAP_SPECS: readonly MapSpec[] = [
   { name: MAP_NAMES.maglev, type: BPF_MAP_TYPE_HASH, keySize: U32_SIZE, valueSize: LB_MAGLEV_LUT_SIZE * U32_SIZE, maxEntries: 16384, flags: BPF_F_NO_PREALLOC },
   { name: MAP_NAMES.conntrack, type: BPF_MAP_TYPE_LRU_HASH, keySize: CT4_KEY.size, valueSize: CT4_VAL.size, maxEntries: 262144, flags: 0 },
   { name: MAP_NAMES.sockRevNat, type: BPF_MAP_TYPE_LRU_HASH, keySize: SOCK4_REV_KEY.size, valueSize: SOCK4_REV_VAL.size, maxEntries: 262144, flags: 0 },
+  { name: MAP_NAMES.services6, type: BPF_MAP_TYPE_HASH, keySize: LB6_KEY.size, valueSize: LB4_SERVICE.size, maxEntries: 262144, flags: 0 },
+  { name: MAP_NAMES.backends6, type: BPF_MAP_TYPE_HASH, keySize: U32_SIZE, valueSize: LB6_BACKEND.size, maxEntries: 262144, flags: 0 },
+  { name: MAP_NAMES.revNat6, type: BPF_MAP_TYPE_HASH, keySize: U32_SIZE, valueSize: LB6_REVERSE_NAT.size, maxEntries: 65536, flags: 0 },
+  { name: MAP_NAMES.sockRevNat6, type: BPF_MAP_TYPE_LRU_HASH, keySize: SOCK6_REV_KEY.size, valueSize: SOCK6_REV_VAL.size, maxEntries: 262144, flags: 0 },
 ];

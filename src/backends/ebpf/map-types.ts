@@ -1,5 +1,9 @@
 // The eBPF maps' records as TypeScript sees them: bpf/include/svcplane_lb.h mirrored
 // field for field (map-codec.ts turns them into bytes; a test checks both against BTF).
+// The load-balancer records hold addresses as strings of either family: an Lb4Key
+// with an IPv6 address is encoded as struct lb6_key into svcp_lb6_svc, an Lb4Backend
+// with one as struct lb6_backend, and so on (backend ids and rev_nat indexes are
+// one id space across both families, see svcplane_lb.h).
 import type { Protocol } from '../../model/types.js';
 
 export const LB_LOOKUP_SCOPE_EXT = 0;
@@ -31,6 +35,10 @@ export const MAP_NAMES = {
   maglev: 'svcp_lb4_mglv',
   conntrack: 'svcp_ct4',
   sockRevNat: 'svcp_sk4_rev',
+  services6: 'svcp_lb6_svc',
+  backends6: 'svcp_lb6_be',
+  revNat6: 'svcp_lb6_rnat',
+  sockRevNat6: 'svcp_sk6_rev',
 } as const;
 
 /** struct lb4_key. Addresses are dotted quads; ports host order (the codec swaps). */
@@ -115,3 +123,9 @@ export interface Sock4RevValue {
   readonly port: number;
   readonly revNatIndex: number;
 }
+
+/** struct sock6_rev_key: as Sock4RevKey, with an IPv6 address. */
+export type Sock6RevKey = Sock4RevKey;
+
+/** struct sock6_rev_val: as Sock4RevValue, with an IPv6 address. */
+export type Sock6RevValue = Sock4RevValue;

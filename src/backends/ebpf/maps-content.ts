@@ -2,6 +2,9 @@
 // writes them: either dumped from the kernel (full syncs) or the backend's copy
 // of what it last committed (partial syncs). Keys of the services and source
 // range maps are canonical strings so that lookups are cheap.
+// Both families live in the same maps here (addresses tell them apart; backend
+// ids and rev_nat indexes are one id space): the applier sends each record to
+// its family's kernel map (svcp_lb4_* or svcp_lb6_*).
 import type { Protocol } from '../../model/types.js';
 import type { Lb4Backend, Lb4Key, Lb4ReverseNat, Lb4Service, Lb4SourceRange, LookupScope } from './map-types.js';
 
@@ -11,13 +14,13 @@ export interface ServiceEntry {
 }
 
 export interface EbpfMapsContent {
-  /** svcp_lb4_svc, keyed by lb4KeyString(key). */
+  /** svcp_lb4_svc and svcp_lb6_svc, keyed by lb4KeyString(key). */
   readonly services: Map<string, ServiceEntry>;
-  /** svcp_lb4_be: backend id -> backend. */
+  /** svcp_lb4_be and svcp_lb6_be: backend id -> backend. */
   readonly backends: Map<number, Lb4Backend>;
-  /** svcp_lb4_rnat: rev_nat_index -> frontend. */
+  /** svcp_lb4_rnat and svcp_lb6_rnat: rev_nat_index -> frontend. */
   readonly revNat: Map<number, Lb4ReverseNat>;
-  /** svcp_lb4_srcr, keyed by sourceRangeKeyString(key); the value is always 1. */
+  /** svcp_lb4_srcr (IPv4 only: tc enforces them), keyed by sourceRangeKeyString(key); the value is always 1. */
   readonly sourceRanges: Map<string, Lb4SourceRange>;
   /** svcp_lb4_mglv: rev_nat_index -> LB_MAGLEV_LUT_SIZE backend ids. Treated as immutable. */
   readonly maglev: Map<number, Uint32Array>;
@@ -25,18 +28,32 @@ export interface EbpfMapsContent {
 
 export type EbpfMapName = 'services' | 'backends' | 'revNat' | 'sourceRanges' | 'maglev';
 
+/** Deletes by id carry the family of the record they delete (absent: IPv4), so the applier knows its map. */
+export interface FamilyTag {
+  readonly family?: 'IPv6';
+}
+
 /** One map write, in the order the plan must apply them. */
 export type EbpfOp =
   | { readonly map: 'services'; readonly op: 'update'; readonly key: Lb4Key; readonly value: Lb4Service }
   | { readonly map: 'services'; readonly op: 'delete'; readonly key: Lb4Key }
   | { readonly map: 'backends'; readonly op: 'update'; readonly key: number; readonly value: Lb4Backend }
-  | { readonly map: 'backends'; readonly op: 'delete'; readonly key: number }
+  | ({ readonly map: 'backends'; readonly op: 'delete'; readonly key: number } & FamilyTag)
   | { readonly map: 'revNat'; readonly op: 'update'; readonly key: number; readonly value: Lb4ReverseNat }
-  | { readonly map: 'revNat'; readonly op: 'delete'; readonly key: number }
+  | ({ readonly map: 'revNat'; readonly op: 'delete'; readonly key: number } & FamilyTag)
   | { readonly map: 'sourceRanges'; readonly op: 'update'; readonly key: Lb4SourceRange; readonly value: 1 }
   | { readonly map: 'sourceRanges'; readonly op: 'delete'; readonly key: Lb4SourceRange }
   | { readonly map: 'maglev'; readonly op: 'update'; readonly key: number; readonly value: Uint32Array }
   | { readonly map: 'maglev'; readonly op: 'delete'; readonly key: number };
+
+export function isIPv6Address(address: string): boolean {
+  return address.includes(':');
+}
+
+/** The FamilyTag of a delete by id of a record with this address. */
+export function familyTag(address: string | undefined): FamilyTag {
+  return address !== undefined && isIPv6Address(address) ? { family: 'IPv6' } : {};
+}
 
 /** A frontend's identity, the part of lb4_key rev_nat indexes are keyed by: `address:port/proto`. */
 export function frontendId(address: string, port: number, proto: Protocol): string {

@@ -25,4 +25,14 @@ describe('renderMaps', () => {
       '',
     ]);
   });
+
+  it('shows IPv6 frontends and backends with bracketed addresses, the internal scope marked', () => {
+    const c = emptyMapsContent();
+    const np = { address: 'fd00::5', port: 30080, proto: 'TCP', scope: 1 } as const;
+    put(c, { ...np, slot: 0 }, { count: 1, flags: SVC_FLAG_CLUSTER_IP, revNatIndex: 3 });
+    put(c, { ...np, slot: 1 }, { backendId: 4 });
+    c.backends.set(4, { address: 'fd00:244::7', port: 8080, proto: 'TCP', flags: 0 });
+    c.revNat.set(3, { address: 'fd00::5', port: 30080 });
+    expect(renderMaps(c).split('\n')[0]).toBe('TCP [fd00::5]:30080 (internal) #3 cluster-ip -> [fd00:244::7]:8080');
+  });
 });

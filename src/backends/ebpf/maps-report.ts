@@ -1,6 +1,7 @@
 // `svcplane maps`: the eBPF mode's services and backends as the kernel holds them, decoded,
-// one frontend per line with its flags and the backends its slots resolve to.
-import type { EbpfMapsContent } from './maps-content.js';
+// one frontend per line with its flags and the backends its slots resolve to. IPv4 and
+// IPv6 (svcp_lb6_*) frontends alike; IPv6 addresses are bracketed before their port.
+import { isIPv6Address, lb4KeyString, type EbpfMapsContent } from './maps-content.js';
 import {
   LB_LOOKUP_SCOPE_INT, SVC_FLAG_AFFINITY, SVC_FLAG_CLUSTER_IP, SVC_FLAG_EXTERNAL_IP, SVC_FLAG_LOADBALANCER, SVC_FLAG_MAGLEV,
   SVC_FLAG_NODEPORT, SVC_FLAG_SOURCE_RANGES, SVC_FLAG_TWO_SCOPES, BE_FLAG_LOCAL, BE_FLAG_TERMINATING,
@@ -15,6 +16,10 @@ function flagNames(flags: number, table: ReadonlyArray<readonly [number, string]
   return table.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name).join(',');
 }
 
+function hostPort(address: string, port: number): string {
+  return isIPv6Address(address) ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
 /** One line per frontend and scope, sorted; slots that point nowhere are shown as such. */
 export function renderMaps(c: EbpfMapsContent): string {
   const lines: string[] = [];
@@ -23,12 +28,12 @@ export function renderMaps(c: EbpfMapsContent): string {
     const scope = key.scope === LB_LOOKUP_SCOPE_INT ? ' (internal)' : '';
     const backends: string[] = [];
     for (let slot = 1; slot <= value.count; slot++) {
-      const entry = c.services.get(`${key.address}:${key.port}/${key.proto}/${key.scope}/${slot}`);
+      const entry = c.services.get(lb4KeyString({ ...key, slot }));
       const be = entry === undefined ? undefined : c.backends.get(entry.value.backendId);
       if (be === undefined) backends.push(`slot ${slot}: missing`);
       else {
         const flags = flagNames(be.flags, [[BE_FLAG_LOCAL, 'local'], [BE_FLAG_TERMINATING, 'terminating']]);
-        backends.push(`${be.address}:${be.port}${flags ? ` [${flags}]` : ''}`);
+        backends.push(`${hostPort(be.address, be.port)}${flags ? ` [${flags}]` : ''}`);
       }
     }
     const rnat = c.revNat.get(value.revNatIndex);
@@ -37,7 +42,7 @@ export function renderMaps(c: EbpfMapsContent): string {
       value.affinityTimeout > 0 ? `affinity ${value.affinityTimeout}s` : '',
       rnat === undefined ? 'no reverse NAT' : '',
     ].filter(Boolean).join(' ');
-    lines.push(`${key.proto} ${key.address}:${key.port}${scope} #${value.revNatIndex} ${extra} -> ${backends.length === 0 ? '(no endpoints: rejected)' : backends.join(', ')}`);
+    lines.push(`${key.proto} ${hostPort(key.address, key.port)}${scope} #${value.revNatIndex} ${extra} -> ${backends.length === 0 ? '(no endpoints: rejected)' : backends.join(', ')}`);
   }
   lines.sort();
   const summary = `${lines.length} frontends, ${c.backends.size} backends, ${c.revNat.size} reverse-NAT entries, ${c.maglev.size} Maglev tables`;

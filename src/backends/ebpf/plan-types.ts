@@ -11,6 +11,8 @@ export interface EbpfPlanOptions {
    * planned and `current` must be the content that memo came with; otherwise the plan is full.
    */
   readonly changed?: ReadonlySet<string>;
+  /** IPv6 service-port keys changed (StateChanges.IPv6), as `changed`; absent: none. */
+  readonly changedIPv6?: ReadonlySet<string>;
   readonly memo?: EbpfPlanMemo;
   /**
    * Update `current` and `memo` in place and return them, instead of copies: a partial plan then
@@ -26,7 +28,7 @@ export interface EbpfPlanOptions {
  */
 export interface EbpfPlanMemo {
   readonly optionsKey: string;
-  /** Frontend id -> the service ports that want it, sorted (the first one has it). */
+  /** Frontend id -> the service ports that want it, sorted (the first one has it). IPv6 port keys end in '|IPv6'. */
   readonly claims: Map<string, readonly string[]>;
   /** Service port key -> the frontend ids it wants. */
   readonly byPort: Map<string, readonly string[]>;
@@ -44,10 +46,10 @@ export interface EbpfPlanMemo {
 
 export interface EbpfPlanStats {
   readonly kind: 'full' | 'partial';
-  /** IPv4 service ports planned (all of them in a full plan, the changed ones in a partial one). */
+  /** Service ports planned, both families (all of them in a full plan, the changed ones in a partial one). */
   readonly servicePorts: number;
-  /** IPv6 service ports: not served by the eBPF mode yet. */
-  readonly skippedIPv6: number;
+  /** Of which IPv6. */
+  readonly ipv6ServicePorts: number;
   /** Frontends planned. */
   readonly frontends: number;
   /** Frontends wanted by more than one service port (the first in key order has it), in the whole state. */

@@ -1,16 +1,18 @@
 // Write ordering, model-checked: random transitions between states are planned
 // (fully and partially), and the ops are applied one at a time to a model of the
-// maps; after every single op each slot-0 entry must resolve whole.
+// maps; after every single op each slot-0 entry must resolve whole. Dual-stack:
+// IPv6 service ports share keys with IPv4 ones, backend ids and rev-NAT indexes.
 import { describe, expect, it } from 'vitest';
 import { defaultNodeContext } from '../../state/node-context.js';
-import type { DesiredState, EndpointInfo, ServicePortState } from '../../state/types.js';
+import type { DesiredState, EndpointInfo, FamilyState, ServicePortState } from '../../state/types.js';
 import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixtures.js';
-import { applyEbpfOp, cloneMapsContent, emptyMapsContent, lb4KeyString, sourceRangeKeyString, type EbpfMapsContent, type EbpfOp } from './maps-content.js';
+import { targetMap } from './ebpf-maps.js';
+import { applyEbpfOp, cloneMapsContent, emptyMapsContent, isIPv6Address, lb4KeyString, sourceRangeKeyString, type EbpfMapsContent, type EbpfOp } from './maps-content.js';
 import { lookupProblems } from './maps-invariants.js';
 import { planEbpf, type EbpfPlan } from './planner.js';
 import type { EbpfAlgorithm } from './frontends.js';
 
-const CTX = defaultNodeContext({ nodeIPs: ['10.0.0.5', '192.168.1.10'] });
+const CTX = defaultNodeContext({ nodeIPs: ['10.0.0.5', '192.168.1.10', 'fd00::5'] });
 
 /** mulberry32: a seeded PRNG, so a failure names its seed. */
 function rng(seed: number): () => number {
@@ -28,16 +30,25 @@ function generator(r: () => number) {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const subset = <T>(xs: readonly T[], p: number): T[] => xs.filter(() => r() < p);
   // A pod's flags are its own: the same address is local/terminating in every service.
-  const pool: EndpointInfo[] = Array.from({ length: 12 }, (_, i) =>
-    endpoint(`10.244.0.${i + 1}`, 8080, { isLocal: i % 3 === 0, terminating: i % 5 === 4, ready: i % 5 !== 4 }));
-  const service = (i: number): ServicePortState => {
-    const eps = r() < 0.15 ? [] : subset(pool, 0.4);
+  const pod = (i: number, address: string): EndpointInfo => endpoint(address, 8080, { isLocal: i % 3 === 0, terminating: i % 5 === 4, ready: i % 5 !== 4 });
+  const pools = {
+    IPv4: Array.from({ length: 12 }, (_, i) => pod(i, `10.244.0.${i + 1}`)),
+    IPv6: Array.from({ length: 12 }, (_, i) => pod(i, `fd00:244::${i + 1}`)),
+  };
+  const addresses = {
+    IPv4: { cluster: (i: number) => `10.96.0.${i + 1}`, external: ['203.0.113.1', '203.0.113.2'], lb: ['198.51.100.1', '198.51.100.2'] },
+    IPv6: { cluster: (i: number) => `fd00:96::${i + 1}`, external: ['2001:db8::1', '2001:db8::2'], lb: ['2001:db8:1::1', '2001:db8:1::2'] },
+  };
+  const service = (i: number, family: 'IPv4' | 'IPv6'): ServicePortState => {
+    const eps = r() < 0.15 ? [] : subset(pools[family], 0.4);
+    const a = addresses[family];
     return servicePort({
       serviceName: `svc-${i}`,
-      clusterIP: r() < 0.9 ? `10.96.0.${i + 1}` : undefined,
+      family,
+      clusterIP: r() < 0.9 ? a.cluster(i) : undefined,
       port: pick([80, 443]),
-      externalIPs: subset(['203.0.113.1', '203.0.113.2'], 0.2),
-      loadBalancerIPs: subset(['198.51.100.1', '198.51.100.2'], 0.25),
+      externalIPs: subset(a.external, 0.2),
+      loadBalancerIPs: subset(a.lb, 0.25),
       loadBalancerSourceRanges: r() < 0.3 ? subset(['203.0.113.0/24', '10.0.0.0/8', '2001:db8::/32'], 0.6) : [],
       nodePort: pick([0, 0, 30001, 30002]),
       affinityTimeoutSeconds: pick([0, 0, 300]),
@@ -46,25 +57,26 @@ function generator(r: () => number) {
       clusterEndpoints: eps,
     });
   };
-  const next = (prev: DesiredState): DesiredState => {
-    const ports = new Map(prev.IPv4);
+  const nextFamily = (prev: FamilyState, family: 'IPv4' | 'IPv6'): FamilyState => {
+    const ports = new Map(prev);
     for (let i = 0; i < 8; i++) {
       const key = `default/svc-${i}:http`;
       const x = r();
-      if (!ports.has(key)) { if (x < 0.35) ports.set(key, service(i)); }
+      if (!ports.has(key)) { if (x < 0.35) ports.set(key, service(i, family)); }
       else if (x < 0.15) ports.delete(key);
-      else if (x < 0.5) ports.set(key, service(i));
+      else if (x < 0.5) ports.set(key, service(i, family));
       else if (x < 0.65) {
         const sp = ports.get(key) as ServicePortState;
-        const eps = subset(pool, 0.5);
+        const eps = subset(pools[family], 0.5);
         ports.set(key, { ...sp, clusterEndpoints: eps, localEndpoints: eps.filter((e) => e.isLocal), hasEndpoints: eps.length > 0 });
       } else if (x < 0.75) {
         const sp = ports.get(key) as ServicePortState;
         ports.set(key, { ...sp, externalPolicyLocal: !sp.externalPolicyLocal });
       }
     }
-    return { IPv4: familyState(...ports.values()), IPv6: new Map() };
+    return familyState(...ports.values());
   };
+  const next = (prev: DesiredState): DesiredState => ({ IPv4: nextFamily(prev.IPv4, 'IPv4'), IPv6: nextFamily(prev.IPv6, 'IPv6') });
   return { next, chance: r };
 }
 
@@ -78,6 +90,12 @@ function modelCheck(start: EbpfMapsContent, ops: readonly EbpfOp[], where: strin
     const id = `${op.map} ${op.map === 'services' ? lb4KeyString(op.key) : op.map === 'sourceRanges' ? sourceRangeKeyString(op.key) : op.key}`;
     if (seen.has(id)) expect.fail(`${where}: ${id} touched twice`);
     seen.add(id);
+    // A delete by id must name the family of the record it deletes: the applier picks the kernel map by it.
+    if ((op.map === 'backends' || op.map === 'revNat') && op.op === 'delete') {
+      const address = op.map === 'backends' ? model.backends.get(op.key)?.address : model.revNat.get(op.key)?.address;
+      const expected = address !== undefined && isIPv6Address(address) ? `${op.map}6` : op.map;
+      if (targetMap(op) !== expected) expect.fail(`${where}: ${id} goes to ${targetMap(op)}, the record is in ${expected}`);
+    }
     applyEbpfOp(model, op);
     const problems = lookupProblems(model, { tableIds });
     if (problems.length > 0) expect(problems, `${where}: after op ${i} (${op.op} ${id})`).toEqual([]);
@@ -102,10 +120,10 @@ function sameContent(a: EbpfMapsContent, b: EbpfMapsContent): void {
   if (la.join('\n') !== lb.join('\n')) expect(la).toEqual(lb);
 }
 
-function changedKeys(a: DesiredState, b: DesiredState): Set<string> {
+function changedKeys(a: FamilyState, b: FamilyState): Set<string> {
   const out = new Set<string>();
-  for (const [k, v] of a.IPv4) if (b.IPv4.get(k) !== v) out.add(k);
-  for (const k of b.IPv4.keys()) if (!a.IPv4.has(k)) out.add(k);
+  for (const [k, v] of a) if (b.get(k) !== v) out.add(k);
+  for (const k of b.keys()) if (!a.has(k)) out.add(k);
   return out;
 }
 
@@ -126,9 +144,11 @@ function walk(seed: number, algorithm: EbpfAlgorithm, steps: number): { ops: num
 
     if (last !== undefined) {
       // Partial: the changed keys plus, sometimes, unchanged ones (harmless extra work).
-      const changed = changedKeys(prev, desired);
+      const changed = changedKeys(prev.IPv4, desired.IPv4);
+      const changedIPv6 = changedKeys(prev.IPv6, desired.IPv6);
       if (g.chance() < 0.3) for (const k of desired.IPv4.keys()) changed.add(k);
-      const partial = planEbpf(desired, CTX, content, { algorithm, changed, memo: last.memo });
+      if (g.chance() < 0.3) for (const k of desired.IPv6.keys()) changedIPv6.add(k);
+      const partial = planEbpf(desired, CTX, content, { algorithm, changed, changedIPv6, memo: last.memo });
       expect(partial.stats.kind).toBe('partial');
       sameContent(modelCheck(content, partial.ops, `${where} partial`), partial.content);
       // The same end as a full plan would reach: nothing left to do.

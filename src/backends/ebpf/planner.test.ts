@@ -52,7 +52,7 @@ describe('planEbpf: service types and policies', () => {
     expect(lookup(p.content, '10.96.0.10', 80, LB_LOOKUP_SCOPE_INT)).toBeUndefined();
     expect([...p.content.backends.values()].map((b) => b.flags).sort()).toEqual([0, 0, BE_FLAG_LOCAL]);
     expect(p.content.services.size).toBe(4);
-    expect(p.stats).toMatchObject({ kind: 'full', servicePorts: 1, frontends: 1, skippedIPv6: 0 });
+    expect(p.stats).toMatchObject({ kind: 'full', servicePorts: 1, frontends: 1, ipv6ServicePorts: 0 });
   });
 
   it('internalTrafficPolicy Local: the cluster IP serves local endpoints only; none local -> count 0', () => {
@@ -173,13 +173,6 @@ describe('planEbpf: service types and policies', () => {
     const ids = [...p.content.backends].map(([id, b]) => ({ id, identity: `${b.address}:${b.port}/${b.proto}` }));
     expect(cipTable).toEqual(maglevTable(ids));
     expect(p.stats.maglevTables).toBe(2);
-  });
-
-  it('IPv6 service ports are skipped and counted', () => {
-    const p = plan(state(servicePort({ clusterEndpoints: [remote] }), servicePort({ serviceName: 'v6', clusterIP: 'fd00::10', clusterEndpoints: [endpoint('fd00::1', 80)] })));
-    expect(p.stats.skippedIPv6).toBe(1);
-    expect(p.stats.servicePorts).toBe(1);
-    expect([...p.content.services.values()].every((e) => !e.key.address.includes(':'))).toBe(true);
   });
 
   it('a frontend wanted by two service ports goes to the first in key order, and is counted', () => {

@@ -2,13 +2,15 @@
 // the maps from `current` to it, writing only differences. Full plans compare
 // every frontend and sweep whatever the maps hold beyond it; partial plans
 // (given the changed service ports and the memo of the previous plan) look only
-// at the frontends those service ports had or want.
+// at the frontends those service ports had or want. Both families are planned
+// into the same content (see maps-content.ts); their frontends never collide.
+import type { IPFamily } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
-import type { DesiredState } from '../../state/types.js';
+import type { DesiredState, ServicePortState } from '../../state/types.js';
 import { planFrontend, type DiffContext } from './frontend-diff.js';
 import { frontendEnv, servicePortFrontends, type FrontendEnv, type FrontendSpec } from './frontends.js';
 import { lowestFree, recoverIds } from './id-recovery.js';
-import { applyEbpfOps, backendKeyString, cloneMapsContent, frontendId, scopePrefix, type EbpfMapsContent } from './maps-content.js';
+import { applyEbpfOps, backendKeyString, cloneMapsContent, familyTag, frontendId, scopePrefix, type EbpfMapsContent } from './maps-content.js';
 import { LB_LOOKUP_SCOPE_EXT } from './map-types.js';
 import { IdAllocator, OpsBuilder } from './ops-builder.js';
 import type { EbpfPlan, EbpfPlanMemo, EbpfPlanOptions } from './plan-types.js';
@@ -16,6 +18,26 @@ import type { EbpfPlan, EbpfPlanMemo, EbpfPlanOptions } from './plan-types.js';
 export type { EbpfPlan, EbpfPlanMemo, EbpfPlanOptions, EbpfPlanStats } from './plan-types.js';
 
 type Location = Pick<FrontendSpec, 'id' | 'address' | 'port' | 'proto'>;
+
+// Service-port keys are unique per family only: the memo qualifies IPv6 ones.
+const IPV6_PORT_SUFFIX = '|IPv6';
+
+function memoPortKey(family: IPFamily, key: string): string {
+  return family === 'IPv4' ? key : `${key}${IPV6_PORT_SUFFIX}`;
+}
+
+function servicePortOf(desired: DesiredState, portKey: string): ServicePortState | undefined {
+  return portKey.endsWith(IPV6_PORT_SUFFIX) ? desired.IPv6.get(portKey.slice(0, -IPV6_PORT_SUFFIX.length)) : desired.IPv4.get(portKey);
+}
+
+/** Every service port of both families, by memo key, in key order. */
+function allServicePorts(desired: DesiredState): [string, ServicePortState][] {
+  const out: [string, ServicePortState][] = [];
+  for (const family of ['IPv4', 'IPv6'] as const) {
+    for (const [key, sp] of desired[family]) if (sp.family === family) out.push([memoPortKey(family, key), sp]);
+  }
+  return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
 
 function newContext(current: EbpfMapsContent, out: OpsBuilder, env: FrontendEnv, partial: boolean, parts: Pick<DiffContext, 'backendIds' | 'backendAlloc' | 'revAlloc' | 'recoverRevNat' | 'refs' | 'rangesByRev'>): DiffContext {
   return {
@@ -36,7 +58,7 @@ function writeBackends(c: DiffContext): void {
 }
 
 function finish(kind: 'full' | 'partial', current: EbpfMapsContent, out: OpsBuilder, inPlace: boolean, memo: (content: EbpfMapsContent) => EbpfPlanMemo,
-  counts: { servicePorts: number; skippedIPv6: number; frontends: number }): EbpfPlan {
+  counts: { servicePorts: number; ipv6ServicePorts: number; frontends: number }): EbpfPlan {
   const ops = out.ops();
   // Nothing to change: the maps are `current` (a copy would cost O(maps) for nothing).
   const content = inPlace || ops.length === 0 ? current : cloneMapsContent(current);
@@ -68,15 +90,10 @@ function planFull(desired: DesiredState, env: FrontendEnv, current: EbpfMapsCont
   const byPort = new Map<string, readonly string[]>();
   const winners = new Map<string, FrontendSpec>();
   let servicePorts = 0;
-  let skippedIPv6 = desired.IPv6.size;
-  for (const key of [...desired.IPv4.keys()].sort()) {
-    const sp = desired.IPv4.get(key);
-    if (sp === undefined) continue;
-    if (sp.family !== 'IPv4') {
-      skippedIPv6++;
-      continue;
-    }
+  let ipv6ServicePorts = 0;
+  for (const [key, sp] of allServicePorts(desired)) {
     servicePorts++;
+    if (sp.family === 'IPv6') ipv6ServicePorts++;
     const specs = servicePortFrontends(sp, env);
     byPort.set(key, specs.map((s) => s.id));
     for (const s of specs) {
@@ -105,11 +122,11 @@ function planFull(desired: DesiredState, env: FrontendEnv, current: EbpfMapsCont
 
   // Sweep: everything the maps hold that no frontend kept (nothing when every entry was met).
   if (c.hits.services < current.services.size) sweepServices(c);
-  for (const id of current.revNat.keys()) if (!c.keptRevNat.has(id)) out.add('revNatDelete', { map: 'revNat', op: 'delete', key: id });
+  for (const [id, nat] of current.revNat) if (!c.keptRevNat.has(id)) out.add('revNatDelete', { map: 'revNat', op: 'delete', key: id, ...familyTag(nat.address) });
   for (const [k, r] of current.sourceRanges) if (!c.keptRanges.has(k)) out.add('sourceRangesDelete', { map: 'sourceRanges', op: 'delete', key: r });
   for (const id of current.maglev.keys()) if (!c.keptMaglev.has(id)) out.add('maglevDelete', { map: 'maglev', op: 'delete', key: id });
   if (c.hits.backends < current.backends.size) {
-    for (const id of current.backends.keys()) if (!c.backends.has(id)) out.add('backendsDelete', { map: 'backends', op: 'delete', key: id });
+    for (const [id, be] of current.backends) if (!c.backends.has(id)) out.add('backendsDelete', { map: 'backends', op: 'delete', key: id, ...familyTag(be.address) });
   }
 
   let conflicts = 0;
@@ -123,17 +140,17 @@ function planFull(desired: DesiredState, env: FrontendEnv, current: EbpfMapsCont
     rangesByRev: c.rangesByRev,
     floors: { backend: lowestFree(content.backends), revNat: lowestFree(content.revNat) },
     conflicts,
-  }), { servicePorts, skippedIPv6, frontends: winners.size });
+  }), { servicePorts, ipv6ServicePorts, frontends: winners.size });
 }
 
-/** `address:port/proto` back into its parts (IPv4 only: the address has no colon). */
+/** `address:port/proto` back into its parts (the port follows the last colon: IPv6 addresses have more). */
 function locationOf(fid: string): Location {
-  const colon = fid.indexOf(':');
-  const slash = fid.indexOf('/', colon);
+  const slash = fid.indexOf('/');
+  const colon = fid.lastIndexOf(':', slash);
   return { id: fid, address: fid.slice(0, colon), port: Number(fid.slice(colon + 1, slash)), proto: fid.slice(slash + 1) as Location['proto'] };
 }
 
-function planPartial(desired: DesiredState, env: FrontendEnv, current: EbpfMapsContent, prev: EbpfPlanMemo, changed: ReadonlySet<string>, inPlace: boolean): EbpfPlan {
+function planPartial(desired: DesiredState, env: FrontendEnv, current: EbpfMapsContent, prev: EbpfPlanMemo, changed: readonly string[], inPlace: boolean): EbpfPlan {
   const memo = inPlace ? prev : {
     ...prev,
     claims: new Map(prev.claims), byPort: new Map(prev.byPort), backendIds: new Map(prev.backendIds), refs: new Map(prev.refs), rangesByRev: new Map(prev.rangesByRev),
@@ -149,7 +166,7 @@ function planPartial(desired: DesiredState, env: FrontendEnv, current: EbpfMapsC
   const specsOf = (port: string): ReadonlyMap<string, FrontendSpec> => {
     let specs = specCache.get(port);
     if (specs === undefined) {
-      const sp = desired.IPv4.get(port);
+      const sp = servicePortOf(desired, port);
       specs = new Map(sp === undefined ? [] : servicePortFrontends(sp, env).map((s) => [s.id, s]));
       specCache.set(port, specs);
     }
@@ -158,11 +175,14 @@ function planPartial(desired: DesiredState, env: FrontendEnv, current: EbpfMapsC
 
   const touched = new Map<string, Location>();
   let servicePorts = 0;
-  for (const port of [...changed].sort()) {
+  let ipv6ServicePorts = 0;
+  for (const port of changed) {
     const specs = specsOf(port);
     const old = memo.byPort.get(port) ?? [];
-    if (old.length === 0 && specs.size === 0 && desired.IPv4.get(port)?.family !== 'IPv4') continue;
+    const sp = servicePortOf(desired, port);
+    if (old.length === 0 && specs.size === 0 && sp === undefined) continue;
     servicePorts++;
+    if (port.endsWith(IPV6_PORT_SUFFIX)) ipv6ServicePorts++;
     for (const fid of old) {
       if (!specs.has(fid)) setClaims(fid, (memo.claims.get(fid) ?? []).filter((p) => p !== port));
       if (!touched.has(fid)) touched.set(fid, locationOf(fid));
@@ -197,7 +217,7 @@ function planPartial(desired: DesiredState, env: FrontendEnv, current: EbpfMapsC
     memo.refs.delete(id);
     const be = current.backends.get(id);
     if (be === undefined) continue;
-    out.add('backendsDelete', { map: 'backends', op: 'delete', key: id });
+    out.add('backendsDelete', { map: 'backends', op: 'delete', key: id, ...familyTag(be.address) });
     memo.backendIds.delete(backendKeyString(be));
     c.backendAlloc.freed(id);
   }
@@ -206,19 +226,26 @@ function planPartial(desired: DesiredState, env: FrontendEnv, current: EbpfMapsC
     ...memo,
     floors: { backend: c.backendAlloc.floorAfter(), revNat: c.revAlloc.floorAfter() },
     conflicts,
-  }), { servicePorts, skippedIPv6: desired.IPv6.size, frontends: touched.size });
+  }), { servicePorts, ipv6ServicePorts, frontends: touched.size });
+}
+
+/** The changed service ports of both families as memo keys, in key order. */
+function changedPorts(opts: EbpfPlanOptions): string[] {
+  const out = [...(opts.changed ?? [])];
+  for (const key of opts.changedIPv6 ?? []) out.push(memoPortKey('IPv6', key));
+  return out.sort();
 }
 
 /**
- * Plans the IPv4 load-balancer maps for `desired`. `current` is what the maps hold:
+ * Plans the load-balancer maps of both families for `desired`. `current` is what the maps hold:
  * a kernel dump (full syncs) or the content of the previous plan (partial syncs,
- * with `opts.changed` and `opts.memo`). IPv6 service ports are counted, not planned.
+ * with `opts.changed`, `opts.changedIPv6` and `opts.memo`).
  */
 export function planEbpf(desired: DesiredState, ctx: NodeContext, current: EbpfMapsContent, opts: EbpfPlanOptions): EbpfPlan {
   const env = frontendEnv(ctx, opts.algorithm);
   const inPlace = opts.inPlace === true;
   if (opts.changed !== undefined && opts.memo !== undefined && opts.memo.optionsKey === env.optionsKey) {
-    return planPartial(desired, env, current, opts.memo, opts.changed, inPlace);
+    return planPartial(desired, env, current, opts.memo, changedPorts(opts), inPlace);
   }
   return planFull(desired, env, current, inPlace);
 }
