@@ -21,8 +21,10 @@ function keyText(v: unknown): string {
   return String(v);
 }
 
+/** A verdict, or an endpoint map's data (`address . port`). */
 function verdictText(v: unknown): string {
   const o = obj(v);
+  if (Array.isArray(o['concat'])) return keyText(v);
   for (const kind of ['goto', 'jump']) if (o[kind] !== undefined) return `${kind} ${String(obj(o[kind])['target'])}`;
   return Object.keys(o)[0] ?? String(v);
 }
@@ -52,7 +54,11 @@ export function expectedForm(objects: NftObjects): TableForm {
   for (const c of objects.chains.values()) chains[c.name] = c.rules.length;
   for (const s of objects.sets.values()) {
     const elems = [...(objects.elements.get(s.name)?.values() ?? [])];
-    sets[s.name] = s.flags?.includes('timeout') === true ? [] : elems.map((e) => (e.verdict === undefined ? elementKey(e.key) : `${elementKey(e.key)} : ${renderVerdict(e.verdict)}`)).sort();
+    const text = (e: (typeof elems)[number]): string => {
+      if (e.data !== undefined) return `${elementKey(e.key)} : ${e.data.join(' . ')}`;
+      return e.verdict === undefined ? elementKey(e.key) : `${elementKey(e.key)} : ${renderVerdict(e.verdict)}`;
+    };
+    sets[s.name] = s.flags?.includes('timeout') === true ? [] : elems.map(text).sort();
   }
   return { chains, sets };
 }

@@ -62,6 +62,8 @@ const db = servicePort({ serviceName: 'db', clusterIP: '10.96.0.20', clusterEndp
 
 export const NFT_PARTIAL_CASES: readonly NftPartialCase[] = [
   { name: 'partial-endpoint-replaced', family: 'IPv4', ctx: ctx(), before: familyState(web(), db), state: familyState(web({ clusterEndpoints: [ep1, ep3] }), db), changed: ['default/web:http'] },
+  // A count change rewrites the service chain (numgen's modulus) and adds an endpoint map element.
+  { name: 'partial-endpoint-added', family: 'IPv4', ctx: ctx(), before: familyState(web(), db), state: familyState(web({ clusterEndpoints: [ep1, ep2, ep3] }), db), changed: ['default/web:http'] },
   { name: 'partial-service-removed', family: 'IPv4', ctx: ctx(), before: familyState(web(), db), state: familyState(db), changed: ['default/web:http'] },
   { name: 'partial-service-added', family: 'IPv4', ctx: ctx(), before: familyState(db), state: familyState(web(), db), changed: ['default/web:http'] },
   { name: 'partial-last-endpoint-gone', family: 'IPv4', ctx: ctx(), before: familyState(web(), db), state: familyState(web({ clusterEndpoints: [] }), db), changed: ['default/web:http'] },

@@ -3,7 +3,7 @@
 // nftables mode. Services only add elements to the maps and their own chains.
 import type { RenderEnv } from '../iptables/service-rules.js';
 import {
-  ENDPOINTS_CHECK_CHAIN, FIREWALL_CHECK_CHAIN, FIREWALL_IPS_MAP, MARK_MASQ_CHAIN, MASQUERADING_CHAIN, NODEPORT_ADDRESSES_SET,
+  ENDPOINTS_CHECK_CHAIN, FIREWALL_CHECK_CHAIN, FIREWALL_IPS_MAP, HAIRPIN_SET, MARK_MASQ_CHAIN, MASQUERADING_CHAIN, NODEPORT_ADDRESSES_SET,
   NO_ENDPOINT_NODEPORTS_MAP, NO_ENDPOINT_SERVICES_MAP, REJECT_CHAIN, SERVICES_CHAIN, SERVICE_IPS_MAP, SERVICE_NODEPORTS_MAP,
 } from './names.js';
 import { NF_IP_PRI_NAT_DST, NF_IP_PRI_NAT_SRC, type Match, type NftChain, type NftElement, type NftRule, type NftSet } from './objects.js';
@@ -72,6 +72,8 @@ export function baseObjects(env: RenderEnv, masqueradeBit: number): BaseObjects 
     {
       name: MASQUERADING_CHAIN,
       rules: [
+        // Hairpin: a pod that reached itself through a service must see the reply come from the VIP.
+        jump(MARK_MASQ_CHAIN, { kind: 'ct-status-dnat' }, { kind: 'addr-pair-set', set: HAIRPIN_SET }),
         { match: [{ kind: 'mark-clear', mask: mark }], action: { kind: 'verdict', verdict: { kind: 'return' } } },
         // Clear the mark so that re-traversals (e.g. IPsec) do not masquerade again.
         { match: [], action: { kind: 'mark', op: 'xor', value: mark } },
@@ -87,6 +89,7 @@ export function baseObjects(env: RenderEnv, masqueradeBit: number): BaseObjects 
     { name: NO_ENDPOINT_SERVICES_MAP, type: serviceKey, map: 'verdict', comment: 'drop or reject traffic to services without (usable) endpoints' },
     { name: NO_ENDPOINT_NODEPORTS_MAP, type: 'inet_proto . inet_service', map: 'verdict', comment: 'drop or reject traffic to nodeports without (usable) endpoints' },
     { name: FIREWALL_IPS_MAP, type: serviceKey, map: 'verdict', comment: 'destinations subject to loadBalancerSourceRanges' },
+    { name: HAIRPIN_SET, type: `${addr} . ${addr}`, comment: 'endpoints, to masquerade connections DNATed to their own source' },
   ];
   const elements: NftElement[] = [];
   if (env.nodePortCIDRs !== undefined) {

@@ -33,6 +33,7 @@ function sameSet(want: NftSet, have: NftSetInfo): boolean {
   return (
     want.type === have.type &&
     (want.map === 'verdict') === (have.map === 'verdict') &&
+    (want.map === 'endpoints' ? have.map === want.data : true) &&
     want.timeout === have.timeout &&
     (want.flags ?? []).includes('interval') === have.flags.includes('interval')
   );

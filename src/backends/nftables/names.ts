@@ -18,6 +18,8 @@ export const NO_ENDPOINT_SERVICES_MAP = 'no-endpoint-services';
 export const NO_ENDPOINT_NODEPORTS_MAP = 'no-endpoint-nodeports';
 export const FIREWALL_IPS_MAP = 'firewall-ips';
 export const NODEPORT_ADDRESSES_SET = 'nodeport-addresses';
+/** Every endpoint as `ip . ip`: a connection DNATed to its own source is masqueraded (hairpin). */
+export const HAIRPIN_SET = 'hairpin-endpoints';
 
 export const SERVICE_PREFIX = 'service-';
 export const LOCAL_PREFIX = 'local-';
@@ -25,8 +27,10 @@ export const EXTERNAL_PREFIX = 'external-';
 export const FIREWALL_PREFIX = 'firewall-';
 export const ENDPOINT_PREFIX = 'endpoint-';
 export const AFFINITY_PREFIX = 'affinity-';
+export const ENDPOINTS_MAP_PREFIX = 'eps-';
+export const LOCAL_ENDPOINTS_MAP_PREFIX = 'local-eps-';
 
-/** NFT_NAME_MAXLEN is 256 with the terminating NUL; the longest prefix above is 9 characters. */
+/** NFT_NAME_MAXLEN is 256 with the terminating NUL; the longest prefix above is 10 characters. */
 const MAX_BASE_LENGTH = 240;
 /** NFT_USERDATA_MAXLEN: comments longer than this are refused. */
 export const MAX_COMMENT_LENGTH = 128;
@@ -46,6 +50,9 @@ export interface ServicePortNames {
   readonly local: string;
   readonly external: string;
   readonly firewall: string;
+  /** The endpoint maps of the service and local chains. */
+  readonly endpoints: string;
+  readonly localEndpoints: string;
 }
 
 function rawBase(namespace: string, serviceName: string, protocol: Protocol, portName: string): string {
@@ -58,7 +65,10 @@ function readableBase(namespace: string, serviceName: string, protocol: Protocol
 
 export function servicePortNames(namespace: string, serviceName: string, protocol: Protocol, portName: string): ServicePortNames {
   const base = hashAndTruncate(rawBase(namespace, serviceName, protocol, portName), readableBase(namespace, serviceName, protocol, portName));
-  return { service: SERVICE_PREFIX + base, local: LOCAL_PREFIX + base, external: EXTERNAL_PREFIX + base, firewall: FIREWALL_PREFIX + base };
+  return {
+    service: SERVICE_PREFIX + base, local: LOCAL_PREFIX + base, external: EXTERNAL_PREFIX + base, firewall: FIREWALL_PREFIX + base,
+    endpoints: ENDPOINTS_MAP_PREFIX + base, localEndpoints: LOCAL_ENDPOINTS_MAP_PREFIX + base,
+  };
 }
 
 export interface EndpointNames {

@@ -4,7 +4,11 @@
 // not lowered here (anonymous sets, base chains, interval keys): the caller
 // then sends the ops as `nft -f` text, which handles everything.
 import type { NftExpr, NftMessage, NftVerdict } from '../../kernel/netlink/nftables-messages.js';
-import { NFT_REG_1, NFT_REG_2, NFT_SET_EVAL, NFT_SET_TIMEOUT, RTN_LOCAL } from '../../kernel/netlink/nftables-constants.js';
+import {
+  NFT_REG32_00, NFT_REG_1, NFT_REG_2, NFT_SET_EVAL, NFT_SET_MAP, NFT_SET_TIMEOUT, NFT_TYPE_BITS, NFT_TYPE_INET_SERVICE, NFT_TYPE_INTEGER,
+  NFT_TYPE_IP6ADDR, NFT_TYPE_IPADDR, RTN_LOCAL,
+} from '../../kernel/netlink/nftables-constants.js';
+import { addressSetUserdata, numgenToAddrPortUserdata } from '../../kernel/netlink/nftables-userdata.js';
 import { parseIP } from '../../model/ip.js';
 import { safeComment } from './names.js';
 import type { Action, L4Protocol, Match, NftElement, NftFamily, NftRule, NftSet, Verdict } from './objects.js';
@@ -104,6 +108,8 @@ function lowerMatch(family: NftFamily, m: Match): NftExpr[] | undefined {
     case 'addr-in':
     case 'ct-state':
     case 'mark-clear':
+    case 'ct-status-dnat':
+    case 'addr-pair-set':
       return undefined;
   }
 }
@@ -126,6 +132,15 @@ function lowerAction(family: NftFamily, a: Action): NftExpr[] | undefined {
       return [
         { type: 'payload', base: 'network', offset: addrOffset(family, 'saddr'), len: family === 'ip' ? 4 : 16, dreg: NFT_REG_1 },
         { type: 'dynset-update', set: a.set, sreg: NFT_REG_1 },
+      ];
+    case 'dnat-map':
+      // The element's data lands in NFT_REG_1 from its first byte: the address, then the port
+      // in the next 4-byte register (the second word for IPv4, the fifth for IPv6), as nft does.
+      return [
+        ...l4protoIs(a.protocol),
+        { type: 'numgen-random', modulus: a.mod, dreg: NFT_REG_1 },
+        { type: 'lookup', set: a.map, sreg: NFT_REG_1, dreg: NFT_REG_1 },
+        { type: 'dnat', addrReg: NFT_REG_1, protoReg: family === 'ip' ? NFT_REG32_00 + 1 : NFT_REG_2 },
       ];
     case 'reject':
     case 'vmap':
@@ -172,13 +187,35 @@ export function elementKeyBytes(family: NftFamily, key: readonly (string | numbe
   return out;
 }
 
-/** Affinity sets: the only sets a partial sync creates. */
+/** The sets a partial sync creates: endpoint maps and affinity sets. */
 function lowerSet(family: NftFamily, s: NftSet): NftMessage | undefined {
   const flags = s.flags ?? [];
   const addrType = family === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
-  if (s.map !== undefined || s.type !== addrType || s.autoMerge === true || s.comment !== undefined) return undefined;
-  if (flags.includes('interval') || !flags.includes('dynamic') || !flags.includes('timeout') || s.timeout === undefined) return undefined;
-  return { kind: 'newset', set: s.name, keyType: addrType, flags: NFT_SET_TIMEOUT | NFT_SET_EVAL, timeoutMs: s.timeout * 1000 };
+  const addrId = family === 'ip' ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR;
+  const addrLen = family === 'ip' ? 4 : 16;
+  if (s.autoMerge === true || s.comment !== undefined || flags.includes('interval')) return undefined;
+  if (s.map === 'endpoints' && s.protocol !== undefined && s.data === `${addrType} . inet_service` && flags.length === 0) {
+    return {
+      kind: 'newset', set: s.name, flags: NFT_SET_MAP, keyType: NFT_TYPE_INTEGER, keyLen: 4,
+      dataType: (addrId << NFT_TYPE_BITS) | NFT_TYPE_INET_SERVICE, dataLen: addrLen + 4,
+      userdata: numgenToAddrPortUserdata(family, s.protocol, 1),
+    };
+  }
+  if (s.map !== undefined || s.type !== addrType || !flags.includes('dynamic') || !flags.includes('timeout') || s.timeout === undefined) return undefined;
+  return { kind: 'newset', set: s.name, flags: NFT_SET_TIMEOUT | NFT_SET_EVAL, keyType: addrId, keyLen: addrLen, timeoutMs: s.timeout * 1000, userdata: addressSetUserdata() };
+}
+
+/** An endpoint map element: key numgen's value (host order), data address . port. */
+function endpointElementBytes(family: NftFamily, e: NftElement): { key: Uint8Array; data: Uint8Array } | undefined {
+  const [index] = e.key;
+  const p = e.data === undefined ? undefined : prefixOf(family, e.data[0]);
+  if (e.data === undefined || typeof index !== 'number' || e.key.length !== 1 || p === undefined || p.bits !== p.bytes.length * 8) return undefined;
+  const port = elementKeyBytes(family, [e.data[1]]);
+  if (port === undefined) return undefined;
+  const data = new Uint8Array(p.bytes.length + 4);
+  data.set(p.bytes, 0);
+  data.set(port, p.bytes.length);
+  return { key: u32host(index), data };
 }
 
 function lowerElements(family: NftFamily, set: string, elements: readonly NftElement[], add: boolean): NftMessage[] | undefined {
@@ -186,9 +223,13 @@ function lowerElements(family: NftFamily, set: string, elements: readonly NftEle
   for (let i = 0; i < elements.length; i += ELEMENTS_PER_MESSAGE) {
     const specs = [];
     for (const e of elements.slice(i, i + ELEMENTS_PER_MESSAGE)) {
-      const key = elementKeyBytes(family, e.key);
-      if (key === undefined) return undefined;
-      specs.push({ key, ...(e.verdict === undefined ? {} : { verdict: verdictOf(e.verdict) }), ...(e.comment === undefined ? {} : { comment: safeComment(e.comment) }) });
+      const endpoint = e.data === undefined ? undefined : endpointElementBytes(family, e);
+      const key = endpoint?.key ?? elementKeyBytes(family, e.key);
+      if (key === undefined || (e.data !== undefined && endpoint === undefined)) return undefined;
+      specs.push({
+        key, ...(endpoint === undefined ? {} : { data: endpoint.data }), ...(e.verdict === undefined ? {} : { verdict: verdictOf(e.verdict) }),
+        ...(e.comment === undefined ? {} : { comment: safeComment(e.comment) }),
+      });
     }
     out.push(add ? { kind: 'newsetelem', set, elements: specs } : { kind: 'delsetelem', set, keys: specs.map((s) => s.key) });
   }
@@ -214,7 +255,7 @@ export function lowerOps(family: NftFamily, ops: readonly NftOp[]): NftMessage[]
         out.push({ kind: 'delchain', chain: o.chain });
         break;
       case 'delete-set':
-        out.push({ kind: 'delset', set: o.set });
+        out.push({ kind: 'delset', set: o.set.name });
         break;
       case 'add-set': {
         const msg = lowerSet(family, o.set);

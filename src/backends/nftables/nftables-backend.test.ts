@@ -61,8 +61,9 @@ describe('NftablesBackend on a real kernel', () => {
     const s1 = state(familyState(web([endpoint('10.244.1.1', 8080), endpoint('10.244.4.4', 8080)]), db, empty));
     const p1 = await backend.sync(s1, changes(['default/web:http']));
     expect(p1.kind).toBe('partial');
-    expect(p1.sent['chainsWritten']).toBe(2); // the service chain and the new endpoint chain
-    expect(p1.sent['elementsAdded']).toBe(0);
+    // With affinity, kube-proxy's design: the service chain and the new endpoint chain.
+    expect(p1.sent['chainsWritten']).toBe(2);
+    expect(p1.sent['elementsAdded']).toBe(1); // the new endpoint's hairpin element
     // Sent as netlink messages, not through nft.
     expect(p1.sent['netlinkTransactions']).toBe(1);
     expect(p1.sent['transactions']).toBe(0);

@@ -34,7 +34,11 @@ export type Match =
    * an anonymous map per service port, and the kernel binds each with a walk of the whole
    * transaction (measured quadratic: 217 s for a 10,000-service full sync).
    */
-  | { readonly kind: 'numgen'; readonly mod: number };
+  | { readonly kind: 'numgen'; readonly mod: number }
+  /** `ct status dnat`: the connection was DNATed. */
+  | { readonly kind: 'ct-status-dnat' }
+  /** `ip saddr . ip daddr @set`: the pair is in the set (hairpin: an endpoint reaching itself). */
+  | { readonly kind: 'addr-pair-set'; readonly set: string };
 
 /** What a verdict map element (or a rule) decides. */
 export type Verdict =
@@ -53,7 +57,13 @@ export type Action =
   /** `meta l4proto P dnat to IP:PORT`. */
   | { readonly kind: 'dnat'; readonly protocol: L4Protocol; readonly ip: string; readonly port: number }
   /** `update @set { ip saddr }`: refreshes the source's entry (the set's own timeout applies). */
-  | { readonly kind: 'update-saddr'; readonly set: string };
+  | { readonly kind: 'update-saddr'; readonly set: string }
+  /**
+   * `meta l4proto P dnat to numgen random mod N map @m`: an even choice among the N endpoints of
+   * an endpoint map (elements 0..N-1 -> address . port). Endpoints then change by element, and
+   * the table has no chain per endpoint for the kernel to validate on every rule change.
+   */
+  | { readonly kind: 'dnat-map'; readonly protocol: L4Protocol; readonly mod: number; readonly map: string };
 
 export interface NftRule {
   readonly match: readonly Match[];
@@ -76,12 +86,15 @@ export interface NftChain {
   readonly rules: readonly NftRule[];
 }
 
-/** A set, or a verdict map when `map` is 'verdict'. */
+/** A set, a verdict map (`map` 'verdict'), or an endpoint map (`map` 'endpoints'). */
 export interface NftSet {
   readonly name: string;
-  /** nft type expression: `ipv4_addr`, `ipv4_addr . inet_proto . inet_service`. */
+  /** nft type expression: `ipv4_addr`, `ipv4_addr . inet_proto . inet_service` (`integer` for endpoint maps). */
   readonly type: string;
-  readonly map?: 'verdict';
+  readonly map?: 'verdict' | 'endpoints';
+  /** Endpoint maps: the data type (`ipv4_addr . inet_service`) and the protocol their typeof names. */
+  readonly data?: string;
+  readonly protocol?: L4Protocol;
   readonly flags?: readonly ('interval' | 'dynamic' | 'timeout')[];
   /** Merge overlapping intervals (nodePortAddresses may overlap). */
   readonly autoMerge?: boolean;
@@ -90,11 +103,13 @@ export interface NftSet {
   readonly comment?: string;
 }
 
-/** An element of a set (no verdict) or of a verdict map. Key parts are joined with ` . `. */
+/** An element of a set, a verdict map (verdict) or an endpoint map (data). Key parts are joined with ` . `. */
 export interface NftElement {
   readonly set: string;
   readonly key: readonly (string | number)[];
   readonly verdict?: Verdict;
+  /** Endpoint maps: address and port. */
+  readonly data?: readonly [string, number];
   readonly comment?: string;
 }
 

@@ -7,7 +7,7 @@ import { elementKey, type NftChain, type NftElement, type NftFamily, type NftSet
 export type NftOp =
   | { readonly op: 'delete-elements' | 'add-elements'; readonly set: string; readonly elements: readonly NftElement[] }
   | { readonly op: 'flush-chain' | 'delete-chain'; readonly chain: string }
-  | { readonly op: 'delete-set'; readonly set: string }
+  | { readonly op: 'delete-set'; readonly set: NftSet }
   | { readonly op: 'add-set'; readonly set: NftSet }
   /** Creates the chain (no rules). */
   | { readonly op: 'add-chain'; readonly chain: NftChain }
@@ -42,7 +42,7 @@ export function renderOps(family: NftFamily, table: string, ops: readonly NftOp[
         lines.push(cmd.deleteChain(o.chain));
         break;
       case 'delete-set':
-        lines.push(cmd.deleteSet(o.set, false));
+        lines.push(cmd.deleteSet(o.set.name, o.set.map !== undefined));
         break;
       case 'add-set':
         lines.push(cmd.addSet(o.set));

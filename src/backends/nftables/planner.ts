@@ -118,7 +118,7 @@ export interface PlanStats {
 }
 
 function sameSet(a: NftSet, b: NftSet): boolean {
-  return a.type === b.type && a.map === b.map && a.timeout === b.timeout && (a.flags ?? []).join() === (b.flags ?? []).join();
+  return a.type === b.type && a.map === b.map && a.data === b.data && a.protocol === b.protocol && a.timeout === b.timeout && (a.flags ?? []).join() === (b.flags ?? []).join();
 }
 
 /**
@@ -148,7 +148,7 @@ export function planPartial(
   };
   const flush: string[] = [];
   const deleteChains: string[] = [];
-  const deleteSets: string[] = [];
+  const deleteSets: NftSet[] = [];
   const addSets: NftSet[] = [];
   const addChains: NftChain[] = [];
   const write: NftChain[] = [];
@@ -176,7 +176,7 @@ export function planPartial(
     let setRedefined = false;
     for (const [name, s] of oldSets) {
       const n = newSets.get(name);
-      if (n === undefined || !sameSet(s, n)) deleteSets.push(name);
+      if (n === undefined || !sameSet(s, n)) deleteSets.push(s);
       if (n !== undefined && !sameSet(s, n)) setRedefined = true;
     }
     for (const [name, s] of newSets) {

@@ -6,6 +6,9 @@ import {
 } from './objects.js';
 import { safeComment } from './names.js';
 
+/** The typeof of endpoint maps' keys (the modulus only names a type: rules choose their own). */
+export const ENDPOINT_MAP_KEY_TYPEOF = 'numgen random mod 1';
+
 function addrExpr(family: NftFamily, dir: 'saddr' | 'daddr'): string {
   return `${family} ${dir}`;
 }
@@ -28,6 +31,10 @@ export function renderMatch(family: NftFamily, m: Match): string {
       return `meta mark & ${hex(m.mask)} == 0`;
     case 'numgen':
       return `numgen random mod ${m.mod} == 0`;
+    case 'ct-status-dnat':
+      return 'ct status dnat';
+    case 'addr-pair-set':
+      return `${addrExpr(family, 'saddr')} . ${addrExpr(family, 'daddr')} @${m.set}`;
   }
 }
 
@@ -62,6 +69,8 @@ export function renderAction(family: NftFamily, a: Action): string {
       return `meta l4proto ${a.protocol} dnat to ${hostPort(a.ip, a.port)}`;
     case 'update-saddr':
       return `update @${a.set} { ${addrExpr(family, 'saddr')} }`;
+    case 'dnat-map':
+      return `meta l4proto ${a.protocol} dnat to numgen random mod ${a.mod} map @${a.map}`;
   }
 }
 
@@ -114,16 +123,17 @@ export class NftCommands {
   }
 
   addSet(s: NftSet): string {
-    const body = [`type ${s.type}${s.map === 'verdict' ? ' : verdict' : ''};`];
+    // Endpoint maps are declared by typeof: nft types numgen's value as a bare integer.
+    const body = [s.map === 'endpoints' ? `typeof ${ENDPOINT_MAP_KEY_TYPEOF} : ${this.family} daddr . ${s.protocol ?? 'tcp'} dport;` : `type ${s.type}${s.map === 'verdict' ? ' : verdict' : ''};`];
     if (s.flags !== undefined && s.flags.length > 0) body.push(`flags ${s.flags.join(',')};`);
     if (s.autoMerge === true) body.push('auto-merge;');
     if (s.timeout !== undefined) body.push(`timeout ${s.timeout}s;`);
     if (s.comment !== undefined) body.push(`comment "${safeComment(s.comment)}";`);
-    return `add ${s.map === 'verdict' ? 'map' : 'set'} ${this.#prefix} ${s.name} { ${body.join(' ')} }`;
+    return `add ${s.map === undefined ? 'set' : 'map'} ${this.#prefix} ${s.name} { ${body.join(' ')} }`;
   }
 
   flushSet(s: NftSet): string {
-    return `flush ${s.map === 'verdict' ? 'map' : 'set'} ${this.#prefix} ${s.name}`;
+    return `flush ${s.map === undefined ? 'set' : 'map'} ${this.#prefix} ${s.name}`;
   }
 
   deleteSet(name: string, isMap: boolean): string {
@@ -143,6 +153,7 @@ export class NftCommands {
 export function renderElement(e: NftElement): string {
   const key = elementKey(e.key);
   const comment = e.comment === undefined ? '' : ` comment "${safeComment(e.comment)}"`;
+  if (e.data !== undefined) return `${key}${comment} : ${e.data[0]} . ${e.data[1]}`;
   return e.verdict === undefined ? `${key}${comment}` : `${key}${comment} : ${renderVerdict(e.verdict)}`;
 }
 

@@ -8,7 +8,7 @@ import type { RenderEnv } from '../iptables/service-rules.js';
 import type { EndpointInfo, ServicePortState } from '../../state/types.js';
 import { isExternallyAccessible } from '../../state/types.js';
 import {
-  FIREWALL_IPS_MAP, MARK_MASQ_CHAIN, NO_ENDPOINT_NODEPORTS_MAP, NO_ENDPOINT_SERVICES_MAP, REJECT_CHAIN, SERVICE_IPS_MAP,
+  FIREWALL_IPS_MAP, HAIRPIN_SET, MARK_MASQ_CHAIN, NO_ENDPOINT_NODEPORTS_MAP, NO_ENDPOINT_SERVICES_MAP, REJECT_CHAIN, SERVICE_IPS_MAP,
   SERVICE_NODEPORTS_MAP, endpointNames, servicePortNames, servicePortString, type EndpointNames,
 } from './names.js';
 import type { L4Protocol, Match, NftChain, NftElement, NftRule, NftSet, Verdict } from './objects.js';
@@ -17,7 +17,7 @@ export interface ServiceFragment {
   readonly key: string;
   /** Its own chains, in the order service, local, external, firewall, endpoints. */
   readonly chains: readonly NftChain[];
-  /** Its affinity sets (one per endpoint, as kube-proxy's `recent` lists per KUBE-SEP). */
+  /** Its endpoint maps, or (with ClientIP affinity) its affinity sets, one per endpoint as kube-proxy's. */
   readonly sets: readonly NftSet[];
   /** Its elements in the shared maps. */
   readonly elements: readonly NftElement[];
@@ -84,21 +84,36 @@ export function serviceFragment(sp: ServicePortState, env: RenderEnv): ServiceFr
     if (!hasExternalEndpoints) element(NO_ENDPOINT_NODEPORTS_MAP, [protocol, sp.nodePort], externalFilter);
   }
 
-  // Endpoint chains are shared by the service and local chains: one per endpoint.
-  const endpoints = new Map<string, { readonly ep: EndpointInfo; readonly names: EndpointNames }>();
+  // An endpoint reaching itself through the service is masqueraded (the masquerading chain's hairpin rule).
+  for (const ip of new Set([...sp.clusterEndpoints, ...sp.localEndpoints].map((ep) => ep.ip))) elements.push({ set: HAIRPIN_SET, key: [ip, ip] });
+
+  const affinity = sp.affinityTimeoutSeconds > 0;
+  const sets: NftSet[] = [];
+  const endpointChains: NftChain[] = [];
+  // With ClientIP affinity, kube-proxy's design: a chain and an affinity set per endpoint (shared
+  // by the service and local chains), chosen by a numgen cascade unless the client is remembered.
+  const endpoints = new Map<string, EndpointNames>();
   const named = (eps: readonly EndpointInfo[]): EndpointNames[] => eps.map((ep) => {
     const id = `${ep.ip}|${ep.port}`;
-    let entry = endpoints.get(id);
-    if (entry === undefined) {
-      entry = { ep, names: endpointNames(sp.namespace, sp.serviceName, sp.protocol, sp.portName, ep.ip, ep.port) };
-      endpoints.set(id, entry);
+    let n = endpoints.get(id);
+    if (n === undefined) {
+      n = endpointNames(sp.namespace, sp.serviceName, sp.protocol, sp.portName, ep.ip, ep.port);
+      endpoints.set(id, n);
+      sets.push({ name: n.affinitySet, type: env.family === 'IPv6' ? 'ipv6_addr' : 'ipv4_addr', flags: ['dynamic', 'timeout'], timeout: sp.affinityTimeoutSeconds });
+      endpointChains.push({ name: n.chain, rules: [{ match: [], action: { kind: 'update-saddr', set: n.affinitySet } }, { match: [], action: { kind: 'dnat', protocol, ip: ep.ip, port: ep.port } }] });
     }
-    return entry.names;
+    return n;
   });
-  const affinity = sp.affinityTimeoutSeconds > 0;
-  const balance = (eps: readonly EndpointInfo[]): NftRule[] => {
+  // Without: an endpoint map per chain, elements 0..n-1, picked by one numgen lookup.
+  const addrType = env.family === 'IPv6' ? 'ipv6_addr' : 'ipv4_addr';
+  const balance = (eps: readonly EndpointInfo[], map: string): NftRule[] => {
+    if (!affinity) {
+      sets.push({ name: map, type: 'integer', map: 'endpoints', data: `${addrType} . inet_service`, protocol });
+      eps.forEach((ep, i) => elements.push({ set: map, key: [i], data: [ep.ip, ep.port] }));
+      return [{ match: [], action: { kind: 'dnat-map', protocol, mod: eps.length, map } }];
+    }
     const targets = named(eps);
-    const rules: NftRule[] = affinity ? targets.map((t) => gotoRule(t.chain, [{ kind: 'addr-set', dir: 'saddr', set: t.affinitySet }])) : [];
+    const rules: NftRule[] = targets.map((t) => gotoRule(t.chain, [{ kind: 'addr-set', dir: 'saddr', set: t.affinitySet }]));
     // Endpoint i of n is taken with probability 1/(n-i) among those left: an even split.
     targets.forEach((t, i) => rules.push(gotoRule(t.chain, i < targets.length - 1 ? [{ kind: 'numgen', mod: targets.length - i }] : [])));
     return rules;
@@ -114,21 +129,12 @@ export function serviceFragment(sp: ServicePortState, env: RenderEnv): ServiceFr
       if (env.masqueradeAll) rules.push(jumpRule(MARK_MASQ_CHAIN, toClusterIP));
       else if (podCIDR !== undefined) rules.push(jumpRule(MARK_MASQ_CHAIN, [...toClusterIP, { kind: 'addr', dir: 'saddr', negated: true, value: podCIDR }]));
     }
-    chains.push({ name: names.service, rules: [...rules, ...balance(sp.clusterEndpoints)] });
+    chains.push({ name: names.service, rules: [...rules, ...balance(sp.clusterEndpoints, names.endpoints)] });
   }
-  if (usesSvl) chains.push({ name: names.local, rules: balance(sp.localEndpoints) });
+  if (usesSvl) chains.push({ name: names.local, rules: balance(sp.localEndpoints, names.localEndpoints) });
   if (usesExt) chains.push({ name: names.external, rules: externalRules(env, externalPolicyLocal, usesSvc ? names.service : undefined, usesSvl ? names.local : undefined) });
   if (usesFw) chains.push({ name: names.firewall, rules: [firewallRule(sp, env)] });
-  const sets: NftSet[] = [];
-  for (const { ep, names: n } of endpoints.values()) {
-    const rules: NftRule[] = [jumpRule(MARK_MASQ_CHAIN, [{ kind: 'addr', dir: 'saddr', negated: false, value: ep.ip }])];
-    if (affinity) {
-      rules.push({ match: [], action: { kind: 'update-saddr', set: n.affinitySet } });
-      sets.push({ name: n.affinitySet, type: env.family === 'IPv6' ? 'ipv6_addr' : 'ipv4_addr', flags: ['dynamic', 'timeout'], timeout: sp.affinityTimeoutSeconds });
-    }
-    rules.push({ match: [], action: { kind: 'dnat', protocol, ip: ep.ip, port: ep.port } });
-    chains.push({ name: n.chain, rules });
-  }
+  chains.push(...endpointChains);
   return { key: sp.key, chains, sets, elements };
 }
 

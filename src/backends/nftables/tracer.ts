@@ -187,6 +187,19 @@ function applyAction(walk: Walk, chain: NftChain, index: number, branch: Branch,
       return [{ branch: { ...branch, dst: action.ip, dport: action.port, dnat: true }, kind: 'accept' }];
     case 'update-saddr':
       return next({ ...branch, affinityUpdates: [...branch.affinityUpdates, action.set] });
+    case 'dnat-map': {
+      // Each value of numgen picks its element; a value without one falls through to the next rule.
+      const elements = walk.objects.elements.get(action.map);
+      if (elements === undefined) throw new NftTracerError(`no map ${action.map}`);
+      const share = scale(branch, 1 / action.mod);
+      const ends: End[] = [];
+      for (let i = 0; i < action.mod; i++) {
+        const data = elements.get(String(i))?.data;
+        if (data === undefined) ends.push(...next(share));
+        else ends.push({ branch: { ...share, dst: data[0], dport: data[1], dnat: true }, kind: 'accept' });
+      }
+      return ends;
+    }
   }
 }
 
@@ -224,6 +237,10 @@ function matches(walk: Walk, m: Exclude<Match, { kind: 'numgen' }>, branch: Bran
       return m.state === 'new';
     case 'mark-clear':
       return (branch.mark & m.mask) === 0;
+    case 'ct-status-dnat':
+      return branch.dnat;
+    case 'addr-pair-set':
+      return [...(objects.elements.get(m.set)?.values() ?? [])].some((e) => addressIn([String(e.key[0])], packet.src) && addressIn([String(e.key[1])], branch.dst));
   }
 }
 

@@ -50,6 +50,8 @@ export const NFT_RETURN = -5;
 export const NFT_REG_VERDICT = 0;
 export const NFT_REG_1 = 1;
 export const NFT_REG_2 = 2;
+/** The 4-byte registers overlay the 16-byte ones: NFT_REG32_00 is the first word of NFT_REG_1. */
+export const NFT_REG32_00 = 8;
 
 export const NFTA_IMMEDIATE_DREG = 1;
 export const NFTA_IMMEDIATE_DATA = 2;
@@ -79,6 +81,7 @@ export const NFTA_BITWISE_XOR = 5;
 
 export const NFTA_LOOKUP_SET = 1;
 export const NFTA_LOOKUP_SREG = 2;
+export const NFTA_LOOKUP_DREG = 3;
 
 export const NFTA_DYNSET_SET_NAME = 1;
 export const NFTA_DYNSET_OP = 3;
@@ -111,9 +114,12 @@ export const NFTA_SET_NAME = 2;
 export const NFTA_SET_FLAGS = 3;
 export const NFTA_SET_KEY_TYPE = 4;
 export const NFTA_SET_KEY_LEN = 5;
+export const NFTA_SET_DATA_TYPE = 6;
+export const NFTA_SET_DATA_LEN = 7;
 export const NFTA_SET_ID = 10;
 export const NFTA_SET_TIMEOUT = 11;
 export const NFTA_SET_USERDATA = 13;
+export const NFT_SET_MAP = 0x08;
 export const NFT_SET_TIMEOUT = 0x10;
 export const NFT_SET_EVAL = 0x20;
 
@@ -124,12 +130,12 @@ export const NFTA_SET_ELEM_KEY = 1;
 export const NFTA_SET_ELEM_DATA = 2;
 export const NFTA_SET_ELEM_USERDATA = 6;
 
-// libnftnl's user data TLVs (what nft writes and reads back as comments and set key order).
+// libnftnl's user data TLVs for comments (sets' own: nftables-userdata.ts).
 export const NFTNL_UDATA_RULE_COMMENT = 0;
-export const NFTNL_UDATA_SET_KEYBYTEORDER = 0;
 export const NFTNL_UDATA_SET_ELEM_COMMENT = 0;
-/** nft's enum byteorder: BYTEORDER_BIG_ENDIAN. */
-export const NFT_BYTEORDER_BIG_ENDIAN = 2;
-/** nft's datatype ids (enum datatypes): TYPE_IPADDR, TYPE_IP6ADDR. */
+/** nft's datatype ids (enum datatypes); a concatenation is `(a << TYPE_BITS) | b`. */
+export const NFT_TYPE_INTEGER = 4;
 export const NFT_TYPE_IPADDR = 7;
 export const NFT_TYPE_IP6ADDR = 8;
+export const NFT_TYPE_INET_SERVICE = 13;
+export const NFT_TYPE_BITS = 6;

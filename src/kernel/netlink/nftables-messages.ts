@@ -21,7 +21,8 @@ export type NftExpr =
   | { readonly type: 'meta-l4proto'; readonly dreg: number }
   | { readonly type: 'cmp'; readonly sreg: number; readonly op: 'eq' | 'neq'; readonly data: Uint8Array }
   | { readonly type: 'bitwise'; readonly sreg: number; readonly dreg: number; readonly mask: Uint8Array; readonly xor: Uint8Array }
-  | { readonly type: 'lookup'; readonly set: string; readonly sreg: number }
+  /** A set lookup; with `dreg`, a map lookup loading the element's data. */
+  | { readonly type: 'lookup'; readonly set: string; readonly sreg: number; readonly dreg?: number }
   | { readonly type: 'dynset-update'; readonly set: string; readonly sreg: number }
   | { readonly type: 'numgen-random'; readonly modulus: number; readonly dreg: number }
   | { readonly type: 'fib-addrtype'; readonly dir: 'saddr' | 'daddr'; readonly dreg: number }
@@ -33,14 +34,19 @@ export interface NftSetElementSpec {
   /** The key's bytes (concatenations: each part padded to 4 bytes). */
   readonly key: Uint8Array;
   readonly verdict?: NftVerdict;
+  /** A data map's value bytes. */
+  readonly data?: Uint8Array;
   readonly comment?: string;
 }
 
 export type NftMessage =
   | { readonly kind: 'newchain' | 'delchain' | 'flushchain'; readonly chain: string }
   | { readonly kind: 'newrule'; readonly chain: string; readonly exprs: readonly NftExpr[]; readonly comment?: string }
-  /** A plain set of addresses (svcplane creates only these in transactions of its own). */
-  | { readonly kind: 'newset'; readonly set: string; readonly keyType: 'ipv4_addr' | 'ipv6_addr'; readonly flags: number; readonly timeoutMs?: number }
+  /** Types are nft's datatype ids; `userdata` is what nft reads back (nftables-userdata.ts). */
+  | {
+      readonly kind: 'newset'; readonly set: string; readonly flags: number; readonly keyType: number; readonly keyLen: number;
+      readonly dataType?: number; readonly dataLen?: number; readonly timeoutMs?: number; readonly userdata?: Uint8Array;
+    }
   | { readonly kind: 'delset'; readonly set: string }
   | { readonly kind: 'newsetelem'; readonly set: string; readonly elements: readonly NftSetElementSpec[] }
   | { readonly kind: 'delsetelem'; readonly set: string; readonly keys: readonly Uint8Array[] };
@@ -106,16 +112,13 @@ export class NftBatchEncoder {
           this.enc.string(K.NFTA_SET_TABLE, this.table);
           this.enc.string(K.NFTA_SET_NAME, m.set);
           this.enc.u32be(K.NFTA_SET_FLAGS, m.flags);
-          this.enc.u32be(K.NFTA_SET_KEY_TYPE, m.keyType === 'ipv4_addr' ? K.NFT_TYPE_IPADDR : K.NFT_TYPE_IP6ADDR);
-          this.enc.u32be(K.NFTA_SET_KEY_LEN, m.keyType === 'ipv4_addr' ? 4 : 16);
+          this.enc.u32be(K.NFTA_SET_KEY_TYPE, m.keyType);
+          this.enc.u32be(K.NFTA_SET_KEY_LEN, m.keyLen);
+          if (m.dataType !== undefined) this.enc.u32be(K.NFTA_SET_DATA_TYPE, m.dataType);
+          if (m.dataLen !== undefined) this.enc.u32be(K.NFTA_SET_DATA_LEN, m.dataLen);
           this.enc.u32be(K.NFTA_SET_ID, ++this.setId);
           if (m.timeoutMs !== undefined) this.enc.bytes(K.NFTA_SET_TIMEOUT, be64(m.timeoutMs));
-          // nft records the key's byte order (a host-order u32) and reads it back when listing.
-          const ud = new Uint8Array(6);
-          ud[0] = K.NFTNL_UDATA_SET_KEYBYTEORDER;
-          ud[1] = 4;
-          new DataView(ud.buffer).setUint32(2, K.NFT_BYTEORDER_BIG_ENDIAN, true);
-          this.enc.bytes(K.NFTA_SET_USERDATA, ud);
+          if (m.userdata !== undefined) this.enc.bytes(K.NFTA_SET_USERDATA, m.userdata);
         });
         return;
       case 'delset':
@@ -141,6 +144,8 @@ export class NftBatchEncoder {
               const data = this.enc.beginNested(K.NFTA_SET_ELEM_DATA);
               this.verdict(item.verdict);
               this.enc.endNested(data);
+            } else if (item.data !== undefined) {
+              this.value(K.NFTA_SET_ELEM_DATA, item.data);
             }
             if (item.comment !== undefined) this.enc.bytes(K.NFTA_SET_ELEM_USERDATA, commentUserdata(K.NFTNL_UDATA_SET_ELEM_COMMENT, item.comment));
             this.enc.endNested(el);
@@ -227,6 +232,7 @@ export class NftBatchEncoder {
       case 'lookup':
         enc.string(K.NFTA_LOOKUP_SET, e.set);
         enc.u32be(K.NFTA_LOOKUP_SREG, e.sreg);
+        if (e.dreg !== undefined) enc.u32be(K.NFTA_LOOKUP_DREG, e.dreg);
         break;
       case 'dynset-update':
         enc.string(K.NFTA_DYNSET_SET_NAME, e.set);
