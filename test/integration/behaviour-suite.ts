@@ -185,6 +185,12 @@ export function behaviourSuite(driver: ModeDriver): void {
       // a1 still runs: without the conntrack cleanup the old flow would keep reaching it.
       await eventually(async () => expect(tally(await w.tb.udpRequests('node', '10.96.10.14', 53, 3, opts))).toEqual({ b1: 3 }), 5000, 200);
     });
+
+    it('12. hairpin: a pod reaching itself through its service gets the answer', async () => {
+      // b2 is the only endpoint of "named": without the hairpin masquerade its reply to itself
+      // would not match the DNATed connection and the request would time out.
+      expect(tally(await w.tb.tcpRequests('b2', '10.96.10.4', 80, 5, { timeoutMs: 2000 }))).toEqual({ b2: 5 });
+    });
   });
 }
 
