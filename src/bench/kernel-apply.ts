@@ -27,12 +27,27 @@ export interface KernelApplyRow {
   /** Full sync from an empty kernel. */
   readonly fullMs: number;
   readonly fullSent: Readonly<Record<string, number>>;
-  /** One endpoint of one service replaced, the state rebuilt incrementally and synced. */
+  /**
+   * One service's endpoints replaced, the state rebuilt incrementally and synced: the median
+   * of PARTIAL_SAMPLES such changes (each sample is in `changeSamplesMs`, the first one included:
+   * it pays the garbage collection of the full sync).
+   */
   readonly changeMs?: number;
+  readonly changeSamplesMs?: readonly number[];
   readonly changeSent?: Readonly<Record<string, number>>;
-  /** One new service (with its endpoints) added. */
+  /** One new service (with its endpoints) added: the median of PARTIAL_SAMPLES. */
   readonly addMs?: number;
+  readonly addSamplesMs?: readonly number[];
   readonly addSent?: Readonly<Record<string, number>>;
+}
+
+/** Partial syncs measured per kind at the largest size. */
+const PARTIAL_SAMPLES = 5;
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
 const ctx = defaultNodeContext({ nodeName: 'node-0', nodeIPs: ['192.168.0.10'], clusterCIDRs: ['10.128.0.0/9'] });
@@ -90,16 +105,33 @@ async function timeSyncs(
     const outcome = await backend.sync(update.state, update.changes);
     return [performance.now() - t, outcome];
   };
-  const victim = Math.floor(services / 2);
-  const [changeMs, change] = await partialSync([{ type: 'slice-upsert', slice: syntheticSlice(victim, endpoints, 1) }]);
-  const [addMs, add] = await partialSync([{ type: 'service-upsert', service: syntheticService(services) }, { type: 'slice-upsert', slice: syntheticSlice(services, endpoints) }]);
-  return { mode, services, endpoints, fullMs, fullSent: full.sent, changeMs, changeSent: change.sent, addMs, addSent: add.sent };
+  const changeSamplesMs: number[] = [];
+  const addSamplesMs: number[] = [];
+  let change: SyncOutcome | undefined;
+  let add: SyncOutcome | undefined;
+  for (let i = 0; i < PARTIAL_SAMPLES; i++) {
+    const victim = Math.floor(services / 2) + i;
+    const [ms, outcome] = await partialSync([{ type: 'slice-upsert', slice: syntheticSlice(victim, endpoints, 1) }]);
+    changeSamplesMs.push(ms);
+    change ??= outcome;
+  }
+  for (let i = 0; i < PARTIAL_SAMPLES; i++) {
+    const [ms, outcome] = await partialSync([{ type: 'service-upsert', service: syntheticService(services + i) }, { type: 'slice-upsert', slice: syntheticSlice(services + i, endpoints) }]);
+    addSamplesMs.push(ms);
+    add ??= outcome;
+  }
+  return {
+    mode, services, endpoints, fullMs, fullSent: full.sent,
+    changeMs: median(changeSamplesMs), changeSamplesMs, changeSent: change?.sent ?? {},
+    addMs: median(addSamplesMs), addSamplesMs, addSent: add?.sent ?? {},
+  };
 }
 
 function describe(r: KernelApplyRow): string {
   const sent = (s: Readonly<Record<string, number>>): string => Object.entries(s).map(([k, v]) => `${k}=${v}`).join(' ');
-  const change = r.changeMs === undefined ? '' : `; one endpoint change ${r.changeMs.toFixed(1)} ms (${sent(r.changeSent ?? {})})`;
-  const add = r.addMs === undefined ? '' : `; one new service ${r.addMs.toFixed(1)} ms (${sent(r.addSent ?? {})})`;
+  const samples = (xs: readonly number[] | undefined): string => (xs === undefined ? '' : `, samples ${xs.map((x) => x.toFixed(1)).join('/')}`);
+  const change = r.changeMs === undefined ? '' : `; one endpoint change median ${r.changeMs.toFixed(1)} ms (${sent(r.changeSent ?? {})}${samples(r.changeSamplesMs)})`;
+  const add = r.addMs === undefined ? '' : `; one new service median ${r.addMs.toFixed(1)} ms (${sent(r.addSent ?? {})}${samples(r.addSamplesMs)})`;
   const where = process.env.SVCPLANE_IN_VM === '1' ? ' in VM' : '';
   return `${r.mode}${where}: ${r.services} services x ${r.endpoints}: full sync from empty ${r.fullMs.toFixed(0)} ms (${sent(r.fullSent)})${change}${add}`;
 }
