@@ -118,4 +118,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } svcp_sk6_rev SEC(".maps");
 
+/* IPv6 loadBalancerSourceRanges, as svcp_lb4_srcr. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct lb6_src_range_key);
+	__type(value, __u8);
+	__uint(max_entries, SVCP_LB6_SRCR_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcp_lb6_srcr SEC(".maps");
+
+/* tc's IPv6 connection table, as svcp_ct4. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct ct6_key);
+	__type(value, struct ct6_val);
+	__uint(max_entries, SVCP_CT6_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcp_ct6 SEC(".maps");
+
 #endif /* SVCP_MAPS_H */

@@ -31,7 +31,7 @@
 #define SVC_FLAG_EXTERNAL_IP  (1 << 2)
 #define SVC_FLAG_LOADBALANCER (1 << 3)
 #define SVC_FLAG_TWO_SCOPES   (1 << 4) /* EXT holds local backends only; inside traffic looks up INT */
-#define SVC_FLAG_SOURCE_RANGES (1 << 5) /* check svcp_lb4_srcr (loadBalancerSourceRanges) */
+#define SVC_FLAG_SOURCE_RANGES (1 << 5) /* check svcp_lb4_srcr or svcp_lb6_srcr (loadBalancerSourceRanges) */
 #define SVC_FLAG_AFFINITY     (1 << 6) /* ClientIP affinity, timeout in affinity_timeout */
 #define SVC_FLAG_MAGLEV       (1 << 7) /* pick through svcp_lb4_mglv instead of at random */
 
@@ -57,6 +57,8 @@
 #define SVCP_LB6_BE_MAX    262144
 #define SVCP_LB6_RNAT_MAX  65536
 #define SVCP_SK6_REV_MAX   262144
+#define SVCP_LB6_SRCR_MAX  16384
+#define SVCP_CT6_MAX       262144
 
 struct lb4_key {               /* map svcp_lb4_svc (HASH) */
 	__be32 address;            /* VIP, external or LB IP, or a node IP for NodePorts */
@@ -88,8 +90,16 @@ struct lb4_reverse_nat {       /* map svcp_lb4_rnat (HASH), key: __u32 rev_nat_i
 	__u16 pad;
 };                             /* 8 bytes */
 
+/*
+ * Affinity is shared by both families. tc's client_id for an IPv4 client is
+ * its address; for an IPv6 client the address folded to 64 bits: the two
+ * halves, each read as a host __u64, XORed. The fold is one-to-one within a
+ * /64 (same upper half), so clients of one prefix never share an entry; two
+ * clients of different prefixes may, which only makes them share a backend.
+ * rev_nat_index names a frontend of one family, so the families never meet.
+ */
 struct lb4_affinity_key {      /* map svcp_lb4_aff (LRU_HASH) */
-	__u64 client_id;           /* netns cookie (socket programs) or client IPv4 (tc) */
+	__u64 client_id;           /* netns cookie (socket programs) or client address (tc, see above) */
 	__u32 rev_nat_index;
 	__u8 netns_cookie;         /* 1: client_id is a netns cookie */
 	__u8 pad[3];
@@ -180,5 +190,29 @@ struct sock6_rev_val {
 	__u16 pad;
 	__u32 rev_nat_index;
 };                             /* 24 bytes */
+
+struct lb6_src_range_key {     /* map svcp_lb6_srcr (LPM_TRIE, BPF_F_NO_PREALLOC), value __u8 */
+	__u32 lpm_prefixlen;       /* 32 + the range's prefix length */
+	__u32 rev_nat_index;       /* stored big-endian so the LPM match covers it first */
+	__be32 address[4];
+};                             /* 24 bytes */
+
+struct ct6_key {               /* map svcp_ct6 (LRU_HASH): as ct4_key */
+	__be32 saddr[4];
+	__be32 daddr[4];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir;                  /* 0: forward; 1: reply */
+	__u8 pad[2];
+};                             /* 40 bytes */
+
+struct ct6_val {
+	__be32 address[4];         /* forward: the backend; reply: the frontend */
+	__be16 port;
+	__u16 pad;
+	__u32 backend_id;
+	__u32 rev_nat_index;
+};                             /* 28 bytes */
 
 #endif /* SVCPLANE_LB_H */

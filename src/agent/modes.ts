@@ -16,7 +16,7 @@ import type { ProbeResult } from './mode-selection.js';
 import { probeIpvs } from '../backends/ipvs/probe.js';
 import { existsSync } from 'node:fs';
 import { DEFAULT_PIN_ROOT, defaultObjectPath, interfacesHolding } from '../backends/ebpf/ebpf-attach.js';
-import { EbpfBackend, MASQUERADE_TABLE, masqueradeScript, type MasqueradeRule } from '../backends/ebpf/ebpf-backend.js';
+import { EbpfBackend, MASQUERADE_FAMILIES, MASQUERADE_TABLE, masqueradeScript, type MasqueradeRule } from '../backends/ebpf/ebpf-backend.js';
 import type { EbpfAlgorithm } from '../backends/ebpf/frontends.js';
 import { Libbpf, probeBpf } from '../kernel/bpf/index.js';
 import { cgroup2Root } from '../kernel/cgroup.js';
@@ -110,7 +110,9 @@ function nftMasquerade(deps: BackendDeps): MasqueradeRule {
   const netns = deps.netns ? { netns: deps.netns } : {};
   return {
     ensure: async () => void (await runChecked('nft', ['-f', '-'], { input: masqueradeScript(), ...netns })),
-    remove: async () => void (await runCommand('nft', ['delete', 'table', 'ip', MASQUERADE_TABLE], netns)),
+    remove: async () => {
+      for (const family of MASQUERADE_FAMILIES) await runCommand('nft', ['delete', 'table', family, MASQUERADE_TABLE], netns);
+    },
   };
 }
 

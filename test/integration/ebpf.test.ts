@@ -27,7 +27,7 @@ behaviourSuite({
   async snapshot() {
     // Services, backends and reverse NAT: ids are recovered after a restart, so the bytes must match.
     const out: string[] = [];
-    for (const map of ['svcp_lb4_svc', 'svcp_lb4_be', 'svcp_lb4_rnat', 'svcp_lb4_srcr', 'svcp_lb6_svc', 'svcp_lb6_be', 'svcp_lb6_rnat']) {
+    for (const map of ['svcp_lb4_svc', 'svcp_lb4_be', 'svcp_lb4_rnat', 'svcp_lb4_srcr', 'svcp_lb6_svc', 'svcp_lb6_be', 'svcp_lb6_rnat', 'svcp_lb6_srcr']) {
       for (const e of await dumpMap(map)) out.push(`${map} ${e.key.join('')} ${e.value.join('')}`);
     }
     return out.sort().join('\n');

@@ -14,22 +14,28 @@ import type { EbpfMapsContent } from './maps-content.js';
 import { planEbpf, type EbpfPlanMemo } from './planner.js';
 import { SVCP_MARK_MASQ } from './map-types.js';
 
-/** The one netfilter rule the mode needs: tc marks what it sent to another node's backend. */
+/** The one netfilter rule the mode needs (per family): tc marks what it sent to another node's backend. */
 export interface MasqueradeRule {
   ensure(): Promise<void>;
   remove(): Promise<void>;
 }
 
 export const MASQUERADE_TABLE = 'svcplane-ebpf';
+/** nft table families of the masquerade table: IPv4 and IPv6 frontends alike may have backends elsewhere. */
+export const MASQUERADE_FAMILIES = ['ip', 'ip6'] as const;
 
-/** `nft -f` text of the masquerade table (replaced whole, so it is idempotent). */
+/** `nft -f` text of the masquerade tables, one per family (each replaced whole, so it is idempotent). */
 export function masqueradeScript(): string {
   const mark = `0x${SVCP_MARK_MASQ.toString(16)}`;
-  return [
-    `table ip ${MASQUERADE_TABLE}`, `delete table ip ${MASQUERADE_TABLE}`, `table ip ${MASQUERADE_TABLE} {`,
-    '  chain postrouting {', '    type nat hook postrouting priority srcnat; policy accept;',
-    `    meta mark & ${mark} == ${mark} meta mark set meta mark & ${`0x${(~SVCP_MARK_MASQ >>> 0).toString(16)}`} masquerade`, '  }', '}', '',
-  ].join('\n');
+  const clear = `0x${(~SVCP_MARK_MASQ >>> 0).toString(16)}`;
+  return MASQUERADE_FAMILIES.flatMap((family) => {
+    const table = `table ${family} ${MASQUERADE_TABLE}`;
+    return [
+      table, `delete ${table}`, `${table} {`,
+      '  chain postrouting {', '    type nat hook postrouting priority srcnat; policy accept;',
+      `    meta mark & ${mark} == ${mark} meta mark set meta mark & ${clear} masquerade`, '  }', '}',
+    ];
+  }).concat('').join('\n');
 }
 
 export interface EbpfBackendOptions {

@@ -70,6 +70,23 @@ describe('eBPF maps: apply and dump, both families', () => {
     expect(fakes.services.data.size).toBe(4);
   });
 
+  it('sends source ranges to the map of their family and dumps them back', () => {
+    const { maps, fakes, calls } = fakeMaps();
+    const ranged = (sp: typeof v4, ip: string, cidr: string) => ({ ...sp, loadBalancerIPs: [ip], loadBalancerSourceRanges: [cidr] });
+    const desired = { IPv4: familyState(ranged(v4, '198.51.100.1', '203.0.113.0/24')), IPv6: familyState(ranged(v6, '2001:db8:1::1', '2001:db8::/32')) };
+    applyOps(maps, planEbpf(desired, CTX, emptyMapsContent(), { algorithm: 'random' }).ops);
+    expect(fakes.sourceRanges.data.size).toBe(1);
+    expect(fakes.sourceRanges6.data.size).toBe(1);
+    const { content, undecodable } = dumpMaps(maps);
+    expect(undecodable).toBe(0);
+    expect([...content.sourceRanges.values()].map((r) => r.cidr).sort()).toEqual(['2001:db8::/32', '203.0.113.0/24']);
+    expect(planEbpf(desired, CTX, content, { algorithm: 'random' }).ops).toEqual([]);
+    calls.length = 0;
+    const q = planEbpf({ ...desired, IPv6: familyState(ranged(v6, '2001:db8:1::1', '2001:db9::/32')) }, CTX, content, { algorithm: 'random' });
+    applyOps(maps, q.ops);
+    expect(calls).toEqual(['update svcp_lb6_srcr x1', 'delete svcp_lb6_srcr x1']);
+  });
+
   it('counts an id found in both families\' maps as undecodable and keeps the IPv4 record', () => {
     const { maps } = fakeMaps();
     applyOps(maps, [

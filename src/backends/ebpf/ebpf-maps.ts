@@ -7,8 +7,9 @@
 import type { BpfMap } from '../../kernel/bpf/index.js';
 import {
   decodeLb4Backend, decodeLb4Key, decodeLb4ReverseNat, decodeLb4Service, decodeLb4SourceRangeKey, decodeLb6Backend, decodeLb6Key,
-  decodeLb6ReverseNat, decodeMaglevTable, decodeU32Key, encodeLb4Backend, encodeLb4Key, encodeLb4ReverseNat, encodeLb4Service,
-  encodeLb4SourceRangeKey, encodeLb6Backend, encodeLb6Key, encodeLb6ReverseNat, encodeMaglevTable, encodeU32Key, SOURCE_RANGE_ALLOWED,
+  decodeLb6ReverseNat, decodeLb6SourceRangeKey, decodeMaglevTable, decodeU32Key, encodeLb4Backend, encodeLb4Key, encodeLb4ReverseNat,
+  encodeLb4Service, encodeLb4SourceRangeKey, encodeLb6Backend, encodeLb6Key, encodeLb6ReverseNat, encodeLb6SourceRangeKey,
+  encodeMaglevTable, encodeU32Key, SOURCE_RANGE_ALLOWED,
 } from './map-codec.js';
 import {
   emptyMapsContent, isIPv6Address, lb4KeyString, sourceRangeKeyString, type EbpfMapsContent, type EbpfOp,
@@ -16,7 +17,7 @@ import {
 import { MAP_NAMES } from './map-types.js';
 
 /** The kernel maps the planner writes (the state maps belong to the programs): the content's, per family. */
-export type LbMapKey = 'services' | 'backends' | 'revNat' | 'sourceRanges' | 'maglev' | 'services6' | 'backends6' | 'revNat6';
+export type LbMapKey = 'services' | 'backends' | 'revNat' | 'sourceRanges' | 'maglev' | 'services6' | 'backends6' | 'revNat6' | 'sourceRanges6';
 
 export type LbMaps = Readonly<Record<LbMapKey, Pick<BpfMap, 'entries' | 'updateBatch' | 'deleteBatch'>>>;
 
@@ -29,6 +30,7 @@ export const LB_MAP_NAMES: Readonly<Record<LbMapKey, string>> = {
   services6: MAP_NAMES.services6,
   backends6: MAP_NAMES.backends6,
   revNat6: MAP_NAMES.revNat6,
+  sourceRanges6: MAP_NAMES.sourceRanges6,
 };
 
 /**
@@ -62,10 +64,12 @@ export function dumpMaps(maps: LbMaps): { content: EbpfMapsContent; undecodable:
   each('backends6', (k, v) => byId(content.backends, k, decodeLb6Backend(v)));
   each('revNat', (k, v) => byId(content.revNat, k, decodeLb4ReverseNat(v)));
   each('revNat6', (k, v) => byId(content.revNat, k, decodeLb6ReverseNat(v)));
-  each('sourceRanges', (k) => {
-    const key = decodeLb4SourceRangeKey(k);
-    content.sourceRanges.set(sourceRangeKeyString(key), key);
-  });
+  for (const [name, decode] of [['sourceRanges', decodeLb4SourceRangeKey], ['sourceRanges6', decodeLb6SourceRangeKey]] as const) {
+    each(name, (k) => {
+      const key = decode(k);
+      content.sourceRanges.set(sourceRangeKeyString(key), key);
+    });
+  }
   each('maglev', (k, v) => content.maglev.set(decodeU32Key(k), decodeMaglevTable(v)));
   return { content, undecodable };
 }
@@ -80,6 +84,8 @@ export function targetMap(op: EbpfOp): LbMapKey {
       const v6 = op.op === 'update' ? isIPv6Address(op.value.address) : op.family === 'IPv6';
       return v6 ? (op.map === 'backends' ? 'backends6' : 'revNat6') : op.map;
     }
+    case 'sourceRanges':
+      return isIPv6Address(op.key.cidr) ? 'sourceRanges6' : 'sourceRanges';
     default:
       return op.map;
   }
@@ -90,7 +96,7 @@ function encodeKey(op: EbpfOp): Uint8Array {
     case 'services':
       return isIPv6Address(op.key.address) ? encodeLb6Key(op.key) : encodeLb4Key(op.key);
     case 'sourceRanges':
-      return encodeLb4SourceRangeKey(op.key);
+      return isIPv6Address(op.key.cidr) ? encodeLb6SourceRangeKey(op.key) : encodeLb4SourceRangeKey(op.key);
     default:
       return encodeU32Key(op.key);
   }

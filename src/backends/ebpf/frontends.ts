@@ -4,7 +4,8 @@
 // externalTrafficPolicy Local an external frontend has two lookups: EXT (traffic
 // from outside: local endpoints only) and INT (traffic from inside the node:
 // the cluster view, as kube-proxy's EXT chain sends pod and host traffic to SVC).
-// IPv6 frontends carry no source ranges: only tc enforces them, and tc is IPv4 only.
+// Source ranges are per family: a frontend gets its own family's (tc checks them
+// in svcp_lb4_srcr or svcp_lb6_srcr).
 import { canonicalIP, cidrContains, normaliseCIDR } from '../../model/ip.js';
 import type { IPFamily, Protocol } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
@@ -46,7 +47,7 @@ export interface FrontendSpec {
   readonly ext: readonly BackendRef[];
   /** What INT serves; undefined: no INT entry. */
   readonly int: readonly BackendRef[] | undefined;
-  /** IPv4 CIDRs (network form) allowed to reach it; only IPv4 load-balancer frontends. */
+  /** CIDRs of the frontend's family (network form) allowed to reach it; only load-balancer frontends. */
   readonly sourceRanges: readonly string[];
 }
 
@@ -98,16 +99,19 @@ function backendRefs(eps: readonly EndpointInfo[], proto: Protocol, family: IPFa
   return out;
 }
 
-function sourceRanges(sp: ServicePortState, env: FrontendEnv): string[] {
+function sourceRanges(sp: ServicePortState, env: FrontendEnv, family: IPFamily): string[] {
   const out = new Set<string>();
   for (const r of sp.loadBalancerSourceRanges) {
-    const cidr = isV4(r) ? normaliseCIDR(r.trim()) : undefined;
+    const cidr = familyOf(r) === family ? normaliseCIDR(r.trim()) : undefined;
     if (cidr !== undefined) out.add(cidr);
   }
   // kube-proxy: a node inside the ranges may reach its own LB IP, which the kernel may pick as the source.
   const ranges = [...out];
-  if (env.nodeIPs.IPv4.some((ip) => ranges.some((c) => cidrContains(c, ip)))) {
-    for (const ip of sp.loadBalancerIPs) if (isV4(ip)) out.add(`${ip}/32`);
+  if (env.nodeIPs[family].some((ip) => ranges.some((c) => cidrContains(c, ip)))) {
+    for (const ip of sp.loadBalancerIPs) {
+      const host = familyOf(ip) === family ? normaliseCIDR(ip) : undefined;
+      if (host !== undefined) out.add(host);
+    }
   }
   return [...out].sort();
 }
@@ -115,13 +119,12 @@ function sourceRanges(sp: ServicePortState, env: FrontendEnv): string[] {
 /** The service port's frontends in order: cluster IP, external IPs, LB IPs, NodePorts; an address repeated keeps its first. */
 export function servicePortFrontends(sp: ServicePortState, env: FrontendEnv): FrontendSpec[] {
   const family = sp.family;
-  const v4 = family === 'IPv4';
   const proto = sp.protocol;
   const cluster = backendRefs(sp.clusterEndpoints, proto, family);
   const local = backendRefs(sp.localEndpoints, proto, family);
   const common = (sp.affinityTimeoutSeconds > 0 ? SVC_FLAG_AFFINITY : 0);
   const maglev = env.algorithm === 'maglev' ? SVC_FLAG_MAGLEV : 0;
-  const ranges = v4 && sp.loadBalancerSourceRanges.length > 0 ? sourceRanges(sp, env) : [];
+  const ranges = sp.loadBalancerSourceRanges.length > 0 ? sourceRanges(sp, env, family) : [];
   const out: FrontendSpec[] = [];
   const seen = new Set<string>();
 
@@ -134,7 +137,7 @@ export function servicePortFrontends(sp: ServicePortState, env: FrontendEnv): Fr
     const internal = kind === 'cluster-ip';
     const twoScopes = !internal && sp.externalPolicyLocal;
     // kube-proxy filters LB traffic (its FW chain) whenever ranges are given, even if none is of this family.
-    const srcFlag = v4 && kind === 'load-balancer' && sp.loadBalancerSourceRanges.length > 0 ? SVC_FLAG_SOURCE_RANGES : 0;
+    const srcFlag = kind === 'load-balancer' && sp.loadBalancerSourceRanges.length > 0 ? SVC_FLAG_SOURCE_RANGES : 0;
     const base = typeFlag | common | srcFlag;
     out.push({
       id, address, port, proto, kind,

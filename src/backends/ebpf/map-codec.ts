@@ -182,3 +182,4 @@ export function decodeMaglevTable(bytes: Uint8Array): Uint32Array {
 export * from './map-codec-state.js';
 // The IPv6 structs.
 export * from './map-codec6.js';
+export * from './map-codec6-state.js';

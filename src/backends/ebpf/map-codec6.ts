@@ -1,8 +1,10 @@
 // The IPv6 structs of svcplane_lb.h (lb6_key, lb6_backend, lb6_reverse_nat,
-// sock6_rev_key/val) to bytes and back. The records are the IPv4 ones with an
+// lb6_src_range_key, sock6_rev_key/val) to bytes and back. The records are the IPv4 ones with an
 // IPv6 address (map-types.ts); conventions as in map-codec.ts.
+import { parseCIDR } from '../../model/ip.js';
 import {
   HOST_LITTLE_ENDIAN,
+  checkInt,
   NETWORK,
   getIPv6,
   getU64,
@@ -18,8 +20,8 @@ import {
   MapCodecError,
   PROTOCOL_NUMBERS,
 } from './map-bytes.js';
-import { LB6_BACKEND, LB6_KEY, LB6_REVERSE_NAT, SOCK6_REV_KEY, SOCK6_REV_VAL } from './map-layout.js';
-import type { Lb4Backend, Lb4Key, Lb4ReverseNat, LookupScope, Sock6RevKey, Sock6RevValue } from './map-types.js';
+import { LB6_BACKEND, LB6_KEY, LB6_REVERSE_NAT, LB6_SRC_RANGE_KEY, SOCK6_REV_KEY, SOCK6_REV_VAL } from './map-layout.js';
+import type { Lb4Backend, Lb4Key, Lb4ReverseNat, Lb4SourceRange, LookupScope, Sock6RevKey, Sock6RevValue } from './map-types.js';
 
 function getScope(n: number): LookupScope {
   if (n !== 0 && n !== 1) throw new MapCodecError(`unknown lookup scope ${n}`);
@@ -116,4 +118,28 @@ export function decodeSock6RevValue(bytes: Uint8Array): Sock6RevValue {
     port: dv.getUint16(o.port, NETWORK),
     revNatIndex: dv.getUint32(o.rev_nat_index, HOST_LITTLE_ENDIAN),
   };
+}
+
+/** svcp_lb6_srcr key: prefix length 32 (the index) + the range's; the address masked to it. */
+export function encodeLb6SourceRangeKey(range: Lb4SourceRange): Uint8Array {
+  const cidr = parseCIDR(range.cidr);
+  if (!cidr || cidr.family !== 'IPv6') throw new MapCodecError(`not an IPv6 CIDR: ${JSON.stringify(range.cidr)}`);
+  const o = LB6_SRC_RANGE_KEY.offsets;
+  const [bytes, dv] = writer(LB6_SRC_RANGE_KEY);
+  putU32(dv, o.lpm_prefixlen, 'prefix length', 32 + cidr.prefix);
+  // Big-endian: the LPM trie matches bytes from the start, so the index must lead bit for bit.
+  dv.setUint32(o.rev_nat_index, checkInt('rev_nat_index', range.revNatIndex, 32), NETWORK);
+  for (let i = 0; i < 16; i++) {
+    const keep = Math.max(0, Math.min(8, cidr.prefix - 8 * i));
+    bytes[o.address + i] = (cidr.bytes[i] ?? 0) & ((0xff << (8 - keep)) & 0xff);
+  }
+  return bytes;
+}
+
+export function decodeLb6SourceRangeKey(bytes: Uint8Array): Lb4SourceRange {
+  const o = LB6_SRC_RANGE_KEY.offsets;
+  const dv = reader(bytes, LB6_SRC_RANGE_KEY);
+  const prefix = dv.getUint32(o.lpm_prefixlen, HOST_LITTLE_ENDIAN) - 32;
+  if (prefix < 0 || prefix > 128) throw new MapCodecError(`source range prefix length ${prefix + 32} is not 32..160`);
+  return { revNatIndex: dv.getUint32(o.rev_nat_index, NETWORK), cidr: `${getIPv6(dv, o.address)}/${prefix}` };
 }

@@ -106,6 +106,24 @@ export const SOCK6_REV_VAL = {
   offsets: { address: 0, port: 16, pad: 18, rev_nat_index: 20 },
 } as const satisfies StructLayout;
 
+export const LB6_SRC_RANGE_KEY = {
+  name: 'lb6_src_range_key',
+  size: 24,
+  offsets: { lpm_prefixlen: 0, rev_nat_index: 4, address: 8 },
+} as const satisfies StructLayout;
+
+export const CT6_KEY = {
+  name: 'ct6_key',
+  size: 40,
+  offsets: { saddr: 0, daddr: 16, sport: 32, dport: 34, proto: 36, dir: 37, pad: 38 },
+} as const satisfies StructLayout;
+
+export const CT6_VAL = {
+  name: 'ct6_val',
+  size: 28,
+  offsets: { address: 0, port: 16, pad: 18, backend_id: 20, rev_nat_index: 24 },
+} as const satisfies StructLayout;
+
 export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   LB4_KEY,
   LB4_SERVICE,
@@ -123,6 +141,9 @@ export const STRUCT_LAYOUTS: readonly StructLayout[] = [
   LB6_REVERSE_NAT,
   SOCK6_REV_KEY,
   SOCK6_REV_VAL,
+  LB6_SRC_RANGE_KEY,
+  CT6_KEY,
+  CT6_VAL,
 ];
 
 // enum bpf_map_type values (include/uapi/linux/bpf.h).
@@ -157,4 +178,6 @@ export const MAP_SPECS: readonly MapSpec[] = [
   { name: MAP_NAMES.backends6, type: BPF_MAP_TYPE_HASH, keySize: U32_SIZE, valueSize: LB6_BACKEND.size, maxEntries: 262144, flags: 0 },
   { name: MAP_NAMES.revNat6, type: BPF_MAP_TYPE_HASH, keySize: U32_SIZE, valueSize: LB6_REVERSE_NAT.size, maxEntries: 65536, flags: 0 },
   { name: MAP_NAMES.sockRevNat6, type: BPF_MAP_TYPE_LRU_HASH, keySize: SOCK6_REV_KEY.size, valueSize: SOCK6_REV_VAL.size, maxEntries: 262144, flags: 0 },
+  { name: MAP_NAMES.sourceRanges6, type: BPF_MAP_TYPE_LPM_TRIE, keySize: LB6_SRC_RANGE_KEY.size, valueSize: U8_SIZE, maxEntries: 16384, flags: BPF_F_NO_PREALLOC },
+  { name: MAP_NAMES.conntrack6, type: BPF_MAP_TYPE_LRU_HASH, keySize: CT6_KEY.size, valueSize: CT6_VAL.size, maxEntries: 262144, flags: 0 },
 ];

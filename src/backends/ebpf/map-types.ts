@@ -39,6 +39,8 @@ export const MAP_NAMES = {
   backends6: 'svcp_lb6_be',
   revNat6: 'svcp_lb6_rnat',
   sockRevNat6: 'svcp_sk6_rev',
+  sourceRanges6: 'svcp_lb6_srcr',
+  conntrack6: 'svcp_ct6',
 } as const;
 
 /** struct lb4_key. Addresses are dotted quads; ports host order (the codec swaps). */
@@ -73,13 +75,13 @@ export interface Lb4ReverseNat {
   readonly port: number;
 }
 
-/** struct lb4_src_range_key (value: a u8 1). */
+/** struct lb4_src_range_key, or lb6_src_range_key for an IPv6 CIDR (value: a u8 1). */
 export interface Lb4SourceRange {
   readonly revNatIndex: number;
   readonly cidr: string;
 }
 
-/** struct lb4_affinity_key. clientId: a netns cookie, or (tc) the client IPv4 as the kernel stores it. */
+/** struct lb4_affinity_key. clientId: a netns cookie, or (tc) the client address as the kernel stores it (IPv6: folded, svcplane_lb.h). */
 export interface Lb4AffinityKey {
   readonly clientId: bigint;
   readonly revNatIndex: number;
@@ -129,3 +131,9 @@ export type Sock6RevKey = Sock4RevKey;
 
 /** struct sock6_rev_val: as Sock4RevValue, with an IPv6 address. */
 export type Sock6RevValue = Sock4RevValue;
+
+/** struct ct6_key: as Ct4Key, with IPv6 addresses. */
+export type Ct6Key = Ct4Key;
+
+/** struct ct6_val: as Ct4Value, with an IPv6 address. */
+export type Ct6Value = Ct4Value;

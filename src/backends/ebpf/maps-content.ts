@@ -20,7 +20,7 @@ export interface EbpfMapsContent {
   readonly backends: Map<number, Lb4Backend>;
   /** svcp_lb4_rnat and svcp_lb6_rnat: rev_nat_index -> frontend. */
   readonly revNat: Map<number, Lb4ReverseNat>;
-  /** svcp_lb4_srcr (IPv4 only: tc enforces them), keyed by sourceRangeKeyString(key); the value is always 1. */
+  /** svcp_lb4_srcr and svcp_lb6_srcr (by the CIDR's family), keyed by sourceRangeKeyString(key); the value is always 1. */
   readonly sourceRanges: Map<string, Lb4SourceRange>;
   /** svcp_lb4_mglv: rev_nat_index -> LB_MAGLEV_LUT_SIZE backend ids. Treated as immutable. */
   readonly maglev: Map<number, Uint32Array>;

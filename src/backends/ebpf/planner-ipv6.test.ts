@@ -9,7 +9,7 @@ import { emptyMapsContent, type EbpfMapsContent } from './maps-content.js';
 import { lookupProblems } from './maps-invariants.js';
 import {
   BE_FLAG_LOCAL, LB_LOOKUP_SCOPE_EXT, LB_LOOKUP_SCOPE_INT, SVC_FLAG_CLUSTER_IP, SVC_FLAG_EXTERNAL_IP, SVC_FLAG_LOADBALANCER, SVC_FLAG_MAGLEV,
-  SVC_FLAG_NODEPORT, SVC_FLAG_TWO_SCOPES, type LookupScope,
+  SVC_FLAG_NODEPORT, SVC_FLAG_SOURCE_RANGES, SVC_FLAG_TWO_SCOPES, type LookupScope,
 } from './map-types.js';
 import { planEbpf, type EbpfPlan } from './planner.js';
 
@@ -52,7 +52,7 @@ describe('planEbpf: IPv6 service ports', () => {
     expect(p.stats).toMatchObject({ kind: 'full', servicePorts: 1, ipv6ServicePorts: 1, frontends: 1 });
   });
 
-  it('external IPs, LB IPs and NodePorts on the IPv6 node IPs (canonical form); no IPv4 address, no source ranges', () => {
+  it('external IPs, LB IPs and NodePorts on the IPv6 node IPs (canonical form); no IPv4 address; source ranges on LB IPs', () => {
     const p = plan(state(v6({
       nodePort: 30080, externalIPs: ['2001:db8::5', '203.0.113.5'], loadBalancerIPs: ['2001:db8:1::1'], loadBalancerSourceRanges: ['2001:db8::/32'],
       clusterEndpoints: [remote, local], externalPolicyLocal: true,
@@ -65,8 +65,34 @@ describe('planEbpf: IPv6 service ports', () => {
     expect(lookup(p.content, 'fd00::5', 30080)).toMatchObject({ flags: SVC_FLAG_NODEPORT | SVC_FLAG_TWO_SCOPES, backends: ['[fd00:244::7]:8080'] });
     expect(lookup(p.content, 'fd00::5', 30080, LB_LOOKUP_SCOPE_INT)).toMatchObject({ flags: SVC_FLAG_NODEPORT, count: 2 });
     expect(lookup(p.content, '2001:db8::5', 80)?.flags).toBe(SVC_FLAG_EXTERNAL_IP | SVC_FLAG_TWO_SCOPES);
-    expect(lookup(p.content, '2001:db8:1::1', 80)?.flags).toBe(SVC_FLAG_LOADBALANCER | SVC_FLAG_TWO_SCOPES);
-    expect(p.content.sourceRanges.size).toBe(0);
+    expect(lookup(p.content, '2001:db8:1::1', 80)?.flags).toBe(SVC_FLAG_LOADBALANCER | SVC_FLAG_TWO_SCOPES | SVC_FLAG_SOURCE_RANGES);
+    expect(lookup(p.content, '2001:db8:1::1', 80, LB_LOOKUP_SCOPE_INT)?.flags).toBe(SVC_FLAG_LOADBALANCER | SVC_FLAG_SOURCE_RANGES);
+    const rev = lookup(p.content, '2001:db8:1::1', 80)?.revNatIndex;
+    expect([...p.content.sourceRanges.values()]).toEqual([{ revNatIndex: rev, cidr: '2001:db8::/32' }]);
+  });
+
+  it('IPv6 source ranges: network form, IPv4 ranges ignored, LB IPs admitted when a range covers an IPv6 node IP', () => {
+    const ranges = (sp: ServicePortState) => [...plan(state(sp)).content.sourceRanges.values()].map((r) => r.cidr).sort();
+    const lb = { loadBalancerIPs: ['2001:db8:1::1', '2001:DB8:1::2'], clusterEndpoints: [remote] };
+    expect(ranges(v6({ ...lb, loadBalancerSourceRanges: ['2001:db8:0:0:5::9/64', '203.0.113.0/24'] }))).toEqual(['2001:db8::/64', '2001:db8::/64']);
+    // fd00::/16 holds the node IP fd00::5: the node may reach its own LB IPs (canonical /128s), per LB frontend.
+    const withNode = ranges(v6({ ...lb, loadBalancerSourceRanges: ['fd00::/16'] }));
+    expect(new Set(withNode)).toEqual(new Set(['fd00::/16', '2001:db8:1::1/128', '2001:db8:1::2/128']));
+    expect(withNode.length).toBe(6);
+    const p = plan(state(v6({ ...lb, loadBalancerSourceRanges: ['fd00::/16'] })));
+    expect(p.ops.filter((op) => op.map === 'sourceRanges').length).toBe(6);
+    expect(lookupProblems(p.content)).toEqual([]);
+  });
+
+  it('partial plans add and remove IPv6 source ranges with the service port', () => {
+    const sp = v6({ loadBalancerIPs: ['2001:db8:1::1'], clusterEndpoints: [remote], loadBalancerSourceRanges: ['2001:db8::/32'] });
+    const first = plan(state(sp));
+    const next = planEbpf(state({ ...sp, loadBalancerSourceRanges: ['2001:db9::/32'] }), CTX, first.content, {
+      algorithm: 'random', changed: new Set(), changedIPv6: new Set([sp.key]), memo: first.memo,
+    });
+    expect(next.stats.kind).toBe('partial');
+    expect(next.ops.filter((op) => op.map === 'sourceRanges').map((op) => `${op.op} ${op.key.cidr}`)).toEqual(['update 2001:db9::/32', 'delete 2001:db8::/32']);
+    expect([...next.content.sourceRanges.values()].map((r) => r.cidr)).toEqual(['2001:db9::/32']);
   });
 
   it('nodePortAddresses selects IPv6 node IPs too', () => {

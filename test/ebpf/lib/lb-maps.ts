@@ -1,7 +1,7 @@
 // Writes services into the sandbox's maps the way the agent's planner will:
 // a backend per id, slot 0 with the count, slots 1..n with backend ids, and
 // the frontend's reverse-NAT entry; every byte comes from the codec. IPv6
-// addresses go to the svcp_lb6_* maps, as the agent's applier sends them.
+// addresses and ranges go to the svcp_lb6_* maps, as the agent's applier sends them.
 import {
   encodeLb4Backend,
   encodeLb4Key,
@@ -11,6 +11,7 @@ import {
   encodeLb6Backend,
   encodeLb6Key,
   encodeLb6ReverseNat,
+  encodeLb6SourceRangeKey,
   encodeMaglevTable,
   encodeU32Key,
   SOURCE_RANGE_ALLOWED,
@@ -69,5 +70,6 @@ export async function addMaglevTable(sandbox: BpfSandbox, revNatIndex: number, b
 }
 
 export async function addSourceRange(sandbox: BpfSandbox, revNatIndex: number, cidr: string): Promise<void> {
-  await sandbox.updateMap(MAP_NAMES.sourceRanges, encodeLb4SourceRangeKey({ revNatIndex, cidr }), SOURCE_RANGE_ALLOWED);
+  if (isIPv6Address(cidr)) await sandbox.updateMap(MAP_NAMES.sourceRanges6, encodeLb6SourceRangeKey({ revNatIndex, cidr }), SOURCE_RANGE_ALLOWED);
+  else await sandbox.updateMap(MAP_NAMES.sourceRanges, encodeLb4SourceRangeKey({ revNatIndex, cidr }), SOURCE_RANGE_ALLOWED);
 }
