@@ -166,6 +166,11 @@ export async function createBackend(mode: ProxyMode, deps: BackendDeps): Promise
   }
 }
 
+/** The nftables mode's tables, only to find or delete them (no netlink socket: no syncs). */
+function nftablesTables(deps: BackendDeps): NftablesBackend {
+  return new NftablesBackend({ ctx: deps.ctx, logger: deps.logger, nft: new Nft(deps.netns ? { netns: deps.netns } : {}) });
+}
+
 /** The netlink writer for partial syncs; without one (a socket refused) they go through nft, slower. */
 function nftNetlink(deps: BackendDeps): { netlink?: NftNetlink } {
   try {
@@ -214,7 +219,7 @@ interface Leftovers {
 
 const LEFTOVERS: readonly Leftovers[] = [
   { mode: 'ipvs', present: async (d) => (await ipvsIfPresent(d)?.hasLeftovers()) === true, remove: async (d) => ipvsIfPresent(d)?.cleanup() },
-  { mode: 'nftables', present: async (d) => (await createBackend('nftables', d) as NftablesBackend).hasLeftovers(), remove: async (d) => (await createBackend('nftables', d)).cleanup() },
+  { mode: 'nftables', present: (d) => nftablesTables(d).hasLeftovers(), remove: (d) => nftablesTables(d).cleanup() },
   { mode: 'ebpf', present: async () => existsSync(DEFAULT_PIN_ROOT), remove: async (d) => (await createBackend('ebpf', d)).cleanup() },
 ];
 
