@@ -67,6 +67,9 @@ export const NFT_PARTIAL_CASES: readonly NftPartialCase[] = [
   { name: 'partial-service-removed', family: 'IPv4', ctx: ctx(), before: familyState(web(), db), state: familyState(db), changed: ['default/web:http'] },
   { name: 'partial-service-added', family: 'IPv4', ctx: ctx(), before: familyState(db), state: familyState(web(), db), changed: ['default/web:http'] },
   { name: 'partial-last-endpoint-gone', family: 'IPv4', ctx: ctx(), before: familyState(web(), db), state: familyState(web({ clusterEndpoints: [] }), db), changed: ['default/web:http'] },
+  // Affinity switched on and off: endpoint maps give way to per-endpoint chains and sets, and back.
+  { name: 'partial-affinity-enabled', family: 'IPv4', ctx: ctx(), before: familyState(web(), db), state: familyState(web({ affinityTimeoutSeconds: 60 }), db), changed: ['default/web:http'] },
+  { name: 'partial-affinity-disabled', family: 'IPv4', ctx: ctx(), before: familyState(web({ affinityTimeoutSeconds: 60 }), db), state: familyState(web(), db), changed: ['default/web:http'] },
   {
     name: 'partial-affinity-timeout', family: 'IPv4', ctx: ctx(),
     before: familyState(web({ affinityTimeoutSeconds: 60 })), state: familyState(web({ affinityTimeoutSeconds: 120 })), changed: ['default/web:http'],
