@@ -1,7 +1,7 @@
 // Lowers a partial sync's ops to nf_tables netlink messages: each typed rule
 // to the expressions nft itself generates for its text (`nft --debug=netlink`),
 // each element key to its concatenated bytes. Returns undefined for what is
-// not lowered here (anonymous sets, base chains, interval keys): the caller
+// not lowered here (base chains, interval keys): the caller
 // then sends the ops as `nft -f` text, which handles everything.
 import type { NftExpr, NftMessage, NftVerdict } from '../../kernel/netlink/nftables-messages.js';
 import {
@@ -104,8 +104,7 @@ function lowerMatch(family: NftFamily, m: Match): NftExpr[] | undefined {
         { type: 'numgen-random', modulus: m.mod, dreg: NFT_REG_1 },
         { type: 'cmp', sreg: NFT_REG_1, op: 'eq', data: u32host(0) },
       ];
-    // Anonymous sets and the base chains' matches: left to nft.
-    case 'addr-in':
+    // The base chains' matches: left to nft.
     case 'ct-state':
     case 'mark-clear':
     case 'ct-status-dnat':

@@ -16,8 +16,6 @@ export type L4Protocol = 'tcp' | 'udp' | 'sctp';
 export type Match =
   /** `ip saddr 10.0.0.1`, `ip daddr != 10.244.0.0/16` (an address or a CIDR). */
   | { readonly kind: 'addr'; readonly dir: 'saddr' | 'daddr'; readonly negated: boolean; readonly value: string }
-  /** `ip saddr != { a, b/24 }` (an anonymous set; never empty). */
-  | { readonly kind: 'addr-in'; readonly dir: 'saddr' | 'daddr'; readonly negated: boolean; readonly values: readonly string[] }
   /** `ip saddr @affinity-...`, `ip daddr @nodeport-addresses`. */
   | { readonly kind: 'addr-set'; readonly dir: 'saddr' | 'daddr'; readonly set: string }
   /** `tcp dport 80`. */

@@ -17,8 +17,6 @@ export function renderMatch(family: NftFamily, m: Match): string {
   switch (m.kind) {
     case 'addr':
       return `${addrExpr(family, m.dir)} ${m.negated ? '!= ' : ''}${m.value}`;
-    case 'addr-in':
-      return `${addrExpr(family, m.dir)} ${m.negated ? '!= ' : ''}{ ${m.values.join(', ')} }`;
     case 'addr-set':
       return `${addrExpr(family, m.dir)} @${m.set}`;
     case 'dport':

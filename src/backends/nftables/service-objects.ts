@@ -133,7 +133,7 @@ export function serviceFragment(sp: ServicePortState, env: RenderEnv): ServiceFr
   }
   if (usesSvl) chains.push({ name: names.local, rules: balance(sp.localEndpoints, names.localEndpoints) });
   if (usesExt) chains.push({ name: names.external, rules: externalRules(env, externalPolicyLocal, usesSvc ? names.service : undefined, usesSvl ? names.local : undefined) });
-  if (usesFw) chains.push({ name: names.firewall, rules: [firewallRule(sp, env)] });
+  if (usesFw) chains.push({ name: names.firewall, rules: firewallRules(sp, env) });
   chains.push(...endpointChains);
   return { key: sp.key, chains, sets, elements };
 }
@@ -154,12 +154,16 @@ function externalRules(env: RenderEnv, policyLocal: boolean, svc: string | undef
   return rules;
 }
 
-/** Drops new connections to the LB IPs from outside loadBalancerSourceRanges (and the node, when in them). */
-function firewallRule(sp: ServicePortState, env: RenderEnv): NftRule {
+/**
+ * Drops new connections to the LB IPs from outside loadBalancerSourceRanges (and the node, when
+ * in them): each allowed range returns (the base chain then accepts), the rest is dropped. One
+ * rule per range rather than an anonymous set, so a partial sync stays plain netlink messages.
+ */
+function firewallRules(sp: ServicePortState, env: RenderEnv): NftRule[] {
   const ranges = sp.loadBalancerSourceRanges.filter(ofFamily(env));
   const allowed = nodeInRanges(env, ranges) ? [...ranges, ...sp.loadBalancerIPs] : ranges;
-  const drop: Verdict = { kind: 'drop' };
+  const rules: NftRule[] = allowed.map((value) => ({ match: [{ kind: 'addr', dir: 'saddr', negated: false, value }], action: { kind: 'verdict', verdict: { kind: 'return' } } }));
   // Ranges only of the other family: nothing of this family is allowed.
-  if (allowed.length === 0) return { match: [], action: { kind: 'verdict', verdict: drop } };
-  return { match: [{ kind: 'addr-in', dir: 'saddr', negated: true, values: allowed }], action: { kind: 'verdict', verdict: drop } };
+  rules.push({ match: [], action: { kind: 'verdict', verdict: { kind: 'drop' } } });
+  return rules;
 }

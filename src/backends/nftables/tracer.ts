@@ -220,8 +220,6 @@ function matches(walk: Walk, m: Exclude<Match, { kind: 'numgen' }>, branch: Bran
   switch (m.kind) {
     case 'addr':
       return addressIn([m.value], addr(m.dir)) !== m.negated;
-    case 'addr-in':
-      return addressIn(m.values, addr(m.dir)) !== m.negated;
     case 'addr-set': {
       const set = objects.sets.get(m.set);
       if (set === undefined) throw new NftTracerError(`no set ${m.set}`);
