@@ -70,6 +70,11 @@ export async function measureDataPlane(mode: ProxyMode, services: number, opts: 
   const ebpf = { cgroupPath: tb.cgroupPath, pinRoot: `/sys/fs/bpf/svcp-bench-dp-${process.pid}`, interfaces: [] };
   const backend = await createBackend(mode, { ctx, logger: pino({ level: 'silent' }), netns: tb.nodeNs, ebpf });
   try {
+    // The short-connection client opens thousands of connections a second, and every run's leave
+    // TIME_WAIT sockets for a minute. In eBPF mode VIP and direct connections share one 4-tuple
+    // space (the VIP is rewritten at connect), so with several runs the ephemeral ports ran out
+    // (seen at --runs 5). As load generators do: reuse TIME_WAIT ports, use the whole range.
+    await tb.exec('node', 'sysctl', ['-q', '-w', 'net.ipv4.tcp_tw_reuse=1', 'net.ipv4.ip_local_port_range=1024 65000']);
     await tb.startIdentityServers('a1', { tcp: [8080], udp: [5353] });
     const store = new ObjectStore();
     const { service, slice } = measured();
