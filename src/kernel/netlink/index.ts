@@ -1,6 +1,7 @@
 // The kernel-facing netlink layer: a pure codec (tested with golden bytes),
 // a thin synchronous socket over libc (koffi), generic netlink family
-// resolution, and the IPVS and route netlink clients the IPVS mode needs.
+// resolution, the IPVS and route netlink clients the IPVS mode needs, and the
+// nf_tables client of the nftables mode's partial syncs.
 
 export * from './errors.js';
 export { AttributeDecoder, NetlinkEncoder, genlAttributes, parseAck, parseDone, parseGenlMessage, parseMessages, readHeader } from './codec.js';
@@ -14,4 +15,6 @@ export type { IpvsDestination, IpvsForwardMethod, IpvsInfo, IpvsProtocol, IpvsSe
 export * from './ipvs-messages.js';
 export * from './ipvs-replies.js';
 export { RtnetlinkClient, type AddressSpec, type RtnetlinkClientOptions } from './rtnetlink.js';
+export { NftNetlink, type NftNetlinkOptions } from './nftables.js';
+export type { NftExpr, NftMessage, NftSetElementSpec, NftTableFamily, NftVerdict } from './nftables-messages.js';
 export * from './rtnetlink-messages.js';

@@ -51,6 +51,12 @@ export type NftMessage =
   | { readonly kind: 'newsetelem'; readonly set: string; readonly elements: readonly NftSetElementSpec[] }
   | { readonly kind: 'delsetelem'; readonly set: string; readonly keys: readonly Uint8Array[] };
 
+/** The kernel's name of each expression (NFTA_EXPR_NAME). */
+const EXPR_NAMES: Record<NftExpr['type'], string> = {
+  payload: 'payload', 'meta-l4proto': 'meta', cmp: 'cmp', bitwise: 'bitwise', lookup: 'lookup', 'dynset-update': 'dynset',
+  'numgen-random': 'numgen', 'fib-addrtype': 'fib', immediate: 'immediate', verdict: 'immediate', dnat: 'nat',
+};
+
 const VERDICT_CODES: Record<NftVerdict['code'], number> = {
   accept: K.NF_ACCEPT, drop: K.NF_DROP, return: K.NFT_RETURN, jump: K.NFT_JUMP, goto: K.NFT_GOTO,
 };
@@ -200,9 +206,7 @@ export class NftBatchEncoder {
 
   private expression(e: NftExpr): void {
     const el = this.enc.beginNested(K.NFTA_LIST_ELEM);
-    const name = e.type === 'meta-l4proto' ? 'meta' : e.type === 'dynset-update' ? 'dynset' : e.type === 'numgen-random' ? 'numgen'
-      : e.type === 'fib-addrtype' ? 'fib' : e.type === 'verdict' ? 'immediate' : e.type === 'dnat' ? 'nat' : e.type;
-    this.enc.string(K.NFTA_EXPR_NAME, name);
+    this.enc.string(K.NFTA_EXPR_NAME, EXPR_NAMES[e.type]);
     const data = this.enc.beginNested(K.NFTA_EXPR_DATA);
     const enc = this.enc;
     switch (e.type) {
