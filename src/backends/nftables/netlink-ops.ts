@@ -209,11 +209,12 @@ function endpointElementBytes(family: NftFamily, e: NftElement): { key: Uint8Arr
   const [index] = e.key;
   const p = e.data === undefined ? undefined : prefixOf(family, e.data[0]);
   if (e.data === undefined || typeof index !== 'number' || e.key.length !== 1 || p === undefined || p.bits !== p.bytes.length * 8) return undefined;
-  const port = elementKeyBytes(family, [e.data[1]]);
-  if (port === undefined) return undefined;
+  const port = e.data[1];
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) return undefined;
+  // address . inet_service: the port big-endian, padded to 4 bytes like every concatenated part.
   const data = new Uint8Array(p.bytes.length + 4);
   data.set(p.bytes, 0);
-  data.set(port, p.bytes.length);
+  data.set(be16(port), p.bytes.length);
   return { key: u32host(index), data };
 }
 

@@ -104,7 +104,7 @@ export interface PartialPlan {
   readonly kind: 'partial';
   /** What changes, in order (empty when nothing changed in the kernel). */
   readonly ops: readonly NftOp[];
-  /** The same as one nft transaction ('' when nothing changed). */
+  /** The same as one nft transaction ('' when nothing changed), rendered when read: syncs send `ops` as netlink. */
   readonly script: string;
   readonly memo: NftMemo;
   readonly stats: PlanStats;
@@ -242,7 +242,9 @@ export function planPartial(
   return {
     kind: 'partial',
     ops,
-    script: renderOps(previous.family, previous.table, ops),
+    get script(): string {
+      return renderOps(previous.family, previous.table, ops);
+    },
     memo,
     stats: { chainsWritten: write.length, chainsDeleted: deleteChains.length, elementsAdded, elementsDeleted },
   };
