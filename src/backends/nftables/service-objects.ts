@@ -3,10 +3,9 @@
 // WHAT happens to each kind of traffic is the iptables mode's (kube-proxy's)
 // decision, taken the same way (see ../iptables/service-rules.ts); HOW is
 // kube-proxy's nftables design: one verdict map lookup instead of a rule per IP.
-import { BlockList, isIP } from 'node:net';
 import type { RenderEnv } from '../iptables/service-rules.js';
 import type { EndpointInfo, ServicePortState } from '../../state/types.js';
-import { isExternallyAccessible } from '../../state/types.js';
+import { servicePortPolicy, type NoEndpoints, type ServicePortPolicy } from '../../state/service-policy.js';
 import {
   FIREWALL_IPS_MAP, HAIRPIN_SET, MARK_MASQ_CHAIN, NO_ENDPOINT_NODEPORTS_MAP, NO_ENDPOINT_SERVICES_MAP, REJECT_CHAIN, SERVICE_IPS_MAP,
   SERVICE_NODEPORTS_MAP, endpointNames, servicePortNames, servicePortString, type EndpointNames,
@@ -31,63 +30,40 @@ const gotoRule = (chain: string, match: Match[], comment?: string): NftRule => (
   match, action: { kind: 'verdict', verdict: goto(chain) }, ...(comment === undefined ? {} : { comment }),
 });
 
-const ofFamily = (env: RenderEnv) => (addr: string): boolean => addr.includes(':') === (env.family === 'IPv6');
-
-/** Whether a node IP lies in one of the source ranges (then the node may reach its own LB IP). */
-function nodeInRanges(env: RenderEnv, ranges: readonly string[]): boolean {
-  if (env.nodeIPs.length === 0 || ranges.length === 0) return false;
-  const type = env.family === 'IPv6' ? 'ipv6' : 'ipv4';
-  const list = new BlockList();
-  for (const r of ranges) {
-    const [net, bits] = r.split('/');
-    if (net === undefined || isIP(net) === 0) continue;
-    const prefix = bits === undefined ? (type === 'ipv6' ? 128 : 32) : Number(bits);
-    if (Number.isInteger(prefix)) list.addSubnet(net, prefix, type);
-  }
-  return env.nodeIPs.some((ip) => list.check(ip, type));
-}
-
 export function serviceFragment(sp: ServicePortState, env: RenderEnv): ServiceFragment {
   const names = servicePortNames(sp.namespace, sp.serviceName, sp.protocol, sp.portName);
   const label = servicePortString(sp.namespace, sp.serviceName, sp.portName);
   const protocol = sp.protocol.toLowerCase() as L4Protocol;
-  const cluster = sp.clusterEndpoints.length;
-  const local = sp.localEndpoints.length;
-  const { hasEndpoints, internalPolicyLocal, externalPolicyLocal } = sp;
-  const hasClusterIP = sp.clusterIP !== undefined;
-  // The iptables planner's decisions (decide() in ../iptables/service-rules.ts).
-  const hasInternalEndpoints = internalPolicyLocal ? local > 0 : cluster > 0;
-  const hasExternalEndpoints = externalPolicyLocal ? local > 0 : hasEndpoints;
-  const usesExt = hasEndpoints && isExternallyAccessible(sp);
-  const usesSvc = cluster > 0 && ((!internalPolicyLocal && hasClusterIP) || usesExt);
-  const usesSvl = local > 0 && ((internalPolicyLocal && hasClusterIP) || (usesExt && externalPolicyLocal));
-  const usesFw = hasEndpoints && sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
-  const reject = goto(REJECT_CHAIN);
-  const internalFilter: Verdict = internalPolicyLocal && hasEndpoints ? { kind: 'drop' } : reject;
-  const externalFilter: Verdict = externalPolicyLocal && hasEndpoints ? { kind: 'drop' } : reject;
+  const policy = servicePortPolicy(sp, env);
+  const { cluster: usesSvc, local: usesSvl, external: usesExt, firewall: usesFw } = policy.paths;
+  const hasInternalEndpoints = policy.internal.served;
+  const hasExternalEndpoints = policy.external.served;
+  const noEndpoints = (none: NoEndpoints): Verdict => (none === 'drop' ? { kind: 'drop' } : goto(REJECT_CHAIN));
+  const internalFilter = noEndpoints(policy.internal.none);
+  const externalFilter = noEndpoints(policy.external.none);
 
   const elements: NftElement[] = [];
   const element = (set: string, key: (string | number)[], verdict: Verdict): void => {
     elements.push({ set, key, verdict, comment: label });
   };
   if (sp.clusterIP !== undefined) {
-    if (hasInternalEndpoints) element(SERVICE_IPS_MAP, [sp.clusterIP, protocol, sp.port], goto(internalPolicyLocal ? names.local : names.service));
+    if (hasInternalEndpoints) element(SERVICE_IPS_MAP, [sp.clusterIP, protocol, sp.port], goto(policy.internal.localOnly ? names.local : names.service));
     else element(NO_ENDPOINT_SERVICES_MAP, [sp.clusterIP, protocol, sp.port], internalFilter);
   }
   for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
-    if (hasEndpoints) element(SERVICE_IPS_MAP, [ip, protocol, sp.port], goto(names.external));
+    if (usesExt) element(SERVICE_IPS_MAP, [ip, protocol, sp.port], goto(names.external));
     if (!hasExternalEndpoints) element(NO_ENDPOINT_SERVICES_MAP, [ip, protocol, sp.port], externalFilter);
   }
   if (usesFw) for (const ip of sp.loadBalancerIPs) element(FIREWALL_IPS_MAP, [ip, protocol, sp.port], goto(names.firewall));
   if (sp.nodePort > 0) {
-    if (hasEndpoints) element(SERVICE_NODEPORTS_MAP, [protocol, sp.nodePort], goto(names.external));
+    if (usesExt) element(SERVICE_NODEPORTS_MAP, [protocol, sp.nodePort], goto(names.external));
     if (!hasExternalEndpoints) element(NO_ENDPOINT_NODEPORTS_MAP, [protocol, sp.nodePort], externalFilter);
   }
 
   // An endpoint reaching itself through the service is masqueraded (the masquerading chain's hairpin rule).
   for (const ip of new Set([...sp.clusterEndpoints, ...sp.localEndpoints].map((ep) => ep.ip))) elements.push({ set: HAIRPIN_SET, key: [ip, ip] });
 
-  const affinity = sp.affinityTimeoutSeconds > 0;
+  const affinity = policy.affinitySeconds > 0;
   const sets: NftSet[] = [];
   const endpointChains: NftChain[] = [];
   // With ClientIP affinity, kube-proxy's design: a chain and an affinity set per endpoint (shared
@@ -99,7 +75,7 @@ export function serviceFragment(sp: ServicePortState, env: RenderEnv): ServiceFr
     if (n === undefined) {
       n = endpointNames(sp.namespace, sp.serviceName, sp.protocol, sp.portName, ep.ip, ep.port);
       endpoints.set(id, n);
-      sets.push({ name: n.affinitySet, type: env.family === 'IPv6' ? 'ipv6_addr' : 'ipv4_addr', flags: ['dynamic', 'timeout'], timeout: sp.affinityTimeoutSeconds });
+      sets.push({ name: n.affinitySet, type: env.family === 'IPv6' ? 'ipv6_addr' : 'ipv4_addr', flags: ['dynamic', 'timeout'], timeout: policy.affinitySeconds });
       endpointChains.push({ name: n.chain, rules: [{ match: [], action: { kind: 'update-saddr', set: n.affinitySet } }, { match: [], action: { kind: 'dnat', protocol, ip: ep.ip, port: ep.port } }] });
     }
     return n;
@@ -124,24 +100,24 @@ export function serviceFragment(sp: ServicePortState, env: RenderEnv): ServiceFr
     const rules: NftRule[] = [];
     if (sp.clusterIP !== undefined) {
       const toClusterIP: Match[] = [{ kind: 'addr', dir: 'daddr', negated: false, value: sp.clusterIP }, { kind: 'dport', protocol, port: sp.port }];
-      const podCIDR = env.clusterCIDRs[0];
+      const m = policy.masquerade.clusterIP;
       // Traffic from outside the pod network to a cluster IP is masqueraded (as iptables mode: the first cluster CIDR).
-      if (env.masqueradeAll) rules.push(jumpRule(MARK_MASQ_CHAIN, toClusterIP));
-      else if (podCIDR !== undefined) rules.push(jumpRule(MARK_MASQ_CHAIN, [...toClusterIP, { kind: 'addr', dir: 'saddr', negated: true, value: podCIDR }]));
+      if (m.kind === 'all') rules.push(jumpRule(MARK_MASQ_CHAIN, toClusterIP));
+      else if (m.kind === 'off-cluster') rules.push(jumpRule(MARK_MASQ_CHAIN, [...toClusterIP, { kind: 'addr', dir: 'saddr', negated: true, value: m.podCIDR }]));
     }
     chains.push({ name: names.service, rules: [...rules, ...balance(sp.clusterEndpoints, names.endpoints)] });
   }
   if (usesSvl) chains.push({ name: names.local, rules: balance(sp.localEndpoints, names.localEndpoints) });
-  if (usesExt) chains.push({ name: names.external, rules: externalRules(env, externalPolicyLocal, usesSvc ? names.service : undefined, usesSvl ? names.local : undefined) });
-  if (usesFw) chains.push({ name: names.firewall, rules: firewallRules(sp, env) });
+  if (usesExt) chains.push({ name: names.external, rules: externalRules(env, policy.masquerade.external.kind === 'node-sources', usesSvc ? names.service : undefined, usesSvl ? names.local : undefined) });
+  if (usesFw) chains.push({ name: names.firewall, rules: firewallRules(policy) });
   chains.push(...endpointChains);
   return { key: sp.key, chains, sets, elements };
 }
 
 /** The external chain: masquerade as the policy needs, then hand over to the policy chain. */
-function externalRules(env: RenderEnv, policyLocal: boolean, svc: string | undefined, svl: string | undefined): NftRule[] {
+function externalRules(env: RenderEnv, nodeSourcesOnly: boolean, svc: string | undefined, svl: string | undefined): NftRule[] {
   const rules: NftRule[] = [];
-  if (!policyLocal) {
+  if (!nodeSourcesOnly) {
     rules.push(jumpRule(MARK_MASQ_CHAIN, [], 'masquerade traffic for external destinations'));
     if (svc !== undefined) rules.push(gotoRule(svc, []));
     return rules;
@@ -159,9 +135,8 @@ function externalRules(env: RenderEnv, policyLocal: boolean, svc: string | undef
  * in them): each allowed range returns (the base chain then accepts), the rest is dropped. One
  * rule per range rather than an anonymous set, so a partial sync stays plain netlink messages.
  */
-function firewallRules(sp: ServicePortState, env: RenderEnv): NftRule[] {
-  const ranges = sp.loadBalancerSourceRanges.filter(ofFamily(env));
-  const allowed = nodeInRanges(env, ranges) ? [...ranges, ...sp.loadBalancerIPs] : ranges;
+function firewallRules(policy: ServicePortPolicy): NftRule[] {
+  const allowed = policy.firewall.allowed;
   const rules: NftRule[] = allowed.map((value) => ({ match: [{ kind: 'addr', dir: 'saddr', negated: false, value }], action: { kind: 'verdict', verdict: { kind: 'return' } } }));
   // Ranges only of the other family: nothing of this family is allowed.
   rules.push({ match: [], action: { kind: 'verdict', verdict: { kind: 'drop' } } });
