@@ -55,14 +55,14 @@ describe('DesiredStateBuilder', () => {
     expect(state.IPv4.get('default/web:dns')).toMatchObject({ clusterEndpoints: [], hasEndpoints: false, nodePort: 30053 });
   });
 
-  it('carries the IPVS scheduler annotation, and an annotation change is a change of the service port', () => {
+  it('carries svcplane.io/ annotations (and no others) for the modes; an annotation change is a change of the service port', () => {
     const plain = makeService();
     const { store, builder } = setup([{ type: 'service-upsert', service: plain }]);
     const first = builder.update(store, 'all');
-    expect([...first.state.IPv4.values()][0]?.ipvsScheduler).toBeUndefined();
-    store.apply([{ type: 'service-upsert', service: { ...plain, annotations: { 'svcplane.io/ipvs-scheduler': 'lc' } } }]);
+    expect([...first.state.IPv4.values()][0]?.modeAnnotations).toBeUndefined();
+    store.apply([{ type: 'service-upsert', service: { ...plain, annotations: { 'svcplane.io/ipvs-scheduler': 'lc', 'example.com/other': 'x' } } }]);
     const second = builder.update(store, new Set(['default/web']));
-    expect([...second.state.IPv4.values()].map((sp) => sp.ipvsScheduler)).toEqual(['lc']);
+    expect([...second.state.IPv4.values()].map((sp) => sp.modeAnnotations)).toEqual([{ 'svcplane.io/ipvs-scheduler': 'lc' }]);
     expect(second.changes.IPv4.size).toBe(1);
   });
 

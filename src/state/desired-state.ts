@@ -2,7 +2,7 @@
 // recomputed, and the per-family maps are persistent (SnapshotMap), so every returned state is
 // an immutable snapshot that costs O(changes) to derive, not O(services).
 import type { EndpointSlice, IPFamily, Service, ServicePort } from '../model/types.js';
-import { ANNOTATION_IPVS_SCHEDULER } from '../model/annotations.js';
+import { SVCPLANE_ANNOTATION_PREFIX } from '../model/annotations.js';
 import { computePortEndpoints } from './endpoints.js';
 import type { NodeContext } from './node-context.js';
 import { familyOf } from './node-context.js';
@@ -38,6 +38,15 @@ interface Entry {
 }
 
 type ServiceEntries = Record<IPFamily, Map<string, Entry>>;
+
+/** The service's own svcplane.io/ annotations (none: no field, so most states stay small). */
+function modeAnnotations(service: Service): { modeAnnotations?: Record<string, string> } {
+  let out: Record<string, string> | undefined;
+  for (const [k, v] of Object.entries(service.annotations)) {
+    if (k.startsWith(SVCPLANE_ANNOTATION_PREFIX)) (out ??= {})[k] = v;
+  }
+  return out === undefined ? {} : { modeAnnotations: out };
+}
 
 export function servicePortKey(namespace: string, name: string, portName: string): string {
   return `${namespace}/${name}:${portName}`;
@@ -186,7 +195,7 @@ export class DesiredStateBuilder {
       nodePort,
       healthCheckNodePort,
       affinityTimeoutSeconds: service.sessionAffinity === 'ClientIP' ? service.affinityTimeoutSeconds : 0,
-      ipvsScheduler: service.annotations[ANNOTATION_IPVS_SCHEDULER],
+      ...modeAnnotations(service),
       externalPolicyLocal: externalLocal && externallyAccessible,
       internalPolicyLocal: service.internalTrafficPolicy === 'Local',
       clusterEndpoints: eps.clusterEndpoints,

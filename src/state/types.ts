@@ -34,8 +34,8 @@ export interface ServicePortState {
   readonly healthCheckNodePort: number;
   /** ClientIP affinity timeout; 0 means no affinity. */
   readonly affinityTimeoutSeconds: number;
-  /** The IPVS scheduler the service asks for (annotation svcplane.io/ipvs-scheduler); other modes ignore it. */
-  readonly ipvsScheduler?: string | undefined;
+  /** The service's `svcplane.io/` annotations, where a mode takes per-service options (e.g. the IPVS scheduler); absent when none. */
+  readonly modeAnnotations?: Readonly<Record<string, string>>;
   readonly externalPolicyLocal: boolean;
   readonly internalPolicyLocal: boolean;
   /** Endpoints for Cluster policy after readiness, terminating fallback and topology, sorted by ip:port. */

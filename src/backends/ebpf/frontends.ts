@@ -6,11 +6,11 @@
 // the cluster view, as kube-proxy's EXT chain sends pod and host traffic to SVC).
 // Source ranges are per family: a frontend gets its own family's (tc checks them
 // in svcp_lb4_srcr or svcp_lb6_srcr).
-import { canonicalIP, cidrContains, normaliseCIDR } from '../../model/ip.js';
+import { canonicalIP, normaliseCIDR } from '../../model/ip.js';
 import type { IPFamily, Protocol } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { EndpointInfo, ServicePortState } from '../../state/types.js';
-import { frontendId } from './maps-content.js';
+import { nodeFamilyEnv, servicePortPolicy, type FrontendKind, type NodeFamilyEnv, type ServicePortPolicy } from '../../state/service-policy.js';
 import {
   BE_FLAG_LOCAL, BE_FLAG_TERMINATING, SVC_FLAG_AFFINITY, SVC_FLAG_CLUSTER_IP, SVC_FLAG_EXTERNAL_IP, SVC_FLAG_LOADBALANCER,
   SVC_FLAG_MAGLEV, SVC_FLAG_NODEPORT, SVC_FLAG_SOURCE_RANGES, SVC_FLAG_TWO_SCOPES,
@@ -27,7 +27,7 @@ export interface BackendRef {
   readonly flags: number;
 }
 
-export type FrontendKind = 'cluster-ip' | 'external-ip' | 'load-balancer' | 'node-port';
+export type { FrontendKind } from '../../state/service-policy.js';
 
 export interface FrontendSpec {
   /** frontendId(address, port, proto). */
@@ -54,33 +54,22 @@ export interface FrontendSpec {
 /** The node-wide inputs of frontend planning. */
 export interface FrontendEnv {
   readonly algorithm: EbpfAlgorithm;
-  /** Per family, the node IPs NodePorts listen on (ctx.nodeIPs inside ctx.nodePortAddresses when given), sorted. */
-  readonly nodePortIPs: Readonly<Record<IPFamily, readonly string[]>>;
-  /** Per family, all node IPs (kube-proxy lets the node reach its own LB IP when one of them is in the source ranges). */
-  readonly nodeIPs: Readonly<Record<IPFamily, readonly string[]>>;
+  /** Per family: the node facts the policy step reads (NodePort IPs among them). */
+  readonly families: Readonly<Record<IPFamily, NodeFamilyEnv>>;
   /** Changes when any of the above changes: a memo from other options cannot be reused. */
   readonly optionsKey: string;
 }
 
-const isV4 = (a: string): boolean => !a.includes(':');
-const familyOf = (a: string): IPFamily => (isV4(a) ? 'IPv4' : 'IPv6');
+const familyOf = (a: string): IPFamily => (a.includes(':') ? 'IPv6' : 'IPv4');
 
 /** Addresses as the maps hold them: IPv6 in RFC 5952 form, so keys match a dump's. */
 function canonical(address: string): string {
-  return isV4(address) ? address : (canonicalIP(address) ?? address);
+  return address.includes(':') ? (canonicalIP(address) ?? address) : address;
 }
 
 export function frontendEnv(ctx: NodeContext, algorithm: EbpfAlgorithm): FrontendEnv {
-  const cidrs = ctx.nodePortAddresses;
-  const perFamily = (family: IPFamily): [string[], string[]] => {
-    const nodeIPs = [...new Set(ctx.nodeIPs.filter((ip) => familyOf(ip) === family).map(canonical))].sort();
-    return [nodeIPs, cidrs.length === 0 ? nodeIPs : nodeIPs.filter((ip) => cidrs.some((c) => cidrContains(c, ip)))];
-  };
-  const [v4, v4NodePort] = perFamily('IPv4');
-  const [v6, v6NodePort] = perFamily('IPv6');
-  const nodePortIPs = { IPv4: v4NodePort, IPv6: v6NodePort };
-  const nodeIPs = { IPv4: v4, IPv6: v6 };
-  return { algorithm, nodePortIPs, nodeIPs, optionsKey: JSON.stringify([algorithm, nodePortIPs, nodeIPs]) };
+  const families = { IPv4: nodeFamilyEnv('IPv4', ctx), IPv6: nodeFamilyEnv('IPv6', ctx) };
+  return { algorithm, families, optionsKey: JSON.stringify([algorithm, families.IPv4.key, families.IPv6.key]) };
 }
 
 function backendRefs(eps: readonly EndpointInfo[], proto: Protocol, family: IPFamily): BackendRef[] {
@@ -99,19 +88,12 @@ function backendRefs(eps: readonly EndpointInfo[], proto: Protocol, family: IPFa
   return out;
 }
 
-function sourceRanges(sp: ServicePortState, env: FrontendEnv, family: IPFamily): string[] {
+/** The allowed sources in the maps' form: network CIDRs, unique, sorted (LB IPs as host routes when the node is in the ranges). */
+function sourceRanges(policy: ServicePortPolicy): string[] {
   const out = new Set<string>();
-  for (const r of sp.loadBalancerSourceRanges) {
-    const cidr = familyOf(r) === family ? normaliseCIDR(r.trim()) : undefined;
-    if (cidr !== undefined) out.add(cidr);
-  }
-  // kube-proxy: a node inside the ranges may reach its own LB IP, which the kernel may pick as the source.
-  const ranges = [...out];
-  if (env.nodeIPs[family].some((ip) => ranges.some((c) => cidrContains(c, ip)))) {
-    for (const ip of sp.loadBalancerIPs) {
-      const host = familyOf(ip) === family ? normaliseCIDR(ip) : undefined;
-      if (host !== undefined) out.add(host);
-    }
+  for (const r of policy.firewall.allowed) {
+    const cidr = normaliseCIDR(r.trim());
+    if (cidr !== undefined && familyOf(cidr) === policy.family) out.add(cidr);
   }
   return [...out].sort();
 }
@@ -120,40 +102,32 @@ function sourceRanges(sp: ServicePortState, env: FrontendEnv, family: IPFamily):
 export function servicePortFrontends(sp: ServicePortState, env: FrontendEnv): FrontendSpec[] {
   const family = sp.family;
   const proto = sp.protocol;
+  const policy = servicePortPolicy(sp, env.families[family]);
   const cluster = backendRefs(sp.clusterEndpoints, proto, family);
   const local = backendRefs(sp.localEndpoints, proto, family);
-  const common = (sp.affinityTimeoutSeconds > 0 ? SVC_FLAG_AFFINITY : 0);
+  const common = (policy.affinitySeconds > 0 ? SVC_FLAG_AFFINITY : 0);
   const maglev = env.algorithm === 'maglev' ? SVC_FLAG_MAGLEV : 0;
-  const ranges = sp.loadBalancerSourceRanges.length > 0 ? sourceRanges(sp, env, family) : [];
-  const out: FrontendSpec[] = [];
-  const seen = new Set<string>();
-
-  const add = (kind: FrontendKind, given: string, port: number, typeFlag: number): void => {
-    if (familyOf(given) !== family) return;
-    const address = canonical(given);
-    const id = frontendId(address, port, proto);
-    if (seen.has(id)) return;
-    seen.add(id);
-    const internal = kind === 'cluster-ip';
-    const twoScopes = !internal && sp.externalPolicyLocal;
-    // kube-proxy filters LB traffic (its FW chain) whenever ranges are given, even if none is of this family.
-    const srcFlag = kind === 'load-balancer' && sp.loadBalancerSourceRanges.length > 0 ? SVC_FLAG_SOURCE_RANGES : 0;
-    const base = typeFlag | common | srcFlag;
-    out.push({
-      id, address, port, proto, kind,
+  // kube-proxy filters LB traffic (its FW chain) whenever ranges are given, even if none is of this family.
+  const ranges = policy.firewall.configured ? sourceRanges(policy) : [];
+  const typeFlags: Record<FrontendKind, number> = {
+    'cluster-ip': SVC_FLAG_CLUSTER_IP, 'external-ip': SVC_FLAG_EXTERNAL_IP, 'load-balancer': SVC_FLAG_LOADBALANCER, 'node-port': SVC_FLAG_NODEPORT,
+  };
+  return policy.frontends.map((f) => {
+    const internal = f.kind === 'cluster-ip';
+    const traffic = internal ? policy.internal : policy.external;
+    // Externally, Local policy has two lookups: EXT (from outside) and INT (the node's own traffic: the cluster view).
+    const twoScopes = !internal && policy.external.localOnly;
+    const srcFlag = f.kind === 'load-balancer' && policy.firewall.configured ? SVC_FLAG_SOURCE_RANGES : 0;
+    const base = typeFlags[f.kind] | common | srcFlag;
+    return {
+      id: f.key, address: f.address, port: f.port, proto, kind: f.kind,
       servicePort: sp.key,
       extFlags: base | maglev | (twoScopes ? SVC_FLAG_TWO_SCOPES : 0),
       intFlags: base,
-      affinityTimeout: sp.affinityTimeoutSeconds,
-      ext: internal ? (sp.internalPolicyLocal ? local : cluster) : (sp.externalPolicyLocal ? local : cluster),
+      affinityTimeout: policy.affinitySeconds,
+      ext: traffic.localOnly ? local : cluster,
       int: twoScopes ? cluster : undefined,
       sourceRanges: srcFlag !== 0 ? ranges : [],
-    });
-  };
-
-  if (sp.clusterIP !== undefined) add('cluster-ip', sp.clusterIP, sp.port, SVC_FLAG_CLUSTER_IP);
-  for (const ip of sp.externalIPs) add('external-ip', ip, sp.port, SVC_FLAG_EXTERNAL_IP);
-  for (const ip of sp.loadBalancerIPs) add('load-balancer', ip, sp.port, SVC_FLAG_LOADBALANCER);
-  if (sp.nodePort > 0) for (const ip of env.nodePortIPs[family]) add('node-port', ip, sp.nodePort, SVC_FLAG_NODEPORT);
-  return out;
+    };
+  });
 }

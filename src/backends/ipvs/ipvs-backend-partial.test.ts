@@ -91,7 +91,7 @@ describe('IpvsBackend partial syncs', () => {
   it('follows a per-service scheduler annotation', async () => {
     const { k, backend } = setup();
     await backend.sync(state(base));
-    const next = base.map((s, i) => (i === 4 ? { ...s, ipvsScheduler: 'sh' } : s));
+    const next = base.map((s, i) => (i === 4 ? { ...s, modeAnnotations: { 'svcplane.io/ipvs-scheduler': 'sh' } } : s));
     await backend.sync(state(next), changes('default/s5:http'));
     expect(layout(k)).toContain('10.96.0.5:80 sh -> 10.244.4.1/1,10.244.4.2/1');
   });

@@ -13,7 +13,7 @@ import { SvcplaneError } from '../../util/errors.js';
 import type { ProxyBackend, SyncOutcome } from '../backend.js';
 import { planIpvs } from './ipvs-planner.js';
 import { KUBE_IPVS_INTERFACE, type IpvsOp, type IpvsVirtualServerDump } from './ipvs-types.js';
-import { desiredVirtualServers, type DesiredIpvs, type VirtualServerOptions } from './virtual-servers.js';
+import { SCHEDULER_ANNOTATION, desiredVirtualServers, type DesiredIpvs, type VirtualServerOptions } from './virtual-servers.js';
 import { CommittedIpvs, terminationServer } from './ipvs-incremental.js';
 import { IPVS_IPTABLES_CHAINS, IPVS_IPTABLES_JUMPS, renderIpvsIptables } from './ipvs-iptables.js';
 import { hasRule, type IptablesKernel } from '../iptables/iptables-backend.js';
@@ -172,7 +172,7 @@ export class IpvsBackend implements ProxyBackend {
   }
 
   private virtualServerOptions(): VirtualServerOptions {
-    return { ...(this.opts.scheduler ? { scheduler: this.opts.scheduler } : {}), schedulerFor: (sp) => sp.ipvsScheduler };
+    return { ...(this.opts.scheduler ? { scheduler: this.opts.scheduler } : {}), schedulerFor: (sp) => sp.modeAnnotations?.[SCHEDULER_ANNOTATION] };
   }
 
   private fullWork(state: DesiredState, index: number): SyncWork {

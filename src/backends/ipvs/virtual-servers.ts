@@ -7,6 +7,7 @@ import { cidrContains } from '../../model/ip.js';
 import type { IPFamily } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { DesiredState, EndpointInfo, FamilyState, ServicePortState } from '../../state/types.js';
+import { nodeFamilyEnv, servicePortPolicy, type Frontend, type FrontendKind, type NodeFamilyEnv } from '../../state/service-policy.js';
 import { IpvsConfigError, IpvsSchedulerError, IpvsVirtualServerConflictError, type IpvsDesiredProblem } from './errors.js';
 import { ipvsAddress, virtualServerKey } from './ipvs-keys.js';
 import { IP_VS_SVC_F_PERSISTENT, IPV4_NETMASK, IPV6_NETMASK, type IpvsDestination, type IpvsService } from './ipvs-types.js';
@@ -28,7 +29,8 @@ export interface VirtualServerOptions {
   readonly nodeIPs?: readonly string[];
 }
 
-export type VirtualServerKind = 'cluster-ip' | 'external-ip' | 'load-balancer' | 'node-port';
+/** The frontend kinds of the policy step: one virtual server per frontend. */
+export type VirtualServerKind = FrontendKind;
 
 export interface DesiredVirtualServer {
   /** virtualServerKey(service). */
@@ -53,21 +55,19 @@ export interface DesiredIpvs {
 
 const LOOPBACK = { IPv4: '127.0.0.0/8', IPv6: '::1/128' } as const;
 
-/**
- * NodePort addresses of one family: the node's IPs inside ctx.nodePortAddresses (all when empty).
- * Loopback is left out: IPVS cannot serve a NodePort on localhost (kube-proxy's IPVS mode does not either).
- */
+/** IPVS cannot serve a NodePort on localhost (kube-proxy's IPVS mode does not either). */
+function servable(family: IPFamily) {
+  return (f: Frontend): boolean => f.kind !== 'node-port' || !cidrContains(LOOPBACK[family], f.address);
+}
+
+/** The node facts of one family, NodePorts on `nodeIPs` (the agent may pass the interfaces' addresses). */
+function familyEnv(family: IPFamily, ctx: NodeContext, nodeIPs: readonly string[] = ctx.nodeIPs): NodeFamilyEnv {
+  return nodeFamilyEnv(family, nodeIPs === ctx.nodeIPs ? ctx : { ...ctx, nodeIPs });
+}
+
+/** NodePort addresses of one family: the node's IPs inside ctx.nodePortAddresses (all when empty), loopback left out. */
 export function nodePortIPs(family: IPFamily, ctx: NodeContext, nodeIPs: readonly string[] = ctx.nodeIPs): string[] {
-  const cidrs = ctx.nodePortAddresses;
-  const out = new Set<string>();
-  for (const raw of nodeIPs) {
-    if (raw.includes(':') !== (family === 'IPv6')) continue;
-    const ip = ipvsAddress(raw);
-    if (cidrContains(LOOPBACK[family], ip)) continue;
-    if (cidrs.length > 0 && !cidrs.some((c) => cidrContains(c, ip))) continue;
-    out.add(ip);
-  }
-  return [...out].sort();
+  return familyEnv(family, ctx, nodeIPs).nodePortIPs.filter((ip) => !cidrContains(LOOPBACK[family], ip));
 }
 
 function destinations(family: IPFamily, eps: readonly EndpointInfo[]): IpvsDestination[] {
@@ -85,12 +85,8 @@ function destinations(family: IPFamily, eps: readonly EndpointInfo[]): IpvsDesti
   return out;
 }
 
-function realServers(sp: ServicePortState, onlyLocal: boolean): IpvsDestination[] {
-  return destinations(sp.family, onlyLocal ? sp.localEndpoints : sp.clusterEndpoints);
-}
-
 interface FamilyEnv {
-  readonly nodePortIPs: readonly string[];
+  readonly node: NodeFamilyEnv;
   readonly nodeAddresses: ReadonlySet<string>;
 }
 
@@ -125,7 +121,7 @@ class DesiredBuilder {
 
   addFamily(family: IPFamily, state: FamilyState): void {
     const env: FamilyEnv = {
-      nodePortIPs: nodePortIPs(family, this.ctx, this.opts.nodeIPs),
+      node: familyEnv(family, this.ctx, this.opts.nodeIPs),
       // Addresses the node already has need no binding (and must never be unbound from their interface).
       nodeAddresses: new Set([...this.ctx.nodeIPs, ...(this.opts.nodeIPs ?? [])].map(ipvsAddress)),
     };
@@ -136,18 +132,16 @@ class DesiredBuilder {
   }
 
   private addServicePort(sp: ServicePortState, env: FamilyEnv): void {
-    const external = sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0 || (sp.nodePort > 0 && env.nodePortIPs.length > 0);
+    const policy = servicePortPolicy(sp, env.node);
+    const frontends = policy.frontends.filter(servable(sp.family));
+    const external = frontends.some((f) => f.kind !== 'cluster-ip');
     if (sp.clusterIP === undefined && !external) return;
     // One list of real servers per endpoint set, shared by the virtual servers that use it.
-    const internalDests = sp.clusterIP === undefined ? [] : realServers(sp, sp.internalPolicyLocal);
+    const internalDests = sp.clusterIP === undefined ? [] : destinations(sp.family, policy.internal.endpoints);
     const externalDests = !external ? []
-      : sp.clusterIP !== undefined && sp.externalPolicyLocal === sp.internalPolicyLocal ? internalDests : realServers(sp, sp.externalPolicyLocal);
+      : sp.clusterIP !== undefined && policy.external.localOnly === policy.internal.localOnly ? internalDests : destinations(sp.family, policy.external.endpoints);
     const port: PortTemplate = { sp, scheduler: this.schedulerOf(sp) };
-
-    if (sp.clusterIP !== undefined) this.add(port, 'cluster-ip', sp.clusterIP, sp.port, internalDests, env);
-    for (const ip of sp.externalIPs) this.add(port, 'external-ip', ip, sp.port, externalDests, env);
-    for (const ip of sp.loadBalancerIPs) this.add(port, 'load-balancer', ip, sp.port, externalDests, env);
-    if (sp.nodePort > 0) for (const ip of env.nodePortIPs) this.add(port, 'node-port', ip, sp.nodePort, externalDests, env);
+    for (const f of frontends) this.add(port, f.kind, f.address, f.port, f.kind === 'cluster-ip' ? internalDests : externalDests, env);
   }
 
   private add(t: PortTemplate, kind: VirtualServerKind, rawAddress: string, port: number, destinations: readonly IpvsDestination[], env: FamilyEnv): void {
