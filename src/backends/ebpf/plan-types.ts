@@ -1,4 +1,5 @@
 // What planEbpf takes and returns.
+import type { ClaimBook } from '../../state/claims.js';
 import type { EbpfAlgorithm } from './frontends.js';
 import type { EbpfMapName, EbpfMapsContent, EbpfOp } from './maps-content.js';
 import type { MapOpCounts } from './ops-builder.js';
@@ -28,8 +29,8 @@ export interface EbpfPlanOptions {
  */
 export interface EbpfPlanMemo {
   readonly optionsKey: string;
-  /** Frontend id -> the service ports that want it, sorted (the first one has it). IPv6 port keys end in '|IPv6'. */
-  readonly claims: Map<string, readonly string[]>;
+  /** Frontend id -> the service ports that want it (the first by key owns it). IPv6 port keys end in '|IPv6'. */
+  readonly claims: ClaimBook<string>;
   /** Service port key -> the frontend ids it wants. */
   readonly byPort: Map<string, readonly string[]>;
   /** backendKeyString -> backend id, for every backend in the maps. */
@@ -40,8 +41,6 @@ export interface EbpfPlanMemo {
   readonly rangesByRev: Map<number, readonly string[]>;
   /** Ids below these are all in use. */
   readonly floors: { readonly backend: number; readonly revNat: number };
-  /** Frontends wanted by more than one service port. */
-  readonly conflicts: number;
 }
 
 export interface EbpfPlanStats {

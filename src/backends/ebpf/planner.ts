@@ -5,6 +5,7 @@
 // at the frontends those service ports had or want. Both families are planned
 // into the same content (see maps-content.ts); their frontends never collide.
 import type { IPFamily } from '../../model/types.js';
+import { ClaimBook } from '../../state/claims.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { DesiredState, ServicePortState } from '../../state/types.js';
 import { planFrontend, type DiffContext } from './frontend-diff.js';
@@ -66,7 +67,7 @@ function finish(kind: 'full' | 'partial', current: EbpfMapsContent, out: OpsBuil
   const m = memo(content);
   return {
     ops, content, memo: m,
-    stats: { kind, ...counts, frontendConflicts: m.conflicts, maglevTables: out.counts.maglev.updates, ops: ops.length, byMap: out.counts },
+    stats: { kind, ...counts, frontendConflicts: m.claims.contested, maglevTables: out.counts.maglev.updates, ops: ops.length, byMap: out.counts },
   };
 }
 
@@ -86,7 +87,7 @@ function sweepServices(c: DiffContext): void {
 }
 
 function planFull(desired: DesiredState, env: FrontendEnv, current: EbpfMapsContent, inPlace: boolean): EbpfPlan {
-  const claims = new Map<string, string[]>();
+  const claims = new ClaimBook<string>();
   const byPort = new Map<string, readonly string[]>();
   const winners = new Map<string, FrontendSpec>();
   let servicePorts = 0;
@@ -96,14 +97,10 @@ function planFull(desired: DesiredState, env: FrontendEnv, current: EbpfMapsCont
     if (sp.family === 'IPv6') ipv6ServicePorts++;
     const specs = servicePortFrontends(sp, env);
     byPort.set(key, specs.map((s) => s.id));
+    // Ports come in key order: the first claimant of a frontend owns it.
     for (const s of specs) {
-      const cl = claims.get(s.id);
-      if (cl === undefined) {
-        claims.set(s.id, [key]);
-        winners.set(s.id, s);
-      } else {
-        cl.push(key);
-      }
+      if (claims.owner(s.id) === undefined) winners.set(s.id, s);
+      claims.add(s.id, key, key);
     }
   }
 
@@ -129,8 +126,6 @@ function planFull(desired: DesiredState, env: FrontendEnv, current: EbpfMapsCont
     for (const [id, be] of current.backends) if (!c.backends.has(id)) out.add('backendsDelete', { map: 'backends', op: 'delete', key: id, ...familyTag(be.address) });
   }
 
-  let conflicts = 0;
-  for (const cl of claims.values()) if (cl.length > 1) conflicts++;
   return finish('full', current, out, inPlace, (content) => ({
     optionsKey: env.optionsKey,
     claims,
@@ -139,7 +134,6 @@ function planFull(desired: DesiredState, env: FrontendEnv, current: EbpfMapsCont
     refs: c.refs,
     rangesByRev: c.rangesByRev,
     floors: { backend: lowestFree(content.backends), revNat: lowestFree(content.revNat) },
-    conflicts,
   }), { servicePorts, ipv6ServicePorts, frontends: winners.size });
 }
 
@@ -153,13 +147,7 @@ function locationOf(fid: string): Location {
 function planPartial(desired: DesiredState, env: FrontendEnv, current: EbpfMapsContent, prev: EbpfPlanMemo, changed: readonly string[], inPlace: boolean): EbpfPlan {
   const memo = inPlace ? prev : {
     ...prev,
-    claims: new Map(prev.claims), byPort: new Map(prev.byPort), backendIds: new Map(prev.backendIds), refs: new Map(prev.refs), rangesByRev: new Map(prev.rangesByRev),
-  };
-  let conflicts = prev.conflicts;
-  const setClaims = (fid: string, next: readonly string[]): void => {
-    conflicts += (next.length > 1 ? 1 : 0) - ((memo.claims.get(fid)?.length ?? 0) > 1 ? 1 : 0);
-    if (next.length === 0) memo.claims.delete(fid);
-    else memo.claims.set(fid, next);
+    claims: new ClaimBook(prev.claims), byPort: new Map(prev.byPort), backendIds: new Map(prev.backendIds), refs: new Map(prev.refs), rangesByRev: new Map(prev.rangesByRev),
   };
 
   const specCache = new Map<string, ReadonlyMap<string, FrontendSpec>>();
@@ -184,12 +172,11 @@ function planPartial(desired: DesiredState, env: FrontendEnv, current: EbpfMapsC
     servicePorts++;
     if (port.endsWith(IPV6_PORT_SUFFIX)) ipv6ServicePorts++;
     for (const fid of old) {
-      if (!specs.has(fid)) setClaims(fid, (memo.claims.get(fid) ?? []).filter((p) => p !== port));
+      if (!specs.has(fid)) memo.claims.remove(fid, port);
       if (!touched.has(fid)) touched.set(fid, locationOf(fid));
     }
     for (const s of specs.values()) {
-      const cl = memo.claims.get(s.id) ?? [];
-      if (!cl.includes(port)) setClaims(s.id, [...cl, port].sort());
+      memo.claims.add(s.id, port, port);
       touched.set(s.id, s);
     }
     if (specs.size > 0) memo.byPort.set(port, [...specs.keys()]);
@@ -208,7 +195,7 @@ function planPartial(desired: DesiredState, env: FrontendEnv, current: EbpfMapsC
     rangesByRev: memo.rangesByRev,
   });
   for (const [fid, loc] of touched) {
-    const winner = memo.claims.get(fid)?.[0];
+    const winner = memo.claims.owner(fid);
     planFrontend(c, loc, winner === undefined ? undefined : specsOf(winner).get(fid));
   }
   writeBackends(c);
@@ -225,7 +212,6 @@ function planPartial(desired: DesiredState, env: FrontendEnv, current: EbpfMapsC
   return finish('partial', current, out, inPlace, () => ({
     ...memo,
     floors: { backend: c.backendAlloc.floorAfter(), revNat: c.revAlloc.floorAfter() },
-    conflicts,
   }), { servicePorts, ipv6ServicePorts, frontends: touched.size });
 }
 

@@ -4,7 +4,9 @@
 // the fragments committed last, so a partial plan re-renders only the changed
 // service ports and rewrites a top-level chain only when one of their
 // contributions to it changed.
-import type { FamilyState } from '../../state/types.js';
+import type { IPFamily } from '../../model/types.js';
+import type { FamilyState, ServicePortState } from '../../state/types.js';
+import { changedPorts, checkFamily, optionsKey, type ChangeWalk } from '../common/partial-sync.js';
 import { BASE_CHAINS, KUBE_EXTERNAL_SERVICES_CHAIN, KUBE_NODEPORTS_CHAIN, KUBE_PROXY_FIREWALL_CHAIN, KUBE_SERVICES_CHAIN, isOwnChain } from './chain-names.js';
 import { IptablesPlanError } from './errors.js';
 import { JUMP_RULES, fixedRules, nodePortsTail } from './base-rules.js';
@@ -26,17 +28,12 @@ const TOP_CHAINS: readonly { readonly id: TopChainId; readonly table: 'nat' | 'f
   { id: 'natNodePorts', table: 'nat', chain: KUBE_NODEPORTS_CHAIN },
 ];
 
-function optionsKey(env: RenderEnv, masqueradeBit: number): string {
-  return JSON.stringify([env.masqueradeAll, masqueradeBit, env.clusterCIDRs, env.nodePortCIDRs ?? null, env.nodeIPs]);
-}
 
 /** Pieces per chunk of own-chain rules (~100 KB of text; measured fastest): see RuleWriter.take(). */
 const CHUNK_PIECES = 1 << 13;
 
-function checkFamily(key: string, family: string, want: string): void {
-  if (family !== want) {
-    throw new IptablesPlanError('IPTABLES_FAMILY_MISMATCH', `service port ${key} is ${family}, the plan is for ${want}`);
-  }
+function familyWalk(family: IPFamily): Pick<ChangeWalk<unknown>, 'family' | 'mismatch'> {
+  return { family, mismatch: (key, got) => new IptablesPlanError('IPTABLES_FAMILY_MISMATCH', `service port ${key} is ${got}, the plan is for ${family}`) };
 }
 
 /** All rules of one top-level chain: every fragment's block, in key order (plus the nodeports tail). */
@@ -107,7 +104,7 @@ export function planFull(state: FamilyState, opts: IptablesPlannerOptions, exist
   for (const key of keys) {
     const sp = state.get(key);
     if (sp === undefined) continue;
-    checkFamily(key, sp.family, opts.family);
+    checkFamily(key, sp, familyWalk(opts.family));
     const fragment = renderServicePort(sp, env, own);
     fragments.set(key, fragment);
     if (own.pending >= CHUNK_PIECES) ownChunks.push(own.take());
@@ -142,7 +139,7 @@ export function planFull(state: FamilyState, opts: IptablesPlannerOptions, exist
   const count = totals(fragments, env, opts.ctx.masqueradeBit);
   const memo: IptablesMemo = {
     family: opts.family,
-    optionsKey: optionsKey(env, opts.ctx.masqueradeBit),
+    optionsKey: optionsKey(env.key, opts.ctx.masqueradeBit),
     fragments,
     sortedKeys: fragments.size === keys.length ? keys : keys.filter((k) => fragments.has(k)),
     natRules: count.nat,
@@ -184,7 +181,7 @@ export function planPartial(state: FamilyState, changed: ReadonlySet<string>, pr
     throw new IptablesPlanError('IPTABLES_FAMILY_MISMATCH', `memo is for ${previous.family}, the plan is for ${opts.family}`);
   }
   const env = renderEnv(opts.family, opts.ctx);
-  const key = optionsKey(env, opts.ctx.masqueradeBit);
+  const key = optionsKey(env.key, opts.ctx.masqueradeBit);
   if (key !== previous.optionsKey) {
     // Node-wide options changed: every fragment may differ. Start over, removing what the memo says we own.
     return planFull(state, opts, { nat: natChainNames(previous.fragments), filter: BASE_CHAINS.filter });
@@ -199,14 +196,10 @@ export function planPartial(state: FamilyState, changed: ReadonlySet<string>, pr
   const removed = new Set<string>();
   let { natRules, filterRules } = previous;
 
-  for (const k of [...changed].sort()) {
-    const old = previous.fragments.get(k);
-    const sp = state.get(k);
-    if (sp !== undefined) checkFamily(k, sp.family, opts.family);
-    // A changed service port's chains are rewritten whole, as kube-proxy does.
-    const next = sp === undefined ? undefined : renderServicePort(sp, env, own);
+  // A changed service port's chains are rewritten whole, as kube-proxy does.
+  const walk = { ...familyWalk(opts.family), render: (sp: ServicePortState) => renderServicePort(sp, env, own) };
+  for (const { key: k, old, next } of changedPorts(changed, state, previous.fragments, walk)) {
     if (next === undefined) {
-      if (old === undefined) continue;
       fragments.delete(k);
       removed.add(k);
     } else {

@@ -7,7 +7,8 @@
 import type { IPFamily } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { DesiredState } from '../../state/types.js';
-import { IpvsVirtualServerConflictError } from './errors.js';
+import { ClaimBook } from '../../state/claims.js';
+import { IpvsVirtualServerConflictError, type IpvsDesiredProblem } from './errors.js';
 import { assembleIpvsIptables, ipvsIptablesFragments, virtualServerRules, type IptablesFragment } from './ipvs-iptables.js';
 import { ipvsAddress } from './ipvs-keys.js';
 import type { DesiredIpvs, DesiredVirtualServer } from './virtual-servers.js';
@@ -30,6 +31,7 @@ const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
 
 /** What the last successful sync left in the kernel, indexed for partial syncs. */
 export class CommittedIpvs {
+  /** Service port -> the virtual server keys it claims (owned or not). */
   private readonly byPort = new Map<string, string[]>();
   private readonly boundRefs = new Map<string, number>();
   readonly nodePortAddresses = new Set<string>();
@@ -38,14 +40,17 @@ export class CommittedIpvs {
   readonly iptables = new Map<IPFamily, string>();
 
   private constructor(
+    /** The owners' virtual servers: what the kernel holds. */
     readonly virtualServers: Map<string, DesiredVirtualServer>,
+    private readonly claims: ClaimBook<DesiredVirtualServer>,
     private readonly nodeAddresses: ReadonlySet<string>,
   ) {
-    for (const vs of virtualServers.values()) this.index(vs);
+    for (const [key, port] of claims.entries()) this.claimedBy(port).push(key);
+    for (const vs of virtualServers.values()) this.bind(vs);
   }
 
   static fromFull(desired: DesiredIpvs, state: DesiredState, ctx: NodeContext): CommittedIpvs {
-    const c = new CommittedIpvs(new Map(desired.virtualServers), new Set(ctx.nodeIPs.map(ipvsAddress)));
+    const c = new CommittedIpvs(new Map(desired.virtualServers), new ClaimBook(desired.claims), new Set(ctx.nodeIPs.map(ipvsAddress)));
     for (const family of FAMILIES) c.fragments.set(family, ipvsIptablesFragments(family, desired, state[family], ctx));
     return c;
   }
@@ -55,42 +60,54 @@ export class CommittedIpvs {
   }
 
   /**
-   * Replaces the virtual servers of `changedPorts` by `subset` (computed for those ports alone).
-   * A changed port may not take over an address and port an unchanged one holds: the holder
-   * keeps it and the conflict is reported, as a full computation would.
+   * Replaces the claims of `changedPorts` by those of `subset` (computed for those ports alone).
+   * Every contested virtual server goes to its first claimant by key, as in a full computation,
+   * whichever port changed; a changed port that loses one is reported.
    */
   apply(subset: DesiredIpvs, changedPorts: ReadonlySet<string>, draining: ReadonlySet<string>): IpvsChange {
-    const planned = new Map<string, DesiredVirtualServer>();
     const known = new Map<string, DesiredVirtualServer>();
     for (const key of draining) {
       const vs = this.virtualServers.get(key);
       if (vs !== undefined) known.set(key, vs);
     }
+    const touched = new Set<string>();
     for (const port of changedPorts) {
       for (const key of this.byPort.get(port) ?? []) {
-        const vs = this.virtualServers.get(key);
-        if (vs === undefined) continue;
-        known.set(key, vs);
-        this.unindex(vs);
-        this.virtualServers.delete(key);
+        this.claims.remove(key, port);
+        touched.add(key);
+      }
+      this.byPort.delete(port);
+    }
+    for (const [key, port, vs] of subset.claims.entries()) {
+      this.claims.add(key, port, vs);
+      this.claimedBy(port).push(key);
+      touched.add(key);
+    }
+    // Conflicts are judged against every claim, not only the subset's.
+    const problems: IpvsDesiredProblem[] = subset.problems.filter((p) => !(p instanceof IpvsVirtualServerConflictError));
+    const planned = new Map<string, DesiredVirtualServer>();
+    for (const key of touched) {
+      const before = this.virtualServers.get(key);
+      if (before !== undefined) known.set(key, before);
+      const after = this.claims.winner(key);
+      if (before !== after) {
+        if (before !== undefined) this.unbind(before);
+        if (after === undefined) this.virtualServers.delete(key);
+        else {
+          this.virtualServers.set(key, after);
+          this.bind(after);
+        }
+      }
+      const owner = this.claims.owner(key);
+      for (const port of this.claims.claimants(key).slice(1)) {
+        if (owner !== undefined && changedPorts.has(port)) problems.push(new IpvsVirtualServerConflictError(key, port, owner));
       }
     }
-    const problems = [...subset.problems];
-    for (const [key, vs] of subset.virtualServers) {
-      const holder = this.virtualServers.get(key);
-      if (holder !== undefined) {
-        problems.push(new IpvsVirtualServerConflictError(key, vs.servicePort, holder.servicePort));
-        continue;
-      }
-      this.virtualServers.set(key, vs);
-      this.index(vs);
-    }
-    for (const key of known.keys()) {
+    for (const key of [...known.keys(), ...touched]) {
       const vs = this.virtualServers.get(key);
       if (vs !== undefined) planned.set(key, vs);
     }
-    for (const [key, vs] of subset.virtualServers) if (this.virtualServers.get(key) === vs) planned.set(key, vs);
-    return { plan: { virtualServers: planned, boundAddresses: this.boundAddresses, nodePortAddresses: this.nodePortAddresses, problems }, known, problems };
+    return { plan: { virtualServers: planned, boundAddresses: this.boundAddresses, nodePortAddresses: this.nodePortAddresses, problems, claims: this.claims }, known, problems };
   }
 
   /**
@@ -119,18 +136,21 @@ export class CommittedIpvs {
     return out;
   }
 
-  private index(vs: DesiredVirtualServer): void {
-    const keys = this.byPort.get(vs.servicePort);
-    if (keys === undefined) this.byPort.set(vs.servicePort, [vs.key]);
-    else keys.push(vs.key);
+  private claimedBy(port: string): string[] {
+    let keys = this.byPort.get(port);
+    if (keys === undefined) {
+      keys = [];
+      this.byPort.set(port, keys);
+    }
+    return keys;
+  }
+
+  private bind(vs: DesiredVirtualServer): void {
     if (vs.kind === 'node-port') this.nodePortAddresses.add(vs.service.address);
     else if (!this.nodeAddresses.has(ipvsAddress(vs.service.address))) this.boundRefs.set(vs.service.address, (this.boundRefs.get(vs.service.address) ?? 0) + 1);
   }
 
-  private unindex(vs: DesiredVirtualServer): void {
-    const keys = (this.byPort.get(vs.servicePort) ?? []).filter((k) => k !== vs.key);
-    if (keys.length === 0) this.byPort.delete(vs.servicePort);
-    else this.byPort.set(vs.servicePort, keys);
+  private unbind(vs: DesiredVirtualServer): void {
     if (vs.kind === 'node-port' || this.nodeAddresses.has(ipvsAddress(vs.service.address))) return;
     const n = (this.boundRefs.get(vs.service.address) ?? 0) - 1;
     if (n <= 0) this.boundRefs.delete(vs.service.address);

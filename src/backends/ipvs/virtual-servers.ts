@@ -7,6 +7,7 @@ import { cidrContains } from '../../model/ip.js';
 import type { IPFamily } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { DesiredState, EndpointInfo, FamilyState, ServicePortState } from '../../state/types.js';
+import { ClaimBook } from '../../state/claims.js';
 import { nodeFamilyEnv, servicePortPolicy, type Frontend, type FrontendKind, type NodeFamilyEnv } from '../../state/service-policy.js';
 import { IpvsConfigError, IpvsSchedulerError, IpvsVirtualServerConflictError, type IpvsDesiredProblem } from './errors.js';
 import { ipvsAddress, virtualServerKey } from './ipvs-keys.js';
@@ -51,6 +52,8 @@ export interface DesiredIpvs {
   /** Node IPs that carry NodePort virtual servers (svcplane owns virtual servers on them). */
   readonly nodePortAddresses: ReadonlySet<string>;
   readonly problems: readonly IpvsDesiredProblem[];
+  /** Every service port's claim on every virtual server (the owners' are `virtualServers`). */
+  readonly claims: ClaimBook<DesiredVirtualServer>;
 }
 
 const LOOPBACK = { IPv4: '127.0.0.0/8', IPv6: '::1/128' } as const;
@@ -102,6 +105,7 @@ class DesiredBuilder {
   readonly boundAddresses = new Set<string>();
   readonly nodePortAddresses = new Set<string>();
   readonly problems: IpvsDesiredProblem[] = [];
+  readonly claims = new ClaimBook<DesiredVirtualServer>();
   private readonly scheduler: string;
 
   constructor(private readonly ctx: NodeContext, private readonly opts: VirtualServerOptions) {
@@ -160,19 +164,22 @@ class DesiredBuilder {
       netmask: sp.family === 'IPv6' ? IPV6_NETMASK : IPV4_NETMASK,
     };
     const key = virtualServerKey(service);
-    const owner = this.virtualServers.get(key);
+    const vs: DesiredVirtualServer = { key, servicePort: sp.key, kind, service, destinations };
+    const owner = this.claims.owner(key);
+    if (owner === sp.key) return;
+    // Ports come in key order, so the first claimant owns the virtual server (the state's claim rule).
+    this.claims.add(key, sp.key, vs);
     if (owner !== undefined) {
-      // Same service port, same address twice (an external IP that is also its LB IP): nothing to report.
-      if (owner.servicePort !== sp.key) this.problems.push(new IpvsVirtualServerConflictError(key, sp.key, owner.servicePort));
+      this.problems.push(new IpvsVirtualServerConflictError(key, sp.key, owner));
       return;
     }
-    this.virtualServers.set(key, { key, servicePort: sp.key, kind, service, destinations });
+    this.virtualServers.set(key, vs);
     if (kind === 'node-port') this.nodePortAddresses.add(address);
     else if (!env.nodeAddresses.has(address)) this.boundAddresses.add(address);
   }
 
   result(): DesiredIpvs {
-    return { virtualServers: this.virtualServers, boundAddresses: this.boundAddresses, nodePortAddresses: this.nodePortAddresses, problems: this.problems };
+    return { virtualServers: this.virtualServers, boundAddresses: this.boundAddresses, nodePortAddresses: this.nodePortAddresses, problems: this.problems, claims: this.claims };
   }
 }
 

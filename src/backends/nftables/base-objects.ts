@@ -1,7 +1,7 @@
 // The objects that do not depend on any service: base chains on the netfilter
 // hooks, the dispatch chains, the verdict maps and sets, after kube-proxy's
 // nftables mode. Services only add elements to the maps and their own chains.
-import type { RenderEnv } from '../iptables/service-rules.js';
+import type { NodeFamilyEnv } from '../../state/service-policy.js';
 import {
   ENDPOINTS_CHECK_CHAIN, FIREWALL_CHECK_CHAIN, FIREWALL_IPS_MAP, HAIRPIN_SET, MARK_MASQ_CHAIN, MASQUERADING_CHAIN, NODEPORT_ADDRESSES_SET,
   NO_ENDPOINT_NODEPORTS_MAP, NO_ENDPOINT_SERVICES_MAP, REJECT_CHAIN, SERVICES_CHAIN, SERVICE_IPS_MAP, SERVICE_NODEPORTS_MAP,
@@ -17,17 +17,17 @@ export interface BaseObjects {
 const jump = (chain: string, ...match: Match[]): NftRule => ({ match, action: { kind: 'verdict', verdict: { kind: 'jump', chain } } });
 const NEW: Match = { kind: 'ct-state', state: 'new' };
 
-function addrType(env: RenderEnv): string {
+function addrType(env: NodeFamilyEnv): string {
   return env.family === 'IPv6' ? 'ipv6_addr' : 'ipv4_addr';
 }
 
 /** Where NodePorts are served: every local address, or local addresses in nodePortAddresses. */
-function nodePortMatch(env: RenderEnv): Match[] {
+function nodePortMatch(env: NodeFamilyEnv): Match[] {
   const local: Match = { kind: 'fib-local', dir: 'daddr' };
   return env.nodePortCIDRs === undefined ? [local] : [local, { kind: 'addr-set', dir: 'daddr', set: NODEPORT_ADDRESSES_SET }];
 }
 
-export function baseObjects(env: RenderEnv, masqueradeBit: number): BaseObjects {
+export function baseObjects(env: NodeFamilyEnv, masqueradeBit: number): BaseObjects {
   const mark = 2 ** masqueradeBit;
   const addr = addrType(env);
   const filter = (name: string, hook: 'prerouting' | 'input' | 'forward' | 'output', priority: number, rules: NftRule[]): NftChain => ({

@@ -4,8 +4,9 @@
 // edits of the changed service ports for partial ones.
 import type { IPFamily } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
-import type { FamilyState } from '../../state/types.js';
-import { renderEnv } from '../iptables/service-rules.js';
+import type { FamilyState, ServicePortState } from '../../state/types.js';
+import { changedPorts, checkFamily, optionsKey, type ChangeWalk } from '../common/partial-sync.js';
+import { nodeFamilyEnv } from '../../state/service-policy.js';
 import { baseObjects, type BaseObjects } from './base-objects.js';
 import { ElementClaims, claimKey } from './element-claims.js';
 import { NftablesPlanError } from './errors.js';
@@ -37,13 +38,12 @@ export interface NftMemo {
   readonly rules: RuleCounts;
 }
 
-function optionsKey(opts: NftPlannerOptions): string {
-  const env = renderEnv(opts.family, opts.ctx);
-  return JSON.stringify([env.masqueradeAll, opts.ctx.masqueradeBit, env.clusterCIDRs, env.nodePortCIDRs ?? null, env.nodeIPs]);
+function memoOptionsKey(opts: NftPlannerOptions): string {
+  return optionsKey(nodeFamilyEnv(opts.family, opts.ctx).key, opts.ctx.masqueradeBit);
 }
 
-function checkFamily(key: string, family: IPFamily, want: IPFamily): void {
-  if (family !== want) throw new NftablesPlanError('NFTABLES_FAMILY_MISMATCH', `service port ${key} is ${family}, the plan is for ${want}`);
+function familyWalk(family: IPFamily): Pick<ChangeWalk<unknown>, 'family' | 'mismatch'> {
+  return { family, mismatch: (key, got) => new NftablesPlanError('NFTABLES_FAMILY_MISMATCH', `service port ${key} is ${got}, the plan is for ${family}`) };
 }
 
 /** Filter-side chains (the rest are nat-side), for rule-count metrics. */
@@ -61,7 +61,7 @@ function countRules(chains: Iterable<NftChain>, sign: 1 | -1, into: { nat: numbe
 
 /** The memo of a full plan: every service port's fragment, in key order. */
 export function planFull(state: FamilyState, opts: NftPlannerOptions): NftMemo {
-  const env = renderEnv(opts.family, opts.ctx);
+  const env = nodeFamilyEnv(opts.family, opts.ctx);
   const base = baseObjects(env, opts.ctx.masqueradeBit);
   const fragments = new Map<string, ServiceFragment>();
   const claims = new ElementClaims();
@@ -70,13 +70,13 @@ export function planFull(state: FamilyState, opts: NftPlannerOptions): NftMemo {
   for (const key of [...state.keys()].sort()) {
     const sp = state.get(key);
     if (sp === undefined) continue;
-    checkFamily(key, sp.family, opts.family);
+    checkFamily(key, sp, familyWalk(opts.family));
     const f = serviceFragment(sp, env);
     fragments.set(key, f);
     for (const e of f.elements) claims.add(key, e);
     countRules(f.chains, 1, rules);
   }
-  return { family: nftFamily(opts.family), table: TABLE_NAME, optionsKey: optionsKey(opts), base, fragments, claims, rules };
+  return { family: nftFamily(opts.family), table: TABLE_NAME, optionsKey: memoOptionsKey(opts), base, fragments, claims, rules };
 }
 
 /** The object set a memo stands for (for the tracer and for read-back checks). */
@@ -135,8 +135,8 @@ export function planPartial(
   if (previous.family !== nftFamily(opts.family)) {
     throw new NftablesPlanError('NFTABLES_FAMILY_MISMATCH', `memo is for ${previous.family}, the plan is for ${opts.family}`);
   }
-  if (optionsKey(opts) !== previous.optionsKey) return undefined;
-  const env = renderEnv(opts.family, opts.ctx);
+  if (memoOptionsKey(opts) !== previous.optionsKey) return undefined;
+  const env = nodeFamilyEnv(opts.family, opts.ctx);
   // In place: the caller gives up `previous` (copying 10,000 fragments and claims costs 20-90 ms).
   // Memos are only ever built by this module, from real Maps.
   const fragments = mode.inPlace === true ? (previous.fragments as Map<string, ServiceFragment>) : new Map(previous.fragments);
@@ -153,12 +153,8 @@ export function planPartial(
   const addChains: NftChain[] = [];
   const write: NftChain[] = [];
 
-  for (const key of [...changed].sort()) {
-    const old = previous.fragments.get(key);
-    const sp = state.get(key);
-    if (sp !== undefined) checkFamily(key, sp.family, opts.family);
-    const next = sp === undefined ? undefined : serviceFragment(sp, env);
-    if (old === undefined && next === undefined) continue;
+  const walk = { ...familyWalk(opts.family), render: (sp: ServicePortState) => serviceFragment(sp, env) };
+  for (const { key, old, next } of changedPorts(changed, state, previous.fragments, walk)) {
     if (next === undefined) fragments.delete(key);
     else fragments.set(key, next);
 

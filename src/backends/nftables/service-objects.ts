@@ -1,11 +1,10 @@
 // One service port's objects: its chains (service, local, external, firewall,
 // endpoints), its affinity sets and its elements in the shared verdict maps.
 // WHAT happens to each kind of traffic is the iptables mode's (kube-proxy's)
-// decision, taken the same way (see ../iptables/service-rules.ts); HOW is
+// decision, taken once by the policy step (src/state/service-policy.ts); HOW is
 // kube-proxy's nftables design: one verdict map lookup instead of a rule per IP.
-import type { RenderEnv } from '../iptables/service-rules.js';
 import type { EndpointInfo, ServicePortState } from '../../state/types.js';
-import { servicePortPolicy, type NoEndpoints, type ServicePortPolicy } from '../../state/service-policy.js';
+import { servicePortPolicy, type NoEndpoints, type NodeFamilyEnv, type ServicePortPolicy } from '../../state/service-policy.js';
 import {
   FIREWALL_IPS_MAP, HAIRPIN_SET, MARK_MASQ_CHAIN, NO_ENDPOINT_NODEPORTS_MAP, NO_ENDPOINT_SERVICES_MAP, REJECT_CHAIN, SERVICE_IPS_MAP,
   SERVICE_NODEPORTS_MAP, endpointNames, servicePortNames, servicePortString, type EndpointNames,
@@ -30,7 +29,7 @@ const gotoRule = (chain: string, match: Match[], comment?: string): NftRule => (
   match, action: { kind: 'verdict', verdict: goto(chain) }, ...(comment === undefined ? {} : { comment }),
 });
 
-export function serviceFragment(sp: ServicePortState, env: RenderEnv): ServiceFragment {
+export function serviceFragment(sp: ServicePortState, env: NodeFamilyEnv): ServiceFragment {
   const names = servicePortNames(sp.namespace, sp.serviceName, sp.protocol, sp.portName);
   const label = servicePortString(sp.namespace, sp.serviceName, sp.portName);
   const protocol = sp.protocol.toLowerCase() as L4Protocol;
@@ -115,7 +114,7 @@ export function serviceFragment(sp: ServicePortState, env: RenderEnv): ServiceFr
 }
 
 /** The external chain: masquerade as the policy needs, then hand over to the policy chain. */
-function externalRules(env: RenderEnv, nodeSourcesOnly: boolean, svc: string | undefined, svl: string | undefined): NftRule[] {
+function externalRules(env: NodeFamilyEnv, nodeSourcesOnly: boolean, svc: string | undefined, svl: string | undefined): NftRule[] {
   const rules: NftRule[] = [];
   if (!nodeSourcesOnly) {
     rules.push(jumpRule(MARK_MASQ_CHAIN, [], 'masquerade traffic for external destinations'));
