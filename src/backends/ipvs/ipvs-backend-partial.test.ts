@@ -88,6 +88,20 @@ describe('IpvsBackend partial syncs', () => {
     expect(layout(k)).toContain('10.96.0.3:80 rr -> 10.244.2.1/1,10.244.2.2/1');
   });
 
+  it('gives a contested address to the first claimant by key, as a full sync does, and back when it goes', async () => {
+    const { k, backend } = setup();
+    await backend.sync(state(base));
+    // default/s0:http sorts before default/s3:http: it owns 10.96.0.3:80 in a full computation.
+    const first = svc(0, ['10.244.99.1'], { clusterIP: undefined, externalIPs: ['10.96.0.3'] });
+    const out = await backend.sync(state([first, ...base]), changes('default/s0:http'));
+    expect(out.kind).toBe('partial');
+    expect(layout(k)).toContain('10.96.0.3:80 rr -> 10.244.99.1/1');
+    expect((await backend.sync(state([first, ...base]))).sent.netlinkMessages).toBe(0);
+    await backend.sync(state(base), changes('default/s0:http'));
+    expect(layout(k)).toContain('10.96.0.3:80 rr -> 10.244.2.1/1,10.244.2.2/1');
+    expect((await backend.sync(state(base))).sent.netlinkMessages).toBe(0);
+  });
+
   it('follows a per-service scheduler annotation', async () => {
     const { k, backend } = setup();
     await backend.sync(state(base));
