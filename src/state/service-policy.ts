@@ -198,36 +198,3 @@ export function servicePortPolicy(sp: ServicePortState, env: NodeFamilyEnv): Ser
     firewall: { configured: sp.loadBalancerSourceRanges.length > 0, filtered, ranges, nodeInRanges: inRanges, allowed: inRanges ? [...ranges, ...sp.loadBalancerIPs] : ranges },
   };
 }
-
-/**
- * Policies by service-port state, computed once per state object and env: a partial sync
- * computes only the changed ports' (their state objects are new; unchanged ones keep identity).
- */
-export class PolicyBook {
-  #env: NodeFamilyEnv;
-  #byState = new WeakMap<ServicePortState, ServicePortPolicy>();
-
-  constructor(env: NodeFamilyEnv) {
-    this.#env = env;
-  }
-
-  get env(): NodeFamilyEnv {
-    return this.#env;
-  }
-
-  /** Switches to `env`; the cache is dropped only when it really changed. */
-  use(env: NodeFamilyEnv): void {
-    if (env.key === this.#env.key) return;
-    this.#env = env;
-    this.#byState = new WeakMap();
-  }
-
-  of(sp: ServicePortState): ServicePortPolicy {
-    let p = this.#byState.get(sp);
-    if (p === undefined) {
-      p = servicePortPolicy(sp, this.#env);
-      this.#byState.set(sp, p);
-    }
-    return p;
-  }
-}
