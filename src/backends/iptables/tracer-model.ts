@@ -2,7 +2,7 @@
 // svcplane's iptables planner emits, nothing more (see tracer-rule.ts).
 import type { IPFamily } from '../../model/types.js';
 import { SvcplaneError } from '../../util/errors.js';
-import type { Cidr } from './tracer-address.js';
+import type { Cidr } from '../common/trace-address.js';
 
 export type TableName = 'filter' | 'nat';
 export type TracerProtocol = 'tcp' | 'udp' | 'sctp';

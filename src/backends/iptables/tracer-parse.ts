@@ -3,7 +3,7 @@
 // iptables-restore would refuse: undeclared chains, dangling jumps, deleting a
 // chain that is still used or not empty.
 import type { IPFamily } from '../../model/types.js';
-import { ipFamily } from './tracer-address.js';
+import { ipFamily } from '../common/trace-address.js';
 import {
   BUILTIN_CHAINS,
   MAX_CHAIN_NAME_LENGTH,

@@ -1,7 +1,7 @@
 // Parses one iptables rule (the words after `-A CHAIN`) into the tracer's
 // model. Only the options svcplane's planner uses are known; anything else is
 // an error naming where the rule came from, so a rule is never misread.
-import { isPort, parseCidr, parseHostPort } from './tracer-address.js';
+import { isPort, parseCidr, parseHostPort } from '../common/trace-address.js';
 import {
   BUILTIN_CHAINS,
   CONNTRACK_STATES,
