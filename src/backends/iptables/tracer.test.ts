@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { affinitySetFor, expectEndpoints, onlyOutcome, totalProbability } from '../../../test/lib/tracer-expect.js';
 import { parseRuleset } from './tracer-parse.js';
-import type { JumpRuleSpec } from './tracer-model.js';
+import type { JumpRule } from '../../kernel/iptables.js';
 import type { TracePacket } from '../common/trace.js';
 import { tracePacket, TracerError } from './tracer.js';
 
 // Hand-written rules following the design (docs: .cache/iptables-design.md).
-const JUMPS: JumpRuleSpec[] = [
+const JUMPS: JumpRule[] = [
   { table: 'nat', chain: 'PREROUTING', args: ['-j', 'KUBE-SERVICES'] },
   { table: 'nat', chain: 'OUTPUT', args: ['-j', 'KUBE-SERVICES'] },
   { table: 'nat', chain: 'POSTROUTING', args: ['-j', 'KUBE-POSTROUTING'] },

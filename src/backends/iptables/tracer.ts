@@ -3,11 +3,12 @@
 // POSTROUTING, branching on `statistic` so the result is a distribution.
 // The path through the hooks, the packet and the outcomes are the trace core's
 // (common/trace.ts), shared with the nftables tracer.
+import type { IptablesTable } from '../../kernel/iptables.js';
 import { addressIn, cidrContains } from '../common/trace-address.js';
 import {
   packetProblem, scaleBranch, traceHooks, type HookEnd, type TraceBranch, type TraceEnv, type TraceHook, type TracePacket, type TraceResult,
 } from '../common/trace.js';
-import { TracerError, type Chain, type ConntrackState, type Match, type Rule, type Ruleset, type TableName } from './tracer-model.js';
+import { TracerError, type Chain, type ConntrackState, type Match, type Rule, type Ruleset } from './tracer-model.js';
 
 export { TracerError } from './tracer-model.js';
 
@@ -23,7 +24,7 @@ interface Walk {
   readonly ruleset: Ruleset;
   readonly packet: TracePacket;
   readonly env: TraceEnv;
-  readonly table: TableName;
+  readonly table: IptablesTable;
   readonly ctstates: readonly ConntrackState[];
 }
 
@@ -75,7 +76,7 @@ function hookEnd(end: End): HookEnd {
 }
 
 /** Walks a built-in chain, applying its policy to packets that fall off its end. */
-function runBuiltin(ruleset: Ruleset, packet: TracePacket, env: TraceEnv, table: TableName, hook: string, branch: TraceBranch): End[] {
+function runBuiltin(ruleset: Ruleset, packet: TracePacket, env: TraceEnv, table: IptablesTable, hook: string, branch: TraceBranch): End[] {
   const ctstates: ConntrackState[] = branch.dnat ? ['NEW', 'DNAT'] : ['NEW'];
   const walk: Walk = { ruleset, packet, env, table, ctstates };
   const chain = getChain(walk, hook);
