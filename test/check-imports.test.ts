@@ -22,7 +22,7 @@ describe('no backend imports another backend or agent/', () => {
     writeFileSync(join(fixture, rel), text);
   };
   write('src/backends/backend.ts', "import type { X } from '../state/types.js';\n");
-  write('src/backends/common/trace.ts', "import { a } from './trace-address.js';\n");
+  write('src/backends/common/trace.ts', "import { a } from './address.js';\n");
   write('src/backends/common/bad.ts', "import { b } from '../nftables/names.js';\n");
   write('src/backends/ipvs/ok.ts', "import { c } from '../common/trace.js';\nimport { d } from './own.js';\nimport { e } from '../backend.js';\nimport { f } from '../../kernel/iptables.js';\n");
   write('src/backends/ipvs/bad.ts', "// header\nimport {\n  g,\n  h,\n} from '../iptables/rule-writer.js';\nexport { i } from '../ebpf/maps.js';\nconst j = await import('../nftables/x.js');\n");

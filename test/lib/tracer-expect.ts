@@ -1,5 +1,5 @@
 // Test helpers over the packet tracers' results (the trace core's outcomes).
-import { formatHostPort } from '../../src/backends/common/trace-address.js';
+import { formatHostPort } from '../../src/backends/common/address.js';
 import type { Ruleset } from '../../src/backends/iptables/tracer-model.js';
 import type { TraceOutcome, TraceResult } from '../../src/backends/common/trace.js';
 

@@ -3,7 +3,7 @@
 // A tracer only says what its own rules do to a branch at a hook, so the equivalence test
 // hands both tracers the same packet and compares their outcomes as they come.
 import type { IPFamily, Protocol } from '../../model/types.js';
-import { addressIn, formatHostPort, ipFamily, isPort } from './trace-address.js';
+import { addressIn, formatHostPort, ipFamily, isPort } from './address.js';
 
 export interface TracePacket {
   readonly src: string;

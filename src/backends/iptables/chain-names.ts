@@ -6,6 +6,7 @@ import {
   KUBE_PROXY_FIREWALL_CHAIN, KUBE_SERVICES_CHAIN,
 } from '../common/iptables-chains.js';
 import { chainHash } from '../common/kube-names.js';
+import { formatHostPort } from '../common/address.js';
 
 // The shared names are defined in common/ (IPVS mode writes the same base chains); re-exported
 // so the iptables mode's files name one module for all their chain names.
@@ -48,10 +49,8 @@ export function servicePortChains(portName: string, protocol: Protocol): Service
   return { svc: SVC_PREFIX + h, svl: SVL_PREFIX + h, ext: EXT_PREFIX + h, fw: FW_PREFIX + h };
 }
 
-/** `ip:port`, or `[ip]:port` for IPv6: kube-proxy's endpoint string. */
-export function endpointString(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
+/** `ip:port`, or `[ip]:port` for IPv6: kube-proxy's endpoint string (what DNAT's --to-destination takes). */
+export const endpointString = formatHostPort;
 
 export function endpointChain(portName: string, protocol: Protocol, endpoint: string): string {
   return SEP_PREFIX + chainHash(portName + protocol.toLowerCase() + endpoint);

@@ -3,7 +3,7 @@
 import type { IptablesTable } from '../../kernel/iptables.js';
 import type { IPFamily } from '../../model/types.js';
 import { SvcplaneError } from '../../util/errors.js';
-import type { Cidr } from '../common/trace-address.js';
+import type { Cidr } from '../common/address.js';
 
 export type TracerProtocol = 'tcp' | 'udp' | 'sctp';
 export type ConntrackState = 'INVALID' | 'NEW' | 'ESTABLISHED' | 'RELATED' | 'UNTRACKED' | 'SNAT' | 'DNAT';

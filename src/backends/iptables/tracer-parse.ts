@@ -4,7 +4,7 @@
 // chain that is still used or not empty.
 import type { IptablesTable, JumpRule } from '../../kernel/iptables.js';
 import type { IPFamily } from '../../model/types.js';
-import { ipFamily } from '../common/trace-address.js';
+import { ipFamily } from '../common/address.js';
 import {
   BUILTIN_CHAINS,
   TracerParseError,

@@ -2,7 +2,7 @@
 // model. Only the options svcplane's planner uses are known; anything else is
 // an error naming where the rule came from, so a rule is never misread.
 import type { IptablesTable } from '../../kernel/iptables.js';
-import { isPort, parseCidr, parseHostPort } from '../common/trace-address.js';
+import { isPort, parseCidr, parseHostPort } from '../common/address.js';
 import { MAX_CHAIN_NAME_LENGTH } from './chain-names.js';
 import {
   BUILTIN_CHAINS,

@@ -4,7 +4,7 @@
 // The path through the hooks, the packet and the outcomes are the trace core's
 // (common/trace.ts), shared with the nftables tracer.
 import type { IptablesTable } from '../../kernel/iptables.js';
-import { addressIn, cidrContains } from '../common/trace-address.js';
+import { addressIn, cidrContains } from '../common/address.js';
 import {
   packetProblem, scaleBranch, traceHooks, type HookEnd, type TraceBranch, type TraceEnv, type TraceHook, type TracePacket, type TraceResult,
 } from '../common/trace.js';

@@ -5,7 +5,7 @@
 // The path through the hooks, the packet and the outcomes are the trace core's
 // (common/trace.ts), shared with the iptables tracer.
 import { SvcplaneError } from '../../util/errors.js';
-import { addressIn } from '../common/trace-address.js';
+import { addressIn } from '../common/address.js';
 import {
   packetProblem, scaleBranch, traceHooks, type HookEnd, type TraceBranch, type TraceEnv, type TracePacket, type TraceResult,
 } from '../common/trace.js';
