@@ -48,6 +48,7 @@ bpf:
 
 lint: deps
 	tsc -p tsconfig.json --noEmit
+	$(NODE) scripts/check-imports.mjs
 
 test: system-deps build lint deploy-check
 	vitest run

@@ -1,10 +1,9 @@
 // Which proxy mode actually runs: the requested one if the kernel can do it, else the
 // next best, said once and loudly (log, /healthz, metrics) — never a silent downgrade.
+import type { ProbeResult } from '../backends/common/probe-result.js';
 import type { ProxyMode, RequestedMode } from './config.js';
 
 export type { RequestedMode };
-
-export type ProbeResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
 /** Probes a mode for real (e.g. IPVS: resolve the genetlink family, create and delete a virtual service). */
 export type ModeProbe = (mode: ProxyMode) => Promise<ProbeResult>;

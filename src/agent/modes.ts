@@ -12,7 +12,7 @@ import type { IPFamily } from '../model/types.js';
 import type { NodeContext } from '../state/node-context.js';
 import { SvcplaneError } from '../util/errors.js';
 import type { ProxyMode } from './config.js';
-import type { ProbeResult } from './mode-selection.js';
+import type { ProbeResult } from '../backends/common/probe-result.js';
 import { probeIpvs } from '../backends/ipvs/probe.js';
 import { existsSync } from 'node:fs';
 import { DEFAULT_PIN_ROOT, defaultObjectPath, interfacesHolding } from '../backends/ebpf/ebpf-attach.js';

@@ -8,6 +8,22 @@ import { checkResult, CommandError, runCommand, type CommandRunner } from './exe
 export type IptablesTable = 'nat' | 'filter';
 export type RulePosition = 'prepend' | 'append';
 
+/** A rule in a built-in chain; `args` is argv without `-A/-I/-C chain`. */
+export interface JumpRule {
+  readonly table: IptablesTable;
+  readonly chain: string;
+  readonly args: readonly string[];
+}
+
+/** The operations the iptables mode and IPVS mode's companion rules need (Iptables implements them; tests script them). */
+export interface IptablesKernel {
+  restore(text: string, opts: { noflush: true }): Promise<void>;
+  save(table: IptablesTable): Promise<string>;
+  listChains(table: IptablesTable): Promise<Set<string>>;
+  ensureRule(table: IptablesTable, chain: string, args: readonly string[], position: RulePosition): Promise<unknown>;
+  deleteRule(table: IptablesTable, chain: string, args: readonly string[]): Promise<unknown>;
+}
+
 export interface IptablesOptions {
   readonly family: IPFamily;
   /** Program the tables of this network namespace instead of the host's. */
@@ -55,7 +71,7 @@ export class RestoreError extends SvcplaneError {
 const EXIT_NOT_FOUND = 1;
 const DEFAULT_WAIT_SECONDS = 5;
 
-export class Iptables {
+export class Iptables implements IptablesKernel {
   readonly family: IPFamily;
   readonly netns: string | undefined;
   private readonly waitSeconds: number;
@@ -144,6 +160,12 @@ export class Iptables {
   private ruleArgs(table: IptablesTable, op: '-C' | '-A' | '-D', chain: string, args: readonly string[]): string[] {
     return ['-w', String(this.waitSeconds), '-t', table, op, chain, ...args];
   }
+}
+
+/** True when iptables-save output holds the jump exactly as we write it (else `-C` decides). */
+export function hasRule(save: string, j: JumpRule): boolean {
+  const quoted = j.args.map((a) => (/[\s"]/.test(a) ? `"${a.replace(/"/g, '\\"')}"` : a)).join(' ');
+  return save.includes(`\n-A ${j.chain} ${quoted}\n`) || save.startsWith(`-A ${j.chain} ${quoted}\n`);
 }
 
 /** `:NAME POLICY [packets:bytes]` lines declare the chains of a table in iptables-save output. */

@@ -1,7 +1,7 @@
-// Test helpers over the iptables packet tracer's results.
-import { formatHostPort } from '../../src/backends/iptables/tracer-address.js';
+// Test helpers over the packet tracers' results (the trace core's outcomes).
+import { formatHostPort } from '../../src/backends/common/address.js';
 import type { Ruleset } from '../../src/backends/iptables/tracer-model.js';
-import type { TraceOutcome, TraceResult } from '../../src/backends/iptables/tracer.js';
+import type { TraceOutcome, TraceResult } from '../../src/backends/common/trace.js';
 
 /** DNAT destination -> probability (summed over masqueraded and not), for comparisons with `expect.closeTo`. */
 export function expectEndpoints(result: TraceResult): Record<string, number> {

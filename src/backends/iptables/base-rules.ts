@@ -1,38 +1,13 @@
-// The rules that do not depend on any service: the fixed contents of the
-// base chains, the last rule of nat KUBE-SERVICES, and the jumps from the
-// built-in chains (which the applier ensures outside the batch).
+// The rules that do not depend on any service: the last rule of nat KUBE-SERVICES
+// and the jumps from the built-in chains (which the applier ensures outside the
+// batch). The fixed contents of the base chains are common/fixed-rules.ts (IPVS
+// mode writes them too).
+import { ruleBlock } from '../common/rule-writer.js';
 import {
-  KUBE_EXTERNAL_SERVICES_CHAIN, KUBE_FORWARD_CHAIN, KUBE_MARK_MASQ_CHAIN, KUBE_NODEPORTS_CHAIN, KUBE_POSTROUTING_CHAIN,
-  KUBE_PROXY_FIREWALL_CHAIN, KUBE_SERVICES_CHAIN,
+  KUBE_EXTERNAL_SERVICES_CHAIN, KUBE_FORWARD_CHAIN, KUBE_NODEPORTS_CHAIN, KUBE_POSTROUTING_CHAIN, KUBE_PROXY_FIREWALL_CHAIN, KUBE_SERVICES_CHAIN,
 } from './chain-names.js';
 import type { JumpRule, RuleBlock } from './plan-types.js';
 import type { RenderEnv } from './service-rules.js';
-import { markValue, ruleBlock } from './rule-writer.js';
-
-export interface FixedRules {
-  readonly natPostrouting: RuleBlock;
-  readonly natMarkMasq: RuleBlock;
-  readonly filterForward: RuleBlock;
-}
-
-export function fixedRules(masqueradeBit: number): FixedRules {
-  const mark = markValue(masqueradeBit);
-  const masked = `${mark}/${mark}`;
-  return {
-    natPostrouting: ruleBlock([
-      [KUBE_POSTROUTING_CHAIN, { mark: { value: masked, negated: true }, jump: 'RETURN' }],
-      // Clear the mark so that re-traversals (e.g. IPsec) do not masquerade again.
-      [KUBE_POSTROUTING_CHAIN, { jump: 'MARK', targetArgs: ['--xor-mark', mark] }],
-      [KUBE_POSTROUTING_CHAIN, { comment: 'kubernetes service traffic requiring SNAT', jump: 'MASQUERADE', targetArgs: ['--random-fully'] }],
-    ]),
-    natMarkMasq: ruleBlock([[KUBE_MARK_MASQ_CHAIN, { jump: 'MARK', targetArgs: ['--or-mark', mark] }]]),
-    filterForward: ruleBlock([
-      [KUBE_FORWARD_CHAIN, { ctstate: 'INVALID', jump: 'DROP' }],
-      [KUBE_FORWARD_CHAIN, { comment: 'kubernetes forwarding rules', mark: { value: masked, negated: false }, jump: 'ACCEPT' }],
-      [KUBE_FORWARD_CHAIN, { comment: 'kubernetes forwarding conntrack rule', ctstate: 'RELATED,ESTABLISHED', jump: 'ACCEPT' }],
-    ]),
-  };
-}
 
 const NODEPORTS_COMMENT = 'kubernetes service nodeports; NOTE: this must be the last rule in this chain';
 

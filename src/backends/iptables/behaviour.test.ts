@@ -9,7 +9,8 @@ import type { ServicePortState } from '../../state/types.js';
 import { planFull, planPartial } from './planner.js';
 import type { Ruleset } from './tracer-model.js';
 import { applyRestore, parseRuleset } from './tracer-parse.js';
-import { tracePacket, type TracePacket, type TraceResult } from './tracer.js';
+import type { TracePacket, TraceResult } from '../common/trace.js';
+import { tracePacket } from './tracer.js';
 
 const NODE_IP = '192.168.1.10';
 const CLIENT = '203.0.113.7';
@@ -54,7 +55,7 @@ describe('ClusterIP', () => {
   });
 
   it('splits evenly from the node, masquerading (the node is outside the cluster CIDR)', () => {
-    const result = trace(rs, { src: NODE_IP, dst: CLUSTER_IP, from: 'node' });
+    const result = trace(rs, { src: NODE_IP, dst: CLUSTER_IP, from: 'local-process' });
     expect(expectEndpoints(result)).toEqual(even('10.244.0.3:8080', '10.244.1.1:8080', '10.244.2.2:8080'));
     expect(masqueraded(result)).toEqual([true]);
   });
@@ -81,7 +82,7 @@ describe('NodePort', () => {
 
   it('from the node, on its IP and on localhost', () => {
     for (const dst of [NODE_IP, '127.0.0.1']) {
-      const result = trace(rs, { src: dst, dst, dport: NODE_PORT, from: 'node' });
+      const result = trace(rs, { src: dst, dst, dport: NODE_PORT, from: 'local-process' });
       expect(expectEndpoints(result)).toEqual(even('10.244.1.1:8080', '10.244.2.2:8080'));
       expect(masqueraded(result)).toEqual([true]);
     }
@@ -94,7 +95,7 @@ describe('NodePort', () => {
   it('nodePortAddresses restricts NodePorts to local addresses in those CIDRs', () => {
     const restricted = load([servicePort({ nodePort: NODE_PORT, clusterEndpoints: [remote1] })], ctx({ nodePortAddresses: ['192.168.1.0/24'] }));
     expect(onlyOutcome(trace(restricted, { dst: NODE_IP, dport: NODE_PORT })).destination).toBe('10.244.1.1:8080');
-    const onLoopback = onlyOutcome(trace(restricted, { src: '127.0.0.1', dst: '127.0.0.1', dport: NODE_PORT, from: 'node' }));
+    const onLoopback = onlyOutcome(trace(restricted, { src: '127.0.0.1', dst: '127.0.0.1', dport: NODE_PORT, from: 'local-process' }));
     expect(onLoopback.verdict).toBe('ACCEPT');
     // A second local address outside the CIDRs.
     const env = { localAddresses: [...ENV.localAddresses, '172.16.0.10'] };
@@ -124,7 +125,7 @@ describe('external IPs and load balancers', () => {
 
   it('load-balancer source ranges that include the node let the node reach its own LB IP', () => {
     const rs = load([servicePort({ loadBalancerIPs: [LB_IP], loadBalancerSourceRanges: ['192.168.1.0/24'], clusterEndpoints: [remote1] })]);
-    expect(onlyOutcome(trace(rs, { src: LB_IP, dst: LB_IP, from: 'node' })).destination).toBe('10.244.1.1:8080');
+    expect(onlyOutcome(trace(rs, { src: LB_IP, dst: LB_IP, from: 'local-process' })).destination).toBe('10.244.1.1:8080');
   });
 });
 
@@ -147,7 +148,7 @@ describe('externalTrafficPolicy: Local', () => {
     const rs = load([servicePort({ ...base, clusterEndpoints: [remote1, local3] })]);
     expect(masqueraded(trace(rs, { src: POD, dst: LB_IP }))).toEqual([false]);
     expect(expectEndpoints(trace(rs, { src: POD, dst: LB_IP }))).toEqual(even('10.244.0.3:8080', '10.244.1.1:8080'));
-    const fromNode = trace(rs, { src: NODE_IP, dst: NODE_IP, dport: NODE_PORT, from: 'node' });
+    const fromNode = trace(rs, { src: NODE_IP, dst: NODE_IP, dport: NODE_PORT, from: 'local-process' });
     expect(expectEndpoints(fromNode)).toEqual(even('10.244.0.3:8080', '10.244.1.1:8080'));
     expect(masqueraded(fromNode)).toEqual([true]);
   });
@@ -172,7 +173,7 @@ describe('internalTrafficPolicy: Local', () => {
   it('the cluster IP goes only to local endpoints', () => {
     const rs = load([servicePort({ internalPolicyLocal: true, clusterEndpoints: [remote1, local3, remote2] })]);
     expect(onlyOutcome(trace(rs, { src: POD, dst: CLUSTER_IP }))).toMatchObject({ verdict: 'DNAT', destination: '10.244.0.3:8080' });
-    expect(onlyOutcome(trace(rs, { src: NODE_IP, dst: CLUSTER_IP, from: 'node' })).destination).toBe('10.244.0.3:8080');
+    expect(onlyOutcome(trace(rs, { src: NODE_IP, dst: CLUSTER_IP, from: 'local-process' })).destination).toBe('10.244.0.3:8080');
   });
 
   it('without local endpoints the cluster IP drops, while NodePorts keep Cluster policy', () => {
@@ -187,9 +188,9 @@ describe('no endpoints', () => {
 
   it.each([
     ['cluster IP from a pod', { src: POD, dst: CLUSTER_IP }],
-    ['cluster IP from the node', { src: NODE_IP, dst: CLUSTER_IP, from: 'node' as const }],
+    ['cluster IP from the node', { src: NODE_IP, dst: CLUSTER_IP, from: 'local-process' as const }],
     ['NodePort from outside', { dst: NODE_IP, dport: NODE_PORT }],
-    ['NodePort from the node', { src: '127.0.0.1', dst: '127.0.0.1', dport: NODE_PORT, from: 'node' as const }],
+    ['NodePort from the node', { src: '127.0.0.1', dst: '127.0.0.1', dport: NODE_PORT, from: 'local-process' as const }],
     ['external IP', { dst: EXTERNAL_IP }],
     ['load-balancer IP', { dst: LB_IP }],
   ])('rejects %s', (_name, packet) => {
@@ -203,7 +204,7 @@ describe('session affinity', () => {
   it('a client in an endpoint\'s recent set goes to that endpoint', () => {
     const set = affinitySetFor(rs, '10.244.2.2', 8080);
     expect(set).toMatch(/^KUBE-SEP-[A-Z2-7]{16}$/);
-    expect(onlyOutcome(trace(rs, { src: POD, dst: CLUSTER_IP, recent: { [set]: true } }))).toMatchObject({ destination: '10.244.2.2:8080', probability: 1 });
+    expect(onlyOutcome(trace(rs, { src: POD, dst: CLUSTER_IP, affinity: [set] }))).toMatchObject({ destination: '10.244.2.2:8080', probability: 1 });
   });
 
   it('a new client is balanced evenly', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { chainHash } from '../common/kube-names.js';
 import {
-  MAX_CHAIN_NAME_LENGTH, chainHash, endpointChain, endpointString, isOwnChain, sanitizeCommentPart, servicePortChains, servicePortName,
+  MAX_CHAIN_NAME_LENGTH, endpointChain, endpointString, isOwnChain, sanitizeCommentPart, servicePortChains, servicePortName,
 } from './chain-names.js';
 
 describe('chain names', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { defaultNodeContext } from '../../state/node-context.js';
 import type { DesiredState } from '../../state/types.js';
-import { hasRule, IptablesBackend, isOwnedChain, type IptablesKernel } from './iptables-backend.js';
+import { hasRule, type IptablesKernel } from '../../kernel/iptables.js';
+import { IptablesBackend, isOwnedChain } from './iptables-backend.js';
 import type { IptablesTable } from './plan-types.js';
 
 /** Records what the applier asks of the kernel; iptables-save output is scripted. */

@@ -6,17 +6,8 @@ import type { NodeContext } from '../../state/node-context.js';
 import type { DesiredState, StateChanges } from '../../state/types.js';
 import type { ProxyBackend, SyncOutcome } from '../backend.js';
 import type { IptablesMemo, IptablesPlan, IptablesTable, JumpRule } from './plan-types.js';
-import { parseChainNames } from '../../kernel/iptables.js';
+import { hasRule, parseChainNames, type IptablesKernel } from '../../kernel/iptables.js';
 import { planFull, planPartial } from './planner.js';
-
-/** The kernel operations this mode needs (src/kernel/iptables.ts implements them). */
-export interface IptablesKernel {
-  restore(text: string, opts: { noflush: true }): Promise<void>;
-  save(table: IptablesTable): Promise<string>;
-  listChains(table: IptablesTable): Promise<Set<string>>;
-  ensureRule(table: IptablesTable, chain: string, args: readonly string[], position: 'prepend' | 'append'): Promise<unknown>;
-  deleteRule(table: IptablesTable, chain: string, args: readonly string[]): Promise<unknown>;
-}
 
 export interface IptablesBackendOptions {
   readonly ctx: NodeContext;
@@ -130,12 +121,6 @@ export class IptablesBackend implements ProxyBackend {
 async function ensureJumps(kernel: IptablesKernel, jumps: readonly JumpRule[]): Promise<void> {
   // Prepending in reverse keeps the listed order at the head of each built-in chain.
   for (const j of [...jumps].reverse()) await kernel.ensureRule(j.table, j.chain, j.args, 'prepend');
-}
-
-/** True when iptables-save output holds the jump exactly as we write it (else `-C` decides). */
-export function hasRule(save: string, j: JumpRule): boolean {
-  const quoted = j.args.map((a) => (/[\s"]/.test(a) ? `"${a.replace(/"/g, '\\"')}"` : a)).join(' ');
-  return save.includes(`\n-A ${j.chain} ${quoted}\n`) || save.startsWith(`-A ${j.chain} ${quoted}\n`);
 }
 
 function countLines(text: string): number {

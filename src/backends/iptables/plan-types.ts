@@ -3,30 +3,15 @@
 // a command.
 import type { IPFamily } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
+import type { IptablesTable, JumpRule } from '../../kernel/iptables.js';
+import type { RuleBlock } from '../common/rule-writer.js';
 
-export type IptablesTable = 'nat' | 'filter';
+// Defined where they are shared (the kernel adapter, the rule writer IPVS mode uses too).
+export type { IptablesTable, JumpRule, RuleBlock };
 
 export interface IptablesPlannerOptions {
   readonly family: IPFamily;
   readonly ctx: NodeContext;
-}
-
-/** A rule in a built-in chain; `args` is argv without `-A/-I/-C chain`. */
-export interface JumpRule {
-  readonly table: IptablesTable;
-  readonly chain: string;
-  readonly args: readonly string[];
-}
-
-/**
- * Complete `-A CHAIN ...` lines, each ending in a newline ('' when none).
- * Rules are kept as one flat string per block, not one string per line: a
- * full plan at 10,000 services writes ~300,000 rules, and per-line strings
- * cost the garbage collector (and RSS) more than everything else together.
- */
-export interface RuleBlock {
-  readonly text: string;
-  readonly count: number;
 }
 
 /** A service port's lines for each shared top-level chain. */

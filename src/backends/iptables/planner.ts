@@ -9,11 +9,12 @@ import type { FamilyState, ServicePortState } from '../../state/types.js';
 import { changedPorts, checkFamily, optionsKey, type ChangeWalk } from '../common/partial-sync.js';
 import { BASE_CHAINS, KUBE_EXTERNAL_SERVICES_CHAIN, KUBE_NODEPORTS_CHAIN, KUBE_PROXY_FIREWALL_CHAIN, KUBE_SERVICES_CHAIN, isOwnChain } from './chain-names.js';
 import { IptablesPlanError } from './errors.js';
-import { JUMP_RULES, fixedRules, nodePortsTail } from './base-rules.js';
+import { fixedRules } from '../common/fixed-rules.js';
+import { JUMP_RULES, nodePortsTail } from './base-rules.js';
 import { LazySet } from './lazy-set.js';
 import type { IptablesMemo, IptablesPlan, IptablesPlannerOptions, RuleBlock, ServiceFragment, TopChainId } from './plan-types.js';
 import { renderRestore, isEmptySection, type TableSection } from './restore-batch.js';
-import { EMPTY_BLOCK, RuleWriter } from './rule-writer.js';
+import { EMPTY_BLOCK, RuleWriter } from '../common/rule-writer.js';
 import { renderEnv, renderServicePort, type RenderEnv } from './service-rules.js';
 
 export type { IptablesMemo, IptablesPlan, IptablesPlannerOptions, JumpRule } from './plan-types.js';

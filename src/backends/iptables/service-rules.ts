@@ -10,7 +10,7 @@ import {
   endpointChain, endpointString, hostPrefix, sanitizeCommentPart, servicePortChains, servicePortName, type ServicePortChains,
 } from './chain-names.js';
 import type { ServiceFragment, TopLines } from './plan-types.js';
-import { RuleWriter, probability, safeComment, type RuleSpec } from './rule-writer.js';
+import { RuleWriter, probability, safeComment, type RuleSpec } from '../common/rule-writer.js';
 
 /** The node-wide inputs of rendering, already narrowed to one family. */
 export interface RenderEnv extends NodeFamilyEnv {

@@ -1,23 +1,20 @@
 // The ruleset model the packet tracer walks: exactly the matches and targets
 // svcplane's iptables planner emits, nothing more (see tracer-rule.ts).
+import type { IptablesTable } from '../../kernel/iptables.js';
 import type { IPFamily } from '../../model/types.js';
 import { SvcplaneError } from '../../util/errors.js';
-import type { Cidr } from './tracer-address.js';
+import type { Cidr } from '../common/address.js';
 
-export type TableName = 'filter' | 'nat';
 export type TracerProtocol = 'tcp' | 'udp' | 'sctp';
 export type ConntrackState = 'INVALID' | 'NEW' | 'ESTABLISHED' | 'RELATED' | 'UNTRACKED' | 'SNAT' | 'DNAT';
 
 export const CONNTRACK_STATES: readonly ConntrackState[] = ['INVALID', 'NEW', 'ESTABLISHED', 'RELATED', 'UNTRACKED', 'SNAT', 'DNAT'];
 
 /** Built-in chains per table; their policy applies when a packet falls off their end. */
-export const BUILTIN_CHAINS: Readonly<Record<TableName, readonly string[]>> = {
+export const BUILTIN_CHAINS: Readonly<Record<IptablesTable, readonly string[]>> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
   nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
 };
-
-/** iptables rejects chain names of 29 characters or more. */
-export const MAX_CHAIN_NAME_LENGTH = 28;
 
 export type Match =
   | { readonly kind: 'source'; readonly cidr: Cidr; readonly negated: boolean }
@@ -57,14 +54,7 @@ export interface Chain {
 export interface Ruleset {
   /** The family of the addresses in the rules; undefined while no rule names an address. */
   readonly family: IPFamily | undefined;
-  readonly tables: Readonly<Record<TableName, ReadonlyMap<string, Chain>>>;
-}
-
-/** A rule the applier ensures in a built-in chain (the planner returns these as data). */
-export interface JumpRuleSpec {
-  readonly table: TableName;
-  readonly chain: string;
-  readonly args: readonly string[];
+  readonly tables: Readonly<Record<IptablesTable, ReadonlyMap<string, Chain>>>;
 }
 
 export class TracerParseError extends SvcplaneError {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { applyRestore, emptyRuleset, parseRuleset, TracerParseError } from './tracer-parse.js';
 import { tokenize } from './tracer-rule.js';
-import type { JumpRuleSpec, Ruleset } from './tracer-model.js';
+import type { JumpRule } from '../../kernel/iptables.js';
+import type { Ruleset } from './tracer-model.js';
 
 function restore(...lines: string[]): string {
   return `${lines.join('\n')}\n`;
@@ -102,7 +103,7 @@ describe('parseRuleset', () => {
   });
 
   it('appends jump rules to built-in chains in order', () => {
-    const jumps: JumpRuleSpec[] = [
+    const jumps: JumpRule[] = [
       { table: 'nat', chain: 'PREROUTING', args: ['-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'] },
       { table: 'nat', chain: 'PREROUTING', args: ['-j', 'KUBE-MARK-MASQ'] },
     ];
@@ -184,7 +185,7 @@ describe('parse errors name the line', () => {
   });
 
   it('names the jump rule that fails', () => {
-    const jumps: JumpRuleSpec[] = [{ table: 'filter', chain: 'INPUT', args: ['-m', 'conntrack', '--ctstate', 'NEW', '-j', 'KUBE-FIREWALL'] }];
+    const jumps: JumpRule[] = [{ table: 'filter', chain: 'INPUT', args: ['-m', 'conntrack', '--ctstate', 'NEW', '-j', 'KUBE-FIREWALL'] }];
     expect(parseError(() => parseRuleset({ restore: natBatch(), jumps })).message).toBe(
       'jump rule 1 (filter INPUT): jump rule 1 (filter INPUT) in filter INPUT jumps to missing chain KUBE-FIREWALL',
     );

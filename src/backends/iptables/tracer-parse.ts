@@ -2,23 +2,22 @@
 // and the planner's jump rules into a Ruleset the tracer can walk. Checks what
 // iptables-restore would refuse: undeclared chains, dangling jumps, deleting a
 // chain that is still used or not empty.
+import type { IptablesTable, JumpRule } from '../../kernel/iptables.js';
 import type { IPFamily } from '../../model/types.js';
-import { ipFamily } from './tracer-address.js';
+import { ipFamily } from '../common/address.js';
 import {
   BUILTIN_CHAINS,
-  MAX_CHAIN_NAME_LENGTH,
   TracerParseError,
   type Chain,
-  type JumpRuleSpec,
   type Rule,
   type Ruleset,
-  type TableName,
 } from './tracer-model.js';
+import { MAX_CHAIN_NAME_LENGTH } from './chain-names.js';
 import { parseRule, tokenize } from './tracer-rule.js';
 
-export { TracerParseError, type JumpRuleSpec, type Ruleset } from './tracer-model.js';
+export { TracerParseError, type Ruleset } from './tracer-model.js';
 
-type MutableTables = Record<TableName, Map<string, Chain>>;
+type MutableTables = Record<IptablesTable, Map<string, Chain>>;
 
 export function emptyRuleset(): Ruleset {
   const tables = {} as MutableTables;
@@ -29,7 +28,7 @@ export function emptyRuleset(): Ruleset {
 }
 
 /** The ruleset a full sync produces on a node with no svcplane rules yet. */
-export function parseRuleset(input: { readonly restore: string; readonly jumps?: readonly JumpRuleSpec[] }): Ruleset {
+export function parseRuleset(input: { readonly restore: string; readonly jumps?: readonly JumpRule[] }): Ruleset {
   return addJumpRules(applyRestore(emptyRuleset(), input.restore), input.jumps ?? []);
 }
 
@@ -41,7 +40,7 @@ function cloneTables(ruleset: Ruleset): MutableTables {
 export function applyRestore(base: Ruleset, restore: string): Ruleset {
   const tables = cloneTables(base);
   let family = base.family;
-  let table: TableName | undefined;
+  let table: IptablesTable | undefined;
   const lines = restore.split('\n');
   for (const [index, raw] of lines.entries()) {
     const origin = `restore line ${index + 1}`;
@@ -87,7 +86,7 @@ export function applyRestore(base: Ruleset, restore: string): Ruleset {
 }
 
 /** Appends the jump rules, in order, to the chains they name. */
-export function addJumpRules(base: Ruleset, jumps: readonly JumpRuleSpec[]): Ruleset {
+export function addJumpRules(base: Ruleset, jumps: readonly JumpRule[]): Ruleset {
   const tables = cloneTables(base);
   let family = base.family;
   for (const [index, jump] of jumps.entries()) {
@@ -122,7 +121,7 @@ function declareChain(chains: Map<string, Chain>, words: readonly string[], fail
 }
 
 /** Every jump must name a chain that exists when the table is committed. */
-function checkReferences(table: TableName, chains: ReadonlyMap<string, Chain>, origin: string): void {
+function checkReferences(table: IptablesTable, chains: ReadonlyMap<string, Chain>, origin: string): void {
   for (const chain of chains.values()) {
     for (const rule of chain.rules) {
       if (rule.target.kind === 'jump' && !chains.has(rule.target.chain)) {

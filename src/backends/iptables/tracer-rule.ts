@@ -1,16 +1,16 @@
 // Parses one iptables rule (the words after `-A CHAIN`) into the tracer's
 // model. Only the options svcplane's planner uses are known; anything else is
 // an error naming where the rule came from, so a rule is never misread.
-import { isPort, parseCidr, parseHostPort } from './tracer-address.js';
+import type { IptablesTable } from '../../kernel/iptables.js';
+import { isPort, parseCidr, parseHostPort } from '../common/address.js';
+import { MAX_CHAIN_NAME_LENGTH } from './chain-names.js';
 import {
   BUILTIN_CHAINS,
   CONNTRACK_STATES,
-  MAX_CHAIN_NAME_LENGTH,
   TracerParseError,
   type ConntrackState,
   type Match,
   type Rule,
-  type TableName,
   type Target,
   type TracerProtocol,
 } from './tracer-model.js';
@@ -92,7 +92,7 @@ export function tokenize(line: string, origin: string): string[] {
   return tokens;
 }
 
-export function parseRule(table: TableName, args: readonly string[], origin: string): Rule {
+export function parseRule(table: IptablesTable, args: readonly string[], origin: string): Rule {
   const fail = (reason: string): TracerParseError => new TracerParseError(origin, reason);
   const generic: { source?: OptionValue; destination?: OptionValue; protocol?: OptionValue } = {};
   const modules: Extension[] = [];
@@ -273,7 +273,7 @@ function moduleMatches(module: Extension, protocol: { protocol: TracerProtocol; 
   }
 }
 
-function parseTarget(table: TableName, target: Extension, protocol: { protocol: TracerProtocol; negated: boolean } | undefined, fail: Fail): Target {
+function parseTarget(table: IptablesTable, target: Extension, protocol: { protocol: TracerProtocol; negated: boolean } | undefined, fail: Fail): Target {
   const opt = (name: string): string | undefined => target.options.get(name)?.value;
   switch (target.name) {
     case 'ACCEPT':

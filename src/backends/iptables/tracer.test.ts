@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { affinitySetFor, expectEndpoints, onlyOutcome, totalProbability } from '../../../test/lib/tracer-expect.js';
 import { parseRuleset } from './tracer-parse.js';
-import type { JumpRuleSpec } from './tracer-model.js';
-import { tracePacket, TracerError, type TracePacket } from './tracer.js';
+import type { JumpRule } from '../../kernel/iptables.js';
+import type { TracePacket } from '../common/trace.js';
+import { tracePacket, TracerError } from './tracer.js';
 
 // Hand-written rules following the design (docs: .cache/iptables-design.md).
-const JUMPS: JumpRuleSpec[] = [
+const JUMPS: JumpRule[] = [
   { table: 'nat', chain: 'PREROUTING', args: ['-j', 'KUBE-SERVICES'] },
   { table: 'nat', chain: 'OUTPUT', args: ['-j', 'KUBE-SERVICES'] },
   { table: 'nat', chain: 'POSTROUTING', args: ['-j', 'KUBE-POSTROUTING'] },
@@ -94,20 +95,26 @@ describe('tracePacket', () => {
   it('follows a recent --rcheck hit to its endpoint', () => {
     const set = affinitySetFor(ruleset, '10.244.1.1', 8080);
     expect(set).toBe('KUBE-SEP-1');
-    const result = tracePacket(ruleset, packet({ recent: { [set]: true } }), env);
+    const result = tracePacket(ruleset, packet({ affinity: [set] }), env);
     expect(onlyOutcome(result)).toMatchObject({ verdict: 'DNAT', destination: '10.244.1.1:8080', probability: 1 });
+  });
+
+  it('reports the recent lists a DNAT rule records the source in (--set), and only those', () => {
+    const result = tracePacket(ruleset, packet({}), env);
+    const updates = new Map(result.outcomes.map((o) => [o.destination, o.affinityUpdates]));
+    expect(updates).toEqual(new Map([['10.244.1.1:8080', ['KUBE-SEP-1']], ['10.244.1.2:8080', []], ['10.244.2.3:8080', []]]));
   });
 
   it('rejects traffic to a service without endpoints, from outside and from the node', () => {
     expect(onlyOutcome(tracePacket(ruleset, packet({ dst: '10.96.0.20' }), env))).toMatchObject({ verdict: 'REJECT', probability: 1 });
-    expect(onlyOutcome(tracePacket(ruleset, packet({ dst: '10.96.0.20', from: 'node', src: '192.168.1.10' }), env)).verdict).toBe('REJECT');
+    expect(onlyOutcome(tracePacket(ruleset, packet({ dst: '10.96.0.20', from: 'local-process', src: '192.168.1.10' }), env)).verdict).toBe('REJECT');
   });
 
   it('sends locally addressed traffic through filter INPUT, also when a local process loops it back', () => {
     const external = onlyOutcome(tracePacket(ruleset, packet({ dst: '192.168.1.10', dport: 30020, src: '203.0.113.7' }), env));
     expect(external.verdict).toBe('REJECT');
     expect(external.chains).toContain('filter:INPUT');
-    const loopback = onlyOutcome(tracePacket(ruleset, packet({ dst: '127.0.0.1', dport: 30020, src: '127.0.0.1', from: 'node' }), env));
+    const loopback = onlyOutcome(tracePacket(ruleset, packet({ dst: '127.0.0.1', dport: 30020, src: '127.0.0.1', from: 'local-process' }), env));
     expect(loopback.verdict).toBe('REJECT');
     // Another port on the node is simply delivered.
     expect(onlyOutcome(tracePacket(ruleset, packet({ dst: '192.168.1.10', dport: 22 }), env))).toMatchObject({ verdict: 'ACCEPT', masqueraded: false });
@@ -216,7 +223,7 @@ describe('chain semantics', () => {
       restore: `*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -d fd00:96::a/128 -m tcp -p tcp --dport 80 -j DNAT --to-destination [fd00:244::5]:8080\nCOMMIT\n`,
       jumps: [{ table: 'nat', chain: 'OUTPUT', args: ['-j', 'KUBE-SERVICES'] }],
     });
-    const result = onlyOutcome(tracePacket(rs, { src: 'fd00::1', dst: 'fd00:96:0::a', protocol: 'TCP', dport: 80, from: 'node' }, { localAddresses: ['fd00::1', '::1'] }));
+    const result = onlyOutcome(tracePacket(rs, { src: 'fd00::1', dst: 'fd00:96:0::a', protocol: 'TCP', dport: 80, from: 'local-process' }, { localAddresses: ['fd00::1', '::1'] }));
     expect(result).toMatchObject({ verdict: 'DNAT', destination: '[fd00:244::5]:8080' });
   });
 });

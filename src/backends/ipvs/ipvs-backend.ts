@@ -16,7 +16,7 @@ import { KUBE_IPVS_INTERFACE, type IpvsOp, type IpvsVirtualServerDump } from './
 import { SCHEDULER_ANNOTATION, desiredVirtualServers, type DesiredIpvs, type VirtualServerOptions } from './virtual-servers.js';
 import { CommittedIpvs, terminationServer } from './ipvs-incremental.js';
 import { IPVS_IPTABLES_CHAINS, IPVS_IPTABLES_JUMPS, renderIpvsIptables } from './ipvs-iptables.js';
-import { hasRule, type IptablesKernel } from '../iptables/iptables-backend.js';
+import { hasRule, type IptablesKernel } from '../../kernel/iptables.js';
 import type { IPFamily } from '../../model/types.js';
 
 export class IpvsApplyError extends SvcplaneError {

@@ -1,15 +1,15 @@
 // The iptables rules IPVS mode still needs, as kube-proxy's IPVS mode has them: IPVS only
 // rewrites destinations, so masquerading (off-cluster traffic to cluster IPs, external
 // traffic with Cluster policy) and REJECT for services without endpoints stay in iptables.
-// Built from the iptables backend's own pieces (chain names, rule writer, fixed rules).
+// Built from the pieces both modes share (backends/common: chain names, rule writer, fixed rules).
 // kube-proxy matches ipsets here; per-VIP rules in one chain are used until ipset support lands.
 import type { IPFamily } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { FamilyState } from '../../state/types.js';
-import { fixedRules } from '../iptables/base-rules.js';
-import { KUBE_MARK_MASQ_CHAIN, KUBE_POSTROUTING_CHAIN, KUBE_SERVICES_CHAIN, sanitizeCommentPart } from '../iptables/chain-names.js';
-import type { JumpRule } from '../iptables/plan-types.js';
-import { chainLine, RuleWriter, safeComment } from '../iptables/rule-writer.js';
+import type { JumpRule } from '../../kernel/iptables.js';
+import { fixedRules } from '../common/fixed-rules.js';
+import { KUBE_MARK_MASQ_CHAIN, KUBE_POSTROUTING_CHAIN, KUBE_SERVICES_CHAIN, sanitizeCommentPart } from '../common/iptables-chains.js';
+import { chainLine, RuleWriter, safeComment } from '../common/rule-writer.js';
 import type { DesiredIpvs, DesiredVirtualServer } from './virtual-servers.js';
 
 /** The chains this rule set owns (the iptables mode's base chains, never its per-service chains). */

@@ -3,7 +3,7 @@
 // and delete a throwaway virtual service. Anything that fails says why.
 import { IpvsClient } from '../../kernel/netlink/ipvs.js';
 import type { IpvsService } from '../../kernel/netlink/ipvs-types.js';
-import type { ProbeResult } from '../../agent/mode-selection.js';
+import type { ProbeResult } from '../common/probe-result.js';
 
 /** TEST-NET-2 (RFC 5737), port 9 (discard): never a real service; created and deleted at once. */
 const THROWAWAY: IpvsService = { af: 'IPv4', protocol: 'TCP', address: '198.51.100.254', port: 9, scheduler: 'rr', flags: 0, timeout: 0, netmask: 0xffffffff };

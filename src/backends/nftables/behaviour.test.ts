@@ -7,7 +7,8 @@ import { defaultNodeContext, type NodeContext } from '../../state/node-context.j
 import type { ServicePortState } from '../../state/types.js';
 import type { NftObjects } from './objects.js';
 import { memoObjects, planFull, planPartial } from './planner.js';
-import { tracePacket, type NftTracePacket, type TraceOutcome, type TraceResult } from './tracer.js';
+import type { TraceOutcome, TracePacket, TraceResult } from '../common/trace.js';
+import { tracePacket } from './tracer.js';
 
 const NODE_IP = '192.168.1.10';
 const CLIENT = '203.0.113.7';
@@ -28,7 +29,7 @@ function load(ports: readonly ServicePortState[], context: NodeContext = ctx(), 
   return memoObjects(planFull(familyState(...ports), { family, ctx: context }));
 }
 
-function trace(objects: NftObjects, packet: Partial<NftTracePacket> & Pick<NftTracePacket, 'dst'>, env = ENV): TraceResult {
+function trace(objects: NftObjects, packet: Partial<TracePacket> & Pick<TracePacket, 'dst'>, env = ENV): TraceResult {
   const result = tracePacket(objects, { src: CLIENT, protocol: 'TCP', dport: 80, from: 'outside', ...packet }, env);
   expect(result.outcomes.reduce((s, o) => s + o.probability, 0)).toBeCloseTo(1, 9);
   return result;

@@ -9,7 +9,8 @@ import { tracePacket as traceIptables } from '../iptables/tracer.js';
 import type { Protocol } from '../../model/types.js';
 import type { ServicePortState } from '../../state/types.js';
 import { memoObjects, planFull } from './planner.js';
-import { tracePacket, type NftTracePacket } from './tracer.js';
+import type { TraceOutcome, TracePacket } from '../common/trace.js';
+import { tracePacket } from './tracer.js';
 
 interface Outcome {
   readonly verdict: string;
@@ -18,16 +19,17 @@ interface Outcome {
   readonly probability: number;
 }
 
-function normalise(outcomes: readonly { readonly verdict: string; readonly destination?: string; readonly masqueraded: boolean; readonly probability: number }[]): Outcome[] {
+/** Rounded and sorted; the path and the affinity set names are each mode's own. */
+function normalise(outcomes: readonly TraceOutcome[]): Outcome[] {
   return outcomes
     .map((o) => ({ verdict: o.verdict, destination: o.destination, masqueraded: o.masqueraded, probability: Math.round(o.probability * 1e9) / 1e9 }))
     .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
 
 /** First packets worth checking for a service port: each of its addresses, from each kind of source. */
-function packetsFor(sp: ServicePortState, nodeIP: string, podIP: string, client: string): NftTracePacket[] {
+function packetsFor(sp: ServicePortState, nodeIP: string, podIP: string, client: string): TracePacket[] {
   const protocol: Protocol = sp.protocol;
-  const out: NftTracePacket[] = [];
+  const out: TracePacket[] = [];
   const sources = (dst: string, dport: number): void => {
     out.push({ src: client, dst, protocol, dport, from: 'outside' });
     out.push({ src: podIP, dst, protocol, dport, from: 'pod' });
@@ -54,7 +56,7 @@ function packetsFor(sp: ServicePortState, nodeIP: string, podIP: string, client:
  * non-local external or LB IP of a service without endpoints is rejected at once, where
  * iptables mode (KUBE-EXTERNAL-SERVICES only in INPUT and FORWARD) lets it leave the node.
  */
-function knownDifference(sp: ServicePortState, p: NftTracePacket, localAddresses: readonly string[]): boolean {
+function knownDifference(sp: ServicePortState, p: TracePacket, localAddresses: readonly string[]): boolean {
   const external = [...sp.externalIPs, ...sp.loadBalancerIPs].includes(p.dst) && !localAddresses.includes(p.dst);
   return p.from === 'local-process' && external;
 }
@@ -74,7 +76,7 @@ describe('nftables and iptables modes treat every first packet alike', () => {
       for (const sp of c.state.values()) {
         for (const p of packetsFor(sp, nodeIP, podIP, client)) {
           if (knownDifference(sp, p, env.localAddresses)) continue;
-          const ipt = traceIptables(ruleset, { src: p.src, dst: p.dst, protocol: p.protocol, dport: p.dport, from: p.from === 'local-process' ? 'node' : 'outside' }, env);
+          const ipt = traceIptables(ruleset, p, env);
           const nft = tracePacket(objects, p, env);
           expect(normalise(nft.outcomes), `${JSON.stringify(p)}`).toEqual(normalise(ipt.outcomes));
           compared++;

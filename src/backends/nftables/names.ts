@@ -3,7 +3,7 @@
 // The hash is of the raw name, so names stay unique; the readable part keeps only
 // characters nft accepts in an unquoted identifier, so user names never break the syntax.
 import type { Protocol } from '../../model/types.js';
-import { chainHash } from '../iptables/chain-names.js';
+import { chainHash, servicePortName } from '../common/kube-names.js';
 
 // Fixed chains, sets and maps (kube-proxy's names).
 export const SERVICES_CHAIN = 'services';
@@ -97,7 +97,5 @@ export function safeComment(text: string): string {
   return clean.length > MAX_COMMENT_LENGTH ? clean.slice(0, MAX_COMMENT_LENGTH) : clean;
 }
 
-/** kube-proxy's ServicePortName.String(). */
-export function servicePortString(namespace: string, serviceName: string, portName: string): string {
-  return portName === '' ? `${namespace}/${serviceName}` : `${namespace}/${serviceName}:${portName}`;
-}
+/** kube-proxy's ServicePortName.String(), under the name this backend's files use. */
+export const servicePortString = servicePortName;

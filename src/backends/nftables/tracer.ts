@@ -2,115 +2,48 @@
 // nftables packet-flow tests): follows the first packet of a connection
 // through the base chains of each hook in priority order, the verdict maps and
 // numgen cascades, and reports where it ends, as a probability distribution.
-import type { Protocol } from '../../model/types.js';
+// The path through the hooks, the packet and the outcomes are the trace core's
+// (common/trace.ts), shared with the iptables tracer.
 import { SvcplaneError } from '../../util/errors.js';
-import { addressIn, formatHostPort, ipFamily, isPort } from '../iptables/tracer-address.js';
+import { addressIn } from '../common/address.js';
+import {
+  packetProblem, scaleBranch, traceHooks, type HookEnd, type TraceBranch, type TraceEnv, type TracePacket, type TraceResult,
+} from '../common/trace.js';
 import type { Action, Hook, Match, NftChain, NftElement, NftObjects, NftRule, Verdict } from './objects.js';
 
 export class NftTracerError extends SvcplaneError {
   override readonly code = 'SVCPLANE_NFT_TRACE';
 }
 
-export interface NftTracePacket {
-  readonly src: string;
-  readonly dst: string;
-  readonly protocol: Protocol;
-  readonly dport: number;
-  /** 'outside' and 'pod' enter through prerouting; 'local-process' through output. */
-  readonly from: 'outside' | 'local-process' | 'pod';
-  /** Affinity sets that already hold the source address. */
-  readonly affinity?: readonly string[];
-}
-
-export interface NftTraceEnv {
-  /** What `fib ... type local` matches: addresses or CIDRs (node IPs, 127.0.0.0/8, ::1). */
-  readonly localAddresses: readonly string[];
-}
-
-export type TraceVerdict = 'DNAT' | 'ACCEPT' | 'DROP' | 'REJECT';
-
-export interface TraceOutcome {
-  readonly probability: number;
-  readonly verdict: TraceVerdict;
-  /** ip:port (or [ip6]:port) after DNAT; only for verdict 'DNAT'. */
-  readonly destination?: string;
-  readonly masqueraded: boolean;
-  /** Chains entered (of the first path reaching this outcome), for debugging. */
-  readonly chains: readonly string[];
-  /** Affinity sets the packet's source was recorded in. */
-  readonly affinityUpdates: readonly string[];
-}
-
-export interface TraceResult {
-  readonly outcomes: readonly TraceOutcome[];
-}
-
-interface Branch {
-  readonly probability: number;
-  readonly dst: string;
-  readonly dport: number;
-  readonly mark: number;
-  readonly dnat: boolean;
-  readonly masqueraded: boolean;
-  readonly chains: readonly string[];
-  readonly affinityUpdates: readonly string[];
-}
-
 /** How a chain walk ended: 'continue' when it returned or fell off its end. */
 interface End {
-  readonly branch: Branch;
+  readonly branch: TraceBranch;
   readonly kind: 'continue' | 'accept' | 'drop' | 'reject';
 }
 
 interface Walk {
   readonly objects: NftObjects;
-  readonly packet: NftTracePacket;
-  readonly env: NftTraceEnv;
+  readonly packet: TracePacket;
+  readonly env: TraceEnv;
 }
 
-export function tracePacket(objects: NftObjects, packet: NftTracePacket, env: NftTraceEnv): TraceResult {
-  checkPacket(objects, packet);
+export function tracePacket(objects: NftObjects, packet: TracePacket, env: TraceEnv): TraceResult {
+  const problem = packetProblem(packet, objects.family === 'ip6' ? 'IPv6' : 'IPv4', `an ${objects.family} table`);
+  if (problem !== undefined) throw new NftTracerError(problem);
   const walk: Walk = { objects, packet, env };
-  const start: Branch = { probability: 1, dst: packet.dst, dport: packet.dport, mark: 0, dnat: false, masqueraded: false, chains: [], affinityUpdates: [] };
-  const outcomes: TraceOutcome[] = [];
-  const local = (b: Branch): boolean => addressIn(env.localAddresses, b.dst);
-  const deliver = (ends: readonly End[], next: (b: Branch) => void): void => {
-    for (const end of ends) {
-      if (end.kind === 'drop' || end.kind === 'reject') outcomes.push(outcome(end.branch, end.kind === 'drop' ? 'DROP' : 'REJECT'));
-      else next(end.branch);
-    }
-  };
-  const done = (b: Branch): void => {
-    outcomes.push(outcome(b, b.dnat ? 'DNAT' : 'ACCEPT'));
-  };
-  const postrouting = (b: Branch, thenInputIfLocal: boolean): void => {
-    deliver(runHook(walk, 'postrouting', b), (after) => {
-      // A local process talking to a local address: the packet loops back to input.
-      if (thenInputIfLocal && local(after)) deliver(runHook(walk, 'input', after), done);
-      else done(after);
-    });
-  };
-  if (packet.from === 'local-process') {
-    deliver(runHook(walk, 'output', start), (b) => postrouting(b, true));
-  } else {
-    deliver(runHook(walk, 'prerouting', start), (b) => {
-      if (local(b)) deliver(runHook(walk, 'input', b), done);
-      else deliver(runHook(walk, 'forward', b), (f) => postrouting(f, false));
-    });
-  }
-  return { outcomes: merge(outcomes) };
+  return traceHooks(packet, env, (hook, branch) => runHook(walk, hook, branch));
 }
 
 /** The hook's base chains in priority order; each accepts (or not) in turn. */
-function runHook(walk: Walk, hook: Hook, branch: Branch): End[] {
+function runHook(walk: Walk, hook: Hook, branch: TraceBranch): HookEnd[] {
   const chains = [...walk.objects.chains.values()].filter((c) => c.base?.hook === hook).sort((a, b) => (a.base?.priority ?? 0) - (b.base?.priority ?? 0));
-  let branches: End[] = [{ branch, kind: 'accept' }];
+  let branches: HookEnd[] = [{ branch, kind: 'accept' }];
   for (const chain of chains) {
-    const next: End[] = [];
+    const next: HookEnd[] = [];
     for (const b of branches) {
       if (b.kind !== 'accept') next.push(b);
       // Policy accept: a base chain that falls off its end accepts.
-      else for (const end of runChain(walk, chain, b.branch, [])) next.push(end.kind === 'continue' ? { ...end, kind: 'accept' } : end);
+      else for (const end of runChain(walk, chain, b.branch, [])) next.push({ branch: end.branch, kind: end.kind === 'continue' ? 'accept' : end.kind });
     }
     branches = next;
   }
@@ -123,12 +56,12 @@ function getChain(walk: Walk, name: string): NftChain {
   return chain;
 }
 
-function runChain(walk: Walk, chain: NftChain, branch: Branch, stack: readonly string[]): End[] {
+function runChain(walk: Walk, chain: NftChain, branch: TraceBranch, stack: readonly string[]): End[] {
   if (stack.includes(chain.name)) throw new NftTracerError(`jump loop: ${[...stack, chain.name].join(' -> ')}`);
   return runRules(walk, chain, 0, { ...branch, chains: [...branch.chains, chain.name] }, [...stack, chain.name]);
 }
 
-function runRules(walk: Walk, chain: NftChain, start: number, branch: Branch, stack: readonly string[]): End[] {
+function runRules(walk: Walk, chain: NftChain, start: number, branch: TraceBranch, stack: readonly string[]): End[] {
   for (let i = start; i < chain.rules.length; i++) {
     const rule = chain.rules[i] as NftRule;
     let p = 1;
@@ -139,16 +72,12 @@ function runRules(walk: Walk, chain: NftChain, start: number, branch: Branch, st
     if (p === 0) continue;
     if (p === 1) return applyAction(walk, chain, i, branch, stack);
     // numgen has no side effects: the matching share, then the rest goes on to the next rule.
-    return [...applyAction(walk, chain, i, scale(branch, p), stack), ...runRules(walk, chain, i + 1, scale(branch, 1 - p), stack)];
+    return [...applyAction(walk, chain, i, scaleBranch(branch, p), stack), ...runRules(walk, chain, i + 1, scaleBranch(branch, 1 - p), stack)];
   }
   return [{ branch, kind: 'continue' }];
 }
 
-function scale(branch: Branch, factor: number): Branch {
-  return { ...branch, probability: branch.probability * factor };
-}
-
-function applyVerdict(walk: Walk, chain: NftChain, index: number, branch: Branch, stack: readonly string[], v: Verdict): End[] {
+function applyVerdict(walk: Walk, chain: NftChain, index: number, branch: TraceBranch, stack: readonly string[], v: Verdict): End[] {
   switch (v.kind) {
     case 'accept':
     case 'drop':
@@ -165,9 +94,9 @@ function applyVerdict(walk: Walk, chain: NftChain, index: number, branch: Branch
   }
 }
 
-function applyAction(walk: Walk, chain: NftChain, index: number, branch: Branch, stack: readonly string[]): End[] {
+function applyAction(walk: Walk, chain: NftChain, index: number, branch: TraceBranch, stack: readonly string[]): End[] {
   const action: Action = (chain.rules[index] as NftRule).action;
-  const next = (b: Branch): End[] => runRules(walk, chain, index + 1, b, stack);
+  const next = (b: TraceBranch): End[] => runRules(walk, chain, index + 1, b, stack);
   switch (action.kind) {
     case 'verdict':
       return applyVerdict(walk, chain, index, branch, stack, action.verdict);
@@ -191,7 +120,7 @@ function applyAction(walk: Walk, chain: NftChain, index: number, branch: Branch,
       // Each value of numgen picks its element; a value without one falls through to the next rule.
       const elements = walk.objects.elements.get(action.map);
       if (elements === undefined) throw new NftTracerError(`no map ${action.map}`);
-      const share = scale(branch, 1 / action.mod);
+      const share = scaleBranch(branch, 1 / action.mod);
       const ends: End[] = [];
       for (let i = 0; i < action.mod; i++) {
         const data = elements.get(String(i))?.data;
@@ -203,7 +132,7 @@ function applyAction(walk: Walk, chain: NftChain, index: number, branch: Branch,
   }
 }
 
-function lookup(walk: Walk, map: string, key: 'addr-proto-port' | 'proto-port', branch: Branch): NftElement | undefined {
+function lookup(walk: Walk, map: string, key: 'addr-proto-port' | 'proto-port', branch: TraceBranch): NftElement | undefined {
   const elements = walk.objects.elements.get(map);
   if (elements === undefined) throw new NftTracerError(`no map ${map}`);
   const proto = walk.packet.protocol.toLowerCase();
@@ -214,7 +143,7 @@ function lookup(walk: Walk, map: string, key: 'addr-proto-port' | 'proto-port', 
   return undefined;
 }
 
-function matches(walk: Walk, m: Exclude<Match, { kind: 'numgen' }>, branch: Branch): boolean {
+function matches(walk: Walk, m: Exclude<Match, { kind: 'numgen' }>, branch: TraceBranch): boolean {
   const { packet, env, objects } = walk;
   const addr = (dir: 'saddr' | 'daddr'): string => (dir === 'saddr' ? packet.src : branch.dst);
   switch (m.kind) {
@@ -240,35 +169,4 @@ function matches(walk: Walk, m: Exclude<Match, { kind: 'numgen' }>, branch: Bran
     case 'addr-pair-set':
       return [...(objects.elements.get(m.set)?.values() ?? [])].some((e) => addressIn([String(e.key[0])], packet.src) && addressIn([String(e.key[1])], branch.dst));
   }
-}
-
-function outcome(branch: Branch, verdict: TraceVerdict): TraceOutcome {
-  return {
-    probability: branch.probability,
-    verdict,
-    ...(verdict === 'DNAT' ? { destination: formatHostPort(branch.dst, branch.dport) } : {}),
-    masqueraded: verdict === 'DROP' || verdict === 'REJECT' ? false : branch.masqueraded,
-    chains: branch.chains,
-    affinityUpdates: branch.affinityUpdates,
-  };
-}
-
-function checkPacket(objects: NftObjects, packet: NftTracePacket): void {
-  const src = ipFamily(packet.src);
-  const dst = ipFamily(packet.dst);
-  if (src === undefined || dst === undefined) throw new NftTracerError(`invalid packet addresses ${packet.src} -> ${packet.dst}`);
-  if (src !== dst) throw new NftTracerError(`packet mixes address families: ${packet.src} -> ${packet.dst}`);
-  if ((src === 'IPv6') !== (objects.family === 'ip6')) throw new NftTracerError(`${src} packet traced through an ${objects.family} table`);
-  if (!isPort(packet.dport)) throw new NftTracerError(`invalid destination port ${packet.dport}`);
-}
-
-/** Merges outcomes that differ only in their path, keeping the first path. */
-function merge(outcomes: readonly TraceOutcome[]): TraceOutcome[] {
-  const merged = new Map<string, TraceOutcome>();
-  for (const o of outcomes) {
-    const key = `${o.verdict}|${o.destination ?? ''}|${o.masqueraded}`;
-    const seen = merged.get(key);
-    merged.set(key, seen ? { ...seen, probability: seen.probability + o.probability } : o);
-  }
-  return [...merged.values()];
 }

@@ -1,5 +1,6 @@
-// Address helpers for the packet tracer: CIDR membership via node's BlockList
-// so that IPv6 forms (compressed, zero-padded) compare correctly.
+// Address helpers for the packet tracers and the rule writers: CIDR membership via
+// node's BlockList so that IPv6 forms (compressed, zero-padded) compare correctly, and
+// `ip:port` / `[ip6]:port` as DNAT targets and kube-proxy's endpoint strings have it.
 import { BlockList, isIP } from 'node:net';
 import type { IPFamily } from '../../model/types.js';
 

@@ -2,8 +2,18 @@
 // emits its matches in a single canonical order with a single quoting style,
 // so equal rules are equal text (partial plans compare text) and the packet
 // tracer reads back exactly what was written.
-import { MAX_COMMENT_LENGTH, limitComment } from './chain-names.js';
-import type { RuleBlock } from './plan-types.js';
+import { MAX_COMMENT_LENGTH, limitComment } from './iptables-chains.js';
+
+/**
+ * Complete `-A CHAIN ...` lines, each ending in a newline ('' when none).
+ * Rules are kept as one flat string per block, not one string per line: a
+ * full plan at 10,000 services writes ~300,000 rules, and per-line strings
+ * cost the garbage collector (and RSS) more than everything else together.
+ */
+export interface RuleBlock {
+  readonly text: string;
+  readonly count: number;
+}
 
 export interface RuleSpec {
   readonly comment?: string;
