@@ -8,7 +8,7 @@ import type { BpfMap } from '../../kernel/bpf/index.js';
 import {
   emptyMapsContent, isIPv6Address, lb4KeyString, sourceRangeKeyString, type EbpfMapName, type EbpfMapsContent, type EbpfOp,
 } from './maps-content.js';
-import { EBPF_MAPS, type MapKeyOf, type MapValueOf } from './map-table.js';
+import { EBPF_MAPS, type MapKey, type MapKeyOf, type MapValueOf } from './map-table.js';
 
 /** The kernel maps the planner writes (the state maps belong to the programs): the content's, per family. */
 export const LB_MAP_KEYS = [
@@ -19,7 +19,43 @@ export type LbMapKey = (typeof LB_MAP_KEYS)[number];
 
 export type LbMaps = Readonly<Record<LbMapKey, Pick<BpfMap, 'entries' | 'updateBatch' | 'deleteBatch'>>>;
 
-export const LB_MAP_NAMES: Readonly<Record<LbMapKey, string>> = Object.fromEntries(LB_MAP_KEYS.map((k) => [k, EBPF_MAPS[k].name])) as Record<LbMapKey, string>;
+
+/** The maps the programs write themselves (connections, affinity, socket reverse NAT): the agent only reads or flushes them. */
+export const STATE_MAP_KEYS = ['conntrack', 'conntrack6', 'affinity', 'sockRevNat', 'sockRevNat6'] as const;
+
+export type StateMapKey = (typeof STATE_MAP_KEYS)[number];
+
+/** Opens each of `keys` by its kernel map name (a pinned path, an object's map). */
+export function openMaps<K extends MapKey, M>(keys: readonly K[], open: (name: string) => M): Record<K, M> {
+  return Object.fromEntries(keys.map((k) => [k, open(EBPF_MAPS[k].name)])) as Record<K, M>;
+}
+
+export interface StateMapCount {
+  readonly name: string;
+  readonly entries: number;
+  readonly undecodable: number;
+}
+
+/** How many entries each state map holds, each decoded through the table (one that does not decode is counted apart). */
+export function countStateMaps(maps: Readonly<Record<StateMapKey, Pick<BpfMap, 'entries'>>>): StateMapCount[] {
+  return STATE_MAP_KEYS.map((k) => {
+    const { name, key, value } = EBPF_MAPS[k];
+    let entries = 0;
+    let undecodable = 0;
+    for (const [kb, vb] of maps[k].entries()) {
+      try {
+        key.decode(kb);
+        value.decode(vb);
+        entries++;
+      } catch {
+        undecodable++;
+      }
+    }
+    return { name, entries, undecodable };
+  });
+}
+
+export const LB_MAP_NAMES: Readonly<Record<LbMapKey, string>> = openMaps(LB_MAP_KEYS, (name) => name);
 
 /** Each content map's kernel maps by family. Maglev tables are keyed by rev_nat_index, one id space: one map serves both. */
 const FAMILY_MAPS = {
