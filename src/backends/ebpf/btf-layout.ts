@@ -1,9 +1,11 @@
 // Reads struct layouts and map definitions out of a BPF object's BTF, as
 // printed by `bpftool btf dump file <obj> -j`, and compares them with the
-// layouts the codec declares (map-layout.ts): the C header and the agent must
-// agree byte for byte, and this is where a disagreement shows up.
+// layouts the codec declares (map-layout.ts, map-table.ts): the C header and the
+// agent must agree on every offset, size and field type (byte order included:
+// a __be16 is not a __u16), and this is where a disagreement shows up.
 import { SvcplaneError } from '../../util/errors.js';
-import type { MapSpec, StructLayout } from './map-layout.js';
+import { fieldCType, type StructLayout } from './map-fields.js';
+import type { MapSpec } from './map-table.js';
 
 export class BtfFormatError extends SvcplaneError {
   override readonly code = 'SVCPLANE_EBPF_BTF_FORMAT';
@@ -22,6 +24,7 @@ interface BtfType {
   readonly size?: number;
   readonly type_id?: number;
   readonly nr_elems?: number;
+  readonly encoding?: string;
   readonly members?: readonly BtfMember[];
   readonly vars?: readonly { readonly type_id: number }[];
 }
@@ -57,12 +60,34 @@ class BtfTypes {
 
   /** Follows typedefs and qualifiers to the type that has a size. */
   resolve(id: number): BtfType {
+    return this.typedefs(id).type;
+  }
+
+  /** The type behind typedefs and qualifiers, and the typedef names passed on the way. */
+  typedefs(id: number): { type: BtfType; names: string[] } {
     let t = this.get(id);
+    const names: string[] = [];
     for (let hops = 0; ['TYPEDEF', 'CONST', 'VOLATILE', 'RESTRICT', 'TYPE_TAG'].includes(t.kind); hops++) {
       if (hops > 32 || t.type_id === undefined) throw new BtfFormatError(`BTF type ${t.id}: typedef chain too long`);
+      if (t.kind === 'TYPEDEF' && t.name) names.push(t.name);
       t = this.get(t.type_id);
     }
-    return t;
+    return { type: t, names };
+  }
+
+  /**
+   * A type as map-fields.ts writes C types: `u16`, `s32`, `be16` (an integer reached through
+   * a __be16 typedef: the header's mark for network order), `u8[2]`, `struct lb4_key`.
+   */
+  ctype(id: number): string {
+    const { type: t, names } = this.typedefs(id);
+    if (t.kind === 'ARRAY') return `${this.ctype(t.type_id ?? 0)}[${t.nr_elems ?? 0}]`;
+    if (t.kind === 'INT') {
+      const be = names.find((n) => /^__be(16|32|64)$/.test(n));
+      if (be !== undefined) return be.slice(2);
+      return `${t.encoding === 'SIGNED' ? 's' : 'u'}${(t.size ?? 0) * 8}`;
+    }
+    return `${t.kind.toLowerCase()} ${t.name ?? '(anon)'}`;
   }
 
   sizeOf(id: number): number {
@@ -92,17 +117,25 @@ class BtfTypes {
   }
 }
 
-/** Every named struct in the BTF: its size and member offsets in bytes. */
-export function btfStructLayouts(json: string): Map<string, StructLayout> {
-  const layouts = new Map<string, StructLayout>();
-  for (const t of parseTypes(json).values()) {
+/** A struct as BTF has it: its size and each member's byte offset and C type. */
+export interface BtfStruct {
+  readonly name: string;
+  readonly size: number;
+  readonly members: Readonly<Record<string, { readonly offset: number; readonly ctype: string }>>;
+}
+
+/** Every named struct in the BTF. */
+export function btfStructLayouts(json: string): Map<string, BtfStruct> {
+  const types = new BtfTypes(parseTypes(json));
+  const layouts = new Map<string, BtfStruct>();
+  for (const t of types.all()) {
     if (t.kind !== 'STRUCT' || !t.name || t.name === '(anon)') continue;
-    const offsets: Record<string, number> = {};
+    const members: Record<string, { offset: number; ctype: string }> = {};
     for (const m of t.members ?? []) {
       if (m.bits_offset % 8 !== 0) throw new BtfFormatError(`${t.name}.${m.name} is a bitfield`);
-      offsets[m.name] = m.bits_offset / 8;
+      members[m.name] = { offset: m.bits_offset / 8, ctype: types.ctype(m.type_id) };
     }
-    layouts.set(t.name, { name: t.name, size: t.size ?? 0, offsets });
+    layouts.set(t.name, { name: t.name, size: t.size ?? 0, members });
   }
   return layouts;
 }
@@ -121,17 +154,19 @@ export function btfMapDefinitions(json: string): Map<string, BtfMapDefinition> {
         const m = field(name);
         return m ? types.uintMember(m.type_id) : 0;
       };
-      const sized = (name: string): number => {
+      const typed = (name: string): number => {
         const m = field(name);
         if (!m) throw new BtfFormatError(`map ${variable.name ?? '?'} has no ${name} type`);
-        return types.sizeOf(types.pointee(m.type_id));
+        return types.pointee(m.type_id);
       };
       const name = variable.name ?? '';
       maps.set(name, {
         name,
         type: uint('type'),
-        keySize: sized('key'),
-        valueSize: sized('value'),
+        keyType: types.ctype(typed('key')),
+        keySize: types.sizeOf(typed('key')),
+        valueType: types.ctype(typed('value')),
+        valueSize: types.sizeOf(typed('value')),
         maxEntries: uint('max_entries'),
         flags: uint('map_flags'),
         pinning: uint('pinning'),
@@ -142,15 +177,16 @@ export function btfMapDefinitions(json: string): Map<string, BtfMapDefinition> {
 }
 
 /** How `declared` differs from `actual` (empty: identical), one line per difference. */
-export function layoutDifferences(declared: StructLayout, actual: StructLayout | undefined): string[] {
+export function layoutDifferences(declared: StructLayout, actual: BtfStruct | undefined): string[] {
   if (!actual) return [`struct ${declared.name} is missing from the BTF`];
   const diffs: string[] = [];
   if (declared.size !== actual.size) diffs.push(`${declared.name}: size ${declared.size} declared, ${actual.size} in BTF`);
-  const names = new Set([...Object.keys(declared.offsets), ...Object.keys(actual.offsets)]);
+  const names = new Set([...Object.keys(declared.fields), ...Object.keys(actual.members)]);
   for (const name of names) {
-    const d = declared.offsets[name];
-    const a = actual.offsets[name];
-    if (d !== a) diffs.push(`${declared.name}.${name}: offset ${d ?? 'none'} declared, ${a ?? 'none'} in BTF`);
+    const d = declared.fields[name];
+    const a = actual.members[name];
+    if (d?.offset !== a?.offset) diffs.push(`${declared.name}.${name}: offset ${d?.offset ?? 'none'} declared, ${a?.offset ?? 'none'} in BTF`);
+    if (d && a && fieldCType(d) !== a.ctype) diffs.push(`${declared.name}.${name}: type ${fieldCType(d)} declared, ${a.ctype} in BTF`);
   }
   return diffs;
 }

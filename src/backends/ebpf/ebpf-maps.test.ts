@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { defaultNodeContext } from '../../state/node-context.js';
 import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixtures.js';
-import { applyOps, dumpMaps, LB_MAP_NAMES, type LbMapKey, type LbMaps } from './ebpf-maps.js';
+import { applyOps, countStateMaps, dumpMaps, LB_MAP_NAMES, openMaps, STATE_MAP_KEYS, type LbMapKey, type LbMaps } from './ebpf-maps.js';
+import { EBPF_MAPS } from './map-table.js';
 import { emptyMapsContent } from './maps-content.js';
 import { planEbpf } from './planner.js';
 
@@ -96,5 +97,24 @@ describe('eBPF maps: apply and dump, both families', () => {
     const { content, undecodable } = dumpMaps(maps);
     expect(undecodable).toBe(1);
     expect(content.backends.get(1)?.address).toBe('10.244.0.1');
+  });
+
+  it('counts the state maps\' entries, decoded through the table, undecodable ones apart', () => {
+    const calls: string[] = [];
+    const fakes = openMaps(STATE_MAP_KEYS, (name) => new FakeMap(name, calls));
+    const ct = EBPF_MAPS.conntrack;
+    const key = { saddr: '192.0.2.1', daddr: '198.51.100.1', sport: 40000, dport: 80, proto: 'TCP', dir: 0 } as const;
+    fakes.conntrack.updateBatch([ct.key.encode(key), ct.key.encode({ ...key, dir: 1 })], [
+      ct.value.encode({ address: '10.244.0.1', port: 8080, backendId: 1, revNatIndex: 1 }),
+      ct.value.encode({ address: '198.51.100.1', port: 80, backendId: 1, revNatIndex: 1 }),
+    ]);
+    fakes.affinity.updateBatch([new Uint8Array(3)], [new Uint8Array(16)]);
+    expect(countStateMaps(fakes as unknown as Parameters<typeof countStateMaps>[0])).toEqual([
+      { name: 'svcp_ct4', entries: 2, undecodable: 0 },
+      { name: 'svcp_ct6', entries: 0, undecodable: 0 },
+      { name: 'svcp_lb4_aff', entries: 0, undecodable: 1 },
+      { name: 'svcp_sk4_rev', entries: 0, undecodable: 0 },
+      { name: 'svcp_sk6_rev', entries: 0, undecodable: 0 },
+    ]);
   });
 });

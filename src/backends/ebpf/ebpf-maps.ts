@@ -6,32 +6,65 @@
 // guarantee holds.
 import type { BpfMap } from '../../kernel/bpf/index.js';
 import {
-  decodeLb4Backend, decodeLb4Key, decodeLb4ReverseNat, decodeLb4Service, decodeLb4SourceRangeKey, decodeLb6Backend, decodeLb6Key,
-  decodeLb6ReverseNat, decodeLb6SourceRangeKey, decodeMaglevTable, decodeU32Key, encodeLb4Backend, encodeLb4Key, encodeLb4ReverseNat,
-  encodeLb4Service, encodeLb4SourceRangeKey, encodeLb6Backend, encodeLb6Key, encodeLb6ReverseNat, encodeLb6SourceRangeKey,
-  encodeMaglevTable, encodeU32Key, SOURCE_RANGE_ALLOWED,
-} from './map-codec.js';
-import {
-  emptyMapsContent, isIPv6Address, lb4KeyString, sourceRangeKeyString, type EbpfMapsContent, type EbpfOp,
+  emptyMapsContent, isIPv6Address, lb4KeyString, sourceRangeKeyString, type EbpfMapName, type EbpfMapsContent, type EbpfOp,
 } from './maps-content.js';
-import { MAP_NAMES } from './map-types.js';
+import { EBPF_MAPS, type MapKey, type MapKeyOf, type MapValueOf } from './map-table.js';
 
 /** The kernel maps the planner writes (the state maps belong to the programs): the content's, per family. */
-export type LbMapKey = 'services' | 'backends' | 'revNat' | 'sourceRanges' | 'maglev' | 'services6' | 'backends6' | 'revNat6' | 'sourceRanges6';
+export const LB_MAP_KEYS = [
+  'services', 'backends', 'revNat', 'sourceRanges', 'maglev', 'services6', 'backends6', 'revNat6', 'sourceRanges6',
+] as const;
+
+export type LbMapKey = (typeof LB_MAP_KEYS)[number];
 
 export type LbMaps = Readonly<Record<LbMapKey, Pick<BpfMap, 'entries' | 'updateBatch' | 'deleteBatch'>>>;
 
-export const LB_MAP_NAMES: Readonly<Record<LbMapKey, string>> = {
-  services: MAP_NAMES.services,
-  backends: MAP_NAMES.backends,
-  revNat: MAP_NAMES.revNat,
-  sourceRanges: MAP_NAMES.sourceRanges,
-  maglev: MAP_NAMES.maglev,
-  services6: MAP_NAMES.services6,
-  backends6: MAP_NAMES.backends6,
-  revNat6: MAP_NAMES.revNat6,
-  sourceRanges6: MAP_NAMES.sourceRanges6,
-};
+
+/** The maps the programs write themselves (connections, affinity, socket reverse NAT): the agent only reads or flushes them. */
+export const STATE_MAP_KEYS = ['conntrack', 'conntrack6', 'affinity', 'sockRevNat', 'sockRevNat6'] as const;
+
+export type StateMapKey = (typeof STATE_MAP_KEYS)[number];
+
+/** Opens each of `keys` by its kernel map name (a pinned path, an object's map). */
+export function openMaps<K extends MapKey, M>(keys: readonly K[], open: (name: string) => M): Record<K, M> {
+  return Object.fromEntries(keys.map((k) => [k, open(EBPF_MAPS[k].name)])) as Record<K, M>;
+}
+
+export interface StateMapCount {
+  readonly name: string;
+  readonly entries: number;
+  readonly undecodable: number;
+}
+
+/** How many entries each state map holds, each decoded through the table (one that does not decode is counted apart). */
+export function countStateMaps(maps: Readonly<Record<StateMapKey, Pick<BpfMap, 'entries'>>>): StateMapCount[] {
+  return STATE_MAP_KEYS.map((k) => {
+    const { name, key, value } = EBPF_MAPS[k];
+    let entries = 0;
+    let undecodable = 0;
+    for (const [kb, vb] of maps[k].entries()) {
+      try {
+        key.decode(kb);
+        value.decode(vb);
+        entries++;
+      } catch {
+        undecodable++;
+      }
+    }
+    return { name, entries, undecodable };
+  });
+}
+
+export const LB_MAP_NAMES: Readonly<Record<LbMapKey, string>> = openMaps(LB_MAP_KEYS, (name) => name);
+
+/** Each content map's kernel maps by family. Maglev tables are keyed by rev_nat_index, one id space: one map serves both. */
+const FAMILY_MAPS = {
+  services: ['services', 'services6'],
+  backends: ['backends', 'backends6'],
+  revNat: ['revNat', 'revNat6'],
+  sourceRanges: ['sourceRanges', 'sourceRanges6'],
+  maglev: ['maglev', 'maglev'],
+} as const satisfies Record<EbpfMapName, readonly [LbMapKey, LbMapKey]>;
 
 /**
  * What the kernel holds, decoded. An entry that does not decode is dropped by the next plan (it is not ours);
@@ -40,80 +73,67 @@ export const LB_MAP_NAMES: Readonly<Record<LbMapKey, string>> = {
 export function dumpMaps(maps: LbMaps): { content: EbpfMapsContent; undecodable: number } {
   const content = emptyMapsContent();
   let undecodable = 0;
-  const each = (name: LbMapKey, f: (k: Uint8Array, v: Uint8Array) => void): void => {
+  const each = <M extends LbMapKey>(name: M, f: (k: MapKeyOf<M>, v: MapValueOf<M>) => void): void => {
+    const { key, value } = EBPF_MAPS[name];
     for (const [k, v] of maps[name].entries()) {
       try {
-        f(k, v);
+        f(key.decode(k), value.decode(v));
       } catch {
         undecodable++;
       }
     }
   };
-  const byId = <T>(into: Map<number, T>, k: Uint8Array, value: T): void => {
-    const id = decodeU32Key(k);
+  const byId = <T>(into: Map<number, T>, id: number, value: T): void => {
     if (into.has(id)) undecodable++;
     else into.set(id, value);
   };
-  for (const [name, decode] of [['services', decodeLb4Key], ['services6', decodeLb6Key]] as const) {
-    each(name, (k, v) => {
-      const key = decode(k);
-      content.services.set(lb4KeyString(key), { key, value: decodeLb4Service(v) });
-    });
-  }
-  each('backends', (k, v) => byId(content.backends, k, decodeLb4Backend(v)));
-  each('backends6', (k, v) => byId(content.backends, k, decodeLb6Backend(v)));
-  each('revNat', (k, v) => byId(content.revNat, k, decodeLb4ReverseNat(v)));
-  each('revNat6', (k, v) => byId(content.revNat, k, decodeLb6ReverseNat(v)));
-  for (const [name, decode] of [['sourceRanges', decodeLb4SourceRangeKey], ['sourceRanges6', decodeLb6SourceRangeKey]] as const) {
-    each(name, (k) => {
-      const key = decode(k);
-      content.sourceRanges.set(sourceRangeKeyString(key), key);
-    });
-  }
-  each('maglev', (k, v) => content.maglev.set(decodeU32Key(k), decodeMaglevTable(v)));
+  for (const name of FAMILY_MAPS.services) each(name, (key, value) => content.services.set(lb4KeyString(key), { key, value }));
+  for (const name of FAMILY_MAPS.backends) each(name, (id, backend) => byId(content.backends, id, backend));
+  for (const name of FAMILY_MAPS.revNat) each(name, (id, rnat) => byId(content.revNat, id, rnat));
+  for (const name of FAMILY_MAPS.sourceRanges) each(name, (key) => content.sourceRanges.set(sourceRangeKeyString(key), key));
+  each('maglev', (id, table) => content.maglev.set(id, table));
   return { content, undecodable };
+}
+
+function isIPv6Op(op: EbpfOp): boolean {
+  switch (op.map) {
+    case 'services':
+      return isIPv6Address(op.key.address);
+    case 'sourceRanges':
+      return isIPv6Address(op.key.cidr);
+    case 'backends':
+    case 'revNat':
+      return op.op === 'update' ? isIPv6Address(op.value.address) : op.family === 'IPv6';
+    case 'maglev':
+      return false;
+  }
 }
 
 /** The kernel map an op goes to. */
 export function targetMap(op: EbpfOp): LbMapKey {
-  switch (op.map) {
-    case 'services':
-      return isIPv6Address(op.key.address) ? 'services6' : 'services';
-    case 'backends':
-    case 'revNat': {
-      const v6 = op.op === 'update' ? isIPv6Address(op.value.address) : op.family === 'IPv6';
-      return v6 ? (op.map === 'backends' ? 'backends6' : 'revNat6') : op.map;
-    }
-    case 'sourceRanges':
-      return isIPv6Address(op.key.cidr) ? 'sourceRanges6' : 'sourceRanges';
-    default:
-      return op.map;
-  }
+  return FAMILY_MAPS[op.map][isIPv6Op(op) ? 1 : 0];
 }
 
-function encodeKey(op: EbpfOp): Uint8Array {
-  switch (op.map) {
-    case 'services':
-      return isIPv6Address(op.key.address) ? encodeLb6Key(op.key) : encodeLb4Key(op.key);
-    case 'sourceRanges':
-      return isIPv6Address(op.key.cidr) ? encodeLb6SourceRangeKey(op.key) : encodeLb4SourceRangeKey(op.key);
-    default:
-      return encodeU32Key(op.key);
-  }
+function encodeRecord<M extends LbMapKey>(target: M, key: MapKeyOf<M>, value: MapValueOf<M> | undefined): [Uint8Array, Uint8Array?] {
+  const def = EBPF_MAPS[target];
+  return value === undefined ? [def.key.encode(key)] : [def.key.encode(key), def.value.encode(value)];
 }
 
-function encodeValue(op: EbpfOp & { op: 'update' }): Uint8Array {
+/** The op's key and (updates) value bytes, by the codecs of its target map. */
+function encodeOp(op: EbpfOp): [Uint8Array, Uint8Array?] {
+  const family = isIPv6Op(op) ? 1 : 0;
+  // One case per content map so that tsc pairs each op's record types with its maps' codecs.
   switch (op.map) {
     case 'services':
-      return encodeLb4Service(op.value);
+      return encodeRecord(FAMILY_MAPS.services[family], op.key, op.op === 'update' ? op.value : undefined);
     case 'backends':
-      return isIPv6Address(op.value.address) ? encodeLb6Backend(op.value) : encodeLb4Backend(op.value);
+      return encodeRecord(FAMILY_MAPS.backends[family], op.key, op.op === 'update' ? op.value : undefined);
     case 'revNat':
-      return isIPv6Address(op.value.address) ? encodeLb6ReverseNat(op.value) : encodeLb4ReverseNat(op.value);
+      return encodeRecord(FAMILY_MAPS.revNat[family], op.key, op.op === 'update' ? op.value : undefined);
     case 'sourceRanges':
-      return SOURCE_RANGE_ALLOWED;
+      return encodeRecord(FAMILY_MAPS.sourceRanges[family], op.key, op.op === 'update' ? op.value : undefined);
     case 'maglev':
-      return encodeMaglevTable(op.value);
+      return encodeRecord('maglev', op.key, op.op === 'update' ? op.value : undefined);
   }
 }
 
@@ -134,13 +154,13 @@ export function applyOps(maps: LbMaps, ops: readonly EbpfOp[]): ApplyStats {
     const target = targets[i] as LbMapKey;
     let j = i;
     while (j < ops.length && targets[j] === target && (ops[j] as EbpfOp).op === first.op) j++;
-    const run = ops.slice(i, j);
+    const run = ops.slice(i, j).map(encodeOp);
     const map = maps[target];
     if (first.op === 'update') {
-      map.updateBatch(run.map(encodeKey), run.map((op) => encodeValue(op as EbpfOp & { op: 'update' })));
+      map.updateBatch(run.map(([k]) => k), run.map(([, v]) => v as Uint8Array));
       writes += run.length;
     } else {
-      map.deleteBatch(run.map(encodeKey));
+      map.deleteBatch(run.map(([k]) => k));
       deletes += run.length;
     }
     batches++;

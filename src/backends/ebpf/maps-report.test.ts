@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { emptyMapsContent, lb4KeyString } from './maps-content.js';
 import type { Lb4Key, Lb4Service } from './map-types.js';
 import { BE_FLAG_LOCAL, SVC_FLAG_AFFINITY, SVC_FLAG_CLUSTER_IP } from './map-types.js';
-import { renderMaps } from './maps-report.js';
+import { renderMaps, renderStateMaps } from './maps-report.js';
 
 function put(c: ReturnType<typeof emptyMapsContent>, key: Lb4Key, value: Partial<Lb4Service>): void {
   c.services.set(lb4KeyString(key), { key, value: { backendId: 0, count: 0, flags: 0, revNatIndex: 0, affinityTimeout: 0, ...value } });
@@ -34,5 +34,11 @@ describe('renderMaps', () => {
     c.backends.set(4, { address: 'fd00:244::7', port: 8080, proto: 'TCP', flags: 0 });
     c.revNat.set(3, { address: 'fd00::5', port: 30080 });
     expect(renderMaps(c).split('\n')[0]).toBe('TCP [fd00::5]:30080 (internal) #3 cluster-ip -> [fd00:244::7]:8080');
+  });
+
+  it('summarises the state maps on one line, undecodable entries called out', () => {
+    expect(renderStateMaps([{ name: 'svcp_ct4', entries: 2, undecodable: 0 }, { name: 'svcp_lb4_aff', entries: 0, undecodable: 1 }])).toBe(
+      'state: svcp_ct4 2, svcp_lb4_aff 0 (+1 undecodable)\n',
+    );
   });
 });

@@ -1,6 +1,7 @@
 // `svcplane maps`: the eBPF mode's services and backends as the kernel holds them, decoded,
 // one frontend per line with its flags and the backends its slots resolve to. IPv4 and
 // IPv6 (svcp_lb6_*) frontends alike; IPv6 addresses are bracketed before their port.
+import type { StateMapCount } from './ebpf-maps.js';
 import { isIPv6Address, lb4KeyString, type EbpfMapsContent } from './maps-content.js';
 import {
   LB_LOOKUP_SCOPE_INT, SVC_FLAG_AFFINITY, SVC_FLAG_CLUSTER_IP, SVC_FLAG_EXTERNAL_IP, SVC_FLAG_LOADBALANCER, SVC_FLAG_MAGLEV,
@@ -47,4 +48,10 @@ export function renderMaps(c: EbpfMapsContent): string {
   lines.sort();
   const summary = `${lines.length} frontends, ${c.backends.size} backends, ${c.revNat.size} reverse-NAT entries, ${c.maglev.size} Maglev tables`;
   return [...lines, summary, ''].join('\n');
+}
+
+/** One line: the entries of the maps the programs keep (connections, affinity, socket reverse NAT). */
+export function renderStateMaps(counts: readonly StateMapCount[]): string {
+  const parts = counts.map((c) => `${c.name} ${c.entries}${c.undecodable > 0 ? ` (+${c.undecodable} undecodable)` : ''}`);
+  return `state: ${parts.join(', ')}\n`;
 }
