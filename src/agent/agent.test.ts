@@ -6,6 +6,7 @@ import type { EndpointSlice, Service } from '../model/types.js';
 import type { Source, SourceEvent, SourceSink } from '../sources/source.js';
 import { defaultNodeContext, type NodeContext } from '../state/node-context.js';
 import type { DesiredState, StateChanges } from '../state/types.js';
+import { RestoreError } from '../kernel/iptables.js';
 import { Agent } from './agent.js';
 import { HealthTracker } from './health.js';
 import { Metrics } from './metrics.js';
@@ -49,7 +50,7 @@ class RecordingBackend implements ProxyBackend {
     this.calls.push({ full: !changes, ports: [...state.IPv4.keys()], ...(changes ? { changes } : {}) });
     if (this.failNext) {
       this.failNext = false;
-      throw Object.assign(new Error('restore failed'), { code: 'SVCPLANE_IPTABLES_RESTORE_FAILED' });
+      throw new RestoreError('iptables-restore', 'line 3 failed', 1, 3, '-A KUBE-SERVICES');
     }
     return { kind: changes ? 'partial' : 'full', ruleCounts: { nat: 3 }, sent: {} };
   }

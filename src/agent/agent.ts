@@ -3,6 +3,7 @@
 // leaves every rule in place, and a failed sync is retried as a full one.
 import type { Logger } from 'pino';
 import type { ProxyBackend, SyncOutcome } from '../backends/backend.js';
+import { RestoreError } from '../kernel/iptables.js';
 import type { SourceEvent, Source } from '../sources/source.js';
 import { DesiredStateBuilder } from '../state/desired-state.js';
 import type { NodeContext } from '../state/node-context.js';
@@ -134,7 +135,7 @@ export class Agent {
       try {
         outcome = await backend.sync(update.state, full ? undefined : update.changes);
       } catch (err) {
-        if ((err as { code?: string }).code === 'SVCPLANE_IPTABLES_RESTORE_FAILED') metrics.restoreFailures.inc();
+        if (err instanceof RestoreError) metrics.restoreFailures.inc();
         this.opts.health.recordFailure(err);
         throw err;
       }

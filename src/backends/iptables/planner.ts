@@ -35,7 +35,7 @@ const CHUNK_PIECES = 1 << 13;
 
 function checkFamily(key: string, family: string, want: string): void {
   if (family !== want) {
-    throw new IptablesPlanError('IPTABLES_FAMILY_MISMATCH', `service port ${key} is ${family}, the plan is for ${want}`);
+    throw new IptablesPlanError('SVCPLANE_IPTABLES_FAMILY_MISMATCH', `service port ${key} is ${family}, the plan is for ${want}`);
   }
 }
 
@@ -181,7 +181,7 @@ function updateKeys(sorted: readonly string[], added: readonly string[], removed
 /** Partial plan: only the service ports in `changed` (keys present or removed) are re-rendered; top-level chains rewritten only when their content changed. */
 export function planPartial(state: FamilyState, changed: ReadonlySet<string>, previous: IptablesMemo, opts: IptablesPlannerOptions): IptablesPlan {
   if (previous.family !== opts.family) {
-    throw new IptablesPlanError('IPTABLES_FAMILY_MISMATCH', `memo is for ${previous.family}, the plan is for ${opts.family}`);
+    throw new IptablesPlanError('SVCPLANE_IPTABLES_FAMILY_MISMATCH', `memo is for ${previous.family}, the plan is for ${opts.family}`);
   }
   const env = renderEnv(opts.family, opts.ctx);
   const key = optionsKey(env, opts.ctx.masqueradeBit);

@@ -43,7 +43,7 @@ function optionsKey(opts: NftPlannerOptions): string {
 }
 
 function checkFamily(key: string, family: IPFamily, want: IPFamily): void {
-  if (family !== want) throw new NftablesPlanError('NFTABLES_FAMILY_MISMATCH', `service port ${key} is ${family}, the plan is for ${want}`);
+  if (family !== want) throw new NftablesPlanError('SVCPLANE_NFTABLES_FAMILY_MISMATCH', `service port ${key} is ${family}, the plan is for ${want}`);
 }
 
 /** Filter-side chains (the rest are nat-side), for rule-count metrics. */
@@ -133,7 +133,7 @@ export function planPartial(
   state: FamilyState, changed: ReadonlySet<string>, previous: NftMemo, opts: NftPlannerOptions, mode: { readonly inPlace?: boolean } = {},
 ): PartialPlan | undefined {
   if (previous.family !== nftFamily(opts.family)) {
-    throw new NftablesPlanError('NFTABLES_FAMILY_MISMATCH', `memo is for ${previous.family}, the plan is for ${opts.family}`);
+    throw new NftablesPlanError('SVCPLANE_NFTABLES_FAMILY_MISMATCH', `memo is for ${previous.family}, the plan is for ${opts.family}`);
   }
   if (optionsKey(opts) !== previous.optionsKey) return undefined;
   const env = renderEnv(opts.family, opts.ctx);

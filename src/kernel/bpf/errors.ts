@@ -1,12 +1,12 @@
-// Typed BPF failures. Callers branch on `code` (and on `errnoName` for kernel
+// Typed BPF failures. Callers branch on the class (and on `errnoName` for kernel
 // refusals: ENOENT, EEXIST, EPERM...), people read `message`.
 
-import { SvcplaneError } from '../../util/errors.js';
+import { SvcplaneError, type ErrorCode } from '../../util/errors.js';
 import { errnoNameOf } from '../netlink/errors.js';
 
 /** A bpf() system call, a libbpf function or a libc call failed with an errno. */
 export class BpfError extends SvcplaneError {
-  override readonly code: string = 'SVCPLANE_BPF_ERRNO';
+  override readonly code: ErrorCode = 'SVCPLANE_BPF_ERRNO';
   /** Positive errno, e.g. 2. */
   readonly errno: number;
   /** Its name, e.g. "ENOENT" (or "E<number>" when unknown). */
@@ -25,7 +25,7 @@ export class BpfError extends SvcplaneError {
 
 /** bpf_object__load failed: usually the verifier refused a program; `log` holds the end of its log. */
 export class BpfLoadError extends BpfError {
-  override readonly code: string = 'SVCPLANE_BPF_LOAD';
+  override readonly code: ErrorCode = 'SVCPLANE_BPF_LOAD';
   /** The last lines libbpf printed while loading (the verifier's log tail), newest last. */
   readonly log: string;
 

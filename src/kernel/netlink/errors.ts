@@ -1,4 +1,4 @@
-// Typed netlink failures. Callers branch on `code` (and on `errnoName` for
+// Typed netlink failures. Callers branch on the class (and on `errnoName` for
 // kernel refusals: ENOENT, EEXIST, ESRCH...), people read `message`.
 
 import { getSystemErrorName } from 'node:util';
