@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   SVCPLANE_CONNTRACK_INVALID_FILTER: 'a conntrack deletion was asked with a bad address or port (ConntrackFilterError)',
   SVCPLANE_SYSCTL: 'a sysctl cannot be read or written (SysctlError)',
   // kernel: system calls, netlink, BPF
+  SVCPLANE_SYSCALL: 'a libc call failed with an errno (SyscallError): setns, unshare, opening a namespace file',
   SVCPLANE_NETLINK_ERRNO: 'a netlink request or socket call failed with an errno (NetlinkError)',
   SVCPLANE_NETLINK_DECODE: 'bytes from the kernel do not parse as netlink (NetlinkDecodeError)',
   SVCPLANE_NETLINK_ENCODE: 'a value cannot be encoded into a netlink message (NetlinkEncodeError)',
