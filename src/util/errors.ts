@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   SVCPLANE_IPTABLES_RESTORE_FAILED: 'iptables-restore refused a batch (RestoreError)',
   SVCPLANE_NFT_FAILED: 'nft refused a script or a listing (NftError)',
   SVCPLANE_NFT_BAD_OUTPUT: 'nft printed JSON svcplane cannot read (NftError)',
+  SVCPLANE_CONNTRACK_CLEANUP: 'stale conntrack entries of a sync could not all be deleted (ConntrackCleanupError)',
   SVCPLANE_CONNTRACK_INVALID_FILTER: 'a conntrack deletion was asked with a bad address or port (ConntrackFilterError)',
   SVCPLANE_SYSCTL: 'a sysctl cannot be read or written (SysctlError)',
   // kernel: system calls, netlink, BPF
