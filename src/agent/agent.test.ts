@@ -6,6 +6,9 @@ import type { EndpointSlice, Service } from '../model/types.js';
 import type { Source, SourceEvent, SourceSink } from '../sources/source.js';
 import { defaultNodeContext, type NodeContext } from '../state/node-context.js';
 import type { DesiredState, StateChanges } from '../state/types.js';
+import { CommandNotFoundError } from '../kernel/exec.js';
+import { RestoreError } from '../kernel/iptables.js';
+import { ConntrackCleanupError } from './conntrack-cleaner.js';
 import { Agent } from './agent.js';
 import { HealthTracker } from './health.js';
 import { Metrics } from './metrics.js';
@@ -49,7 +52,7 @@ class RecordingBackend implements ProxyBackend {
     this.calls.push({ full: !changes, ports: [...state.IPv4.keys()], ...(changes ? { changes } : {}) });
     if (this.failNext) {
       this.failNext = false;
-      throw Object.assign(new Error('restore failed'), { code: 'SVCPLANE_IPTABLES_RESTORE_FAILED' });
+      throw new RestoreError('iptables-restore', 'line 3 failed', 1, 3, '-A KUBE-SERVICES');
     }
     return { kind: changes ? 'partial' : 'full', ruleCounts: { nat: 3 }, sent: {} };
   }
@@ -87,6 +90,38 @@ describe('Agent', () => {
     expect([...(backend.calls[1]?.changes?.IPv4 ?? [])]).toEqual(['default/dns:']);
     // A UDP service that got its first endpoint: its REJECT-era conntrack entries must go.
     await vi.waitFor(() => expect(cleared).toHaveLength(1));
+    await agent.stop();
+  });
+
+  it('shows failing stale-flow cleanups in /healthz and a metric without failing syncs, until they succeed again', async () => {
+    const source = new FakeSource([{ type: 'service-upsert', service: service('dns', '10.96.0.10') }]);
+    const backend = new RecordingBackend();
+    const metrics = new Metrics();
+    const health = new HealthTracker(60_000);
+    let failing = true;
+    let attempts = 0;
+    const conntrack = {
+      clear: async () => {
+        attempts++;
+        if (failing) throw new ConntrackCleanupError([new CommandNotFoundError('conntrack')], 2);
+      },
+    };
+    const agent = new Agent({ ctx: defaultNodeContext({ nodeName: 'n1' }), source, backend, metrics, health, conntrack, logger: pino({ level: 'silent' }), minSyncPeriodMs: 20, syncPeriodMs: 60_000 });
+    await agent.start();
+    await vi.waitFor(() => expect(backend.calls).toHaveLength(1));
+    for (const [i, ips] of [['10.244.1.2'], [], ['10.244.1.3']].entries()) {
+      source.sink?.([{ type: 'slice-upsert', slice: slice('dns', ips) }]);
+      await vi.waitFor(() => expect(attempts).toBe(i + 1));
+    }
+    const report = health.report();
+    expect(report.healthy).toBe(true);
+    expect(report.body['conntrack']).toMatchObject({ healthy: false, consecutiveFailures: 3, code: 'SVCPLANE_CONNTRACK_CLEANUP', toolMissing: true });
+    expect(await metrics.registry.getSingleMetricAsString('svcplane_conntrack_cleanup_failures_total')).toMatch(/code="SVCPLANE_COMMAND_NOT_FOUND"} 3$/m);
+
+    failing = false;
+    source.sink?.([{ type: 'slice-upsert', slice: slice('dns', []) }]);
+    await vi.waitFor(() => expect(attempts).toBe(4));
+    expect(health.report().body['conntrack']).toEqual({ healthy: true });
     await agent.stop();
   });
 

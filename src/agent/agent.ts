@@ -3,6 +3,9 @@
 // leaves every rule in place, and a failed sync is retried as a full one.
 import type { Logger } from 'pino';
 import type { ProxyBackend, SyncOutcome } from '../backends/backend.js';
+import { RestoreError } from '../kernel/iptables.js';
+import { SvcplaneError } from '../util/errors.js';
+import { ConntrackCleanupError } from './conntrack-cleaner.js';
 import type { SourceEvent, Source } from '../sources/source.js';
 import { DesiredStateBuilder } from '../state/desired-state.js';
 import type { NodeContext } from '../state/node-context.js';
@@ -134,7 +137,7 @@ export class Agent {
       try {
         outcome = await backend.sync(update.state, full ? undefined : update.changes);
       } catch (err) {
-        if ((err as { code?: string }).code === 'SVCPLANE_IPTABLES_RESTORE_FAILED') metrics.restoreFailures.inc();
+        if (err instanceof RestoreError) metrics.restoreFailures.inc();
         this.opts.health.recordFailure(err);
         throw err;
       }
@@ -159,11 +162,20 @@ export class Agent {
 
   private async clearStaleFlows(flows: StaleFlows): Promise<void> {
     if (!this.opts.conntrack || isEmpty(flows)) return;
+    const { health, logger, metrics } = this.opts;
     try {
       await this.opts.conntrack.clear(flows);
+      if (health.recordConntrack() === 'recovered') logger.info('stale conntrack entries are cleared again');
     } catch (err) {
       // Stale entries only delay recovery of a UDP flow; they never justify failing a sync.
-      this.opts.logger.warn({ err }, 'clearing stale conntrack entries failed');
+      // Said loudly once per run of failures; /healthz and the metric show it while it lasts.
+      for (const f of err instanceof ConntrackCleanupError ? err.failures : [err]) {
+        metrics.conntrackFailures.inc({ code: f instanceof SvcplaneError ? f.code : 'unknown' });
+      }
+      const missing = err instanceof ConntrackCleanupError && err.toolMissing;
+      const message = missing ? 'conntrack is not installed: stale UDP flows are not cleared (install the conntrack package)' : 'clearing stale conntrack entries failed';
+      if (health.recordConntrack(err) === 'failing') logger.error({ err }, message);
+      else logger.debug({ err }, message);
     }
   }
 }

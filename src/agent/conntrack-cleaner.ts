@@ -1,7 +1,9 @@
 // Turns the stale flows of a sync into conntrack deletions (src/kernel does the deleting).
 import type { Logger } from 'pino';
+import { CommandNotFoundError } from '../kernel/exec.js';
 import type { IPFamily, Protocol } from '../model/types.js';
 import type { StaleFlows } from '../state/stale-conntrack.js';
+import { SvcplaneError } from '../util/errors.js';
 import type { ConntrackCleaner } from './agent.js';
 
 /** The deletions kube-proxy performs; each tolerates "0 flow entries". */
@@ -12,17 +14,50 @@ export interface ConntrackOps {
   deleteByNodePortEndpoint(nodePort: number, endpointIP: string, protocol: Protocol): Promise<unknown>;
 }
 
+/** Some stale-flow deletions of a sync failed; the others were still made. */
+export class ConntrackCleanupError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_CONNTRACK_CLEANUP';
+  constructor(
+    /** Every failure, in order (the first one is also the cause). */
+    readonly failures: readonly unknown[],
+    /** Deletions the sync needed. */
+    readonly wanted: number,
+  ) {
+    const first = failures[0];
+    super(`${failures.length} of ${wanted} stale conntrack deletions failed; first: ${first instanceof Error ? first.message : String(first)}`, { cause: first });
+  }
+
+  /** The conntrack tool is not installed: no deletion can succeed until it is. */
+  get toolMissing(): boolean {
+    return this.failures.some((f) => f instanceof CommandNotFoundError);
+  }
+}
+
 export class ConntrackFlowCleaner implements ConntrackCleaner {
   constructor(
     private readonly ops: ConntrackOps,
     private readonly logger: Logger,
   ) {}
 
+  /** Makes every deletion, even after one failed (each is a different flow); throws ConntrackCleanupError if any failed. */
   async clear(flows: StaleFlows): Promise<void> {
-    for (const s of flows.serviceIPs) await this.ops.deleteByServiceIP(s.ip, s.protocol, s.port);
-    for (const n of flows.nodePorts) await this.ops.deleteByNodePort(n.port, n.protocol, n.family);
-    for (const e of flows.endpoints) await this.ops.deleteByEndpoint(e.serviceIP, e.endpointIP, e.protocol);
-    for (const e of flows.nodePortEndpoints) await this.ops.deleteByNodePortEndpoint(e.nodePort, e.endpointIP, e.protocol);
+    const deletions: Array<() => Promise<unknown>> = [
+      ...flows.serviceIPs.map((s) => () => this.ops.deleteByServiceIP(s.ip, s.protocol, s.port)),
+      ...flows.nodePorts.map((n) => () => this.ops.deleteByNodePort(n.port, n.protocol, n.family)),
+      ...flows.endpoints.map((e) => () => this.ops.deleteByEndpoint(e.serviceIP, e.endpointIP, e.protocol)),
+      ...flows.nodePortEndpoints.map((e) => () => this.ops.deleteByNodePortEndpoint(e.nodePort, e.endpointIP, e.protocol)),
+    ];
+    const failures: unknown[] = [];
+    for (const deletion of deletions) {
+      try {
+        await deletion();
+      } catch (err) {
+        failures.push(err);
+        // Without the tool every other deletion fails the same way.
+        if (err instanceof CommandNotFoundError) break;
+      }
+    }
+    if (failures.length > 0) throw new ConntrackCleanupError(failures, deletions.length);
     this.logger.debug({ serviceIPs: flows.serviceIPs.length, nodePorts: flows.nodePorts.length, endpoints: flows.endpoints.length }, 'cleared stale conntrack entries');
   }
 }

@@ -12,6 +12,8 @@ export class HealthTracker {
   private lastSuccess: number | undefined;
   private lastAttempt: number | undefined;
   private lastError: string | undefined;
+  /** The current run of failed stale-flow cleanups (undefined while they succeed). */
+  private conntrack: { failures: number; since: number; code: string; toolMissing: boolean } | undefined;
 
   constructor(
     /** Longest acceptable gap between successful syncs (kube-proxy: 2 x sync period). */
@@ -32,6 +34,23 @@ export class HealthTracker {
     this.lastError = err instanceof Error ? err.message : String(err);
   }
 
+  /**
+   * The outcome of a sync's stale conntrack cleanup (an error, or undefined for success). It is
+   * reported, never a reason for 503: the rules are right, only old UDP flows linger. Returns
+   * 'failing' when this starts a run of failures, 'recovered' when it ends one.
+   */
+  recordConntrack(err?: unknown): 'failing' | 'recovered' | undefined {
+    const previous = this.conntrack;
+    if (err === undefined) {
+      this.conntrack = undefined;
+      return previous === undefined ? undefined : 'recovered';
+    }
+    const code = err instanceof SvcplaneError ? err.code : 'unknown';
+    const toolMissing = (err as { toolMissing?: unknown }).toolMissing === true;
+    this.conntrack = { failures: (previous?.failures ?? 0) + 1, since: previous?.since ?? this.now(), code, toolMissing };
+    return previous === undefined ? 'failing' : undefined;
+  }
+
   report(): { healthy: boolean; body: Record<string, unknown> } {
     const now = this.now();
     const healthy = this.lastSuccess !== undefined && now - this.lastSuccess <= this.timeoutMs;
@@ -45,6 +64,9 @@ export class HealthTracker {
         lastError: this.lastError ?? null,
         // The dataplane keeps serving while the source is away: reported, not fatal.
         source,
+        conntrack: this.conntrack === undefined
+          ? { healthy: true }
+          : { healthy: false, consecutiveFailures: this.conntrack.failures, since: new Date(this.conntrack.since).toISOString(), code: this.conntrack.code, toolMissing: this.conntrack.toolMissing },
         ...(this.mode ? { mode: this.mode } : {}),
       },
     };

@@ -17,6 +17,7 @@ export class Metrics {
   readonly invalidObjects: Counter<'kind'>;
   readonly proxyMode: Gauge<'mode' | 'requested'>;
   readonly modeFallbacks: Counter<'mode' | 'requested'>;
+  readonly conntrackFailures: Counter<'code'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -32,6 +33,7 @@ export class Metrics {
     this.invalidObjects = new Counter({ name: 'svcplane_invalid_objects_total', help: 'Objects skipped because they failed validation', labelNames: ['kind'], registers });
     this.proxyMode = new Gauge({ name: 'svcplane_proxy_mode', help: 'The proxy mode in use (1), with the mode that was requested', labelNames: ['mode', 'requested'], registers });
     this.modeFallbacks = new Counter({ name: 'svcplane_proxy_mode_fallbacks_total', help: 'Requested proxy modes the kernel could not run, by requested mode and the mode used instead', labelNames: ['mode', 'requested'], registers });
+    this.conntrackFailures = new Counter({ name: 'svcplane_conntrack_cleanup_failures_total', help: 'Stale conntrack entry deletions that failed, by error code (SVCPLANE_COMMAND_NOT_FOUND: the conntrack tool is missing)', labelNames: ['code'], registers });
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 }

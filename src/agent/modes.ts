@@ -20,10 +20,11 @@ import { EbpfBackend, MASQUERADE_FAMILIES, MASQUERADE_TABLE, masqueradeScript, t
 import type { EbpfAlgorithm } from '../backends/ebpf/frontends.js';
 import { Libbpf, probeBpf } from '../kernel/bpf/index.js';
 import { cgroup2Root } from '../kernel/cgroup.js';
-import { Nft } from '../kernel/nft.js';
+import { Nft, NftError } from '../kernel/nft.js';
+import { NetlinkError } from '../kernel/netlink/errors.js';
 import { NftNetlink } from '../kernel/netlink/nftables.js';
 import { NftablesBackend } from '../backends/nftables/nftables-backend.js';
-import { runChecked, runCommand } from '../kernel/exec.js';
+import { CommandNotFoundError, runChecked, runCommand } from '../kernel/exec.js';
 
 /** The modes this build can run (the others are on the way; asking for them falls back, loudly). */
 export const IMPLEMENTED_MODES: ReadonlySet<ProxyMode> = new Set(['iptables', 'nftables', 'ipvs', 'ebpf']);
@@ -202,11 +203,34 @@ async function anyIptablesLeftovers(deps: BackendDeps): Promise<boolean> {
   return [...(chains ?? [])].some((c) => /^KUBE-/.test(c));
 }
 
-function ipvsIfPresent(deps: BackendDeps): IpvsBackend | undefined {
+/** IPVS mode's backend; undefined only when the kernel has no IPVS (its generic netlink family is unknown: ENOENT). */
+export function ipvsIfPresent(deps: BackendDeps): IpvsBackend | undefined {
   try {
     return ipvsBackend(deps, {});
-  } catch {
-    return undefined; // no IPVS in this kernel: nothing can be left
+  } catch (err) {
+    if (err instanceof NetlinkError && err.errnoName === 'ENOENT') return undefined; // nothing can be left
+    throw err;
+  }
+}
+
+/** nft's words for a kernel without nf_tables (EPROTONOSUPPORT, EAFNOSUPPORT, EOPNOTSUPP): no table can exist. */
+const NO_NF_TABLES = /Protocol not supported|Address family not supported|Operation not supported/;
+
+/**
+ * Whether the nftables mode left its tables. Without the nft binary (an iptables-only node)
+ * nothing can be checked or removed: said once, not fatal, so that the iptables mode does not
+ * depend on nft. Any other nft failure is.
+ */
+export async function nftablesLeftovers(deps: BackendDeps): Promise<boolean> {
+  try {
+    return await nftablesTables(deps).hasLeftovers();
+  } catch (err) {
+    if (err instanceof CommandNotFoundError) {
+      deps.logger.warn({ err: err.message }, 'nft is not installed: tables the nftables mode may have left cannot be checked');
+      return false;
+    }
+    if (err instanceof NftError && NO_NF_TABLES.test(err.stderr)) return false;
+    throw err;
   }
 }
 
@@ -219,7 +243,7 @@ interface Leftovers {
 
 const LEFTOVERS: readonly Leftovers[] = [
   { mode: 'ipvs', present: async (d) => (await ipvsIfPresent(d)?.hasLeftovers()) === true, remove: async (d) => ipvsIfPresent(d)?.cleanup() },
-  { mode: 'nftables', present: (d) => nftablesTables(d).hasLeftovers(), remove: (d) => nftablesTables(d).cleanup() },
+  { mode: 'nftables', present: nftablesLeftovers, remove: (d) => nftablesTables(d).cleanup() },
   { mode: 'ebpf', present: async () => existsSync(DEFAULT_PIN_ROOT), remove: async (d) => (await createBackend('ebpf', d)).cleanup() },
 ];
 

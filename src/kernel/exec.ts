@@ -25,7 +25,7 @@ export interface CommandResult {
 export type CommandRunner = (file: string, args: readonly string[], opts?: RunOptions) => Promise<CommandResult>;
 
 export class CommandError extends SvcplaneError {
-  override readonly code: string = 'SVCPLANE_COMMAND_FAILED';
+  override readonly code = 'SVCPLANE_COMMAND_FAILED';
   constructor(
     readonly file: string,
     readonly args: readonly string[],

@@ -6,6 +6,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { runChecked } from '../kernel/exec.js';
+import { SvcplaneError } from '../util/errors.js';
 import { killChild, netnsArgv, type ProcessGroup } from './netns.js';
 
 const CLIENT_SCRIPT = fileURLToPath(new URL('./client.mjs', import.meta.url));
@@ -54,7 +55,8 @@ async function runClient(ns: string, cgroup: string | undefined, config: { count
   return JSON.parse(stdout) as RequestResult[];
 }
 
-export class ConnectionClosedError extends Error {
+export class ConnectionClosedError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_TESTBED_CONNECTION_CLOSED';
   constructor(readonly kind: TrafficErrorKind | 'closed') {
     super(`connection closed (${kind})`);
   }

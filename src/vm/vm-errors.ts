@@ -1,15 +1,15 @@
-// Errors of the VM test harness. Callers branch on `code`.
+// Errors of the VM test harness. Callers branch on the class.
 
 import { SvcplaneError } from '../util/errors.js';
 
 /** The host lacks something the VM needs (kernel, qemu, busybox, a module), or a bad option. */
 export class VmSetupError extends SvcplaneError {
-  override readonly code: string = 'VM_SETUP';
+  override readonly code = 'SVCPLANE_VM_SETUP';
 }
 
 /** The guest ended without reporting the command's exit code (boot failure, crash). */
 export class VmBootError extends SvcplaneError {
-  override readonly code: string = 'VM_BOOT_FAILED';
+  override readonly code = 'SVCPLANE_VM_BOOT_FAILED';
   constructor(
     message: string,
     /** The tail of the guest's kernel console, for diagnosis. */
@@ -21,7 +21,7 @@ export class VmBootError extends SvcplaneError {
 
 /** The VM outlived its time budget and was killed. */
 export class VmTimeoutError extends SvcplaneError {
-  override readonly code: string = 'VM_TIMEOUT';
+  override readonly code = 'SVCPLANE_VM_TIMEOUT';
   constructor(
     readonly timeoutMs: number,
     readonly stdout: string,

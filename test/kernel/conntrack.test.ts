@@ -2,6 +2,8 @@
 // created by a client talking to a DNATed service IP, then deleted.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { ConntrackCleanupError, ConntrackFlowCleaner } from '../../src/agent/conntrack-cleaner.js';
 import { Conntrack } from '../../src/kernel/conntrack.js';
 import { Iptables } from '../../src/kernel/iptables.js';
 import { createTestbed, type Testbed } from '../../src/testbed/testbed.js';
@@ -90,5 +92,23 @@ describe('Conntrack against real UDP flows', () => {
     expect(await flows(['-f', 'ipv6', '--orig-dst', VIP6])).toBe(1);
     expect(await ct.deleteByServiceIP(VIP6, 'UDP', 53)).toBe(1);
     expect(await flows(['-f', 'ipv6', '--orig-dst', VIP6])).toBe(0);
+  });
+
+  it('the agent\'s cleaner goes on past a failed deletion and reports it', async () => {
+    await dnat(ipt, `-d ${VIP}/32 -p udp --dport 53`, `${POD_A}:8053`);
+    expect(await fromFixedPort(VIP, 53)).toEqual({ ok: true, identity: 'a' });
+    expect(await flows(['--orig-dst', VIP])).toBe(1);
+    const cleaner = new ConntrackFlowCleaner(ct, pino({ level: 'silent' }));
+    const stale = {
+      serviceIPs: [
+        { family: 'IPv4' as const, protocol: 'UDP' as const, ip: '10.96.0.300', port: 53 }, // refused: not an address
+        { family: 'IPv4' as const, protocol: 'UDP' as const, ip: VIP, port: 53 },
+      ],
+      nodePorts: [], endpoints: [], nodePortEndpoints: [],
+    };
+    const err = await cleaner.clear(stale).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ConntrackCleanupError);
+    expect(err).toMatchObject({ wanted: 2, failures: [expect.objectContaining({ code: 'SVCPLANE_CONNTRACK_INVALID_FILTER' })] });
+    expect(await flows(['--orig-dst', VIP])).toBe(0);
   });
 });

@@ -78,9 +78,9 @@ export function maglevPermutation(identity: string, size: number): { offset: num
  * the same identities give the same table whatever order they come in. Empty backends: all zeros.
  */
 export function maglevTable(backends: readonly MaglevBackend[], size: number = LB_MAGLEV_LUT_SIZE): Uint32Array {
-  if (!isPrime(size)) throw new EbpfPlanError('EBPF_MAGLEV_TABLE_SIZE', `Maglev table size ${size} is not a prime`);
+  if (!isPrime(size)) throw new EbpfPlanError('SVCPLANE_EBPF_MAGLEV_TABLE_SIZE', `Maglev table size ${size} is not a prime`);
   if (backends.length > size) {
-    throw new EbpfPlanError('EBPF_MAGLEV_TABLE_SIZE', `Maglev table size ${size} is smaller than the ${backends.length} backends`);
+    throw new EbpfPlanError('SVCPLANE_EBPF_MAGLEV_TABLE_SIZE', `Maglev table size ${size} is smaller than the ${backends.length} backends`);
   }
   const table = new Uint32Array(size);
   const n = backends.length;

@@ -58,7 +58,7 @@ export class IdAllocator {
 
   next(): number {
     while (this.inUse(this.cursor)) this.cursor++;
-    if (this.cursor > this.max) throw new EbpfPlanError('EBPF_ID_SPACE_EXHAUSTED', `no free ${this.what} id up to ${this.max}`);
+    if (this.cursor > this.max) throw new EbpfPlanError('SVCPLANE_EBPF_ID_SPACE_EXHAUSTED', `no free ${this.what} id up to ${this.max}`);
     return this.cursor++;
   }
 

@@ -1,9 +1,9 @@
-import { SvcplaneError } from '../../util/errors.js';
+import { SvcplaneError, type ErrorCode } from '../../util/errors.js';
 
 /** The planner was given inputs it cannot plan from (a caller bug, not a kernel problem). */
 export class IptablesPlanError extends SvcplaneError {
-  override readonly code: string;
-  constructor(code: 'IPTABLES_FAMILY_MISMATCH', message: string) {
+  override readonly code: ErrorCode;
+  constructor(code: 'SVCPLANE_IPTABLES_FAMILY_MISMATCH', message: string) {
     super(message);
     this.code = code;
   }

@@ -156,7 +156,7 @@ describe('planPartial', () => {
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(IptablesPlanError);
-      expect((e as IptablesPlanError).code).toBe('IPTABLES_FAMILY_MISMATCH');
+      expect((e as IptablesPlanError).code).toBe('SVCPLANE_IPTABLES_FAMILY_MISMATCH');
     }
   });
 

@@ -34,7 +34,7 @@ const TOP_CHAINS: readonly { readonly id: TopChainId; readonly table: 'nat' | 'f
 const CHUNK_PIECES = 1 << 13;
 
 function familyWalk(family: IPFamily): Pick<ChangeWalk<unknown>, 'family' | 'mismatch'> {
-  return { family, mismatch: (key, got) => new IptablesPlanError('IPTABLES_FAMILY_MISMATCH', `service port ${key} is ${got}, the plan is for ${family}`) };
+  return { family, mismatch: (key, got) => new IptablesPlanError('SVCPLANE_IPTABLES_FAMILY_MISMATCH', `service port ${key} is ${got}, the plan is for ${family}`) };
 }
 
 /** All rules of one top-level chain: every fragment's block, in key order (plus the nodeports tail). */
@@ -179,7 +179,7 @@ function updateKeys(sorted: readonly string[], added: readonly string[], removed
 /** Partial plan: only the service ports in `changed` (keys present or removed) are re-rendered; top-level chains rewritten only when their content changed. */
 export function planPartial(state: FamilyState, changed: ReadonlySet<string>, previous: IptablesMemo, opts: IptablesPlannerOptions): IptablesPlan {
   if (previous.family !== opts.family) {
-    throw new IptablesPlanError('IPTABLES_FAMILY_MISMATCH', `memo is for ${previous.family}, the plan is for ${opts.family}`);
+    throw new IptablesPlanError('SVCPLANE_IPTABLES_FAMILY_MISMATCH', `memo is for ${previous.family}, the plan is for ${opts.family}`);
   }
   const env = renderEnv(opts.family, opts.ctx);
   const key = optionsKey(env.key, opts.ctx.masqueradeBit);

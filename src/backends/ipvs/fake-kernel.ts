@@ -5,6 +5,9 @@ import { destinationKey, virtualServerKey } from './ipvs-keys.js';
 import { IP_VS_SVC_F_HASHED, type IpvsDestination, type IpvsOp, type IpvsService } from './ipvs-types.js';
 import type { IpvsCurrentState, IpvsPlan } from './ipvs-planner.js';
 import type { IpvsOperation } from '../../kernel/netlink/ipvs.js';
+import { NetlinkError } from '../../kernel/netlink/errors.js';
+
+const ENODEV = 19;
 
 interface FakeVirtualServer {
   service: IpvsService;
@@ -134,7 +137,7 @@ export function fakeClients(k: FakeIpvsKernel) {
   };
   const rtnl = {
     getLinkIndex: () => {
-      if (linkIndex === undefined) throw new Error('ENODEV');
+      if (linkIndex === undefined) throw new NetlinkError(ENODEV, { operation: 'RTM_GETLINK kube-ipvs0' });
       return linkIndex;
     },
     createDummy: () => void (linkIndex = 7),

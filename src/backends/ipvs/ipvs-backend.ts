@@ -3,7 +3,7 @@
 // netlink batches. Graceful termination state is carried from sync to sync.
 import type { Logger } from 'pino';
 import type { IpvsOperation } from '../../kernel/netlink/ipvs.js';
-import type { NetlinkError } from '../../kernel/netlink/errors.js';
+import { NetlinkError } from '../../kernel/netlink/errors.js';
 import type { IpvsClient } from '../../kernel/netlink/ipvs.js';
 import type { RtnetlinkClient } from '../../kernel/netlink/rtnetlink.js';
 import type { Sysctl } from '../../kernel/sysctl.js';
@@ -36,6 +36,9 @@ export const IPVS_SYSCTLS: ReadonlyArray<readonly [string, number, string]> = [
 
 /** include/uapi/linux/rtnetlink.h: enum rt_scope_t */
 const RT_SCOPE_LINK = 253;
+
+/** How the kernel answers a request about a virtual server it does not have. */
+const MISSING_SERVICE: ReadonlySet<string> = new Set(['ESRCH', 'ENOENT']);
 
 /** kube-apiserver's default --service-node-port-range. */
 const NODE_PORT_RANGE = [30000, 32767] as const;
@@ -113,13 +116,21 @@ export class IpvsBackend implements ProxyBackend {
 
   private dummyIndex(): number {
     const { rtnl } = this.opts;
+    const existing = this.dummyIndexIfPresent();
+    if (existing !== undefined) return existing;
+    rtnl.createDummy(KUBE_IPVS_INTERFACE);
+    const index = rtnl.getLinkIndex(KUBE_IPVS_INTERFACE);
+    rtnl.setLinkUp(index);
+    return index;
+  }
+
+  /** kube-ipvs0's index; undefined only when the kernel says there is no such link (ENODEV). */
+  private dummyIndexIfPresent(): number | undefined {
     try {
-      return rtnl.getLinkIndex(KUBE_IPVS_INTERFACE);
-    } catch {
-      rtnl.createDummy(KUBE_IPVS_INTERFACE);
-      const index = rtnl.getLinkIndex(KUBE_IPVS_INTERFACE);
-      rtnl.setLinkUp(index);
-      return index;
+      return this.opts.rtnl.getLinkIndex(KUBE_IPVS_INTERFACE);
+    } catch (err) {
+      if (err instanceof NetlinkError && err.errnoName === 'ENODEV') return undefined;
+      throw err;
     }
   }
 
@@ -194,8 +205,10 @@ export class IpvsBackend implements ProxyBackend {
     for (const known of change.known.values()) {
       try {
         services.push({ service: known.service, destinations: this.opts.ipvs.getDestinations(known.service) });
-      } catch {
+      } catch (err) {
         // Gone from the kernel (deleted by hand): planned as missing, so it is created again.
+        // Any other failure fails the sync, which is retried as a full one.
+        if (!(err instanceof NetlinkError && MISSING_SERVICE.has(err.errnoName))) throw err;
       }
     }
     const iptables = committed.updateIptables(change, state, this.ctx);
@@ -226,12 +239,7 @@ export class IpvsBackend implements ProxyBackend {
 
   /** Whether IPVS mode left anything behind (kube-ipvs0 exists). */
   async hasLeftovers(): Promise<boolean> {
-    try {
-      this.opts.rtnl.getLinkIndex(KUBE_IPVS_INTERFACE);
-      return true;
-    } catch {
-      return false;
-    }
+    return this.dummyIndexIfPresent() !== undefined;
   }
 
   /**
@@ -240,12 +248,7 @@ export class IpvsBackend implements ProxyBackend {
    */
   async cleanup(): Promise<void> {
     const { rtnl, ipvs } = this.opts;
-    let index: number | undefined;
-    try {
-      index = rtnl.getLinkIndex(KUBE_IPVS_INTERFACE);
-    } catch {
-      index = undefined;
-    }
+    const index = this.dummyIndexIfPresent();
     const vips = index === undefined ? new Set<string>() : this.boundVips(index);
     const nodeIPs = new Set([...this.nodePortAddresses, ...this.ctx.nodeIPs]);
     const isOurs = (s: { fwmark?: number; address: string; port: number }): boolean =>

@@ -120,7 +120,7 @@ describe('desired virtual servers', () => {
     expect(d.problems).toHaveLength(1);
     const p = d.problems[0];
     expect(p).toBeInstanceOf(IpvsSchedulerError);
-    expect(p?.code).toBe('IPVS_UNKNOWN_SCHEDULER');
+    expect(p?.code).toBe('SVCPLANE_IPVS_UNKNOWN_SCHEDULER');
     expect(p?.message).toContain('default/web:http');
     expect(p?.message).toContain('fastest');
   });

@@ -43,7 +43,7 @@ function memoOptionsKey(opts: NftPlannerOptions): string {
 }
 
 function familyWalk(family: IPFamily): Pick<ChangeWalk<unknown>, 'family' | 'mismatch'> {
-  return { family, mismatch: (key, got) => new NftablesPlanError('NFTABLES_FAMILY_MISMATCH', `service port ${key} is ${got}, the plan is for ${family}`) };
+  return { family, mismatch: (key, got) => new NftablesPlanError('SVCPLANE_NFTABLES_FAMILY_MISMATCH', `service port ${key} is ${got}, the plan is for ${family}`) };
 }
 
 /** Filter-side chains (the rest are nat-side), for rule-count metrics. */
@@ -133,7 +133,7 @@ export function planPartial(
   state: FamilyState, changed: ReadonlySet<string>, previous: NftMemo, opts: NftPlannerOptions, mode: { readonly inPlace?: boolean } = {},
 ): PartialPlan | undefined {
   if (previous.family !== nftFamily(opts.family)) {
-    throw new NftablesPlanError('NFTABLES_FAMILY_MISMATCH', `memo is for ${previous.family}, the plan is for ${opts.family}`);
+    throw new NftablesPlanError('SVCPLANE_NFTABLES_FAMILY_MISMATCH', `memo is for ${previous.family}, the plan is for ${opts.family}`);
   }
   if (memoOptionsKey(opts) !== previous.optionsKey) return undefined;
   const env = nodeFamilyEnv(opts.family, opts.ctx);

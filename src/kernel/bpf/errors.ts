@@ -1,31 +1,17 @@
-// Typed BPF failures. Callers branch on `code` (and on `errnoName` for kernel
+// Typed BPF failures. Callers branch on the class (and on `errnoName` for kernel
 // refusals: ENOENT, EEXIST, EPERM...), people read `message`.
 
-import { SvcplaneError } from '../../util/errors.js';
-import { errnoNameOf } from '../netlink/errors.js';
+import { SvcplaneError, type ErrorCode } from '../../util/errors.js';
+import { SyscallError, errnoNameOf } from '../errors.js';
 
 /** A bpf() system call, a libbpf function or a libc call failed with an errno. */
-export class BpfError extends SvcplaneError {
-  override readonly code: string = 'SVCPLANE_BPF_ERRNO';
-  /** Positive errno, e.g. 2. */
-  readonly errno: number;
-  /** Its name, e.g. "ENOENT" (or "E<number>" when unknown). */
-  readonly errnoName: string;
-  /** What was being done, e.g. "bpf_map_update_elem svcp_lb4_svc". */
-  readonly operation: string;
-
-  constructor(errno: number, operation: string, message?: string) {
-    const name = errnoNameOf(errno);
-    super(message ?? `${operation}: ${name}`);
-    this.errno = errno;
-    this.errnoName = name;
-    this.operation = operation;
-  }
+export class BpfError extends SyscallError {
+  override readonly code: ErrorCode = 'SVCPLANE_BPF_ERRNO';
 }
 
 /** bpf_object__load failed: usually the verifier refused a program; `log` holds the end of its log. */
 export class BpfLoadError extends BpfError {
-  override readonly code: string = 'SVCPLANE_BPF_LOAD';
+  override readonly code: ErrorCode = 'SVCPLANE_BPF_LOAD';
   /** The last lines libbpf printed while loading (the verifier's log tail), newest last. */
   readonly log: string;
 

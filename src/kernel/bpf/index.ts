@@ -6,6 +6,6 @@ export { attachCgroup, detachPinnedLink, pinnedLinkInfo, type CgroupAttachOutcom
 export { attachTc, detachTc, queryTc, interfaceIndex, type TcDirection, type TcFilterOptions } from './tc.js';
 export { ensureBpffs, isBpffs, unpinAll } from './bpffs.js';
 export { probeBpf, type BpfProbeOptions, type BpfProbeResult } from './probe.js';
-export { inNetns, inFreshNetns } from './netns.js';
+export { inNetns, inFreshNetns } from '../netns.js';
 export { BpfError, BpfLoadError, BpfUsageError } from './errors.js';
 export * from './constants.js';

@@ -1,5 +1,6 @@
-// libbpf (Debian's libbpf1) and the few libc calls the loader needs, bound
-// through koffi once per Libbpf instance. Object handles (struct bpf_object *,
+// libbpf (Debian's libbpf1), bound through koffi once per process (the first
+// Libbpf.open declares the functions; later ones reuse them), plus the few libc
+// calls the loader needs, taken from the process's one libc binding. Object handles (struct bpf_object *,
 // bpf_map *, bpf_program *, bpf_link *) stay opaque bigints; buffers are
 // Uint8Arrays passed as pointers to their own memory (lookups write in place).
 //
@@ -8,7 +9,8 @@
 // keeps the tail of what a load printed so a refused program's verifier log
 // reaches BpfLoadError.
 
-import koffi, { type LibraryHandle } from 'koffi';
+import koffi from 'koffi';
+import { memoised, systemLibc } from '../libc.js';
 import { LIBBPF_DEBUG, LIBBPF_INFO } from './constants.js';
 
 /** An opaque libbpf handle (a non-NULL pointer). */
@@ -20,9 +22,6 @@ export type LibbpfPrint = (level: LibbpfLogLevel, message: string) => void;
 export interface LibbpfOptions {
   /** Receives libbpf's messages (one formatted message each, usually ending in "\n"); without it they are dropped. */
   readonly print?: LibbpfPrint;
-  /** Shared objects to load. Defaults: libbpf.so.1 and libc.so.6. */
-  readonly libbpfPath?: string;
-  readonly libcPath?: string;
 }
 
 /** How much of a load's messages BpfLoadError keeps (the verifier's verdict is at the end). */
@@ -34,7 +33,8 @@ function handle(p: unknown): Handle | null {
   return typeof p === 'bigint' && p !== 0n ? p : null;
 }
 
-export class Libbpf {
+/** The bound functions a Libbpf exposes (declared once per process). */
+export interface LibbpfCalls {
   // libbpf.so.1
   readonly objectOpenFile: (path: string) => Handle | null;
   readonly objectLoad: (obj: Handle) => number;
@@ -78,7 +78,9 @@ export class Libbpf {
   readonly progLoad: (type: number, name: string, license: string, insns: Uint8Array, count: number, opts: Uint8Array) => number;
   readonly linkCreate: (progFd: number, targetFd: number, attachType: number) => number;
   readonly numPossibleCpus: () => number;
-  // libc.so.6
+  /** libbpf_set_print: installs fn, returns the previous one. */
+  readonly setPrint: (fn: bigint | null) => unknown;
+  // libc.so.6, from the process's binding
   readonly mount: (source: string, target: string, fstype: string, flags: number) => number;
   readonly ifNametoindex: (name: string) => number;
   readonly closeFd: (fd: number) => number;
@@ -87,84 +89,98 @@ export class Libbpf {
   /** errno of the last failed call on this thread. */
   readonly errno: () => number;
 
+}
+
+function bindLibbpf(): LibbpfCalls {
+  const bpf = koffi.load('libbpf.so.1');
+  const libc = systemLibc();
+  const f = (decl: string): ((...args: unknown[]) => unknown) => bpf.func(decl);
+  const ptr = (decl: string): ((...args: unknown[]) => Handle | null) => {
+    const fn = f(decl);
+    return (...args) => handle(fn(...args));
+  };
+  const int = (decl: string): ((...args: unknown[]) => number) => {
+    const fn = f(decl);
+    return (...args) => Number(fn(...args));
+  };
+  const calls = {} as { -readonly [K in keyof LibbpfCalls]: LibbpfCalls[K] };
+
+  const openFile = ptr('void *bpf_object__open_file(const char *path, const void *opts)');
+  calls.objectOpenFile = (path) => openFile(path, null);
+  calls.objectLoad = int('int bpf_object__load(void *obj)');
+  const objectClose = f('void bpf_object__close(void *obj)');
+  calls.objectClose = (obj) => void objectClose(obj);
+  calls.objectNextMap = ptr('void *bpf_object__next_map(void *obj, void *prev)');
+  calls.objectNextProgram = ptr('void *bpf_object__next_program(void *obj, void *prev)');
+  const mapName = f('const char *bpf_map__name(void *map)');
+  calls.mapName = (map) => String(mapName(map));
+  const mapIsInternal = f('bool bpf_map__is_internal(void *map)');
+  calls.mapIsInternal = (map) => mapIsInternal(map) === true;
+  calls.mapSetPinPath = int('int bpf_map__set_pin_path(void *map, const char *path)');
+  calls.mapFd = int('int bpf_map__fd(void *map)');
+  calls.mapType = int('uint32_t bpf_map__type(void *map)');
+  calls.mapKeySize = int('uint32_t bpf_map__key_size(void *map)');
+  calls.mapValueSize = int('uint32_t bpf_map__value_size(void *map)');
+  calls.mapMaxEntries = int('uint32_t bpf_map__max_entries(void *map)');
+  const programName = f('const char *bpf_program__name(void *prog)');
+  calls.programName = (prog) => String(programName(prog));
+  calls.programFd = int('int bpf_program__fd(void *prog)');
+  calls.programType = int('uint32_t bpf_program__type(void *prog)');
+  calls.programExpectedAttachType = int('uint32_t bpf_program__expected_attach_type(void *prog)');
+  calls.programAttachCgroup = ptr('void *bpf_program__attach_cgroup(void *prog, int cgroup_fd)');
+  calls.linkOpen = ptr('void *bpf_link__open(const char *path)');
+  calls.linkFd = int('int bpf_link__fd(void *link)');
+  calls.linkPin = int('int bpf_link__pin(void *link, const char *path)');
+  calls.linkUpdateProgram = int('int bpf_link__update_program(void *link, void *prog)');
+  calls.linkDetach = int('int bpf_link__detach(void *link)');
+  calls.linkDestroy = int('int bpf_link__destroy(void *link)');
+  calls.tcHookCreate = int('int bpf_tc_hook_create(void *hook)');
+  calls.tcAttach = int('int bpf_tc_attach(const void *hook, void *opts)');
+  calls.tcDetach = int('int bpf_tc_detach(const void *hook, const void *opts)');
+  calls.tcQuery = int('int bpf_tc_query(const void *hook, void *opts)');
+  calls.objGet = int('int bpf_obj_get(const char *path)');
+  const getInfo = int('int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *info_len)');
+  calls.objGetInfoByFd = (fd, info, length) => getInfo(fd, info, [length]);
+  const mapCreate = int('int bpf_map_create(int type, const char *name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, const void *opts)');
+  calls.mapCreate = (type, name, keySize, valueSize, maxEntries) => mapCreate(type, name, keySize, valueSize, maxEntries, null);
+  // The per-element calls are the hot path (one per map write): bound without extra wrapping.
+  calls.mapUpdateElem = f('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)') as LibbpfCalls['mapUpdateElem'];
+  calls.mapLookupElem = f('int bpf_map_lookup_elem(int fd, const void *key, void *value)') as LibbpfCalls['mapLookupElem'];
+  calls.mapDeleteElem = f('int bpf_map_delete_elem(int fd, const void *key)') as LibbpfCalls['mapDeleteElem'];
+  calls.mapGetNextKey = f('int bpf_map_get_next_key(int fd, const void *key, void *next_key)') as LibbpfCalls['mapGetNextKey'];
+  calls.mapUpdateBatch = int('int bpf_map_update_batch(int fd, const void *keys, const void *values, _Inout_ uint32_t *count, const void *opts)');
+  calls.mapDeleteBatch = int('int bpf_map_delete_batch(int fd, const void *keys, _Inout_ uint32_t *count, const void *opts)');
+  calls.progLoad = int('int bpf_prog_load(int type, const char *name, const char *license, const void *insns, size_t insn_cnt, const void *opts)');
+  const linkCreate = int('int bpf_link_create(int prog_fd, int target_fd, int attach_type, const void *opts)');
+  calls.linkCreate = (progFd, targetFd, attachType) => linkCreate(progFd, targetFd, attachType, null);
+  calls.numPossibleCpus = int('int libbpf_num_possible_cpus()');
+
+  calls.setPrint = f('void *libbpf_set_print(void *fn)');
+  calls.mount = libc.mount;
+  calls.ifNametoindex = libc.ifNametoindex;
+  calls.closeFd = libc.close;
+  calls.setns = libc.setns;
+  calls.unshare = libc.unshare;
+  calls.errno = libc.errno;
+  return calls;
+}
+
+/** The process's libbpf binding. */
+const libbpfCalls: () => LibbpfCalls = memoised(bindLibbpf);
+/** libbpf_print_fn_t; koffi types, like functions, are declared once. */
+const printCallbackType = memoised(() => koffi.pointer(koffi.proto('int', ['int', 'void *', 'void *'])));
+
+// The calls are copied onto each instance (Object.assign below); the interface types them.
+export interface Libbpf extends LibbpfCalls {}
+
+export class Libbpf {
   private readonly printCallback: bigint;
-  /** libbpf_set_print: installs fn, returns the previous one. */
-  private readonly setPrint: (fn: bigint | null) => unknown;
   private capture: { chunks: string[]; bytes: number } | undefined;
   private released = false;
 
   private constructor(options: LibbpfOptions) {
-    const bpf = koffi.load(options.libbpfPath ?? 'libbpf.so.1');
-    const libc = koffi.load(options.libcPath ?? 'libc.so.6');
-    const f = (lib: LibraryHandle, decl: string): ((...args: unknown[]) => unknown) => lib.func(decl);
-    const ptr = (decl: string): ((...args: unknown[]) => Handle | null) => {
-      const fn = f(bpf, decl);
-      return (...args) => handle(fn(...args));
-    };
-    const int = (lib: LibraryHandle, decl: string): ((...args: unknown[]) => number) => {
-      const fn = f(lib, decl);
-      return (...args) => Number(fn(...args));
-    };
-
-    const openFile = ptr('void *bpf_object__open_file(const char *path, const void *opts)');
-    this.objectOpenFile = (path) => openFile(path, null);
-    this.objectLoad = int(bpf, 'int bpf_object__load(void *obj)');
-    const objectClose = f(bpf, 'void bpf_object__close(void *obj)');
-    this.objectClose = (obj) => void objectClose(obj);
-    this.objectNextMap = ptr('void *bpf_object__next_map(void *obj, void *prev)');
-    this.objectNextProgram = ptr('void *bpf_object__next_program(void *obj, void *prev)');
-    const mapName = f(bpf, 'const char *bpf_map__name(void *map)');
-    this.mapName = (map) => String(mapName(map));
-    const mapIsInternal = f(bpf, 'bool bpf_map__is_internal(void *map)');
-    this.mapIsInternal = (map) => mapIsInternal(map) === true;
-    this.mapSetPinPath = int(bpf, 'int bpf_map__set_pin_path(void *map, const char *path)');
-    this.mapFd = int(bpf, 'int bpf_map__fd(void *map)');
-    this.mapType = int(bpf, 'uint32_t bpf_map__type(void *map)');
-    this.mapKeySize = int(bpf, 'uint32_t bpf_map__key_size(void *map)');
-    this.mapValueSize = int(bpf, 'uint32_t bpf_map__value_size(void *map)');
-    this.mapMaxEntries = int(bpf, 'uint32_t bpf_map__max_entries(void *map)');
-    const programName = f(bpf, 'const char *bpf_program__name(void *prog)');
-    this.programName = (prog) => String(programName(prog));
-    this.programFd = int(bpf, 'int bpf_program__fd(void *prog)');
-    this.programType = int(bpf, 'uint32_t bpf_program__type(void *prog)');
-    this.programExpectedAttachType = int(bpf, 'uint32_t bpf_program__expected_attach_type(void *prog)');
-    this.programAttachCgroup = ptr('void *bpf_program__attach_cgroup(void *prog, int cgroup_fd)');
-    this.linkOpen = ptr('void *bpf_link__open(const char *path)');
-    this.linkFd = int(bpf, 'int bpf_link__fd(void *link)');
-    this.linkPin = int(bpf, 'int bpf_link__pin(void *link, const char *path)');
-    this.linkUpdateProgram = int(bpf, 'int bpf_link__update_program(void *link, void *prog)');
-    this.linkDetach = int(bpf, 'int bpf_link__detach(void *link)');
-    this.linkDestroy = int(bpf, 'int bpf_link__destroy(void *link)');
-    this.tcHookCreate = int(bpf, 'int bpf_tc_hook_create(void *hook)');
-    this.tcAttach = int(bpf, 'int bpf_tc_attach(const void *hook, void *opts)');
-    this.tcDetach = int(bpf, 'int bpf_tc_detach(const void *hook, const void *opts)');
-    this.tcQuery = int(bpf, 'int bpf_tc_query(const void *hook, void *opts)');
-    this.objGet = int(bpf, 'int bpf_obj_get(const char *path)');
-    const getInfo = int(bpf, 'int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *info_len)');
-    this.objGetInfoByFd = (fd, info, length) => getInfo(fd, info, [length]);
-    const mapCreate = int(bpf, 'int bpf_map_create(int type, const char *name, uint32_t key_size, uint32_t value_size, uint32_t max_entries, const void *opts)');
-    this.mapCreate = (type, name, keySize, valueSize, maxEntries) => mapCreate(type, name, keySize, valueSize, maxEntries, null);
-    // The per-element calls are the hot path (one per map write): bound without extra wrapping.
-    this.mapUpdateElem = f(bpf, 'int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)') as Libbpf['mapUpdateElem'];
-    this.mapLookupElem = f(bpf, 'int bpf_map_lookup_elem(int fd, const void *key, void *value)') as Libbpf['mapLookupElem'];
-    this.mapDeleteElem = f(bpf, 'int bpf_map_delete_elem(int fd, const void *key)') as Libbpf['mapDeleteElem'];
-    this.mapGetNextKey = f(bpf, 'int bpf_map_get_next_key(int fd, const void *key, void *next_key)') as Libbpf['mapGetNextKey'];
-    this.mapUpdateBatch = int(bpf, 'int bpf_map_update_batch(int fd, const void *keys, const void *values, _Inout_ uint32_t *count, const void *opts)');
-    this.mapDeleteBatch = int(bpf, 'int bpf_map_delete_batch(int fd, const void *keys, _Inout_ uint32_t *count, const void *opts)');
-    this.progLoad = int(bpf, 'int bpf_prog_load(int type, const char *name, const char *license, const void *insns, size_t insn_cnt, const void *opts)');
-    const linkCreate = int(bpf, 'int bpf_link_create(int prog_fd, int target_fd, int attach_type, const void *opts)');
-    this.linkCreate = (progFd, targetFd, attachType) => linkCreate(progFd, targetFd, attachType, null);
-    this.numPossibleCpus = int(bpf, 'int libbpf_num_possible_cpus()');
-
-    const mount = int(libc, 'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)');
-    this.mount = (source, target, fstype, flags) => mount(source, target, fstype, flags, null);
-    this.ifNametoindex = int(libc, 'unsigned int if_nametoindex(const char *name)');
-    this.closeFd = int(libc, 'int close(int fd)');
-    this.setns = int(libc, 'int setns(int fd, int nstype)');
-    this.unshare = int(libc, 'int unshare(int flags)');
-    this.errno = () => koffi.errno();
-
-    const vsnprintf = int(libc, 'int vsnprintf(void *buf, size_t size, void *fmt, void *ap)');
+    Object.assign(this, libbpfCalls());
+    const { vsnprintf } = systemLibc();
     const decoder = new TextDecoder();
     let buffer = new Uint8Array(1024);
     const format = (fmt: bigint, ap: bigint): string => {
@@ -192,9 +208,7 @@ export class Libbpf {
       }
       return 0;
     };
-    const proto = koffi.proto('int', ['int', 'void *', 'void *']);
-    this.printCallback = koffi.register(onMessage, koffi.pointer(proto));
-    this.setPrint = f(bpf, 'void *libbpf_set_print(void *fn)');
+    this.printCallback = koffi.register(onMessage, printCallbackType());
     this.setPrint(this.printCallback);
   }
 

@@ -16,7 +16,7 @@ import {
 } from './constants.js';
 import { BpfError } from './errors.js';
 import type { Libbpf } from './libbpf.js';
-import { inFreshNetns } from './netns.js';
+import { inFreshNetns } from '../netns.js';
 import { attachTc, detachTc } from './tc.js';
 
 export interface BpfProbeOptions {

@@ -13,7 +13,7 @@ import type { BpfProgram } from './bpf-object.js';
 import { BPF_TC_EGRESS, BPF_TC_F_REPLACE, BPF_TC_INGRESS, EEXIST, EINVAL, ENOENT } from './constants.js';
 import { BpfError, BpfUsageError } from './errors.js';
 import type { Libbpf } from './libbpf.js';
-import { inNetns } from './netns.js';
+import { inNetns } from '../netns.js';
 
 export type TcDirection = 'ingress' | 'egress';
 

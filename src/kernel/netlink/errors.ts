@@ -1,8 +1,10 @@
-// Typed netlink failures. Callers branch on `code` (and on `errnoName` for
+// Typed netlink failures. Callers branch on the class (and on `errnoName` for
 // kernel refusals: ENOENT, EEXIST, ESRCH...), people read `message`.
 
-import { getSystemErrorName } from 'node:util';
 import { SvcplaneError } from '../../util/errors.js';
+import { SyscallError, errnoNameOf } from '../errors.js';
+
+export { errnoNameOf };
 
 /** Bytes from the kernel (or a test) that do not parse as netlink. */
 export class NetlinkDecodeError extends SvcplaneError {
@@ -36,39 +38,15 @@ export interface NetlinkErrorDetails {
 }
 
 /** A system call or a kernel NLMSG_ERROR failed with an errno. */
-export class NetlinkError extends SvcplaneError {
+export class NetlinkError extends SyscallError {
   override readonly code = 'SVCPLANE_NETLINK_ERRNO';
-  /** Positive errno, e.g. 2. */
-  readonly errno: number;
-  /** Its name, e.g. "ENOENT" (or "E<number>" when unknown). */
-  readonly errnoName: string;
-  readonly operation: string;
   readonly extackMessage: string | undefined;
   readonly extackOffset: number | undefined;
 
   constructor(errno: number, details: NetlinkErrorDetails, message?: string) {
-    const name = errnoNameOf(errno);
     const extack = details.extackMessage ? `: ${details.extackMessage}` : '';
-    super(message ?? `netlink ${details.operation}: ${name}${extack}`);
-    this.errno = errno;
-    this.errnoName = name;
-    this.operation = details.operation;
+    super(errno, details.operation, message ?? `netlink ${details.operation}: ${errnoNameOf(errno)}${extack}`);
     this.extackMessage = details.extackMessage;
     this.extackOffset = details.extackOffset;
-  }
-}
-
-/** Linux's EOPNOTSUPP and ENOTSUP are one number; the kernel speaks of EOPNOTSUPP. */
-const EOPNOTSUPP = 95;
-
-/** "ENOENT" for 2; "E<n>" for numbers Node does not know. */
-export function errnoNameOf(errno: number): string {
-  if (!Number.isInteger(errno) || errno <= 0) return `E${errno}`;
-  if (errno === EOPNOTSUPP) return 'EOPNOTSUPP';
-  try {
-    const name = getSystemErrorName(-errno);
-    return /^E[A-Z0-9]+$/.test(name) ? name : `E${errno}`;
-  } catch {
-    return `E${errno}`;
   }
 }

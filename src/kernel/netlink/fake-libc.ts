@@ -1,16 +1,16 @@
-// A Libc stand-in for unit tests of the socket and clients: it plays the
+// A SocketLibc stand-in for unit tests of the socket and clients: it plays the
 // kernel, answering each sent datagram with the datagrams `reply` returns.
 // recv hands them out one per call and fails with EAGAIN (as SO_RCVTIMEO
 // does) when none is left.
 
 import { parseMessages, type NetlinkMessage } from './codec.js';
 import { AF_NETLINK, MSG_TRUNC } from './constants.js';
-import type { Libc } from './libc.js';
+import type { SocketLibc } from '../libc.js';
 
 const EAGAIN = 11;
 const EINTR = 4;
 
-export class FakeLibc implements Libc {
+export class FakeLibc implements SocketLibc {
   /** Every datagram sent, in order. */
   readonly sent: Uint8Array[] = [];
   /** Datagrams waiting for recv; tests may push stale ones or 'EINTR'. */

@@ -16,7 +16,7 @@ import { FakeLibc } from './fake-libc.js';
 import * as K from './ipvs-constants.js';
 import { decodeDestination, decodeService } from './ipvs-replies.js';
 import { IpvsClient, type IpvsDestination, type IpvsService } from './ipvs.js';
-import { netnsPath } from './netns.js';
+import { netnsPath } from '../netns.js';
 
 const FAMILY = 0x22;
 const svc: IpvsService = { af: 'IPv4', protocol: 'TCP', address: '10.96.0.10', port: 53, scheduler: 'rr', flags: 0, timeout: 0, netmask: 0xffffffff };

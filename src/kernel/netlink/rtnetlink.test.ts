@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../exec.js';
 import { addNetns, deleteNetns, ipIn } from '../../testbed/netns.js';
 import { NetlinkError } from './errors.js';
-import { netnsPath } from './netns.js';
+import { netnsPath } from '../netns.js';
 import { IFF_UP } from './rtnetlink-constants.js';
 import { RtnetlinkClient } from './rtnetlink.js';
 

@@ -40,8 +40,8 @@ import {
   SO_SNDBUFFORCE,
 } from './constants.js';
 import { NetlinkError, NetlinkUsageError } from './errors.js';
-import { loadLibc, type Libc } from './libc.js';
-import { inNetns } from './netns.js';
+import { systemLibc, type SocketLibc } from '../libc.js';
+import { inNetns } from '../netns.js';
 
 const EINTR = 4;
 const EAGAIN = 11;
@@ -67,7 +67,7 @@ export interface NetlinkSocketOptions {
   /** ...and at most this many bytes. Default 64 KiB. */
   readonly maxBatchBytes?: number;
   /** libc bindings (tests may pass fakes). */
-  readonly libc?: Libc;
+  readonly libc?: SocketLibc;
 }
 
 export class NetlinkSocket {
@@ -82,7 +82,7 @@ export class NetlinkSocket {
   private readonly maxBatchBytes: number;
 
   private constructor(
-    private readonly libc: Libc,
+    private readonly libc: SocketLibc,
     fd: number,
     protocol: number,
     portId: number,
@@ -99,7 +99,7 @@ export class NetlinkSocket {
   }
 
   static open(options: NetlinkSocketOptions): NetlinkSocket {
-    const libc = options.libc ?? loadLibc();
+    const libc = options.libc ?? systemLibc();
     const create = (): number => libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, options.protocol);
     const fd = options.netns === undefined ? create() : inNetns(libc, options.netns, create);
     if (fd < 0) throw new NetlinkError(libc.errno(), { operation: 'socket' });
@@ -292,13 +292,13 @@ function errorFromAck(ack: { errno: number; extackMessage?: string; extackOffset
 }
 
 /** The FORCE variant passes rmem_max/wmem_max but needs CAP_NET_ADMIN; else the plain one. */
-function setBuffer(libc: Libc, fd: number, force: number, plain: number, bytes: number): void {
+function setBuffer(libc: SocketLibc, fd: number, force: number, plain: number, bytes: number): void {
   if (libc.setsockopt(fd, SOL_SOCKET, force, int32(bytes), 4) === 0) return;
   if (libc.errno() !== EPERM) throw new NetlinkError(libc.errno(), { operation: 'setsockopt buffer size' });
   check(libc, libc.setsockopt(fd, SOL_SOCKET, plain, int32(bytes), 4), 'setsockopt buffer size');
 }
 
-function check(libc: Libc, result: number, operation: string): void {
+function check(libc: SocketLibc, result: number, operation: string): void {
   if (result < 0) throw new NetlinkError(libc.errno(), { operation });
 }
 
