@@ -97,6 +97,16 @@ export class ManifestInventory {
     }
   }
 
+  /**
+   * Whether a change to `changed` (resolved) can matter: a configured path, or a
+   * manifest-named entry of a configured directory. Other entries of the watched
+   * parent directories (a log file beside the manifests) cannot.
+   */
+  concerns(changed: string): boolean {
+    if (this.configured.has(changed)) return true;
+    return isManifestName(path.basename(changed)) && this.configured.has(path.dirname(changed));
+  }
+
   /** A file found missing when read: gone until a scan or the watcher sees it again. */
   forget(file: string): void {
     this.files.delete(file);

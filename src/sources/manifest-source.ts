@@ -24,6 +24,8 @@ import type { Source, SourceEvent, SourceSink } from './source.js';
 
 export const DEFAULT_DEBOUNCE_MS = 200;
 export const DEFAULT_POLL_INTERVAL_MS = 2000;
+/** However busy the directories, a change is loaded within this long (plus the read). */
+export const DEFAULT_MAX_DELAY_MS = 1000;
 
 /** The pino subset used here. */
 export interface ManifestSourceLogger {
@@ -41,6 +43,8 @@ export interface ManifestSourceOptions {
   readonly logger?: ManifestSourceLogger;
   /** false: read once at start, never again. */
   readonly watch?: boolean;
+  /** Longest wait from a change to its reload, however often the debounce restarts. */
+  readonly maxDelayMs?: number;
   /** Safety net for changes fs.watch misses. */
   readonly pollIntervalMs?: number;
   /** The file system calls made (tests count them). */
@@ -106,7 +110,9 @@ export class ManifestSource implements Source {
     if (this.options.watch !== false && !this.stopped) {
       this.watcher = new ChangeWatcher({
         debounceMs: this.options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
+        maxDelayMs: this.options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
         pollIntervalMs: this.options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+        relevant: (changed) => this.inventory.concerns(changed),
         directories: async () => directoriesToWatch(this.paths, this.inventory.directories),
         changedOnDisk: () => this.inventory.changedOnDisk(),
         reload: (paths) => this.reload(paths),
