@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProxyMode } from './config.js';
-import { selectMode, type ModeProbe } from './mode-selection.js';
+import { ModeNotBuiltError, selectMode, type ModeProbe } from './mode-selection.js';
 
 const probeOk: ModeProbe = async () => ({ ok: true });
 const noIpvs: ModeProbe = async (m) => (m === 'ipvs' ? { ok: false, reason: 'generic netlink family "IPVS" not found (ENOENT): the kernel has no ip_vs module' } : { ok: true });
@@ -17,9 +17,13 @@ describe('selectMode', () => {
     expect(s.fallbacks).toEqual([{ mode: 'ipvs', reason: expect.stringMatching(/IPVS.*ENOENT/) }]);
   });
 
-  it('falls back when the mode is not in this build', async () => {
-    const s = await selectMode('nftables', built(), probeOk);
-    expect(s).toMatchObject({ mode: 'iptables', fallbacks: [{ mode: 'nftables', reason: expect.stringMatching(/not available/) }] });
+  it('refuses a mode this build does not have, rather than running iptables in its place', async () => {
+    const probed: string[] = [];
+    const attempt = selectMode('userspace', built('nftables', 'ipvs', 'ebpf'), async (m) => (probed.push(m), { ok: true }));
+    await expect(attempt).rejects.toThrow(ModeNotBuiltError);
+    await expect(selectMode('userspace', built('nftables'), probeOk)).rejects.toThrow(/mode userspace is not in this build.*auto, iptables, nftables/);
+    expect(probed).toEqual([]);
+    expect(new ModeNotBuiltError('x').code).toBe('SVCPLANE_MODE_NOT_BUILT');
   });
 
   it('auto takes the best mode that works, skipping unbuilt ones quietly', async () => {

@@ -129,3 +129,38 @@ describe('ChangeWatcher', () => {
     expect(seen[2]).toBeUndefined();
   });
 });
+
+describe('ChangeWatcher under a stream of triggers', () => {
+  it('reloads within maxDelayMs even when triggers keep restarting the debounce', async () => {
+    const reloadedAt: number[] = [];
+    const w = new ChangeWatcher({
+      debounceMs: 50, maxDelayMs: 200, pollIntervalMs: 60_000, directories: async () => [], changedOnDisk: async () => false,
+      reload: async () => void reloadedAt.push(performance.now()), logger,
+    });
+    await w.start();
+    const t0 = performance.now();
+    const timer = setInterval(() => w.trigger('/x/a.yaml'), 10);
+    try {
+      await vi.waitFor(() => expect(reloadedAt.length).toBeGreaterThanOrEqual(2), { timeout: 2000 });
+    } finally {
+      clearInterval(timer);
+      await w.stop();
+    }
+    expect((reloadedAt[0] ?? Infinity) - t0).toBeLessThan(400);
+  });
+
+  it('drops events for paths that are not relevant', async () => {
+    const reload = vi.fn(async () => undefined);
+    const w = new ChangeWatcher({
+      debounceMs: 10, pollIntervalMs: 60_000, directories: async () => [], changedOnDisk: async () => false,
+      reload, logger, relevant: (p) => p.endsWith('.yaml'),
+    });
+    await w.start();
+    w.trigger('/x/app.log');
+    await sleep(60);
+    expect(reload).not.toHaveBeenCalled();
+    w.trigger('/x/a.yaml');
+    await vi.waitFor(() => expect(reload).toHaveBeenCalledWith(new Set(['/x/a.yaml'])));
+    await w.stop();
+  });
+});

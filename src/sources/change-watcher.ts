@@ -6,6 +6,11 @@
 // a reload is pending or running, and a reload that finds nothing changed
 // emits nothing, so the two never double the work that reaches the sink.
 //
+// The debounce restarts with each change but never past maxDelayMs after the
+// first pending one: a directory written to forever (a log file beside the
+// manifests) must not postpone a reload forever. Events naming an entry the
+// caller does not care about (`relevant`) are dropped before they count.
+//
 // fs.watch names the entry that changed: those names are handed to the reload,
 // so that it can look at just those files. A poll, an event without a name or
 // a burst naming too many files asks for a full look instead.
@@ -23,6 +28,10 @@ export interface ChangeWatcherLogger {
 
 export interface ChangeWatcherOptions {
   readonly debounceMs: number;
+  /** Longest wait from the first pending change to its reload (default 5 x debounceMs). */
+  readonly maxDelayMs?: number;
+  /** Whether an event naming this (resolved) path can matter; default: every path. */
+  readonly relevant?: (changedPath: string) => boolean;
   readonly pollIntervalMs: number;
   /** The directories to watch now (re-evaluated on every poll). */
   readonly directories: () => Promise<readonly string[]>;
@@ -53,6 +62,8 @@ export class ChangeWatcher {
   /** What the next reload must look at: named paths, or everything. */
   private pendingPaths = new Set<string>();
   private pendingAll = false;
+  /** When the oldest change not yet reloaded was seen (undefined: none pending). */
+  private pendingSince: number | undefined;
 
   constructor(private readonly options: ChangeWatcherOptions) {}
 
@@ -78,17 +89,23 @@ export class ChangeWatcher {
    */
   trigger(changedPath?: string): void {
     if (this.stopped) return;
+    if (changedPath !== undefined && this.options.relevant !== undefined && !this.options.relevant(changedPath)) return;
     if (changedPath === undefined || this.pendingPaths.size >= MAX_NAMED_PATHS) {
       this.pendingAll = true;
       this.pendingPaths.clear();
     } else if (!this.pendingAll) {
       this.pendingPaths.add(changedPath);
     }
+    const now = performance.now();
+    this.pendingSince ??= now;
+    const maxDelayMs = this.options.maxDelayMs ?? 5 * this.options.debounceMs;
+    const delay = Math.max(0, Math.min(this.options.debounceMs, this.pendingSince + maxDelayMs - now));
     clearTimeout(this.debounceTimer);
     this.debounceTimer = setTimeout(() => {
       this.debounceTimer = undefined;
+      this.pendingSince = undefined;
       this.runReload();
-    }, this.options.debounceMs);
+    }, delay);
   }
 
   private runReload(): void {

@@ -29,6 +29,8 @@ export interface ManifestScan {
   readonly readablePaths: number;
   /** Why the other paths could not. */
   readonly problems: readonly string[];
+  /** The configured paths (as spelled) that could not be read. */
+  readonly unreadable: readonly string[];
   /** The configured paths that are directories: resolved → as spelled (the first spelling wins). */
   readonly directories: ReadonlyMap<string, string>;
 }
@@ -40,6 +42,7 @@ export interface ManifestScan {
 export async function scanManifestPaths(paths: readonly string[], fs: ManifestFileSystem = NODE_FILE_SYSTEM): Promise<ManifestScan> {
   const found = new Map<string, string>(); // resolved path → path as spelled
   const problems: string[] = [];
+  const unreadable: string[] = [];
   const directories = new Map<string, string>();
   let readablePaths = 0;
   for (const configured of paths) {
@@ -60,6 +63,7 @@ export async function scanManifestPaths(paths: readonly string[], fs: ManifestFi
       }
     } catch (err) {
       problems.push(errorMessage(err));
+      unreadable.push(configured);
     }
   }
 
@@ -71,12 +75,18 @@ export async function scanManifestPaths(paths: readonly string[], fs: ManifestFi
     // Directories or vanished entries are not manifests; a race with deletion is seen on the next scan.
     if (stamp !== undefined) files.set(file, stamp);
   });
-  return { files, readablePaths, problems, directories };
+  return { files, readablePaths, problems, unreadable, directories };
 }
 
 /** Whether a directory entry is a manifest: not a dotfile, with a manifest extension. */
 export function isManifestName(name: string): boolean {
   return !name.startsWith('.') && MANIFEST_EXTENSIONS.includes(path.extname(name).toLowerCase());
+}
+
+/** Whether `file` (as a scan names it) came from the configured path `configured`. */
+export function isUnder(file: string, configured: string): boolean {
+  const resolved = path.resolve(configured);
+  return path.resolve(file) === resolved || path.dirname(path.resolve(file)) === resolved;
 }
 
 /** Identity + size + times, to nanoseconds: changes whenever the content may have. */

@@ -2,7 +2,7 @@
 // by a full rescan (stat everything, report what differs) or by checking just
 // the paths the watcher named (stat those only).
 import path from 'node:path';
-import { IO_CONCURRENCY, isManifestName, mapConcurrently, NODE_FILE_SYSTEM, scanManifestPaths, stampOf, type ManifestFileSystem, type ManifestScan } from './manifest-files.js';
+import { IO_CONCURRENCY, isManifestName, isUnder, mapConcurrently, NODE_FILE_SYSTEM, scanManifestPaths, stampOf, type ManifestFileSystem, type ManifestScan } from './manifest-files.js';
 
 export interface InventoryChanges {
   /** Files to read: new, with a new stamp, or named by the watcher. */
@@ -33,14 +33,24 @@ export class ManifestInventory {
     return this.lastScan?.directories ?? new Map();
   }
 
-  /** Stats everything the paths name; returns the files that differ from what was known. */
+  /**
+   * Stats everything the paths name; returns the files that differ from what was known.
+   * Files of a configured path that cannot be read now are kept, not removed: a
+   * directory gone or unreadable is a fault to report, not an order to delete every
+   * service it defined.
+   */
   async rescan(): Promise<InventoryChanges> {
     const scan = await scanManifestPaths(this.paths, this.fs);
     const toRead: string[] = [];
     const removed: string[] = [];
+    const files = new Map(scan.files);
     for (const [file, stamp] of scan.files) if (this.files.get(file) !== stamp) toRead.push(file);
-    for (const file of this.files.keys()) if (!scan.files.has(file)) removed.push(file);
-    this.files = new Map(scan.files);
+    for (const [file, stamp] of this.files) {
+      if (scan.files.has(file)) continue;
+      if (scan.unreadable.some((configured) => isUnder(file, configured))) files.set(file, stamp);
+      else removed.push(file);
+    }
+    this.files = files;
     this.lastScan = scan;
     return { toRead, removed };
   }
@@ -61,6 +71,9 @@ export class ManifestInventory {
       if (dir !== undefined && isManifestName(name)) candidates.push(path.join(dir, name));
     }
     const stamps = await mapConcurrently(candidates, IO_CONCURRENCY, (file) => stampOf(file, this.fs));
+    // A file gone with its whole directory is for a rescan to judge (see rescan).
+    const dirsOfGone = new Set(candidates.filter((_, i) => stamps[i] === undefined).map((file) => path.dirname(file)));
+    for (const dir of dirsOfGone) if (!(await this.isDirectory(dir))) return undefined;
     const toRead: string[] = [];
     const removed: string[] = [];
     candidates.forEach((file, i) => {
@@ -76,6 +89,24 @@ export class ManifestInventory {
     return { toRead, removed };
   }
 
+  private async isDirectory(dir: string): Promise<boolean> {
+    try {
+      return (await this.fs.stat(dir)).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Whether a change to `changed` (resolved) can matter: a configured path, or a
+   * manifest-named entry of a configured directory. Other entries of the watched
+   * parent directories (a log file beside the manifests) cannot.
+   */
+  concerns(changed: string): boolean {
+    if (this.configured.has(changed)) return true;
+    return isManifestName(path.basename(changed)) && this.configured.has(path.dirname(changed));
+  }
+
   /** A file found missing when read: gone until a scan or the watcher sees it again. */
   forget(file: string): void {
     this.files.delete(file);
@@ -85,8 +116,11 @@ export class ManifestInventory {
   async changedOnDisk(): Promise<boolean> {
     const before = this.lastScan;
     const now = await scanManifestPaths(this.paths, this.fs);
-    if (before === undefined || before.readablePaths !== now.readablePaths || this.files.size !== now.files.size) return true;
+    if (before === undefined || before.readablePaths !== now.readablePaths) return true;
     for (const [file, stamp] of now.files) if (this.files.get(file) !== stamp) return true;
+    for (const file of this.files.keys()) {
+      if (!now.files.has(file) && !now.unreadable.some((configured) => isUnder(file, configured))) return true;
+    }
     return false;
   }
 }

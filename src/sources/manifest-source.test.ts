@@ -288,19 +288,6 @@ describe('ManifestSource', () => {
     expect(new Set(v4).size).toBe(v4?.length);
   });
 
-  it('starts unhealthy but synced when no path is readable, and picks the directory up once it appears', async () => {
-    const missing = path.join(dir, 'later');
-    await startSource({ paths: [missing] });
-    expect(summary(batches[0] ?? [])).toEqual(['synced']);
-    expect(source?.status().healthy).toBe(false);
-    expect(source?.status().detail).toContain('no manifest path readable');
-
-    await mkdir(missing);
-    await writeFile(path.join(missing, 'a.yaml'), serviceYaml('web'));
-    expect(summary(await batch(2))).toEqual(['service-upsert default/web']);
-    await vi.waitFor(() => expect(source?.status().healthy).toBe(true));
-  });
-
   it('stops watching on stop()', async () => {
     await writeFile(path.join(dir, 'a.yaml'), serviceYaml('web'));
     await startSource();

@@ -1,7 +1,11 @@
 // A Source reading Services, EndpointSlices (or Endpoints) and Nodes from
 // manifest files: a file, several, or directories of multi-document YAML/JSON.
 // It delivers what the Kubernetes source will: one initial batch ending in
-// 'synced', then one batch of differences per change on disk.
+// 'synced', then one batch of differences per change on disk. As the
+// Kubernetes source waits for complete lists, 'synced' waits until every
+// configured path can be read: a mistyped or unmounted path at start-up must
+// not program (and so wipe) zero services. A path lost later keeps what it
+// last defined, and status() says so.
 import { ValidationError } from '../model/errors.js';
 import { SvcplaneError } from '../util/errors.js';
 import { ChangeWatcher } from './change-watcher.js';
@@ -20,6 +24,8 @@ import type { Source, SourceEvent, SourceSink } from './source.js';
 
 export const DEFAULT_DEBOUNCE_MS = 200;
 export const DEFAULT_POLL_INTERVAL_MS = 2000;
+/** However busy the directories, a change is loaded within this long (plus the read). */
+export const DEFAULT_MAX_DELAY_MS = 1000;
 
 /** The pino subset used here. */
 export interface ManifestSourceLogger {
@@ -37,6 +43,8 @@ export interface ManifestSourceOptions {
   readonly logger?: ManifestSourceLogger;
   /** false: read once at start, never again. */
   readonly watch?: boolean;
+  /** Longest wait from a change to its reload, however often the debounce restarts. */
+  readonly maxDelayMs?: number;
   /** Safety net for changes fs.watch misses. */
   readonly pollIntervalMs?: number;
   /** The file system calls made (tests count them). */
@@ -64,6 +72,13 @@ export class ManifestSource implements Source {
   private readonly readFailures = new Map<string, string>();
   private lastError: string | undefined;
   private stopped = false;
+  /** 'synced' was delivered: every configured path was readable once. */
+  private synced = false;
+  /** Events loaded before 'synced', delivered with it. */
+  private beforeSync: SourceEvent[] = [];
+  private settleStart: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  /** Since when some configured path cannot be read (undefined while all can). */
+  private unreadableSince: Date | undefined;
 
   constructor(private readonly options: ManifestSourceOptions) {
     if (options.paths.length === 0) throw new ManifestSourceError('no manifest paths given');
@@ -75,48 +90,93 @@ export class ManifestSource implements Source {
     this.state = new ManifestState(allocator, options.validate);
   }
 
+  /** Resolves once 'synced' was delivered: after every configured path could be read. */
   async start(sink: SourceSink): Promise<void> {
     if (this.sink !== undefined) throw new ManifestSourceError('manifest source already started');
     this.sink = sink;
     const events = await this.load();
-    sink([...events, { type: 'synced' }]);
-    if (this.options.watch === false || this.stopped) return;
-    this.watcher = new ChangeWatcher({
-      debounceMs: this.options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
-      pollIntervalMs: this.options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
-      directories: async () => directoriesToWatch(this.paths, this.inventory.directories),
-      changedOnDisk: () => this.inventory.changedOnDisk(),
-      reload: (paths) => this.reload(paths),
-      logger: this.logger,
-    });
-    await this.watcher.start();
+    if (this.options.watch === false && !this.complete()) {
+      throw new ManifestSourceError(`cannot read manifest paths: ${this.inventory.scan?.problems.join('; ')}`);
+    }
+    const first = this.complete()
+      ? undefined
+      : new Promise<void>((resolve, reject) => {
+          this.settleStart = { resolve, reject };
+        });
+    this.deliver(events);
+    if (first !== undefined) {
+      this.logger.warn({ problems: this.inventory.scan?.problems }, 'manifest paths cannot be read; programming nothing until they can');
+    }
+    if (this.options.watch !== false && !this.stopped) {
+      this.watcher = new ChangeWatcher({
+        debounceMs: this.options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
+        maxDelayMs: this.options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
+        pollIntervalMs: this.options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+        relevant: (changed) => this.inventory.concerns(changed),
+        directories: async () => directoriesToWatch(this.paths, this.inventory.directories),
+        changedOnDisk: () => this.inventory.changedOnDisk(),
+        reload: (paths) => this.reload(paths),
+        logger: this.logger,
+      });
+      await this.watcher.start();
+    }
+    await first;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     await this.watcher?.stop();
     this.watcher = undefined;
+    this.settleStart?.reject(new ManifestSourceError('manifest source stopped before every manifest path could be read'));
+    this.settleStart = undefined;
   }
 
   status(): { readonly healthy: boolean; readonly detail: string } {
     const scan = this.inventory.scan;
     if (scan === undefined) return { healthy: false, detail: 'manifests not loaded yet' };
-    const healthy = scan.readablePaths > 0;
-    const loaded = healthy
-      ? `${this.state.fileCount} manifest files, ${this.state.objectCount} objects loaded`
-      : `no manifest path readable (${this.paths.join(', ')})`;
-    return { healthy, detail: this.lastError === undefined ? loaded : `${loaded}; last error: ${this.lastError}` };
+    if (!this.synced) {
+      return { healthy: false, detail: `cannot read manifest paths (${scan.problems.join('; ')}); nothing programmed until they can be read` };
+    }
+    if (scan.unreadable.length > 0) {
+      const since = this.unreadableSince === undefined ? '' : ` since ${this.unreadableSince.toISOString()}`;
+      const kept = `keeping the last good state: ${this.state.fileCount} manifest files, ${this.state.objectCount} objects`;
+      return { healthy: false, detail: `cannot read manifest paths${since} (${scan.problems.join('; ')}); ${kept}` };
+    }
+    const loaded = `${this.state.fileCount} manifest files, ${this.state.objectCount} objects loaded`;
+    return { healthy: true, detail: this.lastError === undefined ? loaded : `${loaded}; last error: ${this.lastError}` };
+  }
+
+  /** Every configured path could be read at the last full scan. */
+  private complete(): boolean {
+    return (this.inventory.scan?.unreadable.length ?? 1) === 0;
+  }
+
+  /** Hands a batch on, or holds it until every path has been read once. */
+  private deliver(events: readonly SourceEvent[]): void {
+    if (this.sink === undefined || this.stopped) return;
+    if (!this.synced) {
+      this.beforeSync.push(...events);
+      if (!this.complete()) return;
+      this.synced = true;
+      events = [...this.beforeSync, { type: 'synced' }];
+      this.beforeSync = [];
+      this.settleStart?.resolve();
+      this.settleStart = undefined;
+    }
+    if (events.length === 0) return;
+    try {
+      this.sink(events);
+    } catch (err) {
+      if (!this.synced) throw err;
+      this.logger.warn({ err }, 'manifest source sink failed');
+    }
   }
 
   private async reload(paths: ReadonlySet<string> | undefined): Promise<void> {
     if (this.stopped || this.sink === undefined) return;
-    const events = await this.load(paths);
-    if (events.length === 0 || this.stopped) return;
-    try {
-      this.sink(events);
-    } catch (err) {
-      this.logger.warn({ err }, 'manifest source sink failed');
-    }
+    // Until every path was read once, only a full scan can tell that it now is.
+    const events = await this.load(this.synced ? paths : undefined);
+    if (!this.stopped) this.deliver(events);
   }
 
   /**
@@ -173,9 +233,14 @@ export class ManifestSource implements Source {
     const found = await this.inventory.rescan();
     const problems = this.inventory.scan?.problems ?? [];
     if (problems.length > 0 && problems.join('\n') !== previousProblems) {
-      this.logger.warn({ problems }, 'cannot read manifest paths');
+      const message = this.synced ? 'cannot read manifest paths; keeping what they last defined' : 'cannot read manifest paths';
+      this.logger.warn({ problems, kept: this.synced ? this.state.objectCount : 0 }, message);
       this.lastError = problems[0];
     }
+    if (problems.length === 0 && previousProblems !== undefined && previousProblems !== '') {
+      this.logger.info({ paths: this.paths }, 'every manifest path can be read again');
+    }
+    this.unreadableSince = problems.length === 0 ? undefined : (this.unreadableSince ?? new Date());
     return found;
   }
 }

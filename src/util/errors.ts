@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   SVCPLANE_BAD_DURATION: 'a duration string does not parse (DurationError)',
   SVCPLANE_BAD_BIND_ADDRESS: 'a listen address is not ADDR:PORT (BindAddressError)',
   SVCPLANE_MODE_UNAVAILABLE: 'the requested proxy mode cannot run in this build or on this node (UnsupportedModeError)',
+  SVCPLANE_MODE_NOT_BUILT: 'the requested proxy mode does not exist in this build yet (ModeNotBuiltError)',
   SVCPLANE_INVALID_OBJECT: 'a Service, EndpointSlice or Node fails validation; that object is skipped (ValidationError)',
   SVCPLANE_INVALID_SERVICE_CIDR: 'a service CIDR given for cluster IP allocation is invalid (InvalidServiceCIDRError)',
   // sources

@@ -1,9 +1,8 @@
 // Reading iptables-restore batches in tests: a structural form for golden
 // comparison (order kept within a chain, not across chains) and checks that
 // every jump target exists.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { expect } from 'vitest';
+import { readGolden } from './golden-file.js';
 
 export interface TableForm {
   declared: string[];
@@ -82,18 +81,9 @@ export function unknownTargets(text: string): string[] {
   return bad;
 }
 
-/** Compare a batch with its golden file (writing the file when missing or UPDATE_GOLDEN=1). */
+/** Compare a batch with its golden file (missing goldens fail; see golden-file.ts to record them). */
 export function expectGolden(path: string, actual: string): void {
-  let golden: string | undefined;
-  try {
-    golden = readFileSync(path, 'utf8');
-  } catch {
-    golden = undefined;
-  }
-  if (golden === undefined || process.env['UPDATE_GOLDEN'] === '1') {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `${dedent(actual)}\n`);
-    return;
-  }
+  const golden = readGolden(path, `${dedent(actual)}\n`);
+  if (golden === undefined) return;
   expect(parseBatch(actual)).toEqual(parseBatch(golden));
 }

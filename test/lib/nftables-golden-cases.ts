@@ -1,12 +1,11 @@
 // The nftables planner's golden cases: the iptables planner's cases (the same
 // representative services and node contexts) plus nftables-specific ones, and
 // partial-sync cases (a state before, a state after, the keys that changed).
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { expect } from 'vitest';
 import type { IPFamily } from '../../src/model/types.js';
 import { defaultNodeContext, type NodeContext } from '../../src/state/node-context.js';
 import type { FamilyState } from '../../src/state/types.js';
+import { readGolden } from './golden-file.js';
 import { GOLDEN_CASES as IPTABLES_CASES } from './iptables-golden-cases.js';
 import { endpoint, familyState, servicePort } from './state-fixtures.js';
 
@@ -85,18 +84,9 @@ export const NFT_PARTIAL_CASES: readonly NftPartialCase[] = [
   },
 ];
 
-/** Compare an nft script with its golden file, exactly (writing the file when missing or UPDATE_GOLDEN=1). */
+/** Compare an nft script with its golden file, exactly (missing goldens fail; see golden-file.ts to record them). */
 export function expectNftGolden(path: string, actual: string): void {
-  let golden: string | undefined;
-  try {
-    golden = readFileSync(path, 'utf8');
-  } catch {
-    golden = undefined;
-  }
-  if (golden === undefined || process.env['UPDATE_GOLDEN'] === '1') {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, actual);
-    return;
-  }
+  const golden = readGolden(path, actual);
+  if (golden === undefined) return;
   expect(actual).toBe(golden);
 }
