@@ -72,7 +72,8 @@ interface Holder {
 
 /** Starts the process that keeps the private mount namespace alive; resolves once it is set up. */
 async function startHolder(): Promise<Holder> {
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'cat'], { stdio: ['pipe', 'ignore', 'pipe'], shell: false });
+  // Its own process group: a Ctrl-C at the terminal is for the command, not for the holder.
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'cat'], { stdio: ['pipe', 'ignore', 'pipe'], detached: true, shell: false });
   const stderr: Buffer[] = [];
   child.stderr?.on('data', (b: Buffer) => stderr.push(b));
   let exited = false;
