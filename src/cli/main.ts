@@ -8,6 +8,9 @@ import { registerCleanup } from './cleanup-command.js';
 import { registerDemo } from './demo-command.js';
 import { registerBench } from './bench-command.js';
 import { registerMaps } from './maps-command.js';
+import { registerPodEnv } from './pod-env-command.js';
+import { registerResolvConf } from './resolv-conf-command.js';
+import { registerExec } from './exec-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('svcplane')
@@ -22,6 +25,9 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerBench(program);
   registerMaps(program);
+  registerPodEnv(program);
+  registerResolvConf(program);
+  registerExec(program);
   return program;
 }
 

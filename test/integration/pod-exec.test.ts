@@ -1,0 +1,175 @@
+// Privileged: `svcplane exec` end to end, from the build. A network namespace holds a
+// tiny DNS responder (test/lib/tiny-dns-responder.mjs, checked with dig first); the
+// command run under exec resolves a service by its short name through glibc and the
+// generated /etc/resolv.conf, and sees the service variables in its environment,
+// while the host's /etc/resolv.conf and mount table stay as they were.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runChecked } from '../../src/kernel/exec.js';
+import { addNetns, deleteNetns, ipIn } from '../../src/testbed/netns.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const RESPONDER = fileURLToPath(new URL('../lib/tiny-dns-responder.mjs', import.meta.url));
+const NS = 'svcp-discovery-exec';
+const DNS_IP = '10.253.53.10';
+
+const SERVICES = `apiVersion: v1
+kind: Service
+metadata: {name: my-service, namespace: default}
+spec:
+  selector: {app: my-app}
+  ports: [{name: http, protocol: TCP, port: 80, targetPort: 9376}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: redis-master, namespace: default}
+spec:
+  clusterIP: 10.96.0.11
+  ports: [{port: 6379, targetPort: 6379}]
+`;
+const POD = `apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: default}
+spec:
+  containers:
+  - name: app
+    env:
+    - {name: MY_URL, value: "http://$(MY_SERVICE_SERVICE_HOST):$(MY_SERVICE_SERVICE_PORT_HTTP)/"}
+`;
+
+interface Run {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function svcplane(args: readonly string[], onStart?: (pid: number) => void): Promise<Run> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  if (onStart && child.pid !== undefined) onStart(child.pid);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+const resolvMounts = (): string[] => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(' /etc/resolv.conf '));
+
+describe('svcplane exec (privileged)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sp-discovery-exec-'));
+  const manifests = join(dir, 'services.yaml');
+  const podFile = join(dir, 'pod.yaml');
+  let responder: ReturnType<typeof spawn> | undefined;
+  const queries: string[] = [];
+  let clusterIP = '';
+  const hostResolv = { sha: '', mounts: [] as string[] };
+  const execArgs = (): string[] => ['exec', '--pod', podFile, '--manifests', manifests, '--cluster-dns', DNS_IP, '--netns', NS, '--'];
+
+  beforeAll(async () => {
+    writeFileSync(manifests, SERVICES);
+    writeFileSync(podFile, POD);
+    hostResolv.sha = sha('/etc/resolv.conf');
+    hostResolv.mounts = resolvMounts();
+    await deleteNetns(NS);
+    await addNetns(NS);
+    // The server's address lives on the namespace's loopback (no dummy module needed).
+    await ipIn(NS, ['addr', 'add', `${DNS_IP}/32`, 'dev', 'lo']);
+    // Nothing leaves the namespace.
+    await ipIn(NS, ['route', 'add', 'blackhole', 'default']);
+
+    // The allocated cluster IP as pod-env reports it must be the one `plan` programs.
+    const env = await svcplane(['pod-env', '--manifests', manifests, '--namespace', 'default']);
+    expect(env.code, env.stderr).toBe(0);
+    clusterIP = /^MY_SERVICE_SERVICE_HOST=(\S+)$/m.exec(env.stdout)?.[1] ?? '';
+    expect(clusterIP).toMatch(/^10\.(9[6-9]|10[0-9]|11[01])\./);
+    const plan = await svcplane(['plan', '--mode', 'iptables', '--manifests', manifests, '--cluster-cidr', '10.244.0.0/16']);
+    expect(plan.stdout).toContain(`-d ${clusterIP}/32 --dport 80`);
+
+    const records = JSON.stringify({ 'my-service.default.svc.cluster.local': clusterIP });
+    responder = spawn('ip', ['netns', 'exec', NS, process.execPath, RESPONDER, DNS_IP, records], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      let buffered = '';
+      responder?.stdout?.on('data', (b: Buffer) => {
+        buffered += b.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const l of lines) if (l === 'ready') resolve();
+        else queries.push(l);
+      });
+      responder?.on('exit', (code) => reject(new Error(`DNS responder exited (${code})`)));
+    });
+    // The responder answers like a DNS server (dig), before glibc is asked anything.
+    const dig = await runChecked('dig', ['+short', '+time=2', '+tries=1', `@${DNS_IP}`, 'my-service.default.svc.cluster.local', 'A'], { netns: NS });
+    expect(dig.stdout.trim()).toBe(clusterIP);
+    queries.length = 0;
+  });
+
+  afterAll(async () => {
+    responder?.kill('SIGTERM');
+    await deleteNetns(NS);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('resolves a service by its short name through glibc and the generated resolv.conf, in the namespace', async () => {
+    const run = await svcplane([...execArgs(), 'getent', 'hosts', 'my-service']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim().split(/\s+/)).toEqual([clusterIP, 'my-service.default.svc.cluster.local']);
+    // The search path came from the generated file: the first name asked is the pod namespace's.
+    expect(queries[0]).toMatch(/^query my-service\.default\.svc\.cluster\.local \d+$/);
+  });
+
+  it('an unknown name is not found (NXDOMAIN through every search domain)', async () => {
+    queries.length = 0;
+    const run = await svcplane([...execArgs(), 'getent', 'hosts', 'no-such-service']);
+    expect(run.code).toBe(2);
+    expect(queries).toContain('query no-such-service.default.svc.cluster.local 1');
+  });
+
+  it('the command sees the resolv.conf that `svcplane resolv-conf` prints, and runs in the namespace', async () => {
+    const expected = await svcplane(['resolv-conf', '--pod', podFile, '--cluster-dns', DNS_IP]);
+    expect(expected.stdout).toMatch(/^nameserver 10\.253\.53\.10\nsearch default\.svc\.cluster\.local svc\.cluster\.local cluster\.local( |\n)/);
+    const cat = await svcplane([...execArgs(), 'cat', '/etc/resolv.conf']);
+    expect(cat.stdout).toBe(expected.stdout);
+    const addrs = await svcplane([...execArgs(), 'ip', '-o', 'addr', 'show', 'dev', 'lo']);
+    expect(addrs.stdout).toContain(`inet ${DNS_IP}/32`);
+  });
+
+  it('the environment holds the service variables and the pod\'s expanded env', async () => {
+    const run = await svcplane([...execArgs(), 'env']);
+    expect(run.code).toBe(0);
+    const env = run.stdout.split('\n');
+    expect(env).toContain(`MY_SERVICE_SERVICE_HOST=${clusterIP}`);
+    expect(env).toContain('MY_SERVICE_SERVICE_PORT_HTTP=80');
+    expect(env).toContain(`MY_SERVICE_PORT_80_TCP=tcp://${clusterIP}:80`);
+    expect(env).toContain(`MY_URL=http://${clusterIP}:80/`);
+    expect(env).toContain('REDIS_MASTER_SERVICE_HOST=10.96.0.11');
+    expect(env).toContain('REDIS_MASTER_PORT=tcp://10.96.0.11:6379');
+  });
+
+  it('passes the exit status and signals through', async () => {
+    expect((await svcplane([...execArgs(), 'sh', '-c', 'exit 7'])).code).toBe(7);
+    expect((await svcplane([...execArgs(), 'no-such-command-sp-discovery'])).code).toBe(127);
+    let pid = 0;
+    const running = svcplane([...execArgs(), 'sleep', '30'], (p) => (pid = p));
+    await new Promise((r) => setTimeout(r, 1500));
+    process.kill(pid, 'SIGTERM');
+    const run = await running;
+    expect(run.signal).toBe('SIGTERM');
+  });
+
+  it('leaves the host\'s /etc/resolv.conf and mount table as they were', () => {
+    expect(sha('/etc/resolv.conf')).toBe(hostResolv.sha);
+    expect(resolvMounts()).toEqual(hostResolv.mounts);
+  });
+});
