@@ -13,6 +13,10 @@ export const ERROR_CODES = {
   SVCPLANE_MODE_NOT_BUILT: 'the requested proxy mode does not exist in this build yet (ModeNotBuiltError)',
   SVCPLANE_INVALID_OBJECT: 'a Service, EndpointSlice or Node fails validation; that object is skipped (ValidationError)',
   SVCPLANE_INVALID_SERVICE_CIDR: 'a service CIDR given for cluster IP allocation is invalid (InvalidServiceCIDRError)',
+  SVCPLANE_INVALID_POD: 'a Pod file given to pod-env, resolv-conf or exec fails validation (InvalidPodError)',
+  SVCPLANE_UNKNOWN_CONTAINER: 'no container of that name in the pod (UnknownContainerError)',
+  SVCPLANE_HOST_RESOLV_CONF: 'the host resolv.conf cannot be read or parsed (HostResolvConfError)',
+  SVCPLANE_POD_EXEC: 'svcplane exec cannot set up the pod\'s namespaces or run the command (PodExecError)',
   // sources
   SVCPLANE_MANIFEST_SOURCE: 'the manifests path cannot be read or watched (ManifestSourceError)',
   SVCPLANE_KUBERNETES_API: 'a Kubernetes API request failed (KubernetesApiError)',
