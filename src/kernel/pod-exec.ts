@@ -41,6 +41,8 @@ export interface PodExecResult {
 const NETNS_DIR = '/run/netns';
 const DEFAULT_FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 const HOLDER_READY_TIMEOUT_MS = 5000;
+/** Environment variable naming the svcplane process a namespace holder belongs to. */
+export const HOLDER_ENV = 'SVCPLANE_EXEC_HOLDER_FOR';
 
 /** The path of an `ip netns` name, refusing names that would leave /run/netns. */
 export function netnsPath(name: string): string {
@@ -73,7 +75,9 @@ interface Holder {
 /** Starts the process that keeps the private mount namespace alive; resolves once it is set up. */
 async function startHolder(): Promise<Holder> {
   // Its own process group: a Ctrl-C at the terminal is for the command, not for the holder.
-  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'cat'], { stdio: ['pipe', 'ignore', 'pipe'], detached: true, shell: false });
+  // HOLDER_ENV marks it (visible in /proc/PID/environ) with the pid it serves.
+  const env = { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', [HOLDER_ENV]: String(process.pid) };
+  const child = spawn('unshare', ['--mount', '--propagation', 'private', 'cat'], { stdio: ['pipe', 'ignore', 'pipe'], detached: true, env, shell: false });
   const stderr: Buffer[] = [];
   child.stderr?.on('data', (b: Buffer) => stderr.push(b));
   let exited = false;

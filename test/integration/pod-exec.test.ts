@@ -5,12 +5,13 @@
 // while the host's /etc/resolv.conf and mount table stay as they were.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChecked } from '../../src/kernel/exec.js';
+import { HOLDER_ENV } from '../../src/kernel/pod-exec.js';
 import { addNetns, deleteNetns, ipIn } from '../../src/testbed/netns.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -49,19 +50,26 @@ interface Run {
   readonly stderr: string;
 }
 
-function svcplane(args: readonly string[], onStart?: (pid: number) => void): Promise<Run> {
+function svcplane(args: readonly string[], onStart?: (pid: number, stdout: NodeJS.ReadableStream) => void): Promise<Run> {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  if (onStart && child.pid !== undefined) onStart(child.pid);
+  if (onStart && child.pid !== undefined) onStart(child.pid, child.stdout);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
 
+const readEnviron = (pid: string): string => {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return ''; // gone meanwhile
+  }
+};
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 const resolvMounts = (): string[] => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(' /etc/resolv.conf '));
 
@@ -160,12 +168,40 @@ describe('svcplane exec (privileged)', () => {
   it('passes the exit status and signals through', async () => {
     expect((await svcplane([...execArgs(), 'sh', '-c', 'exit 7'])).code).toBe(7);
     expect((await svcplane([...execArgs(), 'no-such-command-sp-discovery'])).code).toBe(127);
-    let pid = 0;
-    const running = svcplane([...execArgs(), 'sleep', '30'], (p) => (pid = p));
-    await new Promise((r) => setTimeout(r, 1500));
-    process.kill(pid, 'SIGTERM');
-    const run = await running;
-    expect(run.signal).toBe('SIGTERM');
+    // The command says when it runs, so the signal is sent to a running command and not to a
+    // svcplane still starting (which would die of it without passing anything through).
+    const signalled = async (script: string): Promise<Run> => {
+      let pid = 0;
+      let started: () => void = () => {};
+      const isRunning = new Promise<void>((r) => (started = r));
+      const running = svcplane([...execArgs(), 'sh', '-c', script], (p, stdout) => {
+        pid = p;
+        stdout.on('data', (b: Buffer) => b.toString().includes('started') && started());
+      });
+      await isRunning;
+      process.kill(pid, 'SIGTERM');
+      return running;
+    };
+    // A command that handles TERM: the signal reached it and its exit status came back.
+    const handled = await signalled("trap 'kill $!; exit 42' TERM; echo started; sleep 30 & wait");
+    expect({ code: handled.code, signal: handled.signal }).toEqual({ code: 42, signal: null });
+    // A command that dies of TERM: svcplane dies of the same signal.
+    const killed = await signalled('echo started; exec sleep 30');
+    expect({ code: killed.code, signal: killed.signal }).toEqual({ code: null, signal: 'SIGTERM' });
+  });
+
+  it('without --netns: the same private resolv.conf in the host\'s network namespace', async () => {
+    const expected = await svcplane(['resolv-conf', '--pod', podFile, '--cluster-dns', DNS_IP]);
+    const cat = await svcplane(['exec', '--pod', podFile, '--manifests', manifests, '--cluster-dns', DNS_IP, '--', 'cat', '/etc/resolv.conf']);
+    expect(cat.code).toBe(0);
+    expect(cat.stdout).toBe(expected.stdout);
+  });
+
+  it('leaves no holder process and no temporary file behind', async () => {
+    const holders = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && readEnviron(pid).includes(`${HOLDER_ENV}=`));
+    expect(holders).toEqual([]);
+    const leftovers = await runChecked('find', [tmpdir(), '-maxdepth', '1', '-name', 'svcplane-exec-*']);
+    expect(leftovers.stdout).toBe('');
   });
 
   it('leaves the host\'s /etc/resolv.conf and mount table as they were', () => {
