@@ -9,16 +9,9 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-/**
- * Imports allowed for now, each of exactly these names. renderEnv is the service-port
- * policy step that issue 13 (item 1) moves out of the iptables backend; remove these
- * entries when nftables no longer imports iptables/service-rules.ts.
- */
-export const ALLOWED = [
-  { file: 'src/backends/nftables/planner.ts', target: 'src/backends/iptables/service-rules.ts', names: ['renderEnv'] },
-  { file: 'src/backends/nftables/base-objects.ts', target: 'src/backends/iptables/service-rules.ts', names: ['RenderEnv'] },
-  { file: 'src/backends/nftables/service-objects.ts', target: 'src/backends/iptables/service-rules.ts', names: ['RenderEnv'] },
-];
+/** Imports allowed as exceptions (none: the policy step moved renderEnv out of the iptables backend). */
+/** @type {readonly { file: string, target: string, names: string[] }[]} */
+export const ALLOWED = [];
 
 // `import ... from 'x'`, `export ... from 'x'`, `import 'x'`, `import('x')`.
 const IMPORT = /(?:\b(?:import|export)\s+(?:type\s+)?([^'"`;]*?)\s*from\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g;
