@@ -1,4 +1,5 @@
 // Test helpers over the packet tracers' results (the trace core's outcomes).
+import { expect } from 'vitest';
 import { formatHostPort } from '../../src/backends/common/address.js';
 import type { Ruleset } from '../../src/backends/iptables/tracer-model.js';
 import type { TraceOutcome, TraceResult } from '../../src/backends/common/trace.js';
@@ -11,6 +12,16 @@ export function expectEndpoints(result: TraceResult): Record<string, number> {
     endpoints[o.destination] = (endpoints[o.destination] ?? 0) + o.probability;
   }
   return endpoints;
+}
+
+/** Each destination with an equal share, for comparing with expectEndpoints(). */
+export function even(...destinations: string[]): Record<string, unknown> {
+  return Object.fromEntries(destinations.map((d) => [d, expect.closeTo(1 / destinations.length, 8)]));
+}
+
+/** The distinct masquerade flags of a trace's outcomes. */
+export function masqueraded(result: TraceResult): boolean[] {
+  return [...new Set(result.outcomes.map((o) => o.masqueraded))];
 }
 
 /** Sum of outcome probabilities: must be 1 for every trace. */

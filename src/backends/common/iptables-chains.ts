@@ -1,5 +1,6 @@
-// The iptables vocabulary the iptables mode and IPVS mode's companion rules share, with
-// kube-proxy's names: the base chains both write, and how comment text is made safe.
+// The iptables vocabulary the iptables mode and IPVS mode's companion rules share: kube-proxy's
+// base chain names (IPVS mode writes KUBE-SERVICES, KUBE-POSTROUTING and KUBE-MARK-MASQ too),
+// how comment text is made safe, and the host-route suffix of single addresses.
 import type { IPFamily } from '../../model/types.js';
 
 export const KUBE_SERVICES_CHAIN = 'KUBE-SERVICES';

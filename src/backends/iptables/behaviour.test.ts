@@ -2,31 +2,16 @@
 // where first packets of connections go for every service type and policy.
 import { describe, expect, it } from 'vitest';
 import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixtures.js';
-import { affinitySetFor, expectEndpoints, onlyOutcome, totalProbability } from '../../../test/lib/tracer-expect.js';
+import { CLIENT, CLUSTER_IP, ctx, ENV, EXTERNAL_IP, LB_IP, local3, NODE_IP, NODE_PORT, POD, remote1, remote2 } from '../../../test/lib/trace-scenario.js';
+import { affinitySetFor, even, expectEndpoints, masqueraded, onlyOutcome, totalProbability } from '../../../test/lib/tracer-expect.js';
 import type { IPFamily } from '../../model/types.js';
-import { defaultNodeContext, type NodeContext } from '../../state/node-context.js';
+import type { NodeContext } from '../../state/node-context.js';
 import type { ServicePortState } from '../../state/types.js';
 import { planFull, planPartial } from './planner.js';
 import type { Ruleset } from './tracer-model.js';
 import { applyRestore, parseRuleset } from './tracer-parse.js';
 import type { TracePacket, TraceResult } from '../common/trace.js';
 import { tracePacket } from './tracer.js';
-
-const NODE_IP = '192.168.1.10';
-const CLIENT = '203.0.113.7';
-const POD = '10.244.9.9';
-const CLUSTER_IP = '10.96.0.10';
-const EXTERNAL_IP = '198.51.100.50';
-const LB_IP = '198.51.100.80';
-const NODE_PORT = 30080;
-const ENV = { localAddresses: [NODE_IP, '127.0.0.0/8'] };
-
-const ctx = (overrides: Partial<NodeContext> = {}): NodeContext =>
-  defaultNodeContext({ nodeIPs: [NODE_IP, 'fd00:1::10'], clusterCIDRs: ['10.244.0.0/16', 'fd00:244::/64'], ...overrides });
-
-const remote1 = endpoint('10.244.1.1', 8080);
-const remote2 = endpoint('10.244.2.2', 8080);
-const local3 = endpoint('10.244.0.3', 8080, { isLocal: true });
 
 function load(ports: readonly ServicePortState[], context: NodeContext = ctx(), family: IPFamily = 'IPv4'): Ruleset {
   const plan = planFull(familyState(...ports), { family, ctx: context });
@@ -39,11 +24,6 @@ function trace(ruleset: Ruleset, packet: Partial<TracePacket> & Pick<TracePacket
   expect(totalProbability(result)).toBeCloseTo(1, 9);
   return result;
 }
-
-const even = (...destinations: string[]): Record<string, unknown> =>
-  Object.fromEntries(destinations.map((d) => [d, expect.closeTo(1 / destinations.length, 8)]));
-
-const masqueraded = (result: TraceResult): boolean[] => [...new Set(result.outcomes.map((o) => o.masqueraded))];
 
 describe('ClusterIP', () => {
   const rs = load([servicePort({ clusterEndpoints: [remote1, remote2, local3] })]);

@@ -2,28 +2,15 @@
 // first packets go for every service type and policy.
 import { describe, expect, it } from 'vitest';
 import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixtures.js';
+import { CLIENT, CLUSTER_IP, ctx, ENV, EXTERNAL_IP, LB_IP, local3, NODE_IP, NODE_PORT, POD, remote1, remote2 } from '../../../test/lib/trace-scenario.js';
+import { even, expectEndpoints as endpoints, masqueraded as masq, onlyOutcome as only, totalProbability } from '../../../test/lib/tracer-expect.js';
 import type { IPFamily } from '../../model/types.js';
-import { defaultNodeContext, type NodeContext } from '../../state/node-context.js';
+import type { NodeContext } from '../../state/node-context.js';
 import type { ServicePortState } from '../../state/types.js';
 import type { NftObjects } from './objects.js';
 import { memoObjects, planFull, planPartial } from './planner.js';
-import type { TraceOutcome, TracePacket, TraceResult } from '../common/trace.js';
+import type { TracePacket, TraceResult } from '../common/trace.js';
 import { tracePacket } from './tracer.js';
-
-const NODE_IP = '192.168.1.10';
-const CLIENT = '203.0.113.7';
-const POD = '10.244.9.9';
-const CLUSTER_IP = '10.96.0.10';
-const EXTERNAL_IP = '198.51.100.50';
-const LB_IP = '198.51.100.80';
-const NODE_PORT = 30080;
-const ENV = { localAddresses: [NODE_IP, '127.0.0.0/8'] };
-
-const ctx = (o: Partial<NodeContext> = {}): NodeContext =>
-  defaultNodeContext({ nodeIPs: [NODE_IP, 'fd00:1::10'], clusterCIDRs: ['10.244.0.0/16', 'fd00:244::/64'], ...o });
-const remote1 = endpoint('10.244.1.1', 8080);
-const remote2 = endpoint('10.244.2.2', 8080);
-const local3 = endpoint('10.244.0.3', 8080, { isLocal: true });
 
 function load(ports: readonly ServicePortState[], context: NodeContext = ctx(), family: IPFamily = 'IPv4'): NftObjects {
   return memoObjects(planFull(familyState(...ports), { family, ctx: context }));
@@ -31,24 +18,9 @@ function load(ports: readonly ServicePortState[], context: NodeContext = ctx(), 
 
 function trace(objects: NftObjects, packet: Partial<TracePacket> & Pick<TracePacket, 'dst'>, env = ENV): TraceResult {
   const result = tracePacket(objects, { src: CLIENT, protocol: 'TCP', dport: 80, from: 'outside', ...packet }, env);
-  expect(result.outcomes.reduce((s, o) => s + o.probability, 0)).toBeCloseTo(1, 9);
+  expect(totalProbability(result)).toBeCloseTo(1, 9);
   return result;
 }
-
-function only(result: TraceResult): TraceOutcome {
-  const [first, ...rest] = result.outcomes;
-  if (first === undefined || rest.length > 0) throw new Error(`expected one outcome, got ${JSON.stringify(result.outcomes)}`);
-  return first;
-}
-
-function endpoints(result: TraceResult): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const o of result.outcomes) if (o.verdict === 'DNAT' && o.destination !== undefined) out[o.destination] = (out[o.destination] ?? 0) + o.probability;
-  return out;
-}
-
-const even = (...d: string[]): Record<string, unknown> => Object.fromEntries(d.map((x) => [x, expect.closeTo(1 / d.length, 8)]));
-const masq = (r: TraceResult): boolean[] => [...new Set(r.outcomes.map((o) => o.masqueraded))];
 
 describe('ClusterIP', () => {
   const objects = load([servicePort({ clusterEndpoints: [remote1, remote2, local3] })]);
