@@ -19,6 +19,7 @@ export type LbMapKey = (typeof LB_MAP_KEYS)[number];
 
 export type LbMaps = Readonly<Record<LbMapKey, Pick<BpfMap, 'entries' | 'updateBatch' | 'deleteBatch'>>>;
 
+export const LB_MAP_NAMES: Readonly<Record<LbMapKey, string>> = openMaps(LB_MAP_KEYS, (name) => name);
 
 /** The maps the programs write themselves (connections, affinity, socket reverse NAT): the agent only reads or flushes them. */
 export const STATE_MAP_KEYS = ['conntrack', 'conntrack6', 'affinity', 'sockRevNat', 'sockRevNat6'] as const;
@@ -54,8 +55,6 @@ export function countStateMaps(maps: Readonly<Record<StateMapKey, Pick<BpfMap, '
     return { name, entries, undecodable };
   });
 }
-
-export const LB_MAP_NAMES: Readonly<Record<LbMapKey, string>> = openMaps(LB_MAP_KEYS, (name) => name);
 
 /** Each content map's kernel maps by family. Maglev tables are keyed by rev_nat_index, one id space: one map serves both. */
 const FAMILY_MAPS = {

@@ -21,32 +21,33 @@ export function viewOf(bytes: Uint8Array, what: string, size: number): DataView 
 
 interface Member {
   readonly field: FieldLayout;
+  readonly access: (typeof FIELD_ACCESS)[FieldType];
   readonly prop: string;
   readonly what: string;
 }
 
 export function structCodec<F extends Fields>(layout: StructLayout<F>): Codec<RecordOf<F>> {
   const members: Member[] = Object.entries(layout.fields).flatMap(([cname, field]) =>
-    field.prop === undefined ? [] : [{ field, prop: field.prop, what: `${layout.name}.${cname}` }]);
+    field.prop === undefined ? [] : [{ field, access: FIELD_ACCESS[field.type], prop: field.prop, what: `${layout.name}.${cname}` }]);
   return {
     ctype: `struct ${layout.name}`,
     size: layout.size,
     encode(record) {
       const bytes = new Uint8Array(layout.size);
       const dv = new DataView(bytes.buffer);
-      for (const { field, prop, what } of members) {
+      for (const { field, access, prop, what } of members) {
         const value = (record as Readonly<Record<string, unknown>>)[prop];
         // field.as is loosely typed in the layout; Field<P, V> made the record's property its input type.
         const raw = field.as ? (field.as.encode as (v: unknown) => unknown)(value) : value;
-        FIELD_ACCESS[field.type].put(dv, field.offset, raw, what);
+        access.put(dv, field.offset, raw, what);
       }
       return bytes;
     },
     decode(bytes) {
       const dv = viewOf(bytes, layout.name, layout.size);
       const record: Record<string, unknown> = {};
-      for (const { field, prop, what } of members) {
-        const raw = FIELD_ACCESS[field.type].get(dv, field.offset);
+      for (const { field, access, prop, what } of members) {
+        const raw = access.get(dv, field.offset);
         record[prop] = field.as ? (field.as.decode as (r: unknown, w: string) => unknown)(raw, what) : raw;
       }
       return record as RecordOf<F>;

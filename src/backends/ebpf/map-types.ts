@@ -1,5 +1,5 @@
 // The eBPF maps' records as TypeScript sees them: bpf/include/svcplane_lb.h mirrored
-// field for field (map-codec.ts turns them into bytes; a test checks both against BTF).
+// field for field (map-layout.ts declares how, map-table.ts encodes them; a test checks both against BTF).
 // The load-balancer records hold addresses as strings of either family: an Lb4Key
 // with an IPv6 address is encoded as struct lb6_key into svcp_lb6_svc, an Lb4Backend
 // with one as struct lb6_backend, and so on (backend ids and rev_nat indexes are
