@@ -174,7 +174,8 @@ export class Agent {
       }
       const missing = err instanceof ConntrackCleanupError && err.toolMissing;
       const message = missing ? 'conntrack is not installed: stale UDP flows are not cleared (install the conntrack package)' : 'clearing stale conntrack entries failed';
-      if (health.recordConntrack(err) === 'failing') logger.error({ err }, message);
+      const code = err instanceof SvcplaneError ? err.code : 'unknown';
+      if (health.recordConntrack({ code, toolMissing: missing }) === 'failing') logger.error({ err }, message);
       else logger.debug({ err }, message);
     }
   }

@@ -35,19 +35,17 @@ export class HealthTracker {
   }
 
   /**
-   * The outcome of a sync's stale conntrack cleanup (an error, or undefined for success). It is
-   * reported, never a reason for 503: the rules are right, only old UDP flows linger. Returns
-   * 'failing' when this starts a run of failures, 'recovered' when it ends one.
+   * The outcome of a sync's stale conntrack cleanup (a failure's code, or undefined for success).
+   * It is reported, never a reason for 503: the rules are right, only old UDP flows linger.
+   * Returns 'failing' when this starts a run of failures, 'recovered' when it ends one.
    */
-  recordConntrack(err?: unknown): 'failing' | 'recovered' | undefined {
+  recordConntrack(failure?: { readonly code: string; readonly toolMissing: boolean }): 'failing' | 'recovered' | undefined {
     const previous = this.conntrack;
-    if (err === undefined) {
+    if (failure === undefined) {
       this.conntrack = undefined;
       return previous === undefined ? undefined : 'recovered';
     }
-    const code = err instanceof SvcplaneError ? err.code : 'unknown';
-    const toolMissing = (err as { toolMissing?: unknown }).toolMissing === true;
-    this.conntrack = { failures: (previous?.failures ?? 0) + 1, since: previous?.since ?? this.now(), code, toolMissing };
+    this.conntrack = { failures: (previous?.failures ?? 0) + 1, since: previous?.since ?? this.now(), ...failure };
     return previous === undefined ? 'failing' : undefined;
   }
 
