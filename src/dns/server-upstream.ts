@@ -105,13 +105,16 @@ function udpExchange(upstream: UpstreamAddress, query: Buffer, timeoutMs: number
     };
     const timer = setTimeout(() => done(undefined), timeoutMs);
     socket.on('error', () => done(undefined));
-    socket.on('message', (msg, rinfo) => {
-      // Only the upstream asked may answer, with the id asked.
-      if (rinfo.port !== upstream.port || msg.length < 12 || msg.readUInt16BE(0) !== query.readUInt16BE(0)) return;
+    socket.on('message', (msg) => {
+      // The connected socket only hears the upstream asked; the id must be the one asked.
+      if (msg.length < 12 || msg.readUInt16BE(0) !== query.readUInt16BE(0)) return;
       done(msg);
     });
-    socket.send(query, upstream.port, upstream.host, (err) => {
-      if (err) done(undefined);
+    // A connected socket hears ICMP port-unreachable at once, so a dead upstream fails over fast.
+    socket.connect(upstream.port, upstream.host, () => {
+      socket.send(query, (err) => {
+        if (err) done(undefined);
+      });
     });
   });
 }
