@@ -40,10 +40,11 @@ export function registerRun(program: Command): void {
     .option('--log-format <format>', 'json or text (default json)')
     .option('--log-level <level>', 'debug, info, warn, error (default info)')
     .option('--dns-listen <addr...>', 'also serve cluster DNS on IP:PORT (UDP and TCP) from the agent\'s state')
+    .option('--dns-upstream <addr...>', 'with --dns-listen: nameservers for other names (default: those of /etc/resolv.conf)')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
       const cfg = resolveConfig(flagsToSettings(opts, (n) => cmd.getOptionValueSource(n) === 'cli'), file);
-      await runAgent(cfg, (opts.dnsListen as string[] | undefined) ?? []);
+      await runAgent(cfg, { listens: (opts.dnsListen as string[] | undefined) ?? [], upstreams: (opts.dnsUpstream as string[] | undefined) ?? [] });
     });
 }
 
@@ -57,15 +58,20 @@ function createSource(cfg: AgentConfig, logger: Logger): Source {
 }
 
 /** Cluster DNS inside the agent: one watch, one store; the agent hands each applied batch over. */
-async function startAgentDns(listens: readonly string[], logger: Logger): Promise<{ dns: ClusterDns; onStoreChange: (store: ObjectStore, keys: ServiceKeySet) => void } | undefined> {
+async function startAgentDns({ listens, upstreams }: AgentDnsFlags, logger: Logger): Promise<{ dns: ClusterDns; onStoreChange: (store: ObjectStore, keys: ServiceKeySet) => void } | undefined> {
   if (listens.length === 0) return undefined;
-  const dns = new ClusterDns({ listens: listens.map(parseListen), clusterDomain: 'cluster.local', upstreams: dnsUpstreams([]), podRecords: 'insecure', ttl: 5, logger });
+  const dns = new ClusterDns({ listens: listens.map(parseListen), clusterDomain: 'cluster.local', upstreams: dnsUpstreams(upstreams), podRecords: 'insecure', ttl: 5, logger });
   await dns.start();
   logger.info({ listen: dns.addresses.map((a) => `${a.host}:${a.port}`) }, 'serving cluster DNS');
   return { dns, onStoreChange: (store, keys) => dns.update(store, changedServices(keys)) };
 }
 
-export async function runAgent(cfg: AgentConfig, dnsListens: readonly string[] = []): Promise<void> {
+export interface AgentDnsFlags {
+  readonly listens: readonly string[];
+  readonly upstreams: readonly string[];
+}
+
+export async function runAgent(cfg: AgentConfig, dnsFlags: AgentDnsFlags = { listens: [], upstreams: [] }): Promise<void> {
   const logger = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
   const source = createSource(cfg, logger);
   const ctx = nodeContextFrom({ ...cfg, nodeIPs: cfg.nodeIPs.length > 0 ? cfg.nodeIPs : detectNodeIPs() });
@@ -94,7 +100,7 @@ export async function runAgent(cfg: AgentConfig, dnsListens: readonly string[] =
     await startHealthServer(parseBindAddress(cfg.healthzBindAddress, 'healthzBindAddress'), health),
     await startMetricsServer(parseBindAddress(cfg.metricsBindAddress, 'metricsBindAddress'), metrics.registry),
   ];
-  const agentDns = await startAgentDns(dnsListens, logger);
+  const agentDns = await startAgentDns(dnsFlags, logger);
   const agent = new Agent({
     ctx, source, backend, logger, metrics, health,
     ...(agentDns ? { onStoreChange: agentDns.onStoreChange } : {}),

@@ -98,12 +98,20 @@ export class Forwarder {
 function udpExchange(upstream: UpstreamAddress, query: Buffer, timeoutMs: number): Promise<Buffer | undefined> {
   return new Promise((resolve) => {
     const socket = dgram.createSocket(upstream.host.includes(':') ? 'udp6' : 'udp4');
+    let finished = false;
     const done = (value: Buffer | undefined): void => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
-      socket.close();
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
       resolve(value);
     };
     const timer = setTimeout(() => done(undefined), timeoutMs);
+    // Connect errors (no route, refused) arrive here, not in the connect callback.
     socket.on('error', () => done(undefined));
     socket.on('message', (msg) => {
       // The connected socket only hears the upstream asked; the id must be the one asked.
@@ -112,9 +120,14 @@ function udpExchange(upstream: UpstreamAddress, query: Buffer, timeoutMs: number
     });
     // A connected socket hears ICMP port-unreachable at once, so a dead upstream fails over fast.
     socket.connect(upstream.port, upstream.host, () => {
-      socket.send(query, (err) => {
-        if (err) done(undefined);
-      });
+      if (finished) return;
+      try {
+        socket.send(query, (err) => {
+          if (err) done(undefined);
+        });
+      } catch {
+        done(undefined);
+      }
     });
   });
 }
@@ -123,7 +136,10 @@ function tcpExchange(upstream: UpstreamAddress, query: Buffer, timeoutMs: number
   return new Promise((resolve) => {
     const socket = net.connect({ host: upstream.host, port: upstream.port });
     let buffered = Buffer.alloc(0);
+    let finished = false;
     const done = (value: Buffer | undefined): void => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       socket.destroy();
       resolve(value);

@@ -69,7 +69,13 @@ export class DnsServer {
       socket.on('error', (err) => this.logger?.warn({ err }, 'dns udp socket error'));
       socket.on('message', (msg, rinfo) => {
         void this.reply(msg, 'udp').then((out) => {
-          if (out) socket.send(out, rinfo.port, rinfo.address);
+          if (!out) return;
+          try {
+            socket.send(out, rinfo.port, rinfo.address);
+          } catch (err) {
+            // A closed socket (stopping) or a bad peer address must not take the server down.
+            this.logger?.warn({ err }, 'dns udp reply failed');
+          }
         });
       });
       this.udp.push(socket);

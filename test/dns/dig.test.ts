@@ -1,5 +1,6 @@
 // The real `svcplane dns` queried with dig (bind9-dnsutils) over UDP and TCP on loopback,
 // with a fake upstream nameserver on loopback for everything outside the cluster zone.
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadManifests } from '../../src/cli/load-manifests.js';
@@ -203,9 +204,9 @@ describe('svcplane dns upstreams and updates', () => {
   });
 
   it('a service added to the manifests resolves, and removed is NXDOMAIN, within a second', async () => {
-    const manifests = join(dir, 'update.yaml');
-    const base = clusterDocs().slice(0, 2);
-    writeManifests(manifests, base);
+    const manifests = join(dir, 'update');
+    mkdirSync(manifests);
+    writeManifests(join(manifests, 'base.yaml'), clusterDocs().slice(0, 2));
     const server = await DnsProcess.start(['--manifests', manifests, '--listen', `${TEST_NET}.7:${PORT}`, '--upstream', `${upstream.host}:${upstream.port}`]);
     procs.push(server);
     const name = 'late.dnstest.svc.cluster.local';
@@ -213,16 +214,20 @@ describe('svcplane dns upstreams and updates', () => {
       const t0 = Date.now();
       for (;;) {
         const r = await dig(`${TEST_NET}.7`, PORT, [name, 'A']);
-        if (r.status === status) return Date.now() - t0;
+        if (r.status === status) {
+          process.stderr.write(`${name} ${status} after ${Date.now() - t0} ms\n`);
+          return Date.now() - t0;
+        }
         if (Date.now() - t0 > 5000) throw new Error(`${name} still ${r.status} after 5 s`);
         await new Promise((res) => setTimeout(res, 20));
       }
     };
     expect((await dig(`${TEST_NET}.7`, PORT, [name, 'A'])).status).toBe('NXDOMAIN');
-    writeManifests(manifests, [...base, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'late', namespace: 'dnstest' }, spec: { clusterIP: '10.96.50.77', ports: [{ port: 80 }] } }]);
+    const late = join(manifests, 'late.yaml');
+    writeManifests(late, [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 'late', namespace: 'dnstest' }, spec: { clusterIP: '10.96.50.77', ports: [{ port: 80 }] } }]);
     expect(await waitFor('NOERROR')).toBeLessThan(1000);
     expect(rrs((await dig(`${TEST_NET}.7`, PORT, [name, 'A'])).answer)).toEqual([`${name}. A 10.96.50.77`]);
-    writeManifests(manifests, base);
+    rmSync(late);
     expect(await waitFor('NXDOMAIN')).toBeLessThan(1000);
   });
 });
