@@ -20,7 +20,7 @@ function resolvConfDir(netns: string): string {
 export async function podLookups(podNetns: string, nameserver: string): Promise<DnsLookup[]> {
   const dir = resolvConfDir(podNetns);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}/resolv.conf`, `nameserver ${nameserver}\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5 timeout:1 attempts:2\n`);
+  writeFileSync(`${dir}/resolv.conf`, `nameserver ${nameserver}\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5 timeout:2 attempts:3\n`);
   try {
     const lookups: [string, string[]][] = [
       ['getent', ['hosts', 'my-service']],
