@@ -17,7 +17,7 @@ system-deps:
 	@missing=""; \
 	for c in iptables-restore:iptables ip:iproute2 conntrack:conntrack nft:nftables ipset:ipset sysctl:procps socat:socat \
 	         modprobe:kmod qemu-system-x86_64:qemu-system-x86 ipvsadm:ipvsadm cpio:cpio xz:xz-utils \
-	         clang:clang llvm-strip:llvm bpftool:bpftool unshare:util-linux nsenter:util-linux dig:bind9-dnsutils; do \
+	         clang:clang llvm-strip:llvm bpftool:bpftool unshare:util-linux nsenter:util-linux dig:bind9-dnsutils knotd:knot dnsperf:dnsperf; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; \
 	done; \
 	ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 || missing="$$missing linux-image-amd64"; \

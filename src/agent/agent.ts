@@ -36,6 +36,8 @@ export interface AgentOptions {
   readonly timers?: Timers;
   /** Observes every successful sync (tests and benchmarks wait on it). */
   readonly onSync?: (info: { reason: SyncReason; outcome: SyncOutcome | undefined; durationMs: number }) => void;
+  /** Observes every applied batch with the store (cluster DNS reads the same state from it). */
+  readonly onStoreChange?: (store: ObjectStore, changed: ServiceKeySet) => void;
 }
 
 const EMPTY_STATE: DesiredState = { IPv4: new Map(), IPv6: new Map() };
@@ -87,6 +89,7 @@ export class Agent {
       }
     }
     const keys = this.store.apply(events);
+    this.opts.onStoreChange?.(this.store, keys);
     const contextChanged = keys.nodes.has(this.ctx.nodeName) && this.adoptNode();
     for (const k of keys.services) this.pending.services.add(k);
     for (const k of keys.endpoints) this.pending.endpoints.add(k);

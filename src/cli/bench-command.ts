@@ -5,6 +5,7 @@ import { parseDuration } from '../util/duration.js';
 import { runBench } from '../bench/run-bench.js';
 import { renderTables } from '../bench/report/table.js';
 import { writeReport } from '../bench/report/write-report.js';
+import { renderDnsBench, runDnsBench } from '../bench/dns-bench.js';
 
 interface BenchFlags {
   readonly modes: string;
@@ -15,6 +16,9 @@ interface BenchFlags {
   readonly out?: string;
   readonly dataplane: boolean;
   readonly vm: boolean;
+  readonly dns: boolean;
+  readonly dnsOnly?: boolean;
+  readonly dnsServices: string;
 }
 
 function positiveInts(text: string, flag: string): number[] {
@@ -41,13 +45,24 @@ export function registerBench(program: Command): void {
     .option('--out <dir>', 'write results.json and SVG charts here')
     .option('--no-dataplane', 'control plane only (no traffic)')
     .option('--no-vm', 'skip modes this kernel lacks instead of running them in the VM')
+    .option('--no-dns', 'skip the DNS section (svcplane dns against Knot, with dnsperf)')
+    .option('--dns-only', 'run only the DNS section')
+    .option('--dns-services <n>', 'services in the DNS section', '10000')
     .action(async (flags: BenchFlags) => {
-      const report = await runBench({
-        modes: parseBenchModes(flags.modes), services: positiveInts(flags.services, '--services'), endpoints: positiveInts(flags.endpoints, '--endpoints')[0] as number,
-        durationMs: parseDuration(flags.duration, 'duration'), runs: positiveInts(flags.runs, '--runs')[0] as number,
-        dataPlane: flags.dataplane, vm: flags.vm, out: process.stderr,
-      });
-      process.stdout.write(renderTables(report));
-      if (flags.out) for (const f of writeReport(flags.out, report)) process.stderr.write(`wrote ${f}\n`);
+      if (!flags.dnsOnly) await runModes(flags);
+      if (flags.dns || flags.dnsOnly) {
+        const seconds = Math.max(1, Math.round(parseDuration(flags.duration, 'duration') / 1000));
+        process.stdout.write(renderDnsBench(await runDnsBench({ services: positiveInts(flags.dnsServices, '--dns-services')[0] as number, seconds, out: process.stderr })));
+      }
     });
+}
+
+async function runModes(flags: BenchFlags): Promise<void> {
+  const report = await runBench({
+    modes: parseBenchModes(flags.modes), services: positiveInts(flags.services, '--services'), endpoints: positiveInts(flags.endpoints, '--endpoints')[0] as number,
+    durationMs: parseDuration(flags.duration, 'duration'), runs: positiveInts(flags.runs, '--runs')[0] as number,
+    dataPlane: flags.dataplane, vm: flags.vm, out: process.stderr,
+  });
+  process.stdout.write(renderTables(report));
+  if (flags.out) for (const f of writeReport(flags.out, report)) process.stderr.write(`wrote ${f}\n`);
 }

@@ -12,6 +12,7 @@ import { AgentProcess } from '../testbed/agent-process.js';
 import { listNetns, NETNS_PREFIX } from '../testbed/netns.js';
 import { cleanupStaleTestbeds, CLIENT_IP, createTestbed, NODE_IP, type RequestResult, type Testbed } from '../testbed/testbed.js';
 import { demoPods, DemoError, loadDemoState, resolveTarget, type DemoPod, type DemoTarget, type TargetRequest } from './demo-plan.js';
+import { DEMO_DNS_PORT, podLookups } from './demo-dns.js';
 import { checkTarget, displayService, formatLogRecords, renderCheck, rulesExcerpt, type TargetCheck } from './demo-report.js';
 
 const TESTBED_NAME = 'demo';
@@ -48,6 +49,8 @@ class DemoRun {
   private agent: AgentProcess | undefined;
   private tornDown: Promise<void> | undefined;
   private aborted = false;
+  /** DNS lookups from the pod that got no answer (they fail the demo like a traffic check). */
+  readonly dnsProblems: string[] = [];
 
   constructor(
     private readonly examples: string,
@@ -87,11 +90,24 @@ class DemoRun {
     }
 
     this.checkAborted();
+    const dnsPod = pods[0]?.name;
+    if (dnsPod) await this.showDns(tb.pod(dnsPod).ns, dnsPod);
+
+    this.checkAborted();
     const { stdout } = await tb.exec('node', 'iptables-save', ['-t', 'nat']);
     this.print();
     this.print(`Rules the agent wrote for ${RULES_SERVICE} (iptables-save -t nat in ${tb.nodeNs}, excerpt)`);
     for (const line of rulesExcerpt(stdout, RULES_SERVICE)) this.print(`  ${line}`);
     return checks;
+  }
+
+  /** Cluster DNS from the agent, looked up from a pod namespace; a failed lookup fails the demo. */
+  private async showDns(podNetns: string, pod: string): Promise<void> {
+    const lookups = await podLookups(podNetns, NODE_IP);
+    this.print();
+    this.print(`DNS        from pod ${pod} (resolv.conf: nameserver ${NODE_IP}, search default.svc.cluster.local ...), served by svcplane run --dns-listen`);
+    for (const l of lookups) this.print(`  $ ${l.command}${l.output.length === 0 ? '   (no answer)' : ''}\n${l.output.map((o) => `    ${o}`).join('\n')}`);
+    this.dnsProblems.push(...lookups.filter((l) => !l.ok).map((l) => `${l.command}: no answer`));
   }
 
   /** Stops the agent (SIGTERM, then SIGKILL via the test bed) and deletes every namespace. */
@@ -151,6 +167,9 @@ function agentArgs(examples: string): string[] {
     '--healthz-bind-address', '127.0.0.1:10256',
     '--metrics-bind-address', '127.0.0.1:10249',
     '--log-format', 'json',
+    '--dns-listen', `${NODE_IP}:${DEMO_DNS_PORT}`,
+    // Never the host's resolvers: other names get a quick SERVFAIL (nothing listens there).
+    '--dns-upstream', `127.0.0.1:${DEMO_DNS_PORT}`,
   ];
 }
 
@@ -222,7 +241,7 @@ export async function runDemo(out: Print = (line = '') => process.stdout.write(`
     process.exit(failure.signal === 'SIGINT' ? 130 : 143);
   }
   const failed = checks.filter((c) => c.problems.length > 0);
-  if (failure !== undefined || failed.length > 0) {
+  if (failure !== undefined || failed.length > 0 || demo.dnsProblems.length > 0) {
     const tail = demo.agentTail();
     if (tail.length > 0) {
       print();
@@ -232,10 +251,10 @@ export async function runDemo(out: Print = (line = '') => process.stdout.write(`
   }
   if (failure !== undefined) throw failure;
   print();
-  if (failed.length > 0) {
-    print(`FAILED: ${failed.map((c) => displayService(c.target.service)).join(', ')}  (${since(started)})`);
+  if (failed.length > 0 || demo.dnsProblems.length > 0) {
+    print(`FAILED: ${[...failed.map((c) => displayService(c.target.service)), ...demo.dnsProblems].join(', ')}  (${since(started)})`);
     process.exitCode = 1;
   } else {
-    print(`All ${checks.length} traffic checks passed  (${since(started)})`);
+    print(`All ${checks.length} traffic checks passed, and the DNS lookups answered  (${since(started)})`);
   }
 }

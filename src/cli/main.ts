@@ -11,6 +11,7 @@ import { registerMaps } from './maps-command.js';
 import { registerPodEnv } from './pod-env-command.js';
 import { registerResolvConf } from './resolv-conf-command.js';
 import { registerExec } from './exec-command.js';
+import { registerDns } from './dns-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('svcplane')
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerPodEnv(program);
   registerResolvConf(program);
   registerExec(program);
+  registerDns(program);
   return program;
 }
 

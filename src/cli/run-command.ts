@@ -16,6 +16,11 @@ import { ManifestSource } from '../sources/manifest-source.js';
 import type { Source } from '../sources/source.js';
 import type { Logger } from '../agent/logger.js';
 import { addNodeOptions, flagsToSettings } from './options.js';
+import { ClusterDns } from '../dns/cluster-dns.js';
+import { changedServices } from '../dns/records-from-store.js';
+import { parseListen } from '../dns/server.js';
+import type { ObjectStore, ServiceKeySet } from '../state/object-store.js';
+import { dnsUpstreams } from './dns-command.js';
 
 /** The node's addresses when --node-ip is not given (a bare-metal node has no Node object). */
 function detectNodeIPs(): string[] {
@@ -34,10 +39,12 @@ export function registerRun(program: Command): void {
     .option('--metrics-bind-address <addr:port>', '/metrics (default 127.0.0.1:10249)')
     .option('--log-format <format>', 'json or text (default json)')
     .option('--log-level <level>', 'debug, info, warn, error (default info)')
+    .option('--dns-listen <addr...>', 'also serve cluster DNS on IP:PORT (UDP and TCP) from the agent\'s state')
+    .option('--dns-upstream <addr...>', 'with --dns-listen: nameservers for other names (default: those of /etc/resolv.conf)')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
       const cfg = resolveConfig(flagsToSettings(opts, (n) => cmd.getOptionValueSource(n) === 'cli'), file);
-      await runAgent(cfg);
+      await runAgent(cfg, { listens: (opts.dnsListen as string[] | undefined) ?? [], upstreams: (opts.dnsUpstream as string[] | undefined) ?? [] });
     });
 }
 
@@ -50,7 +57,21 @@ function createSource(cfg: AgentConfig, logger: Logger): Source {
   return new ManifestSource({ paths: [...cfg.manifests], serviceCIDRs: [...cfg.serviceCIDRs], logger });
 }
 
-export async function runAgent(cfg: AgentConfig): Promise<void> {
+/** Cluster DNS inside the agent: one watch, one store; the agent hands each applied batch over. */
+async function startAgentDns({ listens, upstreams }: AgentDnsFlags, logger: Logger): Promise<{ dns: ClusterDns; onStoreChange: (store: ObjectStore, keys: ServiceKeySet) => void } | undefined> {
+  if (listens.length === 0) return undefined;
+  const dns = new ClusterDns({ listens: listens.map(parseListen), clusterDomain: 'cluster.local', upstreams: dnsUpstreams(upstreams), podRecords: 'insecure', ttl: 5, logger });
+  await dns.start();
+  logger.info({ listen: dns.addresses.map((a) => `${a.host}:${a.port}`) }, 'serving cluster DNS');
+  return { dns, onStoreChange: (store, keys) => dns.update(store, changedServices(keys)) };
+}
+
+export interface AgentDnsFlags {
+  readonly listens: readonly string[];
+  readonly upstreams: readonly string[];
+}
+
+export async function runAgent(cfg: AgentConfig, dnsFlags: AgentDnsFlags = { listens: [], upstreams: [] }): Promise<void> {
   const logger = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
   const source = createSource(cfg, logger);
   const ctx = nodeContextFrom({ ...cfg, nodeIPs: cfg.nodeIPs.length > 0 ? cfg.nodeIPs : detectNodeIPs() });
@@ -79,8 +100,10 @@ export async function runAgent(cfg: AgentConfig): Promise<void> {
     await startHealthServer(parseBindAddress(cfg.healthzBindAddress, 'healthzBindAddress'), health),
     await startMetricsServer(parseBindAddress(cfg.metricsBindAddress, 'metricsBindAddress'), metrics.registry),
   ];
+  const agentDns = await startAgentDns(dnsFlags, logger);
   const agent = new Agent({
     ctx, source, backend, logger, metrics, health,
+    ...(agentDns ? { onStoreChange: agentDns.onStoreChange } : {}),
     nodeIPsFixed: cfg.nodeIPs.length > 0,
     ...(cfg.serviceProxyName ? { serviceProxyName: cfg.serviceProxyName } : {}),
     conntrack: new ConntrackFlowCleaner(new Conntrack({}), logger),
@@ -96,7 +119,7 @@ export async function runAgent(cfg: AgentConfig): Promise<void> {
     logger.info({ signal }, 'stopping; rules stay in place');
     void agent
       .stop()
-      .then(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))))
+      .then(() => Promise.all([...servers.map((s) => new Promise((r) => s.close(r))), agentDns?.dns.stop()]))
       .finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

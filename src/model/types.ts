@@ -70,6 +70,8 @@ export interface Endpoint {
   readonly zone: string | undefined;
   readonly hintsForZones: readonly string[];
   readonly hintsForNodes: readonly string[];
+  /** The endpoint's DNS label (EndpointSlice `hostname`, a pod's hostname/subdomain); only cluster DNS reads it. */
+  readonly hostname?: string;
 }
 
 export interface EndpointPort {

@@ -86,7 +86,7 @@ describe('validateEndpointSlice: valid slices', () => {
       }),
       {
         endpoints: [
-          endpoint({ addresses: ['10.244.2.9'], nodeName: 'node-b', zone: 'zone-b', hintsForZones: ['zone-b', 'zone-c'], hintsForNodes: ['node-b'] }),
+          endpoint({ addresses: ['10.244.2.9'], nodeName: 'node-b', zone: 'zone-b', hintsForZones: ['zone-b', 'zone-c'], hintsForNodes: ['node-b'], hostname: 'pod-1' }),
         ],
       },
     ],
@@ -151,6 +151,7 @@ describe('validateEndpointSlice: invalid fields', () => {
     ['bad FQDN', slice({ addressType: 'FQDN', endpoints: [{ addresses: ['DB!'] }] }), 'endpoints[0].addresses[0]', /subdomain/],
     ['ready a string', slice({ endpoints: [{ addresses: ['10.244.1.5'], conditions: { ready: 'true' } }] }), 'endpoints[0].conditions.ready', /expected a boolean/],
     ['bad nodeName', slice({ endpoints: [{ addresses: ['10.244.1.5'], nodeName: 'Node A' }] }), 'endpoints[0].nodeName', /subdomain/],
+    ['bad hostname', slice({ endpoints: [{ addresses: ['10.244.1.5'], hostname: 'pod.1' }] }), 'endpoints[0].hostname', /label/],
     ['hint without a name', slice({ endpoints: [{ addresses: ['10.244.1.5'], hints: { forZones: [{}] } }] }), 'endpoints[0].hints.forZones[0].name', /required/],
     ['port out of range', slice({ ports: [{ port: 65536 }] }), 'ports[0].port', /must be between 1 and 65535, inclusive/],
     ['negative port', slice({ ports: [{ port: -1 }] }), 'ports[0].port', /between 1 and 65535/],
@@ -232,7 +233,7 @@ describe('validateEndpoints (legacy)', () => {
         serviceName: 'db',
         addressType: 'IPv4',
         endpoints: [
-          endpoint({ addresses: ['10.244.1.5'], nodeName: 'node-a' }),
+          endpoint({ addresses: ['10.244.1.5'], nodeName: 'node-a', hostname: 'db-0' }),
           endpoint({ addresses: ['10.244.2.6'], nodeName: 'node-b', ready: false, serving: false }),
         ],
         ports,

@@ -36,6 +36,13 @@ function readNodeName(errs: FieldErrors, value: unknown, path: string): string |
   return checkName(errs, nodeName, path, dns1123SubdomainError) ? nodeName : undefined;
 }
 
+/** An endpoint's hostname becomes a DNS label under its service's name. */
+function readHostname(errs: FieldErrors, value: unknown, path: string): string | undefined {
+  const hostname = optString(errs, value, path);
+  if (hostname === undefined || hostname === '') return undefined;
+  return checkName(errs, hostname, path, dns1123LabelError) ? hostname : undefined;
+}
+
 /** hints.forZones / hints.forNodes: a list of {name}. */
 function readHintNames(errs: FieldErrors, value: unknown, path: string): string[] {
   const names: string[] = [];
@@ -76,7 +83,9 @@ function readEndpoint(errs: FieldErrors, item: unknown, path: string, addressTyp
   const terminating = optBoolean(errs, conditions?.['terminating'], `${path}.conditions.terminating`) ?? false;
   const zone = optString(errs, raw['zone'], `${path}.zone`);
   const hints = optObject(errs, raw['hints'], `${path}.hints`);
+  const hostname = readHostname(errs, raw['hostname'], `${path}.hostname`);
   return {
+    ...(hostname === undefined ? {} : { hostname }),
     addresses,
     ready,
     serving,
@@ -150,6 +159,7 @@ interface LegacyAddress {
   readonly ip: string;
   readonly nodeName: string | undefined;
   readonly ready: boolean;
+  readonly hostname: string | undefined;
 }
 
 function readLegacyAddresses(errs: FieldErrors, value: unknown, path: string, ready: boolean): LegacyAddress[] {
@@ -160,12 +170,13 @@ function readLegacyAddresses(errs: FieldErrors, value: unknown, path: string, re
     if (!raw) return;
     const text = optString(errs, raw['ip'], `${addrPath}.ip`);
     const nodeName = readNodeName(errs, raw['nodeName'], `${addrPath}.nodeName`);
+    const hostname = readHostname(errs, raw['hostname'], `${addrPath}.hostname`);
     if (text === undefined || text === '') {
       if (text === '' || raw['ip'] === undefined || raw['ip'] === null) errs.add(`${addrPath}.ip`, 'required value');
       return;
     }
     const ip = readIP(errs, text, `${addrPath}.ip`, { nonSpecial: true });
-    if (ip !== undefined) addresses.push({ ip, nodeName, ready });
+    if (ip !== undefined) addresses.push({ ip, nodeName, ready, hostname });
   });
   return addresses;
 }
@@ -180,6 +191,7 @@ function legacyEndpoint(address: LegacyAddress): Endpoint {
     zone: undefined,
     hintsForZones: [],
     hintsForNodes: [],
+    ...(address.hostname === undefined ? {} : { hostname: address.hostname }),
   };
 }
 

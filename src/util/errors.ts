@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   SVCPLANE_UNKNOWN_CONTAINER: 'no container of that name in the pod (UnknownContainerError)',
   SVCPLANE_HOST_RESOLV_CONF: 'the host resolv.conf cannot be read or parsed (HostResolvConfError)',
   SVCPLANE_POD_EXEC: 'svcplane exec cannot set up the pod\'s namespaces or run the command (PodExecError)',
+  SVCPLANE_DNS_UPSTREAM: 'a DNS upstream is not IP[:PORT], or no nameserver can be read from resolv.conf (DnsUpstreamError)',
+  SVCPLANE_DNS_LISTEN: 'a DNS listen address is not IP:PORT or cannot be bound (DnsListenError)',
   // sources
   SVCPLANE_MANIFEST_SOURCE: 'the manifests path cannot be read or watched (ManifestSourceError)',
   SVCPLANE_KUBERNETES_API: 'a Kubernetes API request failed (KubernetesApiError)',

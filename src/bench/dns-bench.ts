@@ -1,0 +1,174 @@
+// `svcplane bench` DNS section: svcplane's cluster DNS against Knot DNS serving the same
+// records from a zone file, both in a network namespace of their own, driven by dnsperf with
+// one query mix. Reports queries/s at full load, p50/p99 at half of svcplane's maximum, and the
+// time from a change to the new answer (through the manifests, and inside the index).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { ZoneResponder } from '../dns/answer.js';
+import { ClusterRecords } from '../dns/cluster-records.js';
+import { changedServices } from '../dns/records-from-store.js';
+import { runCommand } from '../kernel/exec.js';
+import { makeService } from '../state/test-builders.js';
+import { ObjectStore } from '../state/object-store.js';
+import { cliEntry } from '../testbed/agent-process.js';
+import { addNetns, deleteNetns, ProcessGroup } from '../testbed/netns.js';
+import { renderTable } from './report/text-table.js';
+import { benchExtraManifest, benchManifests, benchQueries, benchServices, benchZoneFile } from './dns-zone.js';
+import { dnsperf, percentile } from './dns-perf.js';
+
+export interface DnsBenchOptions {
+  readonly services: number;
+  readonly seconds: number;
+  readonly out: Writable;
+}
+
+interface ServerRow {
+  readonly name: string;
+  readonly maxQps: number;
+  readonly halfLoadQps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly lost: number;
+}
+
+export interface DnsBenchReport {
+  readonly services: number;
+  readonly rows: ServerRow[];
+  /** Manifest file written -> new name answered, ms (includes the manifest source's debounce). */
+  readonly changeViaManifestsMs: number[];
+  /** Store batch -> index updated -> answer, ms, at the same number of services. */
+  readonly changeInIndexMs: number;
+}
+
+const NS = 'svcp-dnsbench';
+const KNOT = { host: '127.0.0.1', port: 5300 };
+const SVCPLANE = { host: '127.0.0.1', port: 5301 };
+
+async function waitForAnswer(name: string, port: number, status: string, timeoutMs: number): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    const r = await runCommand('dig', ['@127.0.0.1', '-p', String(port), '+tries=1', '+time=1', name, 'A'], { netns: NS, timeoutMs: 5000 });
+    if (r.stdout.includes(`status: ${status}`)) return performance.now() - t0;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`${name} on port ${port}: no ${status} within ${timeoutMs} ms`);
+  }
+}
+
+function knotConfig(dir: string): string {
+  return [
+    'server:',
+    `    rundir: "${dir}"`,
+    `    listen: ${KNOT.host}@${KNOT.port}`,
+    'database:',
+    `    storage: "${dir}"`,
+    'log:',
+    '  - target: stderr',
+    '    any: warning',
+    'zone:',
+    '  - domain: cluster.local',
+    `    file: "${join(dir, 'cluster.local.zone')}"`,
+    '    semantic-checks: off',
+    '',
+  ].join('\n');
+}
+
+/** The svcplane side of a change, without the manifest source: store batch to answer. */
+function indexChangeMs(count: number): number {
+  const store = new ObjectStore();
+  const records = new ClusterRecords('cluster.local');
+  const events = benchServices(count).map((s) => ({ type: 'service-upsert' as const, service: makeService({ name: s.name, namespace: s.namespace, clusterIPs: [s.clusterIP] }) }));
+  records.update(store, changedServices(store.apply(events)));
+  const responder = new ZoneResponder(records.index, { ttl: 5, podRecords: 'insecure' });
+  const t0 = performance.now();
+  const runs = 100;
+  for (let i = 0; i < runs; i++) {
+    records.update(store, changedServices(store.apply([{ type: 'service-upsert', service: makeService({ name: `late-${i}`, namespace: 'ns-0', clusterIPs: [`10.99.0.${i}`] }) }])));
+    const a = responder.answer(`late-${i}.ns-0.svc.cluster.local`, 'A');
+    if (a.kind !== 'local' || a.answers.length !== 1) throw new Error('the index did not answer the new service');
+  }
+  return (performance.now() - t0) / runs;
+}
+
+export async function runDnsBench(o: DnsBenchOptions): Promise<DnsBenchReport> {
+  const dir = mkdtempSync(join(tmpdir(), 'sp-dns-bench-'));
+  const procs = new ProcessGroup();
+  const log = (s: string): void => void o.out.write(`dns bench: ${s}\n`);
+  try {
+    const services = benchServices(o.services);
+    const manifests = join(dir, 'manifests');
+    await runCommand('mkdir', ['-p', manifests]);
+    writeFileSync(join(manifests, 'services.yaml'), benchManifests(services));
+    writeFileSync(join(dir, 'cluster.local.zone'), benchZoneFile(services));
+    writeFileSync(join(dir, 'knot.conf'), knotConfig(dir));
+    const queries = join(dir, 'queries.txt');
+    writeFileSync(queries, benchQueries(services, 100_000));
+    await deleteNetns(NS);
+    await addNetns(NS);
+    log(`${o.services} services; starting knotd and svcplane dns in ${NS}`);
+    procs.spawn(NS, 'knotd', ['-c', join(dir, 'knot.conf')]);
+    procs.spawn(NS, process.execPath, [cliEntry(), 'dns', '--manifests', manifests, '--listen', `${SVCPLANE.host}:${SVCPLANE.port}`, '--upstream', '127.0.0.1:5309', '--log-format', 'text']);
+    await waitForAnswer('svc-0.ns-0.svc.cluster.local', KNOT.port, 'NOERROR', 60_000);
+    await waitForAnswer('svc-0.ns-0.svc.cluster.local', SVCPLANE.port, 'NOERROR', 120_000);
+
+    const perf = (port: number, rate?: number, verbose = false) => dnsperf({ netns: NS, server: '127.0.0.1', port, dataFile: queries, seconds: o.seconds, ...(rate ? { rate } : {}), verbose });
+    log('svcplane at full load');
+    const svcMax = await perf(SVCPLANE.port);
+    log('knot at full load');
+    const knotMax = await perf(KNOT.port);
+    const half = svcMax.qps / 2;
+    log(`both at ${Math.round(half)} q/s (half of svcplane's maximum)`);
+    const svcHalf = await perf(SVCPLANE.port, half, true);
+    const knotHalf = await perf(KNOT.port, half, true);
+    const row = (name: string, max: typeof svcMax, at: typeof svcHalf): ServerRow => {
+      const sorted = [...at.latenciesMs].sort((a, b) => a - b);
+      return { name, maxQps: max.qps, halfLoadQps: at.qps, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), lost: max.lost + at.lost };
+    };
+
+    log('change latency through the manifests');
+    const changeViaManifestsMs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const file = join(manifests, `extra-${i}.yaml`);
+      const name = `extra-${i}.ns-0.svc.cluster.local`;
+      const t0 = performance.now();
+      writeFileSync(file, benchExtraManifest(`extra-${i}`, `10.99.1.${i + 1}`));
+      await waitForAnswer(name, SVCPLANE.port, 'NOERROR', 10_000);
+      changeViaManifestsMs.push(performance.now() - t0);
+    }
+    return {
+      services: o.services,
+      rows: [row('svcplane', svcMax, svcHalf), row('knot', knotMax, knotHalf)],
+      changeViaManifestsMs,
+      changeInIndexMs: indexChangeMs(o.services),
+    };
+  } finally {
+    await procs.killAll();
+    await deleteNetns(NS);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function renderDnsBench(r: DnsBenchReport): string {
+  const f = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+  const knot = r.rows.find((x) => x.name === 'knot');
+  const table = renderTable(
+    [
+      { header: 'server', align: 'left' },
+      { header: 'max q/s', align: 'right' },
+      { header: 'vs knot', align: 'right' },
+      { header: 'q/s at half load', align: 'right' },
+      { header: 'p50 ms', align: 'right' },
+      { header: 'p99 ms', align: 'right' },
+      { header: 'lost', align: 'right' },
+    ],
+    r.rows.map((x) => [x.name, f(x.maxQps), knot ? `${f((100 * x.maxQps) / knot.maxQps)}%` : '', f(x.halfLoadQps), f(x.p50Ms, 3), f(x.p99Ms, 3), String(x.lost)]),
+  );
+  const sorted = [...r.changeViaManifestsMs].sort((a, b) => a - b);
+  return [
+    `DNS: ${r.services} services, dnsperf (70% A, 20% SRV, 10% NXDOMAIN), same records in Knot's zone`,
+    table,
+    `change -> answer through the manifest files: median ${f(percentile(sorted, 50))} ms, max ${f(sorted[sorted.length - 1] ?? NaN)} ms (includes the manifest source's 200 ms debounce and dig polling)`,
+    `change -> answer in the record index (store batch, index update, lookup): ${f(r.changeInIndexMs, 3)} ms`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,130 @@
+// The DNS listeners: UDP and TCP on each configured address (explicit addresses only, so
+// the server is never an open resolver by accident). Node sockets, no child processes.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { canonicalIP } from '../model/ip.js';
+import { SvcplaneError } from '../util/errors.js';
+import type { QueryHandler, Transport } from './query-handler.js';
+import { headerReply, HEADER_LENGTH, RCODE } from './wire.js';
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export class DnsListenError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_DNS_LISTEN';
+}
+
+/** `IP:PORT` or `[IPv6]:PORT`; the port is required (53 needs no default to be explicit). */
+export function parseListen(text: string): ListenAddress {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([0-9.]+):(\d+)$/.exec(text);
+  const host = m?.[1] ? canonicalIP(m[1]) : undefined;
+  const port = Number(m?.[2]);
+  if (!host || !Number.isInteger(port) || port < 0 || port > 65535) throw new DnsListenError(`listen address ${JSON.stringify(text)}: expected IP:PORT or [IPv6]:PORT`);
+  return { host, port };
+}
+
+/** Idle TCP connections are closed after this (RFC 7766 suggests seconds, not minutes). */
+const TCP_IDLE_MS = 10_000;
+const MAX_TCP_CONNECTIONS = 256;
+
+export interface DnsServerLogger {
+  warn(obj: object, msg: string): void;
+}
+
+export class DnsServer {
+  private readonly udp: dgram.Socket[] = [];
+  private readonly tcp: net.Server[] = [];
+  private readonly connections = new Set<net.Socket>();
+  private bound: ListenAddress[] = [];
+
+  constructor(
+    private readonly handler: QueryHandler,
+    private readonly listens: readonly ListenAddress[],
+    private readonly logger?: DnsServerLogger,
+  ) {}
+
+  /** The addresses actually bound (port 0 resolved), in --listen order. */
+  get addresses(): readonly ListenAddress[] {
+    return this.bound;
+  }
+
+  async start(): Promise<void> {
+    for (const listen of this.listens) {
+      // TCP first so that port 0 picks one port for both transports.
+      const server = net.createServer((socket) => this.onConnection(socket));
+      server.maxConnections = MAX_TCP_CONNECTIONS;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err) => reject(new DnsListenError(`listening on TCP ${listen.host}:${listen.port}: ${err.message}`, { cause: err })));
+        server.listen({ host: listen.host, port: listen.port }, () => resolve());
+      });
+      this.tcp.push(server);
+      const port = (server.address() as net.AddressInfo).port;
+      const socket = dgram.createSocket({ type: listen.host.includes(':') ? 'udp6' : 'udp4' });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', (err) => reject(new DnsListenError(`listening on UDP ${listen.host}:${port}: ${err.message}`, { cause: err })));
+        socket.bind({ address: listen.host, port }, () => resolve());
+      });
+      socket.on('error', (err) => this.logger?.warn({ err }, 'dns udp socket error'));
+      socket.on('message', (msg, rinfo) => {
+        void this.reply(msg, 'udp').then((out) => {
+          if (!out) return;
+          try {
+            socket.send(out, rinfo.port, rinfo.address);
+          } catch (err) {
+            // A closed socket (stopping) or a bad peer address must not take the server down.
+            this.logger?.warn({ err }, 'dns udp reply failed');
+          }
+        });
+      });
+      this.udp.push(socket);
+      this.bound.push({ host: listen.host, port });
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.udp) s.close();
+    for (const c of this.connections) c.destroy();
+    await Promise.all(this.tcp.map((s) => new Promise((r) => s.close(r))));
+    this.udp.length = 0;
+    this.tcp.length = 0;
+    this.bound = [];
+  }
+
+  /** Never throws: a query that breaks the handler gets SERVFAIL, and the server keeps serving. */
+  private async reply(msg: Buffer, transport: Transport): Promise<Buffer | undefined> {
+    try {
+      return await this.handler.handle(msg, transport);
+    } catch (err) {
+      this.logger?.warn({ err }, 'dns query failed');
+      return msg.length >= HEADER_LENGTH ? headerReply(msg, RCODE.SERVFAIL) : undefined;
+    }
+  }
+
+  /** RFC 1035 framing: a 2-byte length before each message; queries answered in order. */
+  private onConnection(socket: net.Socket): void {
+    this.connections.add(socket);
+    socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
+    socket.on('close', () => this.connections.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let buffered = Buffer.alloc(0);
+    let chain = Promise.resolve();
+    socket.on('data', (chunk) => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 2) {
+        const len = buffered.readUInt16BE(0);
+        if (buffered.length < 2 + len) break;
+        const msg = buffered.subarray(2, 2 + len);
+        buffered = buffered.subarray(2 + len);
+        chain = chain.then(async () => {
+          const out = await this.reply(msg, 'tcp');
+          if (!out || socket.destroyed) return;
+          const prefix = Buffer.alloc(2);
+          prefix.writeUInt16BE(out.length, 0);
+          socket.write(Buffer.concat([prefix, out]));
+        });
+      }
+    });
+  }
+}
