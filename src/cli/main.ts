@@ -8,6 +8,7 @@ import { registerCleanup } from './cleanup-command.js';
 import { registerDemo } from './demo-command.js';
 import { registerBench } from './bench-command.js';
 import { registerMaps } from './maps-command.js';
+import { registerIngress } from './ingress-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('svcplane')
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerBench(program);
   registerMaps(program);
+  registerIngress(program);
   return program;
 }
 
