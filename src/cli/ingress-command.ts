@@ -109,6 +109,35 @@ function parseBool(value: string, flag: string): boolean {
   throw new IngressOptionError(`${flag}: expected true or false, got ${JSON.stringify(value)}`);
 }
 
+/** The ingress flags `run --ingress` accepts (listen addresses default to every address, ports 80 and 443). */
+export function addRunIngressOptions(cmd: Command): Command {
+  return cmd
+    .option('--ingress', 'also run the Ingress controller (nginx as a child process)')
+    .option('--http-listen <ip:port>', 'ingress: where nginx serves HTTP', '0.0.0.0:80')
+    .option('--https-listen <ip:port>', 'ingress: where nginx serves HTTPS', '0.0.0.0:443')
+    .option('--ingress-class <name>', 'ingress: the IngressClass name served', DEFAULT_INGRESS_CLASS)
+    .option('--watch-ingress-without-class <bool>', 'ingress: serve Ingresses that name no class', 'true')
+    .option('--default-backend <ns/name:port>', 'ingress: the service for requests no rule matches')
+    .option('--service-upstream <bool>', 'ingress: proxy to cluster IPs (true) or endpoints (false)', 'true')
+    .option('--ingress-state-dir <dir>', 'ingress: nginx config, pid file, logs, certificates', '/run/svcplane/ingress')
+    .option('--nginx <path>', 'ingress: the nginx binary', '/usr/sbin/nginx');
+}
+
+export function ingressOptionsFromRunFlags(opts: Record<string, unknown>, cfg: { readonly nodeName: string; readonly minSyncPeriodMs: number }): IngressRuntimeOptions {
+  return {
+    http: parseListen(String(opts['httpListen']), '--http-listen'),
+    https: parseListen(String(opts['httpsListen']), '--https-listen'),
+    stateDir: String(opts['ingressStateDir']),
+    nginx: String(opts['nginx']),
+    className: String(opts['ingressClass']),
+    watchWithoutClass: parseBool(String(opts['watchIngressWithoutClass']), '--watch-ingress-without-class'),
+    defaultBackend: typeof opts['defaultBackend'] === 'string' ? parseDefaultBackend(opts['defaultBackend']) : undefined,
+    serviceUpstream: parseBool(String(opts['serviceUpstream']), '--service-upstream'),
+    nodeName: cfg.nodeName,
+    minSyncPeriodMs: Math.min(cfg.minSyncPeriodMs, 250),
+  };
+}
+
 export function registerIngress(program: Command): void {
   program
     .command('ingress')

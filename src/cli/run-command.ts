@@ -16,6 +16,7 @@ import { ManifestSource } from '../sources/manifest-source.js';
 import type { Source } from '../sources/source.js';
 import type { Logger } from '../agent/logger.js';
 import { addNodeOptions, flagsToSettings } from './options.js';
+import { addRunIngressOptions, ingressOptionsFromRunFlags, IngressRuntime, type IngressRuntimeOptions } from './ingress-command.js';
 
 /** The node's addresses when --node-ip is not given (a bare-metal node has no Node object). */
 function detectNodeIPs(): string[] {
@@ -33,11 +34,12 @@ export function registerRun(program: Command): void {
     .option('--healthz-bind-address <addr:port>', '/healthz and /livez (default 0.0.0.0:10256)')
     .option('--metrics-bind-address <addr:port>', '/metrics (default 127.0.0.1:10249)')
     .option('--log-format <format>', 'json or text (default json)')
-    .option('--log-level <level>', 'debug, info, warn, error (default info)')
+    .option('--log-level <level>', 'debug, info, warn, error (default info)');
+  addRunIngressOptions(program.commands.find((c) => c.name() === 'run') as Command)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
       const cfg = resolveConfig(flagsToSettings(opts, (n) => cmd.getOptionValueSource(n) === 'cli'), file);
-      await runAgent(cfg);
+      await runAgent(cfg, opts['ingress'] === true ? ingressOptionsFromRunFlags(opts, cfg) : undefined);
     });
 }
 
@@ -50,8 +52,9 @@ function createSource(cfg: AgentConfig, logger: Logger): Source {
   return new ManifestSource({ paths: [...cfg.manifests], serviceCIDRs: [...cfg.serviceCIDRs], logger });
 }
 
-export async function runAgent(cfg: AgentConfig): Promise<void> {
+export async function runAgent(cfg: AgentConfig, ingressOptions?: IngressRuntimeOptions): Promise<void> {
   const logger = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
+  const ingress = ingressOptions === undefined ? undefined : await startIngress(ingressOptions, logger);
   const source = createSource(cfg, logger);
   const ctx = nodeContextFrom({ ...cfg, nodeIPs: cfg.nodeIPs.length > 0 ? cfg.nodeIPs : detectNodeIPs() });
   logger.info({ requestedMode: cfg.mode, source: cfg.source, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, ...(cfg.source === 'files' ? { manifests: cfg.manifests } : { master: cfg.master ?? 'from kubeconfig' }) }, 'starting svcplane');
@@ -86,6 +89,7 @@ export async function runAgent(cfg: AgentConfig): Promise<void> {
     conntrack: new ConntrackFlowCleaner(new Conntrack({}), logger),
     minSyncPeriodMs: cfg.minSyncPeriodMs,
     syncPeriodMs: cfg.syncPeriodMs,
+    ...(ingress === undefined ? {} : { onEvents: (events) => ingress.handle(events) }),
   });
 
   let stopping = false;
@@ -96,10 +100,22 @@ export async function runAgent(cfg: AgentConfig): Promise<void> {
     logger.info({ signal }, 'stopping; rules stay in place');
     void agent
       .stop()
+      .then(() => ingress?.stop())
       .then(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))))
       .finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   await agent.start();
+}
+
+/** `run --ingress`: nginx and the controller in the agent's process, fed by the same source. */
+async function startIngress(options: IngressRuntimeOptions, logger: Logger): Promise<IngressRuntime> {
+  const runtime = new IngressRuntime(options, logger, (code) => {
+    logger.error({ code }, 'nginx exited; stopping');
+    process.exit(1);
+  });
+  await runtime.start();
+  logger.info({ http: options.http, https: options.https, stateDir: options.stateDir, nginxPid: runtime.nginxPid }, 'ingress controller started');
+  return runtime;
 }

@@ -42,8 +42,19 @@ export class IngressBed {
     this.node = `sp-ingress-n-${suffix}`;
   }
 
+  private readonly veth = `sp-ing${process.pid % 10000}`;
+
+  /**
+   * A route for the cluster IP range in the node namespace (a node has a default
+   * route; ours is a blackhole): the L4 dataplane rewrites these packets before
+   * they leave, so none reaches the client namespace.
+   */
+  async routeClusterIPs(cidr = '10.96.0.0/12'): Promise<void> {
+    await must('ip', ['-n', this.node, 'route', 'add', cidr, 'dev', `${this.veth}n`]);
+  }
+
   async up(): Promise<void> {
-    const veth = `sp-ing${process.pid % 10000}`;
+    const veth = this.veth;
     await must('ip', ['netns', 'add', this.client]);
     await must('ip', ['netns', 'add', this.node]);
     await must('ip', ['link', 'add', `${veth}c`, 'netns', this.client, 'type', 'veth', 'peer', 'name', `${veth}n`, 'netns', this.node]);
@@ -78,8 +89,12 @@ export class IngressBed {
   }
 
   async startController(extra: readonly string[] = []): Promise<void> {
-    const args = ['netns', 'exec', this.node, 'bin/svcplane', 'ingress', '--manifests', this.manifests, '--http-listen', `${NODE_IP}:80`, '--https-listen', `${NODE_IP}:443`, '--state-dir', this.stateDir, '--log-format', 'text', '--min-sync-period', '100ms', ...extra];
-    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    await this.startCommand(['ingress', '--manifests', this.manifests, '--http-listen', `${NODE_IP}:80`, '--https-listen', `${NODE_IP}:443`, '--state-dir', this.stateDir, '--log-format', 'text', '--min-sync-period', '100ms', ...extra]);
+  }
+
+  /** `svcplane <args>` in the node namespace, its log collected. */
+  async startCommand(svcplaneArgs: readonly string[]): Promise<void> {
+    const child = spawn('ip', ['netns', 'exec', this.node, 'bin/svcplane', ...svcplaneArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.controller = child;
     this.children.push(child);
     const collect = (chunk: Buffer): void => {
