@@ -5,6 +5,9 @@ import { parseDuration } from '../util/duration.js';
 import { runBench } from '../bench/run-bench.js';
 import { renderTables } from '../bench/report/table.js';
 import { writeReport } from '../bench/report/write-report.js';
+import { renderIngressTable, runIngressBench } from '../bench/ingress-bench.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface BenchFlags {
   readonly modes: string;
@@ -15,6 +18,9 @@ interface BenchFlags {
   readonly out?: string;
   readonly dataplane: boolean;
   readonly vm: boolean;
+  readonly ingress: boolean;
+  readonly ingressOnly: boolean;
+  readonly ingresses: string;
 }
 
 function positiveInts(text: string, flag: string): number[] {
@@ -41,7 +47,11 @@ export function registerBench(program: Command): void {
     .option('--out <dir>', 'write results.json and SVG charts here')
     .option('--no-dataplane', 'control plane only (no traffic)')
     .option('--no-vm', 'skip modes this kernel lacks instead of running them in the VM')
+    .option('--ingress', 'also measure the Ingress controller (nginx, wrk)')
+    .option('--ingress-only', 'measure only the Ingress controller')
+    .option('--ingresses <n>', 'Ingresses loaded while measuring the ingress', '1000')
     .action(async (flags: BenchFlags) => {
+      if (flags.ingressOnly) return benchIngress(flags);
       const report = await runBench({
         modes: parseBenchModes(flags.modes), services: positiveInts(flags.services, '--services'), endpoints: positiveInts(flags.endpoints, '--endpoints')[0] as number,
         durationMs: parseDuration(flags.duration, 'duration'), runs: positiveInts(flags.runs, '--runs')[0] as number,
@@ -49,5 +59,19 @@ export function registerBench(program: Command): void {
       });
       process.stdout.write(renderTables(report));
       if (flags.out) for (const f of writeReport(flags.out, report)) process.stderr.write(`wrote ${f}\n`);
+      if (flags.ingress) await benchIngress(flags);
     });
+}
+
+async function benchIngress(flags: BenchFlags): Promise<void> {
+  const result = await runIngressBench({
+    durationMs: parseDuration(flags.duration, 'duration'), ingresses: positiveInts(flags.ingresses, '--ingresses')[0] as number,
+    runs: positiveInts(flags.runs, '--runs')[0] as number, out: process.stderr,
+  });
+  process.stdout.write(renderIngressTable(result));
+  if (flags.out) {
+    mkdirSync(flags.out, { recursive: true });
+    writeFileSync(join(flags.out, 'ingress.json'), `${JSON.stringify(result, null, 2)}\n`);
+    process.stderr.write(`wrote ${join(flags.out, 'ingress.json')}\n`);
+  }
 }

@@ -34,6 +34,8 @@ export interface IngressRuntimeOptions {
   readonly nodeName: string;
   readonly minSyncPeriodMs: number;
   readonly workerProcesses?: number | 'auto';
+  /** nginx in this network namespace (the benchmark's). */
+  readonly netns?: string;
 }
 
 /** nginx, the controller and a bounded-frequency runner coalescing its reloads. */
@@ -45,7 +47,7 @@ export class IngressRuntime {
   private readonly runner: SyncRunner;
 
   constructor(options: IngressRuntimeOptions, private readonly logger: Logger, onNginxExit: (code: number | null) => void) {
-    this.nginx = new NginxProcess({ binary: options.nginx, stateDir: options.stateDir, logger }, onNginxExit);
+    this.nginx = new NginxProcess({ binary: options.nginx, stateDir: options.stateDir, logger, ...(options.netns === undefined ? {} : { netns: options.netns }) }, onNginxExit);
     this.certificates = new NginxCertificates(`${options.stateDir.replace(/\/+$/, '')}/certs`);
     this.view = new IngressView({ ...options, ...(options.defaultBackend === undefined ? {} : { defaultBackend: options.defaultBackend }) });
     this.controller = new IngressController({

@@ -76,11 +76,10 @@ export function renderNginxConfig(table: RouteTable, options: RenderOptions): Re
   const dir = options.stateDir.replace(/\/+$/, '');
   w.line('# Written by svcplane ingress; replaced on every change.');
   w.line(`worker_processes ${options.workerProcesses ?? 'auto'};`);
-  w.line('worker_rlimit_nofile 65536;');
   w.line(`pid ${quote(`${dir}/nginx.pid`)};`);
   w.line(`error_log ${quote(`${dir}/logs/error.log`)} notice;`);
   w.open('events');
-  w.line('worker_connections 16384;');
+  w.line('worker_connections 8192;');
   w.close();
   w.open('http');
   w.line('access_log off;');
@@ -129,11 +128,16 @@ function renderServer(w: Writer, server: Server, defaultUpstream: string | undef
   const catchAll = server.host === '';
   const flag = catchAll ? ' default_server' : '';
   w.line(`listen ${listen(options.http)}${flag};`);
-  w.line(`listen ${listen(options.https)} ssl${flag};`);
+  // nginx loads a certificate per TLS server at every reload (seconds for
+  // thousands): hosts without TLS serve HTTP only; HTTPS for them reaches the
+  // catch-all server, which has the default certificate.
+  if (catchAll || server.tls !== undefined) {
+    w.line(`listen ${listen(options.https)} ssl${flag};`);
+    const cert = quote(options.certFile(server.tls?.secret));
+    w.line(`ssl_certificate ${cert};`);
+    w.line(`ssl_certificate_key ${cert};`);
+  }
   w.line(`server_name ${catchAll ? '_' : serverName(server.host)};`, owner);
-  const cert = quote(options.certFile(server.tls?.secret));
-  w.line(`ssl_certificate ${cert};`);
-  w.line(`ssl_certificate_key ${cert};`);
   if (server.appRoot !== undefined) {
     w.open('if ($uri = /)', owner);
     w.line(`return 302 ${quote(`$scheme://$best_http_host${withoutVariables(server.appRoot)}`)};`, owner);

@@ -24,6 +24,8 @@ export interface NginxProcessOptions {
   readonly logger: NginxLogger;
   /** How long a reload may take to start new workers. */
   readonly reloadTimeoutMs?: number;
+  /** Run nginx in this network namespace (`ip netns exec` execs it: the pid is nginx's). */
+  readonly netns?: string;
 }
 
 export type ConfigCheck = { readonly ok: true } | { readonly ok: false; readonly message: string; readonly line: number | undefined };
@@ -66,7 +68,7 @@ export class NginxProcess {
   /** `nginx -t` on `text`, written beside the live config. */
   async check(text: string): Promise<ConfigCheck> {
     await writeFile(this.candidatePath, text, { mode: 0o600 });
-    const result = await runCommand(this.options.binary, ['-t', '-q', ...this.args(this.candidatePath)], { timeoutMs: 30_000 });
+    const result = await runCommand(this.options.binary, ['-t', '-q', ...this.args(this.candidatePath)], { timeoutMs: 30_000, ...(this.options.netns === undefined ? {} : { netns: this.options.netns }) });
     if (result.code === 0) return { ok: true };
     const message = result.stderr.trim().split('\n').filter((l) => !l.includes('test failed')).join('; ') || `nginx -t exited with ${result.code}`;
     const escaped = this.candidatePath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -80,7 +82,9 @@ export class NginxProcess {
     const checked = await this.check(text);
     if (!checked.ok) throw new NginxError(`the initial nginx config is invalid: ${checked.message}`);
     await rename(this.candidatePath, this.configPath);
-    const child = spawn(this.options.binary, [...this.args(this.configPath), '-g', 'daemon off; master_process on;'], { stdio: ['ignore', 'ignore', 'pipe'], shell: false });
+    const argv = [this.options.binary, ...this.args(this.configPath), '-g', 'daemon off; master_process on;'];
+    const [file, args] = this.options.netns === undefined ? [this.options.binary, argv.slice(1)] : ['ip', ['netns', 'exec', this.options.netns, ...argv]];
+    const child = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'], shell: false });
     this.child = child;
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -129,12 +133,11 @@ export class NginxProcess {
     const offset = await this.logSize();
     child.kill('SIGHUP');
     const outcome = await this.waitForReload(offset);
-    if (outcome !== undefined) {
-      // nginx kept the old workers; keep the file saying what they run.
-      await writeFile(this.configPath, previous, { mode: 0o600 });
-      return { ok: false, message: outcome, line: undefined };
-    }
-    return { ok: true };
+    if (outcome === undefined) return { ok: true };
+    // nginx refused it (and kept the old workers): keep the file saying what they run.
+    // A reload not confirmed in time may still land: the file stays, the caller retries.
+    if (outcome.startsWith('[emerg]')) await writeFile(this.configPath, previous, { mode: 0o600 });
+    return { ok: false, message: outcome, line: undefined };
   }
 
   private async logSize(): Promise<number> {
@@ -148,15 +151,15 @@ export class NginxProcess {
 
   /** undefined once new workers started; the error nginx logged otherwise. */
   private async waitForReload(offset: number): Promise<string | undefined> {
-    const deadline = Date.now() + (this.options.reloadTimeoutMs ?? 10_000);
+    const deadline = Date.now() + (this.options.reloadTimeoutMs ?? 60_000);
     while (Date.now() < deadline) {
       const text = (await readFile(this.errorLog)).subarray(offset).toString();
-      const emerg = /\[emerg\][^\n]*/.exec(text);
+      const emerg = /\[emerg\].*/.exec(text);
       if (emerg) return emerg[0];
       if (/start worker process/.test(text)) return undefined;
       await new Promise((r) => setTimeout(r, 5));
     }
-    return `nginx did not confirm the reload within ${this.options.reloadTimeoutMs ?? 10_000} ms`;
+    return `nginx did not confirm the reload within ${this.options.reloadTimeoutMs ?? 60_000} ms`;
   }
 
   /** Graceful stop (SIGQUIT: finish requests in flight), SIGKILL after `timeoutMs`. */
