@@ -86,6 +86,7 @@ export class IngressController {
   }
 
   async sync(): Promise<SyncOutcome> {
+    const started = performance.now();
     const excluded = new Set<string>();
     const refusals: string[] = [];
     for (let attempt = 0; attempt <= MAX_EXCLUSIONS; attempt++) {
@@ -98,13 +99,14 @@ export class IngressController {
         refusals.push(`Ingress ${err.owner}: ${err.message}; left out`);
         continue;
       }
-      if (rendered.text === this.applied) return this.finish(false, rendered.problems, excluded, refusals);
+      if (rendered.text === this.applied) return this.finish(false, rendered.problems, excluded, refusals, 0, 0);
       await this.options.certificates.write(rendered.secrets);
+      const rendering = performance.now() - started;
       const result = await this.options.nginx.apply(rendered.text);
       if (result.ok) {
         this.applied = rendered.text;
         await this.options.certificates.prune(rendered.secrets);
-        return this.finish(true, rendered.problems, excluded, refusals);
+        return this.finish(true, rendered.problems, excluded, refusals, rendering, performance.now() - started - rendering);
       }
       const owner = result.line === undefined ? undefined : rendered.owners.get(result.line);
       if (owner === undefined || excluded.has(owner)) {
@@ -117,11 +119,14 @@ export class IngressController {
   }
 
   /** Reports each problem once, for as long as it lasts. */
-  private finish(reloaded: boolean, problems: readonly ValidationError[], excluded: ReadonlySet<string>, refusals: readonly string[]): SyncOutcome {
+  private finish(reloaded: boolean, problems: readonly ValidationError[], excluded: ReadonlySet<string>, refusals: readonly string[], renderMs: number, nginxMs: number): SyncOutcome {
     const now = new Set([...problems.map((p) => p.message), ...refusals]);
     for (const message of now) if (!this.reported.has(message)) this.options.logger.warn({ problem: message }, 'ingress problem');
     this.reported = now;
-    if (reloaded) this.options.logger.info({ ingresses: this.options.view.ingresses.ingressCount, excluded: [...excluded] }, 'nginx reloaded');
+    if (reloaded) {
+      // renderMs: route table, config and certificate files; nginxMs: nginx -t, then the reload until new workers run.
+      this.options.logger.info({ ingresses: this.options.view.ingresses.ingressCount, excluded: [...excluded], renderMs: Math.round(renderMs), nginxMs: Math.round(nginxMs) }, 'nginx reloaded');
+    }
     return { reloaded, problems, excluded: [...excluded] };
   }
 
