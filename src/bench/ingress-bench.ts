@@ -71,7 +71,7 @@ export async function runIngressBench(opts: IngressBenchOptions): Promise<Ingres
   const node = `sp-ingress-bench-n-${tag}`;
   const dir = mkdtempSync(join(tmpdir(), 'sp-ingress-bench-'));
   // Warnings (a failed sync, a refused config) go to stderr: a bench that hides them misleads.
-  const logger = pino({ level: 'warn' }, pino.destination(2));
+  const logger = pino({ level: process.env['SVCPLANE_BENCH_LOG'] ?? 'warn' }, pino.destination(2));
   const cleanups: (() => Promise<unknown>)[] = [];
   const say = (text: string): void => void opts.out.write(`ingress bench: ${text}\n`);
   try {
@@ -122,6 +122,7 @@ export async function runIngressBench(opts: IngressBenchOptions): Promise<Ingres
     const changeToServingMs: number[] = [];
     for (let i = 0; i < opts.runs; i++) {
       const start = performance.now();
+      logger.info({ change: i }, 'writing a change');
       writeFileSync(join(manifests, `change-${i}.yaml`), ingressYaml(`change-${i}`, `change-${i}.example`));
       await waitServing(client, `change-${i}.example`);
       changeToServingMs.push(performance.now() - start);

@@ -30,6 +30,7 @@ describe.skipIf(!root)('bad input and annotations through nginx', () => {
       'regex.yaml': ingress('regex', 're.example', [{ path: '/v[0-9]+/items', pathType: 'ImplementationSpecific' }], { 'nginx.ingress.kubernetes.io/use-regex': 'true' }),
       // On the same host, from an Ingress without use-regex: its Prefix path stays element-wise.
       'regex-static.yaml': ingress('regex-static', 're.example', [{ path: '/static', service: 'service3' }]),
+      'wildcard.yaml': ingress('wildcard', '"*.wild.example"', [{ path: '/', service: 'service3' }]),
       'approot.yaml': ingress('approot', 'app.example', [{ path: '/' }], { 'nginx.ingress.kubernetes.io/app-root': '/dashboard' }),
       'inject-path.yaml': ingress('inject-path', 'good.example', [{ path: '/x;} server { listen 9999; } location /y {' }]),
       'inject-host.yaml': ingress('inject-host', 'evil.example; return 200', [{ path: '/' }]),
@@ -86,6 +87,12 @@ describe.skipIf(!root)('bad input and annotations through nginx', () => {
     expect((await bed.get('re.example', '/V12/items')).echo?.local).toBe('10.231.1.12:80');
     expect((await bed.get('re.example', '/static/a.css')).echo?.local).toBe('10.231.1.14:80');
     expect((await bed.get('re.example', '/staticfoo')).status).toBe(404);
+  });
+
+  it('a wildcard host matches exactly one more label', async () => {
+    expect((await bed.get('a.wild.example', '/x')).echo?.local).toBe('10.231.1.14:80');
+    expect((await bed.get('a.b.wild.example', '/x')).status).toBe(404);
+    expect((await bed.get('wild.example', '/x')).status).toBe(404);
   });
 
   it('app-root redirects / and leaves other paths alone', async () => {
