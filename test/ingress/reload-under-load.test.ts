@@ -4,7 +4,8 @@
 // graceful reload closes the old workers' idle keep-alive connections, and a
 // client that wrote a request onto one at that instant sees a reset (HTTP/1.1
 // lets clients retry idempotent requests then; wrk does not). `svcplane bench`
-// measures that keep-alive case separately.
+// measures that keep-alive case separately. wrk's timeout is 10 s (not its 2 s
+// default): on a machine loaded by parallel suites a slow answer is not a lost one.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngressBed, NODE_IP } from './ingress-bed.js';
@@ -28,7 +29,7 @@ describe.skipIf(!root)('reloads under load', () => {
   afterAll(async () => bed.down(), 30_000);
 
   it('20 reloads, no failed request (a connection per request)', async () => {
-    const wrk = spawn('ip', ['netns', 'exec', bed.client, 'wrk', '-t', '2', '-c', '16', '-d', '60s', '-H', 'Host: load.example', '-H', 'Connection: close', `http://${NODE_IP}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const wrk = spawn('ip', ['netns', 'exec', bed.client, 'wrk', '-t', '2', '-c', '16', '-d', '60s', '--timeout', '10s', '-H', 'Host: load.example', '-H', 'Connection: close', `http://${NODE_IP}/`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     wrk.stdout.on('data', (c: Buffer) => (out += c.toString()));
     wrk.stderr.on('data', (c: Buffer) => (out += c.toString()));
