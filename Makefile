@@ -13,11 +13,14 @@ DEB_PACKAGES := iptables iproute2 conntrack nftables ipset procps kmod socat
 # The VM tests (test/vm) boot Debian's kernel (linux-image-amd64) under qemu, from an
 # initramfs around a static busybox. The eBPF mode's programs are built with clang against
 # libbpf-dev's headers; the agent loads them through libbpf1 (a dependency of bpftool).
+# The ingress controller runs Debian's nginx as its own child (its own config and prefix):
+# the package's nginx.service is disabled, its default site never used.
 system-deps:
 	@missing=""; \
 	for c in iptables-restore:iptables ip:iproute2 conntrack:conntrack nft:nftables ipset:ipset sysctl:procps socat:socat \
 	         modprobe:kmod qemu-system-x86_64:qemu-system-x86 ipvsadm:ipvsadm cpio:cpio xz:xz-utils \
-	         clang:clang llvm-strip:llvm bpftool:bpftool unshare:util-linux nsenter:util-linux dig:bind9-dnsutils knotd:knot dnsperf:dnsperf; do \
+	         clang:clang llvm-strip:llvm bpftool:bpftool unshare:util-linux nsenter:util-linux dig:bind9-dnsutils knotd:knot dnsperf:dnsperf \
+	         nginx:nginx-light openssl:openssl curl:curl wrk:wrk; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; \
 	done; \
 	ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 || missing="$$missing linux-image-amd64"; \
@@ -26,7 +29,8 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	fi
+	fi; \
+	if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemctl disable --now nginx.service >/dev/null 2>&1 || true; fi
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund

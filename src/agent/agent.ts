@@ -34,6 +34,8 @@ export interface AgentOptions {
   readonly syncPeriodMs: number;
   readonly serviceProxyName?: string;
   readonly timers?: Timers;
+  /** Sees every source batch too (the Ingress controller of `run --ingress`). */
+  readonly onEvents?: (events: readonly SourceEvent[]) => void;
   /** Observes every successful sync (tests and benchmarks wait on it). */
   readonly onSync?: (info: { reason: SyncReason; outcome: SyncOutcome | undefined; durationMs: number }) => void;
   /** Observes every applied batch with the store (cluster DNS reads the same state from it). */
@@ -81,6 +83,7 @@ export class Agent {
   }
 
   private onBatch(events: readonly SourceEvent[]): void {
+    this.opts.onEvents?.(events);
     for (const ev of events) {
       if (ev.type !== 'invalid') continue;
       for (const err of ev.errors) {

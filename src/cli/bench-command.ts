@@ -6,6 +6,9 @@ import { runBench } from '../bench/run-bench.js';
 import { renderTables } from '../bench/report/table.js';
 import { writeReport } from '../bench/report/write-report.js';
 import { renderDnsBench, runDnsBench } from '../bench/dns-bench.js';
+import { renderIngressTable, runIngressBench } from '../bench/ingress-bench.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface BenchFlags {
   readonly modes: string;
@@ -19,6 +22,9 @@ interface BenchFlags {
   readonly dns: boolean;
   readonly dnsOnly?: boolean;
   readonly dnsServices: string;
+  readonly ingress: boolean;
+  readonly ingressOnly: boolean;
+  readonly ingresses: string;
 }
 
 function positiveInts(text: string, flag: string): number[] {
@@ -48,12 +54,17 @@ export function registerBench(program: Command): void {
     .option('--no-dns', 'skip the DNS section (svcplane dns against Knot, with dnsperf)')
     .option('--dns-only', 'run only the DNS section')
     .option('--dns-services <n>', 'services in the DNS section', '10000')
+    .option('--ingress', 'also measure the Ingress controller (nginx, wrk)')
+    .option('--ingress-only', 'measure only the Ingress controller')
+    .option('--ingresses <n>', 'Ingresses loaded while measuring the ingress', '1000')
     .action(async (flags: BenchFlags) => {
+      if (flags.ingressOnly) return benchIngress(flags);
       if (!flags.dnsOnly) await runModes(flags);
       if (flags.dns || flags.dnsOnly) {
         const seconds = Math.max(1, Math.round(parseDuration(flags.duration, 'duration') / 1000));
         process.stdout.write(renderDnsBench(await runDnsBench({ services: positiveInts(flags.dnsServices, '--dns-services')[0] as number, seconds, out: process.stderr })));
       }
+      if (flags.ingress && !flags.dnsOnly) await benchIngress(flags);
     });
 }
 
@@ -65,4 +76,17 @@ async function runModes(flags: BenchFlags): Promise<void> {
   });
   process.stdout.write(renderTables(report));
   if (flags.out) for (const f of writeReport(flags.out, report)) process.stderr.write(`wrote ${f}\n`);
+}
+
+async function benchIngress(flags: BenchFlags): Promise<void> {
+  const result = await runIngressBench({
+    durationMs: parseDuration(flags.duration, 'duration'), ingresses: positiveInts(flags.ingresses, '--ingresses')[0] as number,
+    runs: positiveInts(flags.runs, '--runs')[0] as number, out: process.stderr,
+  });
+  process.stdout.write(renderIngressTable(result));
+  if (flags.out) {
+    mkdirSync(flags.out, { recursive: true });
+    writeFileSync(join(flags.out, 'ingress.json'), `${JSON.stringify(result, null, 2)}\n`);
+    process.stderr.write(`wrote ${join(flags.out, 'ingress.json')}\n`);
+  }
 }

@@ -12,6 +12,7 @@ import { registerPodEnv } from './pod-env-command.js';
 import { registerResolvConf } from './resolv-conf-command.js';
 import { registerExec } from './exec-command.js';
 import { registerDns } from './dns-command.js';
+import { registerIngress } from './ingress-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('svcplane')
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerResolvConf(program);
   registerExec(program);
   registerDns(program);
+  registerIngress(program);
   return program;
 }
 

@@ -21,6 +21,7 @@ import { changedServices } from '../dns/records-from-store.js';
 import { parseListen } from '../dns/server.js';
 import type { ObjectStore, ServiceKeySet } from '../state/object-store.js';
 import { dnsUpstreams } from './dns-command.js';
+import { addRunIngressOptions, ingressOptionsFromRunFlags, IngressRuntime, type IngressRuntimeOptions } from './ingress-command.js';
 
 /** The node's addresses when --node-ip is not given (a bare-metal node has no Node object). */
 function detectNodeIPs(): string[] {
@@ -40,11 +41,13 @@ export function registerRun(program: Command): void {
     .option('--log-format <format>', 'json or text (default json)')
     .option('--log-level <level>', 'debug, info, warn, error (default info)')
     .option('--dns-listen <addr...>', 'also serve cluster DNS on IP:PORT (UDP and TCP) from the agent\'s state')
-    .option('--dns-upstream <addr...>', 'with --dns-listen: nameservers for other names (default: those of /etc/resolv.conf)')
+    .option('--dns-upstream <addr...>', 'with --dns-listen: nameservers for other names (default: those of /etc/resolv.conf)');
+  addRunIngressOptions(program.commands.find((c) => c.name() === 'run') as Command)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
       const cfg = resolveConfig(flagsToSettings(opts, (n) => cmd.getOptionValueSource(n) === 'cli'), file);
-      await runAgent(cfg, { listens: (opts.dnsListen as string[] | undefined) ?? [], upstreams: (opts.dnsUpstream as string[] | undefined) ?? [] });
+      const dnsFlags = { listens: (opts.dnsListen as string[] | undefined) ?? [], upstreams: (opts.dnsUpstream as string[] | undefined) ?? [] };
+      await runAgent(cfg, dnsFlags, opts['ingress'] === true ? ingressOptionsFromRunFlags(opts, cfg) : undefined);
     });
 }
 
@@ -71,8 +74,9 @@ export interface AgentDnsFlags {
   readonly upstreams: readonly string[];
 }
 
-export async function runAgent(cfg: AgentConfig, dnsFlags: AgentDnsFlags = { listens: [], upstreams: [] }): Promise<void> {
+export async function runAgent(cfg: AgentConfig, dnsFlags: AgentDnsFlags = { listens: [], upstreams: [] }, ingressOptions?: IngressRuntimeOptions): Promise<void> {
   const logger = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
+  const ingress = ingressOptions === undefined ? undefined : await startIngress(ingressOptions, logger);
   const source = createSource(cfg, logger);
   const ctx = nodeContextFrom({ ...cfg, nodeIPs: cfg.nodeIPs.length > 0 ? cfg.nodeIPs : detectNodeIPs() });
   logger.info({ requestedMode: cfg.mode, source: cfg.source, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, ...(cfg.source === 'files' ? { manifests: cfg.manifests } : { master: cfg.master ?? 'from kubeconfig' }) }, 'starting svcplane');
@@ -109,6 +113,7 @@ export async function runAgent(cfg: AgentConfig, dnsFlags: AgentDnsFlags = { lis
     conntrack: new ConntrackFlowCleaner(new Conntrack({}), logger),
     minSyncPeriodMs: cfg.minSyncPeriodMs,
     syncPeriodMs: cfg.syncPeriodMs,
+    ...(ingress === undefined ? {} : { onEvents: (events) => ingress.handle(events) }),
   });
 
   let stopping = false;
@@ -119,10 +124,22 @@ export async function runAgent(cfg: AgentConfig, dnsFlags: AgentDnsFlags = { lis
     logger.info({ signal }, 'stopping; rules stay in place');
     void agent
       .stop()
+      .then(() => ingress?.stop())
       .then(() => Promise.all([...servers.map((s) => new Promise((r) => s.close(r))), agentDns?.dns.stop()]))
       .finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   await agent.start();
+}
+
+/** `run --ingress`: nginx and the controller in the agent's process, fed by the same source. */
+async function startIngress(options: IngressRuntimeOptions, logger: Logger): Promise<IngressRuntime> {
+  const runtime = new IngressRuntime(options, logger, (code) => {
+    logger.error({ code }, 'nginx exited; stopping');
+    process.exit(1);
+  });
+  await runtime.start();
+  logger.info({ http: options.http, https: options.https, stateDir: options.stateDir, nginxPid: runtime.nginxPid }, 'ingress controller started');
+  return runtime;
 }

@@ -53,7 +53,8 @@ describe('validateObject: dispatch', () => {
   it.each([
     { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' } },
     { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' }, spec: 'anything' },
-    { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' },
+    { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
+    { apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 's' } },
     { apiVersion: 'v1', kind: 'PodList', items: [{ nonsense: true }] },
     null,
     undefined,

@@ -1,6 +1,8 @@
 // Dispatch of raw Kubernetes objects (parsed YAML/JSON documents) to the
 // validator of their kind. Kinds svcplane does not consume are ignored.
 import { ValidationError } from './errors.js';
+import { validateIngressKinds } from './ingress-dispatch.js';
+import type { Ingress, IngressClass, TLSSecret } from './ingress-types.js';
 import type { EndpointSlice, Node, Service } from './types.js';
 import { validateEndpoints, validateEndpointSlice } from './validate-endpoints.js';
 import { describeValue, isRawObject, ROOT_FIELD, UNNAMED } from './validate-fields.js';
@@ -14,7 +16,10 @@ export type Validated<T> =
 export type ModelObject =
   | { readonly kind: 'Service'; readonly value: Service }
   | { readonly kind: 'EndpointSlice'; readonly value: EndpointSlice }
-  | { readonly kind: 'Node'; readonly value: Node };
+  | { readonly kind: 'Node'; readonly value: Node }
+  | { readonly kind: 'Ingress'; readonly value: Ingress }
+  | { readonly kind: 'IngressClass'; readonly value: IngressClass }
+  | { readonly kind: 'Secret'; readonly value: TLSSecret };
 
 export interface ValidateResult {
   readonly objects: readonly ModelObject[];
@@ -96,6 +101,8 @@ export function validateObject(raw: unknown, source?: string, defaultNamespace =
   if (kind === 'List' || (kind.endsWith('List') && Object.hasOwn(API_VERSIONS, kind.slice(0, -'List'.length)))) {
     return validateList(raw, kind, source, defaultNamespace);
   }
+  const ingressKind = validateIngressKinds(raw, kind, ref, source, defaultNamespace);
+  if (ingressKind !== undefined) return ingressKind;
   const expected = Object.hasOwn(API_VERSIONS, kind) ? API_VERSIONS[kind] : undefined;
   if (expected === undefined) return IGNORED;
   const apiVersion = raw['apiVersion'];

@@ -12,7 +12,8 @@ import type { SourceEvent } from './source.js';
 import { deleteEvent, upsertEvent } from './model-events.js';
 export { upsertEvent } from './model-events.js';
 
-export type ResourceKind = ModelObject['kind'];
+/** The kinds this source watches (the Ingress kinds come from manifests only, for now). */
+export type ResourceKind = Extract<ModelObject['kind'], 'Node' | 'Service' | 'EndpointSlice'>;
 
 /** Put into validation errors as where the object came from. */
 export const KUBERNETES_ORIGIN = 'kubernetes';

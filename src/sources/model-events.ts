@@ -10,6 +10,12 @@ export function upsertEvent(object: ModelObject): SourceEvent {
       return { type: 'slice-upsert', slice: object.value };
     case 'Node':
       return { type: 'node-upsert', node: object.value };
+    case 'Ingress':
+      return { type: 'ingress-upsert', ingress: object.value };
+    case 'IngressClass':
+      return { type: 'ingress-class-upsert', ingressClass: object.value };
+    case 'Secret':
+      return { type: 'secret-upsert', secret: object.value };
   }
 }
 
@@ -21,5 +27,11 @@ export function deleteEvent(object: ModelObject): SourceEvent {
       return { type: 'slice-delete', namespace: object.value.namespace, name: object.value.name };
     case 'Node':
       return { type: 'node-delete', name: object.value.name };
+    case 'Ingress':
+      return { type: 'ingress-delete', namespace: object.value.namespace, name: object.value.name };
+    case 'IngressClass':
+      return { type: 'ingress-class-delete', name: object.value.name };
+    case 'Secret':
+      return { type: 'secret-delete', namespace: object.value.namespace, name: object.value.name };
   }
 }

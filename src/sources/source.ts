@@ -1,6 +1,7 @@
 // The one interface every source of services and endpoints implements
 // (manifest files now, the Kubernetes API later): batches of change events.
 import type { ValidationError } from '../model/errors.js';
+import type { Ingress, IngressClass, TLSSecret } from '../model/ingress-types.js';
 import type { EndpointSlice, Node, Service } from '../model/types.js';
 
 export type SourceEvent =
@@ -10,6 +11,13 @@ export type SourceEvent =
   | { readonly type: 'slice-delete'; readonly namespace: string; readonly name: string }
   | { readonly type: 'node-upsert'; readonly node: Node }
   | { readonly type: 'node-delete'; readonly name: string }
+  /** For the Ingress controller (the L4 modes ignore these). */
+  | { readonly type: 'ingress-upsert'; readonly ingress: Ingress }
+  | { readonly type: 'ingress-delete'; readonly namespace: string; readonly name: string }
+  | { readonly type: 'ingress-class-upsert'; readonly ingressClass: IngressClass }
+  | { readonly type: 'ingress-class-delete'; readonly name: string }
+  | { readonly type: 'secret-upsert'; readonly secret: TLSSecret }
+  | { readonly type: 'secret-delete'; readonly namespace: string; readonly name: string }
   /** Objects skipped as invalid in this batch (reported once per change). */
   | { readonly type: 'invalid'; readonly errors: readonly ValidationError[] }
   /** The source has delivered its first complete view; programming may start. */

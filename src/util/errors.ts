@@ -19,6 +19,10 @@ export const ERROR_CODES = {
   SVCPLANE_POD_EXEC: 'svcplane exec cannot set up the pod\'s namespaces or run the command (PodExecError)',
   SVCPLANE_DNS_UPSTREAM: 'a DNS upstream is not IP[:PORT], or no nameserver can be read from resolv.conf (DnsUpstreamError)',
   SVCPLANE_DNS_LISTEN: 'a DNS listen address is not IP:PORT or cannot be bound (DnsListenError)',
+  SVCPLANE_INGRESS_OPTION: 'an ingress flag is invalid (IngressOptionError)',
+  SVCPLANE_INGRESS_SYNC: 'the Ingress controller could not program nginx (IngressSyncError)',
+  SVCPLANE_NGINX_RENDER: 'an Ingress value cannot be written into nginx\'s config safely; that Ingress is left out (NginxRenderError)',
+  SVCPLANE_NGINX: 'nginx failed to start, test or reload its config (NginxError)',
   // sources
   SVCPLANE_MANIFEST_SOURCE: 'the manifests path cannot be read or watched (ManifestSourceError)',
   SVCPLANE_KUBERNETES_API: 'a Kubernetes API request failed (KubernetesApiError)',

@@ -69,7 +69,17 @@ export function describeEvent(e: SourceEvent): string {
     case 'slice-delete':
       return `${e.type} ${e.namespace}/${e.name}`;
     case 'node-delete':
+    case 'ingress-class-delete':
       return `${e.type} ${e.name}`;
+    case 'ingress-upsert':
+      return `${e.type} ${e.ingress.namespace}/${e.ingress.name}`;
+    case 'ingress-class-upsert':
+      return `${e.type} ${e.ingressClass.name}`;
+    case 'secret-upsert':
+      return `${e.type} ${e.secret.namespace}/${e.secret.name}`;
+    case 'ingress-delete':
+    case 'secret-delete':
+      return `${e.type} ${e.namespace}/${e.name}`;
     case 'invalid':
       return `invalid ${e.errors.map((err) => `${err.ref.kind} ${err.ref.namespace}/${err.ref.name}`).join(', ')}`;
     case 'synced':

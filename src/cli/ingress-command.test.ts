@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { parseDefaultBackend, parseListen } from './ingress-command.js';
+
+describe('ingress flags', () => {
+  it('parses listen addresses of both families', () => {
+    expect(parseListen('0.0.0.0:80', '--http-listen')).toEqual({ host: '0.0.0.0', port: 80 });
+    expect(parseListen('[::]:443', '--https-listen')).toEqual({ host: '::', port: 443 });
+  });
+
+  it.each(['80', 'localhost:80', '1.2.3.4:0', '1.2.3.4:70000', '1.2.3.4:80;'])('refuses %j', (value) => {
+    expect(() => parseListen(value, '--http-listen')).toThrow(/--http-listen: expected IP:PORT/);
+  });
+
+  it('parses --default-backend by port number or name, and refuses anything else', () => {
+    expect(parseDefaultBackend('kube-system/fallback:8080')).toEqual({ namespace: 'kube-system', backend: { service: 'fallback', port: 8080 } });
+    expect(parseDefaultBackend('default/web:http')).toEqual({ namespace: 'default', backend: { service: 'web', port: 'http' } });
+    expect(() => parseDefaultBackend('web:80')).toThrow(/NAMESPACE\/SERVICE:PORT/);
+    expect(() => parseDefaultBackend('default/web:80;')).toThrow(/NAMESPACE\/SERVICE:PORT/);
+  });
+});
