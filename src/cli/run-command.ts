@@ -30,8 +30,8 @@ export function registerRun(program: Command): void {
     .description('run the node agent: watch the manifests and keep the kernel programmed')
     .option('--min-sync-period <duration>', 'minimum time between syncs (default 1s)')
     .option('--sync-period <duration>', 'time between full syncs that repair drift (default 30s)')
-    .option('--healthz-bind-address <addr:port>', '/healthz and /livez (default 0.0.0.0:10256)')
-    .option('--metrics-bind-address <addr:port>', '/metrics (default 127.0.0.1:10249)')
+    .option('--healthz-bind-address <addr:port>', '/healthz and /livez, status and timestamps only (default 0.0.0.0:10256)')
+    .option('--metrics-bind-address <addr:port>', '/metrics and the detailed /healthz (default 127.0.0.1:10249)')
     .option('--log-format <format>', 'json or text (default json)')
     .option('--log-level <level>', 'debug, info, warn, error (default info)')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
@@ -77,7 +77,7 @@ export async function runAgent(cfg: AgentConfig): Promise<void> {
   });
   const servers: Server[] = [
     await startHealthServer(parseBindAddress(cfg.healthzBindAddress, 'healthzBindAddress'), health),
-    await startMetricsServer(parseBindAddress(cfg.metricsBindAddress, 'metricsBindAddress'), metrics.registry),
+    await startMetricsServer(parseBindAddress(cfg.metricsBindAddress, 'metricsBindAddress'), metrics.registry, health),
   ];
   const agent = new Agent({
     ctx, source, backend, logger, metrics, health,

@@ -34,7 +34,7 @@ describe('--mode ipvs on a kernel without IPVS', () => {
     expect(String(warnings[0]?.reason)).toMatch(/no IPVS.*ENOENT/);
     expect(agent.logs.some((r) => r.msg === 'synced proxy rules' && r.mode === 'iptables')).toBe(true);
 
-    const script = `const h = await (await fetch('http://127.0.0.1:10256/healthz')).json(); const m = await (await fetch('http://127.0.0.1:10249/metrics')).text(); console.log(JSON.stringify({ h, m }));`;
+    const script = `const h = await (await fetch('http://127.0.0.1:10249/healthz')).json(); const m = await (await fetch('http://127.0.0.1:10249/metrics')).text(); console.log(JSON.stringify({ h, m }));`;
     const { stdout } = await tb.exec('node', process.execPath, ['--input-type=module', '-e', script]);
     const { h, m } = JSON.parse(stdout) as { h: { mode: { requested: string; using: string; fallbacks: unknown[] } }; m: string };
     expect(h.mode).toMatchObject({ requested: 'ipvs', using: 'iptables', fallbacks: [{ mode: 'ipvs' }] });
