@@ -57,7 +57,7 @@ export async function runAgent(cfg: AgentConfig): Promise<void> {
   logger.info({ requestedMode: cfg.mode, source: cfg.source, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, ...(cfg.source === 'files' ? { manifests: cfg.manifests } : { master: cfg.master ?? 'from kubeconfig' }) }, 'starting svcplane');
   const deps = {
     ctx, logger, iptablesVariant: cfg.iptablesBackend, ipvsScheduler: cfg.ipvsScheduler,
-    ebpf: { cgroupPath: cfg.ebpfCgroupPath, interfaces: cfg.ebpfInterfaces, algorithm: cfg.ebpfLbAlgorithm },
+    ebpf: { cgroupPath: cfg.ebpfCgroupPath, interfaces: cfg.ebpfInterfaces, algorithm: cfg.ebpfLbAlgorithm, ...(cfg.ebpfPinRoot ? { pinRoot: cfg.ebpfPinRoot } : {}) },
   };
   const selection = await selectMode(cfg.mode, IMPLEMENTED_MODES, (mode) => probeMode(mode, deps));
   const metrics = new Metrics({ defaultMetrics: true });
