@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NODE := $(CURDIR)/node_modules/.bin/node
 # Debian packages the agent and its tests use (command -> package).
-DEB_PACKAGES := iptables iproute2 conntrack nftables ipset procps kmod socat
+DEB_PACKAGES := iptables iproute2 conntrack nftables procps kmod socat
 
 .PHONY: bpf build deps system-deps check-node test test-unit deploy-check demo bench lint clean
 
@@ -15,7 +15,7 @@ DEB_PACKAGES := iptables iproute2 conntrack nftables ipset procps kmod socat
 # libbpf-dev's headers; the agent loads them through libbpf1 (a dependency of bpftool).
 system-deps:
 	@missing=""; \
-	for c in iptables-restore:iptables ip:iproute2 conntrack:conntrack nft:nftables ipset:ipset sysctl:procps socat:socat \
+	for c in iptables-restore:iptables ip:iproute2 conntrack:conntrack nft:nftables sysctl:procps socat:socat \
 	         modprobe:kmod qemu-system-x86_64:qemu-system-x86 ipvsadm:ipvsadm cpio:cpio xz:xz-utils \
 	         clang:clang llvm-strip:llvm bpftool:bpftool; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; \

@@ -4,7 +4,7 @@ import { parseRuleset } from './tracer-parse.js';
 import type { JumpRuleSpec } from './tracer-model.js';
 import { tracePacket, TracerError, type TracePacket } from './tracer.js';
 
-// Hand-written rules following the design (docs: .cache/iptables-design.md).
+// Hand-written rules in the shape service-rules.ts writes (kube-proxy's chain structure).
 const JUMPS: JumpRuleSpec[] = [
   { table: 'nat', chain: 'PREROUTING', args: ['-j', 'KUBE-SERVICES'] },
   { table: 'nat', chain: 'OUTPUT', args: ['-j', 'KUBE-SERVICES'] },
