@@ -17,7 +17,7 @@ import { checkManifestDir, configProblems, settingsFromArgs } from '../test/lib/
 import { execStartArgs, lintDockerfile, lintUnit, parseUnit } from '../test/lib/deploy-file-lint.ts';
 
 // The kernel tools the agent drives (see the Makefile's DEB_PACKAGES).
-const IMAGE_PACKAGES = ['iptables', 'nftables', 'ipset', 'conntrack', 'iproute2', 'kmod'];
+const IMAGE_PACKAGES = ['iptables', 'nftables', 'conntrack', 'iproute2', 'kmod'];
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { deploy: { type: 'string' }, context: { type: 'string' } } });

@@ -53,6 +53,8 @@ export interface AgentConfig {
   /** eBPF mode: interfaces for the tc programs; empty: those holding the node IPs. */
   readonly ebpfInterfaces: readonly string[];
   readonly ebpfLbAlgorithm: 'random' | 'maglev';
+  /** eBPF mode: where maps and links are pinned (a directory on a bpf filesystem); undefined: /sys/fs/bpf/svcplane. */
+  readonly ebpfPinRoot: string | undefined;
 }
 
 /** Raw settings as written on the command line or in the file (camelCase flag names). */
@@ -80,7 +82,7 @@ const DEFAULTS = {
   ebpfLbAlgorithm: 'random',
 } as const;
 
-const KNOWN = new Set([...Object.keys(DEFAULTS), 'nodeName', 'config', 'hostnameOverride', 'iptables', 'kubeconfig', 'master', 'serviceProxyName', 'clientConnection', 'ipvs', 'ebpfCgroupPath']);
+const KNOWN = new Set([...Object.keys(DEFAULTS), 'nodeName', 'config', 'hostnameOverride', 'iptables', 'kubeconfig', 'master', 'serviceProxyName', 'clientConnection', 'ipvs', 'ebpfCgroupPath', 'ebpfPinRoot']);
 
 /** kube-proxy's KubeProxyConfiguration keeps some settings under `iptables:`; accept them there too. */
 function flattenFile(file: Record<string, unknown>, path: string): Record<string, unknown> {
@@ -189,7 +191,13 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}): Agent
     ebpfCgroupPath: optional('ebpfCgroupPath'),
     ebpfInterfaces: list(s.ebpfInterfaces, 'ebpfInterfaces'),
     ebpfLbAlgorithm: oneOf(s.ebpfLbAlgorithm, 'ebpfLbAlgorithm', ['random', 'maglev'] as const),
+    ebpfPinRoot: absolutePath(optional('ebpfPinRoot'), 'ebpfPinRoot'),
   };
+}
+
+function absolutePath(value: string | undefined, key: string): string | undefined {
+  if (value !== undefined && !value.startsWith('/')) throw new ConfigError(`${key}: expected an absolute path, got "${value}"`);
+  return value;
 }
 
 export function nodeContextFrom(cfg: AgentConfig): NodeContext {

@@ -56,3 +56,52 @@ describe('HTTP endpoints', () => {
     expect(text).toContain('svcplane_invalid_objects_total');
   });
 });
+
+describe('what /healthz tells whom', () => {
+  const secretError = new Error('iptables-restore --noflush -w 5: exit 2: stderr: line 7: KUBE-SVC-SECRET does not exist');
+  const sourceDetail = { healthy: false, detail: 'cannot read manifest paths (ENOENT: /etc/secret-path/services)' };
+
+  it('the public address: status, a fixed reason and timestamps; never the error, the source detail or fallback reasons', async () => {
+    let t = 1_000_000;
+    const h = new HealthTracker(60_000, () => t, () => sourceDetail, { requested: 'ipvs', using: 'iptables', fallbacks: [{ mode: 'ipvs', reason: 'genl: ENOENT /proc/secret' }] });
+    const hs = await startHealthServer({ host: '127.0.0.1', port: 0 }, h);
+    servers.push(hs);
+    const url = `http://127.0.0.1:${boundPort(hs)}/healthz`;
+
+    const waiting = await fetch(url);
+    expect(waiting.status).toBe(503);
+    expect(await waiting.json()).toEqual({
+      status: 'unhealthy', reason: 'waiting for the source: nothing programmed yet',
+      lastUpdated: null, currentTime: new Date(t).toISOString(), lastAttempt: null,
+      source: { healthy: false }, mode: { requested: 'ipvs', using: 'iptables' },
+    });
+
+    h.recordSuccess();
+    t += 1000;
+    h.recordFailure(secretError);
+    const failing = await fetch(url);
+    expect(failing.status).toBe(200);
+    const text = await failing.text();
+    for (const leak of ['SECRET', 'iptables-restore', 'secret-path', '/proc/secret', 'lastError', 'detail', 'fallbacks']) expect(text).not.toContain(leak);
+    expect(JSON.parse(text)).toMatchObject({ status: 'ok', lastUpdated: new Date(t - 1000).toISOString(), lastAttempt: new Date(t).toISOString() });
+
+    t += 61_000;
+    const stale = await fetch(url);
+    expect(stale.status).toBe(503);
+    expect(await stale.json()).toMatchObject({ status: 'unhealthy', reason: 'no successful sync within the allowed time' });
+  });
+
+  it('the metrics address (localhost) serves the detail', async () => {
+    const h = new HealthTracker(60_000, Date.now, () => sourceDetail, { requested: 'ipvs', using: 'iptables', fallbacks: [{ mode: 'ipvs', reason: 'no IPVS' }] });
+    h.recordFailure(secretError);
+    const ms = await startMetricsServer({ host: '127.0.0.1', port: 0 }, new Metrics().registry, h);
+    servers.push(ms);
+    const res = await fetch(`http://127.0.0.1:${boundPort(ms)}/healthz`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({
+      lastError: secretError.message,
+      source: sourceDetail,
+      mode: { fallbacks: [{ mode: 'ipvs', reason: 'no IPVS' }] },
+    });
+  });
+});

@@ -1,3 +1,8 @@
+// /healthz for anyone who can reach the node (it listens on 0.0.0.0 for the
+// kubelet and load balancers): status and timestamps only. The detail (the
+// last sync error with its command line and stderr, the source's problem with
+// its paths or API server, fallback reasons) is logged where it happens and
+// served on the metrics address, which listens on localhost by default.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -49,6 +54,31 @@ export class HealthTracker {
     return previous === undefined ? 'failing' : undefined;
   }
 
+  /** What unauthenticated clients see: status, a fixed-vocabulary reason when unhealthy, timestamps. */
+  publicReport(): { healthy: boolean; body: Record<string, unknown> } {
+    const { healthy, body } = this.report();
+    const source = this.sourceStatus();
+    const mode = this.mode === undefined ? {} : { mode: { requested: this.mode['requested'], using: this.mode['using'] } };
+    return {
+      healthy,
+      body: {
+        status: healthy ? 'ok' : 'unhealthy',
+        ...(healthy ? {} : { reason: this.unhealthyReason(source.healthy) }),
+        lastUpdated: body['lastUpdated'],
+        currentTime: body['currentTime'],
+        lastAttempt: body['lastAttempt'],
+        source: { healthy: source.healthy },
+        ...mode,
+      },
+    };
+  }
+
+  private unhealthyReason(sourceHealthy: boolean): string {
+    if (this.lastSuccess !== undefined) return 'no successful sync within the allowed time';
+    return sourceHealthy ? 'no successful sync yet' : 'waiting for the source: nothing programmed yet';
+  }
+
+  /** Everything, for the log and the metrics address. */
   report(): { healthy: boolean; body: Record<string, unknown> } {
     const now = this.now();
     const healthy = this.lastSuccess !== undefined && now - this.lastSuccess <= this.timeoutMs;
@@ -96,15 +126,21 @@ export async function startHealthServer(bind: { host: string; port: number }, he
       res.writeHead(404).end('not found\n');
       return;
     }
-    const { healthy, body } = health.report();
+    const { healthy, body } = health.publicReport();
     res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body) + '\n');
   });
   return listen(server, bind);
 }
 
-export async function startMetricsServer(bind: { host: string; port: number }, registry: Registry): Promise<Server> {
+/** /metrics, and with `health` the detailed /healthz (this address is localhost by default). */
+export async function startMetricsServer(bind: { host: string; port: number }, registry: Registry, health?: HealthTracker): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz' && health !== undefined) {
+      const { healthy, body } = health.report();
+      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body) + '\n');
+      return;
+    }
     if (path !== '/metrics') {
       res.writeHead(404).end('not found\n');
       return;

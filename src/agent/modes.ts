@@ -244,7 +244,7 @@ interface Leftovers {
 const LEFTOVERS: readonly Leftovers[] = [
   { mode: 'ipvs', present: async (d) => (await ipvsIfPresent(d)?.hasLeftovers()) === true, remove: async (d) => ipvsIfPresent(d)?.cleanup() },
   { mode: 'nftables', present: nftablesLeftovers, remove: (d) => nftablesTables(d).cleanup() },
-  { mode: 'ebpf', present: async () => existsSync(DEFAULT_PIN_ROOT), remove: async (d) => (await createBackend('ebpf', d)).cleanup() },
+  { mode: 'ebpf', present: async (d) => existsSync(d.ebpf?.pinRoot ?? DEFAULT_PIN_ROOT), remove: async (d) => (await createBackend('ebpf', d)).cleanup() },
 ];
 
 /**

@@ -21,6 +21,7 @@ export function addNodeOptions(cmd: Command): Command {
     .option('--ebpf-cgroup-path <path>', 'eBPF mode: cgroup v2 directory for the socket programs (default: the cgroup2 mount\'s root)')
     .option('--ebpf-interfaces <ifs>', 'eBPF mode: interfaces for the tc NodePort programs, comma-separated (default: those holding the node IPs)')
     .addOption(new Option('--ebpf-lb-algorithm <alg>', 'eBPF mode: backend choice').choices(['random', 'maglev']))
+    .option('--ebpf-pin-root <dir>', 'eBPF mode: where maps and links are pinned, on a bpf filesystem (default /sys/fs/bpf/svcplane)')
     .option('--config <file>', 'YAML config file with the same settings (flags win)');
 }
 
@@ -31,7 +32,7 @@ export function flagsToSettings(opts: Record<string, unknown>, given: (name: str
     nodeportAddresses: 'nodePortAddresses', masqueradeAll: 'masqueradeAll', minSyncPeriod: 'minSyncPeriod', syncPeriod: 'syncPeriod',
     healthzBindAddress: 'healthzBindAddress', metricsBindAddress: 'metricsBindAddress', logFormat: 'logFormat', logLevel: 'logLevel',
     serviceClusterIpRange: 'serviceClusterIPRange', iptablesBackend: 'iptablesBackend', ipvsScheduler: 'ipvsScheduler',
-    ebpfCgroupPath: 'ebpfCgroupPath', ebpfInterfaces: 'ebpfInterfaces', ebpfLbAlgorithm: 'ebpfLbAlgorithm',
+    ebpfCgroupPath: 'ebpfCgroupPath', ebpfInterfaces: 'ebpfInterfaces', ebpfLbAlgorithm: 'ebpfLbAlgorithm', ebpfPinRoot: 'ebpfPinRoot',
   };
   const out: Record<string, unknown> = {};
   for (const [flag, setting] of Object.entries(map)) if (given(flag) && opts[flag] !== undefined) out[setting] = opts[flag];

@@ -36,8 +36,8 @@ export function registerRun(program: Command): void {
     .description('run the node agent: watch the manifests and keep the kernel programmed')
     .option('--min-sync-period <duration>', 'minimum time between syncs (default 1s)')
     .option('--sync-period <duration>', 'time between full syncs that repair drift (default 30s)')
-    .option('--healthz-bind-address <addr:port>', '/healthz and /livez (default 0.0.0.0:10256)')
-    .option('--metrics-bind-address <addr:port>', '/metrics (default 127.0.0.1:10249)')
+    .option('--healthz-bind-address <addr:port>', '/healthz and /livez, status and timestamps only (default 0.0.0.0:10256)')
+    .option('--metrics-bind-address <addr:port>', '/metrics and the detailed /healthz (default 127.0.0.1:10249)')
     .option('--log-format <format>', 'json or text (default json)')
     .option('--log-level <level>', 'debug, info, warn, error (default info)')
     .option('--dns-listen <addr...>', 'also serve cluster DNS on IP:PORT (UDP and TCP) from the agent\'s state')
@@ -82,7 +82,7 @@ export async function runAgent(cfg: AgentConfig, dnsFlags: AgentDnsFlags = { lis
   logger.info({ requestedMode: cfg.mode, source: cfg.source, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, ...(cfg.source === 'files' ? { manifests: cfg.manifests } : { master: cfg.master ?? 'from kubeconfig' }) }, 'starting svcplane');
   const deps = {
     ctx, logger, iptablesVariant: cfg.iptablesBackend, ipvsScheduler: cfg.ipvsScheduler,
-    ebpf: { cgroupPath: cfg.ebpfCgroupPath, interfaces: cfg.ebpfInterfaces, algorithm: cfg.ebpfLbAlgorithm },
+    ebpf: { cgroupPath: cfg.ebpfCgroupPath, interfaces: cfg.ebpfInterfaces, algorithm: cfg.ebpfLbAlgorithm, ...(cfg.ebpfPinRoot ? { pinRoot: cfg.ebpfPinRoot } : {}) },
   };
   const selection = await selectMode(cfg.mode, IMPLEMENTED_MODES, (mode) => probeMode(mode, deps));
   const metrics = new Metrics({ defaultMetrics: true });
@@ -102,7 +102,7 @@ export async function runAgent(cfg: AgentConfig, dnsFlags: AgentDnsFlags = { lis
   });
   const servers: Server[] = [
     await startHealthServer(parseBindAddress(cfg.healthzBindAddress, 'healthzBindAddress'), health),
-    await startMetricsServer(parseBindAddress(cfg.metricsBindAddress, 'metricsBindAddress'), metrics.registry),
+    await startMetricsServer(parseBindAddress(cfg.metricsBindAddress, 'metricsBindAddress'), metrics.registry, health),
   ];
   const agentDns = await startAgentDns(dnsFlags, logger);
   const agent = new Agent({

@@ -24,12 +24,14 @@ export class AgentProcess {
   constructor(
     private readonly tb: Testbed,
     private readonly args: readonly string[],
+    /** What runs `svcplane`; default this checkout's build on this Node (an installed copy, a wrapper...). */
+    private readonly command: { readonly file: string; readonly args: readonly string[] } = { file: process.execPath, args: ['--enable-source-maps', cliEntry()] },
   ) {}
 
   /** Starts the agent; resolves after its first successful sync. */
   async start(timeoutMs = 20_000): Promise<void> {
     const before = this.syncCount();
-    const child = this.tb.spawn('node', process.execPath, ['--enable-source-maps', cliEntry(), 'run', ...this.args]);
+    const child = this.tb.spawn('node', this.command.file, [...this.command.args, 'run', ...this.args]);
     this.child = child;
     const onLine = (line: string): void => {
       let rec: LogRecord;

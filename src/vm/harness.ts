@@ -1,7 +1,6 @@
 // Runs a command inside a throwaway VM with a real Debian kernel (IPVS, modules), for the tests
 // the host kernel cannot run. The guest sees the host's files read-only (writes land in a tmpfs
 // overlay and vanish) and the shared directory read-write at the same path; it has no NIC.
-// See /work/shared/vm/NOTES.md for the measurements behind the choices.
 
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -21,8 +20,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url)).repla
 export const BOOT_MODULES = ['virtio_pci', 'virtio_console', '9pnet_virtio', '9p', 'overlay'] as const;
 
 /**
- * Loaded at boot by default: IPVS and its schedulers, links, conntrack, and what iptables-nft,
- * nft and ipset need. The kernel can still load others on demand (the guest's modprobe sees the
+ * Loaded at boot by default: IPVS and its schedulers, links, conntrack, and what iptables-nft
+ * and nft need. The kernel can still load others on demand (the guest's modprobe sees the
  * host's /lib/modules). Legacy iptables tables (iptable_*) are left out on purpose: once one
  * exists, iptables-nft prints a warning about it in every listing.
  */
@@ -34,10 +33,9 @@ export const DEFAULT_VM_MODULES: readonly string[] = [
   ...['nft_fib_inet', 'nft_fib_ipv4', 'nft_fib_ipv6', 'nft_numgen', 'nft_hash', 'nft_limit', 'nft_log', 'nft_objref'],
   ...['nft_quota', 'nft_socket', 'nft_tproxy', 'nfnetlink_log', 'nf_log_syslog'],
   ...['x_tables', 'ip_tables', 'ip6_tables', 'ipt_REJECT', 'ip6t_REJECT', 'xt_addrtype', 'xt_comment', 'xt_conntrack'],
-  ...['xt_mark', 'xt_MASQUERADE', 'xt_nat', 'xt_multiport', 'xt_statistic', 'xt_tcpudp', 'xt_ipvs', 'xt_set'],
+  ...['xt_mark', 'xt_MASQUERADE', 'xt_nat', 'xt_multiport', 'xt_statistic', 'xt_tcpudp', 'xt_ipvs'],
   ...['xt_physdev', 'xt_recent', 'xt_state', 'xt_limit', 'xt_CT', 'xt_REDIRECT', 'xt_connmark', 'xt_NFLOG', 'xt_LOG'],
   ...['xt_owner', 'xt_socket', 'xt_TPROXY', 'xt_pkttype', 'xt_iprange', 'xt_length', 'xt_hashlimit'],
-  ...['ip_set', 'ip_set_hash_ip', 'ip_set_hash_ipport', 'ip_set_hash_ipportip', 'ip_set_hash_ipportnet'],
   ...['ip_set_hash_net', 'ip_set_hash_netport', 'ip_set_hash_netiface', 'ip_set_bitmap_port', 'ip_set_list_set'],
 ];
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { describeVmRun, runVitestInVm } from '../../src/vm/harness.js';
 
 /** The suites run in the VM, all in one vitest run (a boot and a vitest start cost seconds). */
-const VM_SUITES = ['test/vm/example.vm-test.ts', 'test/vm/ipvs.vm-test.ts', 'test/vm/ipvs-agent.vm-test.ts'];
+const VM_SUITES = ['test/vm/example.vm-test.ts', 'test/vm/ipvs.vm-test.ts', 'test/vm/ipvs-agent.vm-test.ts', 'test/vm/ipvs-present.vm-test.ts'];
 
 describe('suites inside the VM', () => {
   it(

@@ -1,6 +1,6 @@
 // One service port's rules: its own nat chains (SVC, SVL, EXT, FW, SEP) and
 // its lines in the shared top-level chains, following kube-proxy's
-// syncProxyRules (see .cache/iptables-design.md for the structure).
+// syncProxyRules (pkg/proxy/iptables/proxier.go) in chain structure and names.
 import type { IPFamily } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { EndpointInfo, ServicePortState } from '../../state/types.js';

@@ -5,7 +5,7 @@ import type { JumpRule } from '../../kernel/iptables.js';
 import type { TracePacket } from '../common/trace.js';
 import { tracePacket, TracerError } from './tracer.js';
 
-// Hand-written rules following the design (docs: .cache/iptables-design.md).
+// Hand-written rules in the shape service-rules.ts writes (kube-proxy's chain structure).
 const JUMPS: JumpRule[] = [
   { table: 'nat', chain: 'PREROUTING', args: ['-j', 'KUBE-SERVICES'] },
   { table: 'nat', chain: 'OUTPUT', args: ['-j', 'KUBE-SERVICES'] },
