@@ -1,0 +1,126 @@
+// The userspace mode's applier: listeners reconciled from the pure planner, then the
+// redirect rules for the open ones fed to iptables-restore (one batch per family), with
+// the jumps from the built-in chains ensured on full syncs. Without redirects (the
+// unprivileged use) only the listeners exist and no kernel table is touched.
+import type { Logger } from 'pino';
+import type { IPFamily } from '../../model/types.js';
+import type { NodeContext } from '../../state/node-context.js';
+import type { DesiredState, StateChanges } from '../../state/types.js';
+import type { ProxyBackend, SyncOutcome } from '../backend.js';
+import { ListenerSet, type ListenerSetOptions } from './listener-set.js';
+import { planListeners, type ListenerWant } from './planner.js';
+import { JUMPS, renderCleanup, renderRules, type Table } from './redirect-rules.js';
+
+/** The iptables operations this mode needs (src/kernel/iptables.ts implements them). */
+export interface UserspaceKernel {
+  restore(text: string, opts: { noflush: true }): Promise<void>;
+  listChains(table: Table): Promise<Set<string>>;
+  ensureRule(table: Table, chain: string, args: readonly string[], position: 'prepend' | 'append'): Promise<unknown>;
+  deleteRule(table: Table, chain: string, args: readonly string[]): Promise<unknown>;
+}
+
+export interface UserspaceSettings {
+  /** Unprivileged use: listeners only (on this address and the service ports, when given). */
+  readonly noRedirect?: { readonly address?: string | undefined } | undefined;
+  /** kube-proxy's --udp-timeout. */
+  readonly udpIdleTimeoutMs?: number | undefined;
+}
+
+export interface UserspaceBackendOptions extends UserspaceSettings {
+  readonly ctx: NodeContext;
+  readonly logger: Logger;
+  /** Per family; none (or noRedirect) means no rules. */
+  readonly kernels: Partial<Record<IPFamily, UserspaceKernel>>;
+  readonly listeners?: ListenerSetOptions;
+}
+
+export class UserspaceBackend implements ProxyBackend {
+  readonly mode = 'userspace';
+  readonly listeners: ListenerSet;
+  #ctx: NodeContext;
+  /** The batch last committed per family: partial syncs that change no rule skip the kernel. */
+  readonly #committed = new Map<IPFamily, string>();
+  /** Service ports whose listener failed, so each failure is logged when it starts, not every sync. */
+  #failing = new Set<string>();
+
+  constructor(private readonly opts: UserspaceBackendOptions) {
+    this.#ctx = opts.ctx;
+    this.listeners = new ListenerSet({
+      ...opts.listeners,
+      ...(opts.udpIdleTimeoutMs !== undefined ? { udpIdleTimeoutMs: opts.udpIdleTimeoutMs } : {}),
+      events: {
+        dialFailed: (b, err) => opts.logger.debug({ backend: b.key, err: err.message }, 'backend connect failed; trying the next'),
+        socketError: (err) => opts.logger.debug({ err: err.message }, 'proxied connection ended by a socket error'),
+        ...opts.listeners?.events,
+      },
+    });
+  }
+
+  setContext(ctx: NodeContext): void {
+    this.#ctx = ctx;
+    this.#committed.clear();
+  }
+
+  get #families(): IPFamily[] {
+    if (this.opts.noRedirect !== undefined) return [];
+    return (['IPv4', 'IPv6'] as const).filter((f) => this.opts.kernels[f] !== undefined);
+  }
+
+  /** The listeners the state wants (for `svcplane plan`). */
+  plan(state: DesiredState): ListenerWant[] {
+    return planListeners(state, { ctx: this.#ctx, ...(this.opts.noRedirect !== undefined ? { noRedirect: this.opts.noRedirect } : {}) });
+  }
+
+  async sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome> {
+    const wants = this.plan(state);
+    const result = await this.listeners.reconcile(wants);
+    const failing = new Set<string>();
+    for (const err of result.errors) {
+      failing.add(err.servicePort);
+      if (!this.#failing.has(err.servicePort)) this.opts.logger.error({ servicePort: err.servicePort, code: err.code, err: err.message }, 'cannot open the listener of a service port; its other traffic and every other service are unaffected');
+    }
+    this.#failing = failing;
+    const ruleCounts: Record<string, number> = { listeners: this.listeners.size, listenerErrors: result.errors.length };
+    const sent: Record<string, number> = { opened: result.opened, closed: result.closed, restoreBytes: 0 };
+    for (const family of this.#families) {
+      const kernel = this.opts.kernels[family] as UserspaceKernel;
+      const rules = renderRules(family, wants, result.ports);
+      const suffix = family === 'IPv6' ? '6' : '';
+      ruleCounts[`nat${suffix}`] = rules.natRules;
+      ruleCounts[`filter${suffix}`] = rules.filterRules;
+      if (changes !== undefined && this.#committed.get(family) === rules.restore) continue;
+      try {
+        await kernel.restore(rules.restore, { noflush: true });
+      } catch (err) {
+        this.#committed.delete(family);
+        throw err;
+      }
+      if (changes === undefined) for (const j of [...JUMPS].reverse()) await kernel.ensureRule(j.table, j.chain, j.args, 'prepend');
+      this.#committed.set(family, rules.restore);
+      sent.restoreBytes = (sent.restoreBytes ?? 0) + rules.restore.length;
+    }
+    return { kind: changes === undefined ? 'full' : 'partial', ruleCounts, sent };
+  }
+
+  /** Closes every listener, removes the jumps, then flushes and deletes our chains. */
+  async cleanup(): Promise<void> {
+    this.#committed.clear();
+    await this.listeners.closeAll(true);
+    for (const family of (['IPv4', 'IPv6'] as const).filter((f) => this.opts.kernels[f] !== undefined)) {
+      const kernel = this.opts.kernels[family] as UserspaceKernel;
+      for (const j of JUMPS) await kernel.deleteRule(j.table, j.chain, j.args);
+      const batch = renderCleanup({ nat: await kernel.listChains('nat'), filter: await kernel.listChains('filter') });
+      if (batch !== undefined) await kernel.restore(batch, { noflush: true });
+    }
+  }
+
+  /** Whether any chain of this mode is in the kernel (mode switches remove them). */
+  async hasLeftovers(): Promise<boolean> {
+    for (const kernel of Object.values(this.opts.kernels)) {
+      const nat = await kernel.listChains('nat');
+      if (['KUBE-PORTALS-CONTAINER', 'KUBE-PORTALS-HOST', 'KUBE-NODEPORT-CONTAINER', 'KUBE-NODEPORT-HOST'].some((c) => nat.has(c))) return true;
+      if ((await kernel.listChains('filter')).has('KUBE-PORTALS-FIREWALL')) return true;
+    }
+    return false;
+  }
+}
