@@ -16,6 +16,8 @@ import { ManifestSource } from '../sources/manifest-source.js';
 import type { Source } from '../sources/source.js';
 import type { Logger } from '../agent/logger.js';
 import { addNodeOptions, flagsToSettings } from './options.js';
+import { userspaceSettings } from './userspace-options.js';
+import type { UserspaceSettings } from '../backends/userspace/userspace-backend.js';
 
 /** The node's addresses when --node-ip is not given (a bare-metal node has no Node object). */
 function detectNodeIPs(): string[] {
@@ -34,10 +36,13 @@ export function registerRun(program: Command): void {
     .option('--metrics-bind-address <addr:port>', '/metrics (default 127.0.0.1:10249)')
     .option('--log-format <format>', 'json or text (default json)')
     .option('--log-level <level>', 'debug, info, warn, error (default info)')
+    .option('--userspace-no-redirect', 'userspace mode without root: open the listeners only, no iptables rules')
+    .option('--userspace-listen-address <ip>', 'with --userspace-no-redirect: listen on this address at the service ports (default: 127.0.0.1, kernel-chosen ports)')
+    .option('--udp-timeout <duration>', 'userspace mode: idle time after which a UDP session is closed (default 250ms)')
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
       const cfg = resolveConfig(flagsToSettings(opts, (n) => cmd.getOptionValueSource(n) === 'cli'), file);
-      await runAgent(cfg);
+      await runAgent(cfg, userspaceSettings(opts));
     });
 }
 
@@ -50,7 +55,7 @@ function createSource(cfg: AgentConfig, logger: Logger): Source {
   return new ManifestSource({ paths: [...cfg.manifests], serviceCIDRs: [...cfg.serviceCIDRs], logger });
 }
 
-export async function runAgent(cfg: AgentConfig): Promise<void> {
+export async function runAgent(cfg: AgentConfig, userspace?: UserspaceSettings): Promise<void> {
   const logger = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
   const source = createSource(cfg, logger);
   const ctx = nodeContextFrom({ ...cfg, nodeIPs: cfg.nodeIPs.length > 0 ? cfg.nodeIPs : detectNodeIPs() });
@@ -58,6 +63,7 @@ export async function runAgent(cfg: AgentConfig): Promise<void> {
   const deps = {
     ctx, logger, iptablesVariant: cfg.iptablesBackend, ipvsScheduler: cfg.ipvsScheduler,
     ebpf: { cgroupPath: cfg.ebpfCgroupPath, interfaces: cfg.ebpfInterfaces, algorithm: cfg.ebpfLbAlgorithm },
+    ...(userspace ? { userspace } : {}),
   };
   const selection = await selectMode(cfg.mode, IMPLEMENTED_MODES, (mode) => probeMode(mode, deps));
   const metrics = new Metrics({ defaultMetrics: true });
@@ -67,7 +73,8 @@ export async function runAgent(cfg: AgentConfig): Promise<void> {
     logger.warn({ requested: cfg.mode, tried: f.mode, reason: f.reason, using: selection.mode }, `proxy mode ${f.mode} is unavailable; falling back`);
   }
   const backend = await createBackend(selection.mode, deps);
-  await cleanupOtherModes(selection.mode, deps);
+  // Unprivileged userspace mode touches no kernel table, so it has no other mode's rules to remove.
+  if (!(selection.mode === 'userspace' && userspace?.noRedirect !== undefined)) await cleanupOtherModes(selection.mode, deps);
 
   // kube-proxy's healthz allows two sync periods between successful syncs.
   const health = new HealthTracker(2 * cfg.syncPeriodMs + cfg.minSyncPeriodMs, Date.now, () => source.status(), {

@@ -61,6 +61,13 @@ describe('renderRules', () => {
     expect(r.natRules).toBe(4);
   });
 
+  it('a frontend without backends is rejected in the filter table, not redirected', () => {
+    const wants = planListeners(state(servicePort()), { ctx });
+    const r = renderRules('IPv4', wants, new Map([[wants[0]?.id as string, 40001]]));
+    expect(r.natRules).toBe(0);
+    expect(r.restore).toContain('-A KUBE-PORTALS-FILTER -d 10.96.0.10/32 -p tcp -m tcp --dport 80 -m comment --comment "default/web:http" -j REJECT --reject-with icmp-port-unreachable');
+  });
+
   it('a listener that failed to open gets no rule', () => {
     const wants = planListeners(state(servicePort({ clusterEndpoints: [a] })), { ctx });
     expect(renderRules('IPv4', wants, new Map()).natRules).toBe(0);
@@ -72,7 +79,7 @@ describe('renderRules', () => {
     const ext = wants.find((w) => w.path === 'external');
     const r = renderRules('IPv4', wants, new Map(wants.map((w, i) => [w.id, 40000 + i])));
     expect(r.restore).toContain(`-A KUBE-PORTALS-CONTAINER -s 192.168.77.0/25 -d 192.168.77.200/32 -p tcp -m tcp --dport 80 -m comment --comment "default/web:http" -j DNAT --to-destination 192.168.1.10:${40000 + wants.indexOf(ext as never)}`);
-    expect(r.restore).toContain('-A KUBE-PORTALS-FIREWALL -d 192.168.77.200/32 -p tcp -m tcp --dport 80 -m comment --comment "default/web:http" -j DROP');
+    expect(r.restore).toContain('-A KUBE-PORTALS-FILTER -d 192.168.77.200/32 -p tcp -m tcp --dport 80 -m comment --comment "default/web:http" -j DROP');
   });
 
   it('keeps quotes and control characters out of comments', () => {

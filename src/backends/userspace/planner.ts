@@ -5,7 +5,7 @@
 import type { IPFamily, Protocol } from '../../model/types.js';
 import { ClaimBook } from '../../state/claims.js';
 import type { NodeContext } from '../../state/node-context.js';
-import { nodeFamilyEnv, servicePortPolicy, type Frontend, type ServicePortPolicy } from '../../state/service-policy.js';
+import { nodeFamilyEnv, servicePortPolicy, type Frontend, type NoEndpoints, type ServicePortPolicy } from '../../state/service-policy.js';
 import type { DesiredState, ServicePortState } from '../../state/types.js';
 import { backendKey, type Backend } from './round-robin.js';
 
@@ -27,6 +27,8 @@ export interface ListenerWant {
   readonly host: string;
   readonly port: number;
   readonly backends: readonly Backend[];
+  /** Without backends: refused (the service has none) or dropped (none on this node), as the other modes do. */
+  readonly none: NoEndpoints;
   readonly affinitySeconds: number;
   /** Frontends redirected to this listener (those this port owns, by the claim rule). */
   readonly frontends: readonly Frontend[];
@@ -67,11 +69,11 @@ export function planListeners(state: DesiredState, opts: PlanOptions): ListenerW
       const internal = owned.filter((f) => f.kind === 'cluster-ip');
       const external = owned.filter((f) => f.kind !== 'cluster-ip');
       if (sp.clusterIP !== undefined) {
-        out.push({ ...base, id: `${family}|${sp.key}|internal`, path: 'internal', port: listenPort(sp, 'internal', opts), backends: backends(policy, 'internal'), frontends: internal, allowedSources: undefined });
+        out.push({ ...base, id: `${family}|${sp.key}|internal`, path: 'internal', port: listenPort(sp, 'internal', opts), backends: backends(policy, 'internal'), none: policy.internal.none, frontends: internal, allowedSources: undefined });
       }
       if (external.length > 0 || (opts.noRedirect !== undefined && sp.nodePort > 0)) {
         const allowedSources = policy.firewall.filtered ? policy.firewall.allowed : undefined;
-        out.push({ ...base, id: `${family}|${sp.key}|external`, path: 'external', port: listenPort(sp, 'external', opts), backends: backends(policy, 'external'), frontends: external, allowedSources });
+        out.push({ ...base, id: `${family}|${sp.key}|external`, path: 'external', port: listenPort(sp, 'external', opts), backends: backends(policy, 'external'), none: policy.external.none, frontends: external, allowedSources });
       }
     }
   }

@@ -3,7 +3,10 @@
 // PREROUTING: pods and other hosts) and KUBE-PORTALS-HOST / KUBE-NODEPORT-HOST (from
 // OUTPUT: the node itself). Each frontend is DNATed to its listener; load-balancer
 // frontends with source ranges only for allowed sources, the rest dropped in
-// KUBE-PORTALS-FIREWALL (filter), where the unredirected packets still carry the LB IP.
+// KUBE-PORTALS-FILTER (filter), where the unredirected packets still carry the LB IP.
+// A frontend without backends is not redirected but rejected there (or dropped when only
+// remote endpoints exist), so that a client is refused before any handshake, as in the
+// kernel modes (a listener could only reset an accepted connection).
 import type { IPFamily } from '../../model/types.js';
 import type { ListenerWant } from './planner.js';
 
@@ -11,8 +14,13 @@ export type Table = 'nat' | 'filter';
 
 export const OWNED_CHAINS: Readonly<Record<Table, readonly string[]>> = {
   nat: ['KUBE-PORTALS-CONTAINER', 'KUBE-PORTALS-HOST', 'KUBE-NODEPORT-CONTAINER', 'KUBE-NODEPORT-HOST'],
-  filter: ['KUBE-PORTALS-FIREWALL'],
+  filter: ['KUBE-PORTALS-FILTER'],
 };
+
+/** A chain of this mode's (mode switches leave none). */
+export function isUserspaceChain(name: string): boolean {
+  return OWNED_CHAINS.nat.includes(name) || OWNED_CHAINS.filter.includes(name);
+}
 
 export interface JumpRule {
   readonly table: Table;
@@ -28,8 +36,9 @@ export const JUMPS: readonly JumpRule[] = [
   { table: 'nat', chain: 'PREROUTING', args: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-m', 'comment', '--comment', `${COMMENT} nodeports`, '-j', 'KUBE-NODEPORT-CONTAINER'] },
   { table: 'nat', chain: 'OUTPUT', args: ['-m', 'comment', '--comment', `${COMMENT} portals`, '-j', 'KUBE-PORTALS-HOST'] },
   { table: 'nat', chain: 'OUTPUT', args: ['-m', 'addrtype', '--dst-type', 'LOCAL', '-m', 'comment', '--comment', `${COMMENT} nodeports`, '-j', 'KUBE-NODEPORT-HOST'] },
-  { table: 'filter', chain: 'FORWARD', args: ['-m', 'comment', '--comment', `${COMMENT} firewall`, '-j', 'KUBE-PORTALS-FIREWALL'] },
-  { table: 'filter', chain: 'OUTPUT', args: ['-m', 'comment', '--comment', `${COMMENT} firewall`, '-j', 'KUBE-PORTALS-FIREWALL'] },
+  { table: 'filter', chain: 'INPUT', args: ['-m', 'comment', '--comment', `${COMMENT} filter`, '-j', 'KUBE-PORTALS-FILTER'] },
+  { table: 'filter', chain: 'FORWARD', args: ['-m', 'comment', '--comment', `${COMMENT} filter`, '-j', 'KUBE-PORTALS-FILTER'] },
+  { table: 'filter', chain: 'OUTPUT', args: ['-m', 'comment', '--comment', `${COMMENT} filter`, '-j', 'KUBE-PORTALS-FILTER'] },
 ];
 
 export interface RenderedRules {
@@ -63,6 +72,10 @@ export function renderRules(family: IPFamily, wants: readonly ListenerWant[], po
     const comment = `-m comment --comment "${safeComment(w.servicePort)}"`;
     for (const f of w.frontends) {
       const match = `-d ${f.address}${mask} -p ${proto} -m ${proto} --dport ${f.port}`;
+      if (w.backends.length === 0) {
+        filter.push(`-A KUBE-PORTALS-FILTER ${match} ${comment} ${w.none === 'drop' ? '-j DROP' : `-j REJECT --reject-with ${family === 'IPv6' ? 'icmp6-port-unreachable' : 'icmp-port-unreachable'}`}`);
+        continue;
+      }
       const target = `-j DNAT --to-destination ${to}`;
       const [container, host] = f.kind === 'node-port' ? ['KUBE-NODEPORT-CONTAINER', 'KUBE-NODEPORT-HOST'] : ['KUBE-PORTALS-CONTAINER', 'KUBE-PORTALS-HOST'];
       const sources = f.kind === 'load-balancer' && w.allowedSources !== undefined ? w.allowedSources : [undefined];
@@ -70,7 +83,7 @@ export function renderRules(family: IPFamily, wants: readonly ListenerWant[], po
         const from = src === undefined ? '' : ` -s ${src}`;
         nat.push(`-A ${container}${from} ${match} ${comment} ${target}`, `-A ${host}${from} ${match} ${comment} ${target}`);
       }
-      if (f.kind === 'load-balancer' && w.allowedSources !== undefined) filter.push(`-A KUBE-PORTALS-FIREWALL ${match} ${comment} -j DROP`);
+      if (f.kind === 'load-balancer' && w.allowedSources !== undefined) filter.push(`-A KUBE-PORTALS-FILTER ${match} ${comment} -j DROP`);
     }
   }
   const lines = [

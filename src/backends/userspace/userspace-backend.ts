@@ -9,12 +9,13 @@ import type { DesiredState, StateChanges } from '../../state/types.js';
 import type { ProxyBackend, SyncOutcome } from '../backend.js';
 import { ListenerSet, type ListenerSetOptions } from './listener-set.js';
 import { planListeners, type ListenerWant } from './planner.js';
-import { JUMPS, renderCleanup, renderRules, type Table } from './redirect-rules.js';
+import { isUserspaceChain, JUMPS, renderCleanup, renderRules, type JumpRule, type Table } from './redirect-rules.js';
 
 /** The iptables operations this mode needs (src/kernel/iptables.ts implements them). */
 export interface UserspaceKernel {
   restore(text: string, opts: { noflush: true }): Promise<void>;
   listChains(table: Table): Promise<Set<string>>;
+  save(table: Table): Promise<string>;
   ensureRule(table: Table, chain: string, args: readonly string[], position: 'prepend' | 'append'): Promise<unknown>;
   deleteRule(table: Table, chain: string, args: readonly string[]): Promise<unknown>;
 }
@@ -95,7 +96,7 @@ export class UserspaceBackend implements ProxyBackend {
         this.#committed.delete(family);
         throw err;
       }
-      if (changes === undefined) for (const j of [...JUMPS].reverse()) await kernel.ensureRule(j.table, j.chain, j.args, 'prepend');
+      if (changes === undefined) await ensureJumps(kernel);
       this.#committed.set(family, rules.restore);
       sent.restoreBytes = (sent.restoreBytes ?? 0) + rules.restore.length;
     }
@@ -117,10 +118,26 @@ export class UserspaceBackend implements ProxyBackend {
   /** Whether any chain of this mode is in the kernel (mode switches remove them). */
   async hasLeftovers(): Promise<boolean> {
     for (const kernel of Object.values(this.opts.kernels)) {
-      const nat = await kernel.listChains('nat');
-      if (['KUBE-PORTALS-CONTAINER', 'KUBE-PORTALS-HOST', 'KUBE-NODEPORT-CONTAINER', 'KUBE-NODEPORT-HOST'].some((c) => nat.has(c))) return true;
-      if ((await kernel.listChains('filter')).has('KUBE-PORTALS-FIREWALL')) return true;
+      for (const table of ['nat', 'filter'] as const) if ([...(await kernel.listChains(table))].some(isUserspaceChain)) return true;
     }
     return false;
   }
+}
+
+/**
+ * The jumps from the built-in chains, checked against one dump per table so that a full sync
+ * costs three commands when nothing is missing (an `iptables -C` per jump took ~200 ms each
+ * on a loaded machine, which stretched syncs past the drift check's window).
+ */
+async function ensureJumps(kernel: UserspaceKernel): Promise<void> {
+  const [nat, filter] = await Promise.all([kernel.save('nat'), kernel.save('filter')]);
+  const saved: Record<Table, string> = { nat, filter };
+  // Prepending in reverse keeps the listed order at the head of each built-in chain.
+  for (const j of [...JUMPS].reverse()) if (!hasRule(saved[j.table], j)) await kernel.ensureRule(j.table, j.chain, j.args, 'prepend');
+}
+
+/** Whether iptables-save output holds the jump exactly as written (else `-C` decides). */
+export function hasRule(save: string, j: JumpRule): boolean {
+  const text = `-A ${j.chain} ${j.args.map((a) => (/[\s"]/.test(a) ? `"${a}"` : a)).join(' ')}`;
+  return save.split('\n').includes(text);
 }
