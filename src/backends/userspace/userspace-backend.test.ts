@@ -5,6 +5,7 @@ import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixt
 import { defaultNodeContext } from '../../state/node-context.js';
 import type { DesiredState, ServicePortState, StateChanges } from '../../state/types.js';
 import { identity, request, type TestServer } from './proxy-test-kit.js';
+import { JUMPS } from './redirect-rules.js';
 import { UserspaceBackend, type UserspaceKernel } from './userspace-backend.js';
 
 const ctx = defaultNodeContext({ nodeIPs: ['127.0.0.1'] });
@@ -20,9 +21,7 @@ class RecordingKernel implements UserspaceKernel {
   async listChains(): Promise<Set<string>> {
     return new Set(['KUBE-PORTALS-HOST', 'KUBE-PORTALS-FILTER', 'DOCKER']);
   }
-  async save(): Promise<string> {
-    return '';
-  }
+  save = async (_table: string): Promise<string> => '';
   async ensureRule(_t: string, chain: string): Promise<void> {
     this.ensured.push(chain);
   }
@@ -65,6 +64,32 @@ describe('UserspaceBackend', () => {
       if (r.ok) names.add(r.data);
     }
     expect(names).toEqual(new Set(['a', 'b']));
+  });
+
+  it('a full sync reads the kernel back and writes nothing when it already holds the rules and jumps', async () => {
+    const withEndpoint = servicePort({ clusterEndpoints: [endpoint('127.0.0.1', 9)] });
+    const kernel = new RecordingKernel();
+    const backend = new UserspaceBackend({ ctx, logger: pino({ level: 'silent' }), kernels: { IPv4: kernel } });
+    cleanups.push(() => backend.cleanup());
+    await backend.sync(state(withEndpoint));
+    const written = kernel.restores[0] ?? '';
+    // What iptables-nft-save prints for it: chains declared with counters, every comment quoted.
+    const dump = (table: string): string => {
+      const block = written.split('COMMIT')[table === 'filter' ? 0 : 1] ?? '';
+      const jumps = JUMPS.filter((j) => j.table === table).map((j) => `-A ${j.chain} ${j.args.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ')}`);
+      return block.replace(/^:(\S+) - \[0:0\]$/gm, ':$1 - [0:0]').split('\n').filter((l) => l !== `*${table}`).concat(jumps).join('\n');
+    };
+    kernel.save = async (table: string) => dump(table);
+    kernel.restores.length = 0;
+    kernel.ensured.length = 0;
+    const out = await backend.sync(state(withEndpoint));
+    expect(kernel.restores).toEqual([]);
+    expect(kernel.ensured).toEqual([]);
+    expect(out.sent.unchanged).toBe(1);
+    // One rule missing (an operator flushed a chain): rewritten.
+    kernel.save = async (table: string) => dump(table).replace(/^-A KUBE-PORTALS-HOST .*$/m, '');
+    await backend.sync(state(withEndpoint));
+    expect(kernel.restores).toHaveLength(1);
   });
 
   it('a listener that cannot be opened is that service port\'s error alone', async () => {

@@ -9,7 +9,7 @@ import type { DesiredState, StateChanges } from '../../state/types.js';
 import type { ProxyBackend, SyncOutcome } from '../backend.js';
 import { ListenerSet, type ListenerSetOptions } from './listener-set.js';
 import { planListeners, type ListenerWant } from './planner.js';
-import { isUserspaceChain, JUMPS, renderCleanup, renderRules, type JumpRule, type Table } from './redirect-rules.js';
+import { isUserspaceChain, JUMPS, OWNED_CHAINS, renderCleanup, renderRules, type JumpRule, type Table } from './redirect-rules.js';
 
 /** The iptables operations this mode needs (src/kernel/iptables.ts implements them). */
 export interface UserspaceKernel {
@@ -90,13 +90,17 @@ export class UserspaceBackend implements ProxyBackend {
       ruleCounts[`nat${suffix}`] = rules.natRules;
       ruleCounts[`filter${suffix}`] = rules.filterRules;
       if (changes !== undefined && this.#committed.get(family) === rules.restore) continue;
+      // Full syncs read the kernel back first and write only when it differs, so a full sync
+      // never rewrites rules it has not checked (and an operator's change shows until repaired).
+      const saved = changes === undefined ? await saveTables(kernel) : undefined;
       try {
-        await kernel.restore(rules.restore, { noflush: true });
+        if (saved === undefined || !holdsRules(saved, rules.restore)) await kernel.restore(rules.restore, { noflush: true });
+        else sent.unchanged = (sent.unchanged ?? 0) + 1;
       } catch (err) {
         this.#committed.delete(family);
         throw err;
       }
-      if (changes === undefined) await ensureJumps(kernel);
+      if (saved !== undefined) await ensureJumps(kernel, saved);
       this.#committed.set(family, rules.restore);
       sent.restoreBytes = (sent.restoreBytes ?? 0) + rules.restore.length;
     }
@@ -124,20 +128,42 @@ export class UserspaceBackend implements ProxyBackend {
   }
 }
 
-/**
- * The jumps from the built-in chains, checked against one dump per table so that a full sync
- * costs three commands when nothing is missing (an `iptables -C` per jump took ~200 ms each
- * on a loaded machine, which stretched syncs past the drift check's window).
- */
-async function ensureJumps(kernel: UserspaceKernel): Promise<void> {
+async function saveTables(kernel: UserspaceKernel): Promise<Record<Table, string>> {
   const [nat, filter] = await Promise.all([kernel.save('nat'), kernel.save('filter')]);
-  const saved: Record<Table, string> = { nat, filter };
+  return { nat, filter };
+}
+
+/** Rule lines without quotes (iptables-nft quotes every comment, legacy only those with spaces). */
+const unquote = (line: string): string => line.replace(/"/g, '');
+
+/** Whether the dumps hold exactly the rules of `restore` in our chains, in order. */
+export function holdsRules(saved: Record<Table, string>, restore: string): boolean {
+  let table: Table | undefined;
+  const wanted: Record<Table, string[]> = { nat: [], filter: [] };
+  for (const line of restore.split('\n')) {
+    if (line === '*nat' || line === '*filter') table = line.slice(1) as Table;
+    else if (line.startsWith('-A ') && table !== undefined) wanted[table].push(unquote(line));
+  }
+  return (['nat', 'filter'] as const).every((t) => {
+    const lines = saved[t].split('\n');
+    if (!OWNED_CHAINS[t].every((c) => lines.some((l) => l.startsWith(`:${c} `)))) return false;
+    const ours = lines.filter((l) => l.startsWith('-A ') && isUserspaceChain(l.slice(3).split(' ', 1)[0] as string)).map(unquote);
+    return ours.length === wanted[t].length && ours.every((l, i) => l === wanted[t][i]);
+  });
+}
+
+/**
+ * The jumps from the built-in chains, checked against the dumps so that a full sync costs
+ * two commands when nothing is missing (an `iptables -C` per jump took ~200 ms each on a
+ * loaded machine).
+ */
+async function ensureJumps(kernel: UserspaceKernel, saved: Record<Table, string>): Promise<void> {
   // Prepending in reverse keeps the listed order at the head of each built-in chain.
   for (const j of [...JUMPS].reverse()) if (!hasRule(saved[j.table], j)) await kernel.ensureRule(j.table, j.chain, j.args, 'prepend');
 }
 
 /** Whether iptables-save output holds the jump exactly as written (else `-C` decides). */
 export function hasRule(save: string, j: JumpRule): boolean {
-  const text = `-A ${j.chain} ${j.args.map((a) => (/[\s"]/.test(a) ? `"${a}"` : a)).join(' ')}`;
-  return save.split('\n').includes(text);
+  const text = `-A ${j.chain} ${j.args.join(' ')}`;
+  return save.split('\n').some((l) => unquote(l) === text);
 }
