@@ -2,7 +2,7 @@
 import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TcpProxy } from './proxy-tcp.js';
-import { blackholeBackend, halfCloseEcho, identity, openFds, refusingBackend, request, tcpServer, until, type TestServer } from './proxy-test-kit.js';
+import { blackholeBackend, halfCloseEcho, identity, openFds, refusingBackend, request, tcpServer, until, type TestServer } from '../../../test/integration/userspace-kit.js';
 import { RoundRobin, type Backend } from './round-robin.js';
 
 describe('TcpProxy', () => {

@@ -2,7 +2,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UdpProxy } from './proxy-udp.js';
-import { openFds, until } from './proxy-test-kit.js';
+import { openFds, until } from '../../../test/integration/userspace-kit.js';
 import { backendKey, RoundRobin, type Backend } from './round-robin.js';
 
 /** Answers every datagram with `name:payload`. */

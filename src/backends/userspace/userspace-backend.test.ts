@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixtures.js';
 import { defaultNodeContext } from '../../state/node-context.js';
 import type { DesiredState, ServicePortState, StateChanges } from '../../state/types.js';
-import { identity, request, type TestServer } from './proxy-test-kit.js';
+import { identity, request, type TestServer } from '../../../test/integration/userspace-kit.js';
 import { JUMPS } from './redirect-rules.js';
 import { UserspaceBackend, type UserspaceKernel } from './userspace-backend.js';
 

@@ -1,9 +1,9 @@
-// Real sockets on 127.0.0.1 for the proxy's tests: backends that misbehave on purpose,
+// Real sockets on 127.0.0.1 for the userspace proxy tests (src/backends/userspace/*.test.ts): backends that misbehave on purpose,
 // clients that read everything, and the process's open fd count (leak checks).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { backendKey, type Backend } from './round-robin.js';
+import { backendKey, type Backend } from '../../src/backends/userspace/round-robin.js';
 
 export const openFds = (): number => readdirSync('/proc/self/fd').length;
 
