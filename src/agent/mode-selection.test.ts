@@ -33,6 +33,13 @@ describe('selectMode', () => {
     expect((await selectMode('auto', built(), probeOk)).fallbacks).toEqual([]);
   });
 
+  it('auto never picks userspace, even when every other mode fails; asked for, it runs', async () => {
+    const onlyUserspace: ModeProbe = async (m) => (m === 'userspace' ? { ok: true } : { ok: false, reason: 'no' });
+    const all = built('ipvs', 'nftables', 'ebpf', 'userspace');
+    expect((await selectMode('auto', all, onlyUserspace)).mode).toBe('iptables');
+    expect((await selectMode('userspace', all, onlyUserspace)).mode).toBe('userspace');
+  });
+
   it('never probes iptables', async () => {
     const probed: string[] = [];
     await selectMode('iptables', built('ipvs'), async (m) => (probed.push(m), { ok: true }));

@@ -25,9 +25,11 @@ import { NetlinkError } from '../kernel/netlink/errors.js';
 import { NftNetlink } from '../kernel/netlink/nftables.js';
 import { NftablesBackend } from '../backends/nftables/nftables-backend.js';
 import { CommandNotFoundError, runChecked, runCommand } from '../kernel/exec.js';
+import { UserspaceBackend, type UserspaceSettings } from '../backends/userspace/userspace-backend.js';
+import { isUserspaceChain } from '../backends/userspace/redirect-rules.js';
 
 /** The modes this build can run (the others are on the way; asking for them falls back, loudly). */
-export const IMPLEMENTED_MODES: ReadonlySet<ProxyMode> = new Set(['iptables', 'nftables', 'ipvs', 'ebpf']);
+export const IMPLEMENTED_MODES: ReadonlySet<ProxyMode> = new Set(['iptables', 'nftables', 'ipvs', 'ebpf', 'userspace']);
 
 /**
  * Probes a mode for real on this kernel (iptables needs none). The kernel's answer comes first:
@@ -63,6 +65,7 @@ export interface BackendDeps {
   /** IPVS mode's node-wide scheduler (kube-proxy's --ipvs-scheduler). */
   readonly ipvsScheduler?: string;
   readonly ebpf?: EbpfSettings;
+  readonly userspace?: UserspaceSettings;
 }
 
 export interface EbpfSettings {
@@ -160,6 +163,8 @@ export async function createBackend(mode: ProxyMode, deps: BackendDeps): Promise
       return ipvsBackend(deps, await iptablesKernels(deps));
     case 'ebpf':
       return ebpfBackend(deps);
+    case 'userspace':
+      return userspaceBackend(deps);
     case 'nftables':
       return new NftablesBackend({ ctx: deps.ctx, logger: deps.logger, nft: new Nft(deps.netns ? { netns: deps.netns } : {}), ...nftNetlink(deps) });
     default:
@@ -191,6 +196,12 @@ function ipvsBackend(deps: BackendDeps, iptables: Partial<Record<IPFamily, Iptab
   });
 }
 
+/** Unprivileged (no redirects): no iptables at all, so no root is needed. */
+async function userspaceBackend(deps: BackendDeps): Promise<UserspaceBackend> {
+  const kernels = deps.userspace?.noRedirect !== undefined ? {} : await iptablesKernels(deps);
+  return new UserspaceBackend({ ctx: deps.ctx, logger: deps.logger, kernels, ...deps.userspace });
+}
+
 /** Whether the iptables mode's own chains (not the base chains IPVS mode shares) are present. */
 async function iptablesModeLeftovers(deps: BackendDeps): Promise<boolean> {
   const chains = await (await iptablesKernels(deps)).IPv4?.listChains('nat');
@@ -200,7 +211,7 @@ async function iptablesModeLeftovers(deps: BackendDeps): Promise<boolean> {
 /** An iptables ruleset of svcplane's (either mode's chains, or IPVS mode's companion base chains). */
 async function anyIptablesLeftovers(deps: BackendDeps): Promise<boolean> {
   const chains = await (await iptablesKernels(deps)).IPv4?.listChains('nat');
-  return [...(chains ?? [])].some((c) => /^KUBE-/.test(c));
+  return [...(chains ?? [])].some((c) => /^KUBE-/.test(c) && !isUserspaceChain(c));
 }
 
 /** IPVS mode's backend; undefined only when the kernel has no IPVS (its generic netlink family is unknown: ENOENT). */
@@ -244,6 +255,7 @@ interface Leftovers {
 const LEFTOVERS: readonly Leftovers[] = [
   { mode: 'ipvs', present: async (d) => (await ipvsIfPresent(d)?.hasLeftovers()) === true, remove: async (d) => ipvsIfPresent(d)?.cleanup() },
   { mode: 'nftables', present: nftablesLeftovers, remove: (d) => nftablesTables(d).cleanup() },
+  { mode: 'userspace', present: async (d) => (await userspaceBackend(d)).hasLeftovers(), remove: async (d) => (await userspaceBackend(d)).cleanup() },
   { mode: 'ebpf', present: async (d) => existsSync(d.ebpf?.pinRoot ?? DEFAULT_PIN_ROOT), remove: async (d) => (await createBackend('ebpf', d)).cleanup() },
 ];
 

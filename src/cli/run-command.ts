@@ -22,6 +22,8 @@ import { parseListen } from '../dns/server.js';
 import type { ObjectStore, ServiceKeySet } from '../state/object-store.js';
 import { dnsUpstreams } from './dns-command.js';
 import { addRunIngressOptions, ingressOptionsFromRunFlags, IngressRuntime, type IngressRuntimeOptions } from './ingress-command.js';
+import { userspaceSettings } from './userspace-options.js';
+import type { UserspaceSettings } from '../backends/userspace/userspace-backend.js';
 
 /** The node's addresses when --node-ip is not given (a bare-metal node has no Node object). */
 function detectNodeIPs(): string[] {
@@ -41,13 +43,16 @@ export function registerRun(program: Command): void {
     .option('--log-format <format>', 'json or text (default json)')
     .option('--log-level <level>', 'debug, info, warn, error (default info)')
     .option('--dns-listen <addr...>', 'also serve cluster DNS on IP:PORT (UDP and TCP) from the agent\'s state')
-    .option('--dns-upstream <addr...>', 'with --dns-listen: nameservers for other names (default: those of /etc/resolv.conf)');
+    .option('--dns-upstream <addr...>', 'with --dns-listen: nameservers for other names (default: those of /etc/resolv.conf)')
+    .option('--userspace-no-redirect', 'userspace mode without root: open the listeners only, no iptables rules')
+    .option('--userspace-listen-address <ip>', 'with --userspace-no-redirect: listen on this address at the service ports (default: 127.0.0.1, kernel-chosen ports)')
+    .option('--udp-timeout <duration>', 'userspace mode: idle time after which a UDP session is closed (default 250ms)');
   addRunIngressOptions(program.commands.find((c) => c.name() === 'run') as Command)
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
       const cfg = resolveConfig(flagsToSettings(opts, (n) => cmd.getOptionValueSource(n) === 'cli'), file);
       const dnsFlags = { listens: (opts.dnsListen as string[] | undefined) ?? [], upstreams: (opts.dnsUpstream as string[] | undefined) ?? [] };
-      await runAgent(cfg, dnsFlags, opts['ingress'] === true ? ingressOptionsFromRunFlags(opts, cfg) : undefined);
+      await runAgent(cfg, dnsFlags, opts['ingress'] === true ? ingressOptionsFromRunFlags(opts, cfg) : undefined, userspaceSettings(opts));
     });
 }
 
@@ -74,7 +79,9 @@ export interface AgentDnsFlags {
   readonly upstreams: readonly string[];
 }
 
-export async function runAgent(cfg: AgentConfig, dnsFlags: AgentDnsFlags = { listens: [], upstreams: [] }, ingressOptions?: IngressRuntimeOptions): Promise<void> {
+export async function runAgent(
+  cfg: AgentConfig, dnsFlags: AgentDnsFlags = { listens: [], upstreams: [] }, ingressOptions?: IngressRuntimeOptions, userspace?: UserspaceSettings,
+): Promise<void> {
   const logger = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
   const ingress = ingressOptions === undefined ? undefined : await startIngress(ingressOptions, logger);
   const source = createSource(cfg, logger);
@@ -83,6 +90,7 @@ export async function runAgent(cfg: AgentConfig, dnsFlags: AgentDnsFlags = { lis
   const deps = {
     ctx, logger, iptablesVariant: cfg.iptablesBackend, ipvsScheduler: cfg.ipvsScheduler,
     ebpf: { cgroupPath: cfg.ebpfCgroupPath, interfaces: cfg.ebpfInterfaces, algorithm: cfg.ebpfLbAlgorithm, ...(cfg.ebpfPinRoot ? { pinRoot: cfg.ebpfPinRoot } : {}) },
+    ...(userspace ? { userspace } : {}),
   };
   const selection = await selectMode(cfg.mode, IMPLEMENTED_MODES, (mode) => probeMode(mode, deps));
   const metrics = new Metrics({ defaultMetrics: true });
@@ -92,7 +100,8 @@ export async function runAgent(cfg: AgentConfig, dnsFlags: AgentDnsFlags = { lis
     logger.warn({ requested: cfg.mode, tried: f.mode, reason: f.reason, using: selection.mode }, `proxy mode ${f.mode} is unavailable; falling back`);
   }
   const backend = await createBackend(selection.mode, deps);
-  await cleanupOtherModes(selection.mode, deps);
+  // Unprivileged userspace mode touches no kernel table, so it has no other mode's rules to remove.
+  if (!(selection.mode === 'userspace' && userspace?.noRedirect !== undefined)) await cleanupOtherModes(selection.mode, deps);
 
   // kube-proxy's healthz allows two sync periods between successful syncs.
   const health = new HealthTracker(2 * cfg.syncPeriodMs + cfg.minSyncPeriodMs, Date.now, () => source.status(), {

@@ -16,6 +16,11 @@ export interface ModeDriver {
   readonly ruleMetric: RegExp;
   /** Test bed options the mode needs (the eBPF mode: a cgroup for the node's and pods' processes). */
   readonly testbed?: Pick<TestbedOptions, 'cgroup'>;
+  /**
+   * The dataplane is the agent's own process (userspace mode): backends see the node, not the
+   * client, as the source, and a killed agent takes the proxy down until it restarts.
+   */
+  readonly proxiesInProcess?: boolean;
   /** Agent flags the mode needs, given the test bed. */
   agentArgs?(tb: Testbed): string[];
 }
