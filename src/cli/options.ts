@@ -4,7 +4,7 @@ import { REQUESTABLE_MODES } from '../agent/config.js';
 
 export function addNodeOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--mode <mode>', 'proxy mode (auto: the best this kernel supports; userspace is not in this build yet)').choices([...REQUESTABLE_MODES]))
+    .addOption(new Option('--mode <mode>', 'proxy mode (auto: the best this kernel supports; never userspace, which must be asked for)').choices([...REQUESTABLE_MODES]))
     .option('--source <source>', 'files (manifests, the default) or kubernetes (the API server)')
     .option('--manifests <paths...>', 'manifest files or directories of multi-document YAML')
     .option('--kubeconfig <file>', 'kubeconfig for --source kubernetes (default: in-cluster config in a pod, else ~/.kube/config)')
