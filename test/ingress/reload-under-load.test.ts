@@ -10,14 +10,12 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngressBed, NODE_IP } from './ingress-bed.js';
 
-const root = process.getuid?.() === 0;
-if (!root) console.warn('SKIPPING test/ingress/reload-under-load.test.ts: network namespaces need root');
 
 function hostIngress(name: string, host: string): string {
   return `apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: ${name}\nspec:\n  rules:\n  - host: ${host}\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: service2\n            port:\n              number: 80\n`;
 }
 
-describe.skipIf(!root)('reloads under load', () => {
+describe('reloads under load', () => {
   const bed = new IngressBed(`r${process.pid % 100000}`);
 
   beforeAll(async () => {

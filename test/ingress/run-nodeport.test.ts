@@ -6,8 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngressBed, NODE_IP } from './ingress-bed.js';
 
-const root = process.getuid?.() === 0;
-if (!root) console.warn('SKIPPING test/ingress/run-nodeport.test.ts: network namespaces need root');
 
 // The document's service-nodeport.yaml (4.2), as written, plus the endpoints the
 // controller "pod" would have: this node's own address (it runs on the host network).
@@ -60,7 +58,7 @@ ports:
   protocol: TCP
 `;
 
-describe.skipIf(!root)('svcplane run --ingress: the document example through a NodePort', () => {
+describe('svcplane run --ingress: the document example through a NodePort', () => {
   const bed = new IngressBed(`p${process.pid % 100000}`);
 
   beforeAll(async () => {
