@@ -56,6 +56,15 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
     ),
   },
   {
+    // kube-proxy masquerades off-cluster sources to the cluster IP in the internal traffic chain, SVL here.
+    name: 'itp-local-masquerade', family: 'IPv4', ctx: ctx({ clusterCIDRs: ['10.244.0.0/16'] }),
+    state: familyState(servicePort({ internalPolicyLocal: true, nodePort: 30080, clusterEndpoints: mixed })),
+  },
+  {
+    name: 'itp-local-masquerade-all', family: 'IPv4', ctx: ctx({ masqueradeAll: true }),
+    state: familyState(servicePort({ internalPolicyLocal: true, clusterEndpoints: mixed })),
+  },
+  {
     name: 'masquerade-all', family: 'IPv4', ctx: ctx({ masqueradeAll: true, clusterCIDRs: ['10.244.0.0/16'] }),
     state: familyState(servicePort({ clusterEndpoints: three.slice(0, 1) })),
   },

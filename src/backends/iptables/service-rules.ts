@@ -160,18 +160,23 @@ function ownChainRules(sp: ServicePortState, d: Decisions, env: RenderEnv, portN
     }
   };
 
+  // kube-proxy writes the cluster-IP masquerade rule at the head of the internal traffic chain:
+  // SVC for internalTrafficPolicy Cluster, SVL for Local (only cluster-IP traffic enters there).
+  const clusterIPMasquerade = (chain: string): void => {
+    if (sp.clusterIP === undefined) return;
+    const masq = { comment: `${svc} cluster IP`, protocol, dst: sp.clusterIP + hs, dport: sp.port, jump: KUBE_MARK_MASQ_CHAIN };
+    const m = d.policy.masquerade.clusterIP;
+    if (m.kind === 'all') w.add(chain, masq);
+    else if (m.kind === 'off-cluster') w.add(chain, { ...masq, notSrc: m.podCIDR });
+  };
   if (d.policy.paths.cluster) {
     names.push(chains.svc);
-    if (sp.clusterIP !== undefined) {
-      const masq = { comment: `${svc} cluster IP`, protocol, dst: sp.clusterIP + hs, dport: sp.port, jump: KUBE_MARK_MASQ_CHAIN };
-      const m = d.policy.masquerade.clusterIP;
-      if (m.kind === 'all') w.add(chains.svc, masq);
-      else if (m.kind === 'off-cluster') w.add(chains.svc, { ...masq, notSrc: m.podCIDR });
-    }
+    if (!d.policy.internal.localOnly) clusterIPMasquerade(chains.svc);
     endpointRules(chains.svc, sp.clusterEndpoints);
   }
   if (d.policy.paths.local) {
     names.push(chains.svl);
+    if (d.policy.internal.localOnly) clusterIPMasquerade(chains.svl);
     endpointRules(chains.svl, sp.localEndpoints);
   }
   if (d.policy.paths.external) {

@@ -95,18 +95,18 @@ export function serviceFragment(sp: ServicePortState, env: NodeFamilyEnv): Servi
   };
 
   const chains: NftChain[] = [];
-  if (usesSvc) {
-    const rules: NftRule[] = [];
-    if (sp.clusterIP !== undefined) {
-      const toClusterIP: Match[] = [{ kind: 'addr', dir: 'daddr', negated: false, value: sp.clusterIP }, { kind: 'dport', protocol, port: sp.port }];
-      const m = policy.masquerade.clusterIP;
-      // Traffic from outside the pod network to a cluster IP is masqueraded (as iptables mode: the first cluster CIDR).
-      if (m.kind === 'all') rules.push(jumpRule(MARK_MASQ_CHAIN, toClusterIP));
-      else if (m.kind === 'off-cluster') rules.push(jumpRule(MARK_MASQ_CHAIN, [...toClusterIP, { kind: 'addr', dir: 'saddr', negated: true, value: m.podCIDR }]));
-    }
-    chains.push({ name: names.service, rules: [...rules, ...balance(sp.clusterEndpoints, names.endpoints)] });
+  // The cluster-IP masquerade rule heads the internal traffic chain: service for
+  // internalTrafficPolicy Cluster, local for Local (only cluster-IP traffic enters there).
+  const clusterIPMasquerade: NftRule[] = [];
+  if (sp.clusterIP !== undefined) {
+    const toClusterIP: Match[] = [{ kind: 'addr', dir: 'daddr', negated: false, value: sp.clusterIP }, { kind: 'dport', protocol, port: sp.port }];
+    const m = policy.masquerade.clusterIP;
+    if (m.kind === 'all') clusterIPMasquerade.push(jumpRule(MARK_MASQ_CHAIN, toClusterIP));
+    else if (m.kind === 'off-cluster') clusterIPMasquerade.push(jumpRule(MARK_MASQ_CHAIN, [...toClusterIP, { kind: 'addr', dir: 'saddr', negated: true, value: m.podCIDR }]));
   }
-  if (usesSvl) chains.push({ name: names.local, rules: balance(sp.localEndpoints, names.localEndpoints) });
+  const internalLocal = policy.internal.localOnly;
+  if (usesSvc) chains.push({ name: names.service, rules: [...(internalLocal ? [] : clusterIPMasquerade), ...balance(sp.clusterEndpoints, names.endpoints)] });
+  if (usesSvl) chains.push({ name: names.local, rules: [...(internalLocal ? clusterIPMasquerade : []), ...balance(sp.localEndpoints, names.localEndpoints)] });
   if (usesExt) chains.push({ name: names.external, rules: externalRules(env, policy.masquerade.external.kind === 'node-sources', usesSvc ? names.service : undefined, usesSvl ? names.local : undefined) });
   if (usesFw) chains.push({ name: names.firewall, rules: firewallRules(policy) });
   chains.push(...endpointChains);
