@@ -148,7 +148,8 @@ function frontends(sp: ServicePortState, env: NodeFamilyEnv): Frontend[] {
   return out;
 }
 
-function clusterIPMasquerade(env: NodeFamilyEnv): ClusterIPMasquerade {
+/** Who is masqueraded reaching a cluster IP on this node (kube-proxy's --masquerade-all and local traffic detector). */
+export function clusterIPMasquerade(env: NodeFamilyEnv): ClusterIPMasquerade {
   if (env.masqueradeAll) return { kind: 'all', why: 'masquerade-all' };
   // kube-proxy's local traffic detector: the first cluster CIDR of the family.
   const podCIDR = env.clusterCIDRs[0];

@@ -3,6 +3,7 @@
 // traffic with Cluster policy) and REJECT for services without endpoints stay in iptables.
 // Built from the pieces both modes share (backends/common: chain names, rule writer, fixed rules).
 // kube-proxy matches ipsets here; per-VIP rules in one chain are used until ipset support lands.
+import { clusterIPMasquerade, nodeFamilyEnv } from '../../state/service-policy.js';
 import type { IPFamily } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { FamilyState } from '../../state/types.js';
@@ -37,15 +38,16 @@ export function virtualServerRules(family: IPFamily, vs: DesiredVirtualServer, e
   if (s.af !== family || s.fwmark) return { nat: '', filter: '' };
   const nat = new RuleWriter();
   const filter = new RuleWriter();
-  const podCIDR = ctx.clusterCIDRs.find((c) => c.includes(':') === (family === 'IPv6'));
+  const masquerade = clusterIPMasquerade(nodeFamilyEnv(family, ctx));
   const match = { protocol: s.protocol.toLowerCase(), dst: `${s.address}${HOST[family]}`, dport: s.port };
   const name = sanitizeCommentPart(vs.servicePort);
   const comment = safeComment(`${name} ${vs.kind}`);
   if (vs.destinations.length === 0) {
     filter.add(KUBE_SERVICES_CHAIN, { comment: safeComment(`${name} has no endpoints`), ...match, jump: 'REJECT' });
   } else if (vs.kind === 'cluster-ip') {
-    if (ctx.masqueradeAll) nat.add(KUBE_SERVICES_CHAIN, { comment, ...match, jump: KUBE_MARK_MASQ_CHAIN });
-    else if (podCIDR) nat.add(KUBE_SERVICES_CHAIN, { comment, ...match, notSrc: podCIDR, jump: KUBE_MARK_MASQ_CHAIN });
+    // The policy step's decision, whatever the internal traffic policy (as kube-proxy's IPVS mode).
+    if (masquerade.kind === 'all') nat.add(KUBE_SERVICES_CHAIN, { comment, ...match, jump: KUBE_MARK_MASQ_CHAIN });
+    else if (masquerade.kind === 'off-cluster') nat.add(KUBE_SERVICES_CHAIN, { comment, ...match, notSrc: masquerade.podCIDR, jump: KUBE_MARK_MASQ_CHAIN });
   } else if (!externalPolicyLocal) {
     // External traffic with Cluster policy may be answered from another node: masquerade.
     nat.add(KUBE_SERVICES_CHAIN, { comment, ...match, jump: KUBE_MARK_MASQ_CHAIN });
