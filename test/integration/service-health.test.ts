@@ -35,7 +35,8 @@ describe('service health server (health check node ports)', () => {
   /** curl from `ns`: the HTTP status and body, or curl's exit code (7: connection refused). */
   async function probe(ns: string, host: string): Promise<{ status: number; body: unknown } | { curlExit: number }> {
     try {
-      const { stdout } = await tb.exec(ns, 'curl', ['-sS', '--max-time', '3', '-o', '-', '-w', '\n%{http_code}', `http://${host}:${HC_PORT}/`]);
+      const url = `http://${host.includes(':') ? `[${host}]` : host}:${HC_PORT}/`;
+      const { stdout } = await tb.exec(ns, 'curl', ['-sS', '-g', '--max-time', '3', '-o', '-', '-w', '\n%{http_code}', url]);
       const lines = stdout.trimEnd().split('\n');
       const status = Number(lines.pop());
       return { status, body: JSON.parse(lines.join('\n')) as unknown };
@@ -46,10 +47,10 @@ describe('service health server (health check node ports)', () => {
   }
 
   beforeAll(async () => {
-    tb = await createTestbed({ name: 'sp-health15', pods: [{ name: 'w1', ip: POD_IP }] });
+    tb = await createTestbed({ name: 'sp-health15', pods: [{ name: 'w1', ip: POD_IP }], ipv6: true });
     write([webService(), sliceDoc('web', [{ ip: POD_IP, node: 'node-a' }])]);
     agent = new AgentProcess(tb, [
-      '--mode', 'iptables', '--manifests', dir, '--node-name', 'node-a', '--node-ip', tb.nodeIP,
+      '--mode', 'iptables', '--manifests', dir, '--node-name', 'node-a', '--node-ip', `${tb.nodeIP},${tb.nodeIPv6}`,
       '--cluster-cidr', '10.244.0.0/16', '--min-sync-period', '100ms', '--sync-period', '2s',
       '--healthz-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0',
     ]);
@@ -62,10 +63,13 @@ describe('service health server (health check node ports)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('answers 200 with one local endpoint on the node address, and only there', async () => {
-    await eventually(async () => expect(await probe('client', tb.nodeIP)).toEqual({ status: 200, body: { service: { namespace: 'default', name: 'web' }, localEndpoints: 1, serviceProxyHealthy: true } }), 5000, 200);
+  it('answers 200 with one local endpoint on each node address, and only there', async () => {
+    const ok = { status: 200, body: { service: { namespace: 'default', name: 'web' }, localEndpoints: 1, serviceProxyHealthy: true } };
+    await eventually(async () => expect(await probe('client', tb.nodeIP)).toEqual(ok), 5000, 200);
+    expect(await probe('client', tb.nodeIPv6 as string)).toEqual(ok);
     // Bound to the node IPs, not to every address.
     expect(await probe('node', '127.0.0.1')).toEqual({ curlExit: 7 });
+    expect(await probe('node', '::1')).toEqual({ curlExit: 7 });
   });
 
   it('answers 503 once the node has no local endpoint', async () => {
@@ -76,5 +80,6 @@ describe('service health server (health check node ports)', () => {
   it('closes the port when the service goes away', async () => {
     write([]);
     await eventually(async () => expect(await probe('client', tb.nodeIP)).toEqual({ curlExit: 7 }), 10_000, 200);
+    expect(await probe('client', tb.nodeIPv6 as string)).toEqual({ curlExit: 7 });
   });
 });
