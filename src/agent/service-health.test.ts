@@ -69,6 +69,22 @@ describe('ServiceHealthServer bookkeeping', () => {
     expect(s.status()[0]).toEqual({ port: 31000, service: 'default/web', listening: ['192.168.77.1'], failed: {} });
   });
 
+  it('logs a port two services name once while the conflict lasts', async () => {
+    const f = fakeListen();
+    const lines: string[] = [];
+    const log = pino({ level: 'error' }, { write: (l: string) => void lines.push(l) });
+    const s = new ServiceHealthServer({ logger: log, proxyHealthy: () => true, listen: f.listen });
+    const conflict = [{ port: 31000, kept: 'default/a', refused: 'default/b' }];
+    await s.update(checks([31000, 'a', 1]), ['192.168.77.1'], conflict);
+    await s.update(checks([31000, 'a', 1]), ['192.168.77.1'], conflict);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('SVCPLANE_HEALTH_CHECK_LISTENER');
+    expect(lines[0]).toContain('default/b');
+    await s.update(checks([31000, 'a', 1]), ['192.168.77.1']);
+    await s.update(checks([31000, 'a', 1]), ['192.168.77.1'], conflict);
+    expect(lines).toHaveLength(2);
+  });
+
   it('says so when no node address is inside nodePortAddresses', async () => {
     const f = fakeListen();
     const s = new ServiceHealthServer({ logger, proxyHealthy: () => true, listen: f.listen });

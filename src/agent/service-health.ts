@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { SvcplaneError } from '../util/errors.js';
-import type { ServiceHealthCheck } from './service-health-plan.js';
+import type { HealthCheckConflict, ServiceHealthCheck } from './service-health-plan.js';
 
 export class HealthCheckListenerError extends SvcplaneError {
   override readonly code = 'SVCPLANE_HEALTH_CHECK_LISTENER';
@@ -49,11 +49,14 @@ export class ServiceHealthServer {
   /** Updates run one at a time, in order: each sees the listeners the previous left. */
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
+  /** Conflicts already logged, so each is said once while it lasts, not at every sync. */
+  private conflicts = new Set<string>();
 
   constructor(private readonly opts: ServiceHealthOptions) {}
 
   /** Makes the listeners match `checks` on `addresses`; resolves when done (never rejects). */
-  update(checks: ReadonlyMap<number, ServiceHealthCheck>, addresses: readonly string[]): Promise<void> {
+  update(checks: ReadonlyMap<number, ServiceHealthCheck>, addresses: readonly string[], conflicts: readonly HealthCheckConflict[] = []): Promise<void> {
+    this.reportConflicts(conflicts);
     this.queue = this.queue.then(() => this.apply(checks, addresses));
     return this.queue;
   }
@@ -74,6 +77,16 @@ export class ServiceHealthServer {
       listening: [...e.listeners.keys()].sort(),
       failed: Object.fromEntries(e.failed),
     }));
+  }
+
+  private reportConflicts(conflicts: readonly HealthCheckConflict[]): void {
+    const now = new Set(conflicts.map((c) => `${c.port}/${c.refused}`));
+    for (const c of conflicts) {
+      if (this.conflicts.has(`${c.port}/${c.refused}`)) continue;
+      const err = new HealthCheckListenerError(`service ${c.refused}: health check node port ${c.port} is already service ${c.kept}'s; not served for ${c.refused}`);
+      this.opts.logger.error({ err, code: err.code, service: c.refused, port: c.port }, 'health check node port not served');
+    }
+    this.conflicts = now;
   }
 
   private async apply(checks: ReadonlyMap<number, ServiceHealthCheck>, addresses: readonly string[]): Promise<void> {

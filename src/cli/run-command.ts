@@ -128,8 +128,7 @@ export async function runAgent(
     ...(ingress === undefined ? {} : { onEvents: (events) => ingress.handle(events) }),
     onSync: ({ state, ctx: synced }) => {
       const plan = planHealthChecks(state);
-      for (const c of plan.conflicts) logger.error({ port: c.port, kept: c.kept, refused: c.refused }, 'two services name one health check node port; the first by name keeps it');
-      void serviceHealth.update(plan.checks, healthCheckAddresses(synced));
+      void serviceHealth.update(plan.checks, healthCheckAddresses(synced), plan.conflicts);
     },
   });
 
