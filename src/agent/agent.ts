@@ -36,8 +36,8 @@ export interface AgentOptions {
   readonly timers?: Timers;
   /** Sees every source batch too (the Ingress controller of `run --ingress`). */
   readonly onEvents?: (events: readonly SourceEvent[]) => void;
-  /** Observes every successful sync (tests and benchmarks wait on it). */
-  readonly onSync?: (info: { reason: SyncReason; outcome: SyncOutcome | undefined; durationMs: number }) => void;
+  /** Observes every successful sync (tests and benchmarks wait on it; the service health server follows its state). */
+  readonly onSync?: (info: { reason: SyncReason; outcome: SyncOutcome | undefined; durationMs: number; state: DesiredState; ctx: NodeContext }) => void;
   /** Observes every applied batch with the store (cluster DNS reads the same state from it). */
   readonly onStoreChange?: (store: ObjectStore, changed: ServiceKeySet) => void;
 }
@@ -163,7 +163,7 @@ export class Agent {
     }
     this.opts.health.recordSuccess();
     logger.info({ mode: backend.mode, kind: full ? 'full' : 'partial', reason, ms: Math.round(seconds * 1000), services: update.state.IPv4.size + update.state.IPv6.size, ...outcome?.sent }, 'synced proxy rules');
-    this.opts.onSync?.({ reason, outcome, durationMs: seconds * 1000 });
+    this.opts.onSync?.({ reason, outcome, durationMs: seconds * 1000, state: update.state, ctx: this.ctx });
   }
 
   private async clearStaleFlows(flows: StaleFlows): Promise<void> {

@@ -9,6 +9,8 @@ import { createLogger } from '../agent/logger.js';
 import { Metrics } from '../agent/metrics.js';
 import { cleanupOtherModes, createBackend, IMPLEMENTED_MODES, probeMode } from '../agent/modes.js';
 import { selectMode } from '../agent/mode-selection.js';
+import { ServiceHealthServer } from '../agent/service-health.js';
+import { healthCheckAddresses, planHealthChecks } from '../agent/service-health-plan.js';
 import { Conntrack } from '../kernel/conntrack.js';
 import { buildKubeConfig } from '../sources/kubernetes-config.js';
 import { KubernetesSource } from '../sources/kubernetes-source.js';
@@ -114,6 +116,7 @@ export async function runAgent(
     await startMetricsServer(parseBindAddress(cfg.metricsBindAddress, 'metricsBindAddress'), metrics.registry, health),
   ];
   const agentDns = await startAgentDns(dnsFlags, logger);
+  const serviceHealth = new ServiceHealthServer({ logger, proxyHealthy: () => health.report().healthy });
   const agent = new Agent({
     ctx, source, backend, logger, metrics, health,
     ...(agentDns ? { onStoreChange: agentDns.onStoreChange } : {}),
@@ -123,6 +126,10 @@ export async function runAgent(
     minSyncPeriodMs: cfg.minSyncPeriodMs,
     syncPeriodMs: cfg.syncPeriodMs,
     ...(ingress === undefined ? {} : { onEvents: (events) => ingress.handle(events) }),
+    onSync: ({ state, ctx: synced }) => {
+      const plan = planHealthChecks(state);
+      void serviceHealth.update(plan.checks, healthCheckAddresses(synced), plan.conflicts);
+    },
   });
 
   let stopping = false;
@@ -134,7 +141,7 @@ export async function runAgent(
     void agent
       .stop()
       .then(() => ingress?.stop())
-      .then(() => Promise.all([...servers.map((s) => new Promise((r) => s.close(r))), agentDns?.dns.stop()]))
+      .then(() => Promise.all([...servers.map((s) => new Promise((r) => s.close(r))), agentDns?.dns.stop(), serviceHealth.close()]))
       .finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
