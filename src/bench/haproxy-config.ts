@@ -20,7 +20,7 @@ export interface HaproxyFrontend {
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 function checkIP(ip: string, field: string): string {
-  if (isIP(ip) === 0) throw new HaproxyError(`haproxy config: ${field}: "${ip}" is not an IP address`);
+  if (isIP(ip) === 0) throw new HaproxyError(`haproxy config: ${field}: ${JSON.stringify(ip)} is not an IP address`);
   return isIP(ip) === 6 ? `[${ip}]` : ip;
 }
 
@@ -43,7 +43,7 @@ export function haproxyConfig(frontends: readonly HaproxyFrontend[], maxconn = 4
     '  timeout server 60s',
   ];
   for (const f of frontends) {
-    if (!NAME.test(f.name)) throw new HaproxyError(`haproxy config: frontend name "${f.name}" is not [a-z0-9-]`);
+    if (!NAME.test(f.name)) throw new HaproxyError(`haproxy config: frontend name ${JSON.stringify(f.name)} is not [a-z0-9-]`);
     if (f.endpoints.length === 0) throw new HaproxyError(`haproxy config: frontend ${f.name}: no endpoints`);
     lines.push(`frontend ${f.name}`, `  bind ${checkIP(f.bindIP, `frontend ${f.name} bindIP`)}:${checkPort(f.bindPort, `frontend ${f.name} bindPort`)}`, `  default_backend ${f.name}`);
     lines.push(`backend ${f.name}`);
