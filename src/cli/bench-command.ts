@@ -7,6 +7,7 @@ import { renderTables } from '../bench/report/table.js';
 import { writeReport } from '../bench/report/write-report.js';
 import { renderDnsBench, runDnsBench } from '../bench/dns-bench.js';
 import { renderIngressTable, runIngressBench } from '../bench/ingress-bench.js';
+import { renderUserspaceTable, runUserspaceBench } from '../bench/userspace-bench.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -43,7 +44,7 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('benchmark proxy modes against each other on this machine: sync times, memory, latency through a VIP (root)')
-    .option('--modes <modes>', 'modes to measure, comma-separated', 'iptables,nftables,ipvs,ebpf')
+    .option('--modes <modes>', 'modes to measure, comma-separated (userspace: beside HAProxy and iptables, its own table)', 'iptables,nftables,ipvs,ebpf')
     .option('--services <counts>', 'numbers of services, comma-separated', '10,1000,10000')
     .option('--endpoints <n>', 'endpoints per service', '10')
     .option('--duration <d>', 'traffic per measurement', '5s')
@@ -69,6 +70,22 @@ export function registerBench(program: Command): void {
 }
 
 async function runModes(flags: BenchFlags): Promise<void> {
+  const modes = parseBenchModes(flags.modes);
+  if (modes.some((m) => m !== 'userspace')) await runKernelModes(flags);
+  if (modes.includes('userspace')) await benchUserspace(flags);
+}
+
+async function benchUserspace(flags: BenchFlags): Promise<void> {
+  const result = await runUserspaceBench({ durationMs: parseDuration(flags.duration, 'duration'), runs: positiveInts(flags.runs, '--runs')[0] as number, out: process.stderr });
+  process.stdout.write(renderUserspaceTable(result));
+  if (flags.out) {
+    mkdirSync(flags.out, { recursive: true });
+    writeFileSync(join(flags.out, 'userspace.json'), `${JSON.stringify(result, null, 2)}\n`);
+    process.stderr.write(`wrote ${join(flags.out, 'userspace.json')}\n`);
+  }
+}
+
+async function runKernelModes(flags: BenchFlags): Promise<void> {
   const report = await runBench({
     modes: parseBenchModes(flags.modes), services: positiveInts(flags.services, '--services'), endpoints: positiveInts(flags.endpoints, '--endpoints')[0] as number,
     durationMs: parseDuration(flags.duration, 'duration'), runs: positiveInts(flags.runs, '--runs')[0] as number,

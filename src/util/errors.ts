@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   SVCPLANE_INGRESS_SYNC: 'the Ingress controller could not program nginx (IngressSyncError)',
   SVCPLANE_NGINX_RENDER: 'an Ingress value cannot be written into nginx\'s config safely; that Ingress is left out (NginxRenderError)',
   SVCPLANE_NGINX: 'nginx failed to start, test or reload its config (NginxError)',
+  SVCPLANE_HAPROXY: 'HAProxy (the benchmark\'s peer proxy) failed its config check or to start, or a backend address for its config is invalid (HaproxyError)',
   SVCPLANE_USERSPACE_LISTENER: 'a userspace-mode listener cannot be opened; that service port only (ListenerError)',
   SVCPLANE_HEALTH_CHECK_LISTENER: 'a service health-check node port cannot be listened on; that service only (HealthCheckListenerError)',
   SVCPLANE_USERSPACE_DIAL: 'no endpoint of a service port accepted within kube-proxy\'s dial timeouts (DialError)',
