@@ -1,6 +1,6 @@
 // The two requests the Kubernetes source makes, on client-node's KubeConfig:
-// LIST (a plain GET keeping the objects as the API server's JSON, which the
-// model validators read) and WATCH (client-node's Watch, asking for bookmarks
+// LIST (plain GETs in pages of 500, keeping the objects as the API server's
+// JSON, which the model validators read) and WATCH (client-node's Watch, asking for bookmarks
 // and telling when a watch is established or ends, for status()).
 import http from 'node:http';
 import https from 'node:https';
@@ -8,6 +8,10 @@ import { Watch, type KubeConfig, type KubernetesListObject, type KubernetesObjec
 import { SvcplaneError } from '../util/errors.js';
 
 export const LIST_TIMEOUT_MS = 60_000;
+/** Objects per LIST page: client-go's pager default, which the reflector uses. */
+export const LIST_PAGE_SIZE = 500;
+/** Times a paginated list restarts from the first page after its continue token expired. */
+export const LIST_EXPIRED_RESTARTS = 3;
 
 /** A failed API request; `statusCode` is the HTTP status (0 when no response came). */
 export class KubernetesApiError extends SvcplaneError {
@@ -85,8 +89,57 @@ export async function listCollection(
   }
   const items: unknown[] = parsed['items'];
   const resourceVersion = parsed['metadata']['resourceVersion'];
+  const next = parsed['metadata']['continue'];
   // Items stay the API's JSON; KubernetesObject only describes the metadata ListWatch reads.
-  return { metadata: { resourceVersion: typeof resourceVersion === 'string' ? resourceVersion : '' }, items: items as KubernetesObject[] };
+  return {
+    metadata: { resourceVersion: typeof resourceVersion === 'string' ? resourceVersion : '', ...(typeof next === 'string' && next !== '' ? { _continue: next } : {}) },
+    items: items as KubernetesObject[],
+  };
+}
+
+/** Why a continued list was refused: its token outlived the server's history (etcd compaction). */
+export function isExpiredContinue(err: unknown): boolean {
+  return err instanceof KubernetesApiError && err.statusCode === 410 && err.reason === 'Expired';
+}
+
+export interface PagedListOptions {
+  readonly pageSize?: number;
+  readonly timeoutMs?: number;
+  /** Told when an expired continue token made the list start over. */
+  readonly onRestart?: (pagesDiscarded: number) => void;
+}
+
+/**
+ * The whole collection, fetched `limit` objects at a time and following `continue`
+ * tokens, as client-go's pager does, so the API server never builds one huge
+ * response. Every page comes from one snapshot; when the token expires (410
+ * Expired) the snapshot is gone and the list starts again from the first page.
+ */
+export async function listAllPages(
+  kubeConfig: KubeConfig,
+  path: string,
+  query: Readonly<Record<string, string>>,
+  options: PagedListOptions = {},
+): Promise<KubernetesListObject<KubernetesObject>> {
+  const limit = String(options.pageSize ?? LIST_PAGE_SIZE);
+  for (let restarts = 0; ; restarts++) {
+    const items: KubernetesObject[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    try {
+      for (;;) {
+        const page = await listCollection(kubeConfig, path, { ...query, limit, ...(token === undefined ? {} : { continue: token }) }, options.timeoutMs);
+        pages++;
+        items.push(...page.items);
+        token = page.metadata?._continue;
+        if (token === undefined) return { metadata: { resourceVersion: page.metadata?.resourceVersion ?? '' }, items };
+      }
+    } catch (err) {
+      // Only a continued page can expire mid-list; a first page's 410 is the caller's to handle.
+      if (pages === 0 || !isExpiredContinue(err) || restarts >= LIST_EXPIRED_RESTARTS) throw err;
+      options.onRestart?.(pages);
+    }
+  }
 }
 
 export interface WatchObserver {

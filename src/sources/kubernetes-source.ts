@@ -2,13 +2,14 @@
 // Kubernetes API with client-node's list/watch informers. It delivers what the
 // manifest source does: one first batch with the complete view ending in
 // 'synced' (only once all three resources were listed), then small batches of
-// changes. Disconnects reconnect with backoff and resume the watch; a 410 Gone
+// changes. Lists come in pages of 500 (a continue token that expires restarts
+// the list). Disconnects reconnect with backoff and resume the watch; a 410 Gone
 // relists and the relist is diffed. Nothing is deleted because the API server
 // is unreachable: the dataplane keeps its last state.
 import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { ValidationError } from '../model/errors.js';
 import { SvcplaneError } from '../util/errors.js';
-import { listCollection, ObservedWatch } from './kubernetes-client.js';
+import { listAllPages, ObservedWatch } from './kubernetes-client.js';
 import { KubernetesState, type ResourceKind, type StateChange } from './kubernetes-state.js';
 import type { Source, SourceEvent, SourceSink } from './source.js';
 
@@ -136,7 +137,9 @@ export class KubernetesSource implements Source {
     });
     const query: Record<string, string> = fieldSelector === undefined ? {} : { fieldSelector };
     const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const result = await listCollection(this.options.kubeConfig, path, query);
+      const result = await listAllPages(this.options.kubeConfig, path, query, {
+        onRestart: (pages) => this.logger.info({ resource: label, pagesDiscarded: pages }, 'list continue token expired; listing again from the first page'),
+      });
       // ListWatch goes on to watch after a list even if it was stopped meanwhile: fail instead.
       if (this.stopped) throw new KubernetesSourceError('kubernetes source stopped');
       this.onList(resource, result.items);

@@ -52,6 +52,28 @@ function withResourceVersion(object: Json, rv: number): Json {
   return copy;
 }
 
+interface ContinueToken {
+  readonly resource: ResourceName;
+  readonly rv: number;
+  readonly offset: number;
+}
+
+// Opaque to clients, as the real server's (base64 JSON there too).
+function encodeContinue(token: ContinueToken): string {
+  return Buffer.from(JSON.stringify(token)).toString('base64url');
+}
+
+function decodeContinue(text: string): ContinueToken | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<ContinueToken>;
+    const { resource, rv, offset } = parsed;
+    if (typeof resource !== 'string' || !Number.isInteger(rv) || !Number.isInteger(offset)) return undefined;
+    return { resource: resource as ResourceName, rv: rv as number, offset: offset as number };
+  } catch {
+    return undefined;
+  }
+}
+
 export class FakeApiServer {
   readonly store: FakeStore;
   readonly requests: RequestRecord[] = [];
@@ -60,6 +82,8 @@ export class FakeApiServer {
   private readonly sockets = new Set<Socket>();
   private readonly watches = new Set<OpenWatch>();
   private readonly heldLists = new Map<ResourceName, (() => void)[]>();
+  private readonly heldContinues = new Map<ResourceName, (() => void)[]>();
+  private readonly expiringContinues = new Map<ResourceName, number>();
   private readonly bookmarkIntervalMs: number;
 
   constructor(options: FakeApiServerOptions = {}) {
@@ -150,6 +174,21 @@ export class FakeApiServer {
     };
   }
 
+  /** LISTs of `resource` asking for a next page (?continue=) wait until the returned function is called. */
+  holdContinuedLists(resource: ResourceName): () => void {
+    this.heldContinues.set(resource, this.heldContinues.get(resource) ?? []);
+    return () => {
+      const waiting = this.heldContinues.get(resource) ?? [];
+      this.heldContinues.delete(resource);
+      for (const release of waiting) release();
+    };
+  }
+
+  /** The next `count` continued LISTs of `resource` get 410 Expired, as if etcd compacted just before each. */
+  expireNextContinues(resource: ResourceName, count: number): void {
+    this.expiringContinues.set(resource, count);
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams);
@@ -196,13 +235,19 @@ export class FakeApiServer {
       this.serveWatch(parsed.type, url.searchParams, matches, res);
       return;
     }
-    const held = this.heldLists.get(parsed.type.name);
+    const held = (url.searchParams.get('continue') ?? '') === '' ? this.heldLists.get(parsed.type.name) : this.heldContinues.get(parsed.type.name);
     const serve = (): void => record(this.serveList(parsed.type, url.searchParams, matches, res));
     if (held === undefined) serve();
     else held.push(serve);
   }
 
   private serveList(type: ResourceType, params: URLSearchParams, matches: ObjectPredicate, res: ServerResponse): number {
+    const limit = Number(params.get('limit') ?? '0');
+    if (!Number.isInteger(limit) || limit < 0) {
+      return this.sendJson(res, 400, statusObject(400, 'BadRequest', `invalid limit "${params.get('limit') ?? ''}"`));
+    }
+    const token = params.get('continue') ?? '';
+    if (token !== '') return this.serveContinue(type, token, limit, matches, res);
     const requested = params.get('resourceVersion') ?? '';
     const match = params.get('resourceVersionMatch') ?? '';
     const current = this.store.resourceVersion;
@@ -225,13 +270,35 @@ export class FakeApiServer {
         rv = n;
       }
     }
-    const body = {
-      kind: `${type.kind}List`,
-      apiVersion: apiVersionOf(type),
-      metadata: { resourceVersion: String(rv) },
-      items: items.filter(matches),
-    };
-    return this.sendJson(res, 200, body);
+    return this.sendPage(type, items.filter(matches), rv, 0, limit, res);
+  }
+
+  /** The next page of a paginated list, from the snapshot at the token's resourceVersion. */
+  private serveContinue(type: ResourceType, token: string, limit: number, matches: ObjectPredicate, res: ServerResponse): number {
+    const decoded = decodeContinue(token);
+    if (decoded === undefined || decoded.resource !== type.name) {
+      return this.sendJson(res, 400, statusObject(400, 'BadRequest', 'continue key is not valid'));
+    }
+    const forced = this.expiringContinues.get(type.name) ?? 0;
+    if (forced > 0) this.expiringContinues.set(type.name, forced - 1);
+    const items = forced > 0 ? undefined : this.store.listAt(type.name, decoded.rv);
+    if (items === undefined) {
+      const message = 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.';
+      return this.sendJson(res, 410, statusObject(410, 'Expired', message));
+    }
+    return this.sendPage(type, items.filter(matches), decoded.rv, decoded.offset, limit, res);
+  }
+
+  /** items[offset..offset+limit) (all of them when limit is 0), with a continue token when more remain. */
+  private sendPage(type: ResourceType, items: Json[], rv: number, offset: number, limit: number, res: ServerResponse): number {
+    const end = limit > 0 ? offset + limit : items.length;
+    const more = end < items.length;
+    const metadata: Json = { resourceVersion: String(rv) };
+    if (more) {
+      metadata['continue'] = encodeContinue({ resource: type.name, rv, offset: end });
+      metadata['remainingItemCount'] = items.length - end;
+    }
+    return this.sendJson(res, 200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items: items.slice(offset, end) });
   }
 
   private serveWatch(type: ResourceType, params: URLSearchParams, matches: ObjectPredicate, res: ServerResponse): void {
