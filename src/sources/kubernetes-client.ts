@@ -44,6 +44,49 @@ function describeFailure(status: number, body: string): { message: string; reaso
   return { message: `HTTP ${status}: ${body.slice(0, 200)}`, reason: undefined };
 }
 
+/** One request with the kubeconfig's server, credentials and TLS settings; resolves to the status and body. */
+async function send(
+  kubeConfig: KubeConfig,
+  method: 'GET' | 'POST',
+  path: string,
+  query: Readonly<Record<string, string>>,
+  payload: string | undefined,
+  timeoutMs: number,
+): Promise<{ status: number; body: string; url: URL }> {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (cluster === null) throw new KubernetesApiError('kubeconfig has no current cluster', 0);
+  const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+  const options: https.RequestOptions = {};
+  await kubeConfig.applyToHTTPSOptions(options);
+  const headers: Record<string, string | number> = { ...(options.headers as Record<string, string> | undefined), Accept: 'application/json' };
+  if (payload !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = Buffer.byteLength(payload);
+  }
+  const transport = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = transport.request(url, { ...options, method, headers, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), url }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new KubernetesApiError(`${method} ${url.pathname}: no answer within ${timeoutMs} ms`, 0)));
+    req.on('error', (err) => reject(err instanceof KubernetesApiError ? err : new KubernetesApiError(`${method} ${url.pathname}: ${err.message}`, 0, undefined, { cause: err })));
+    req.end(payload);
+  });
+}
+
+/** POST `object` to the collection at `path` (a create); resolves once the server answered 201 (or 200). */
+export async function createObject(kubeConfig: KubeConfig, path: string, object: unknown, timeoutMs = LIST_TIMEOUT_MS): Promise<void> {
+  const { status, body, url } = await send(kubeConfig, 'POST', path, {}, JSON.stringify(object), timeoutMs);
+  if (status !== 201 && status !== 200) {
+    const { message, reason } = describeFailure(status, body);
+    throw new KubernetesApiError(`POST ${url.pathname}: ${message}`, status, reason);
+  }
+}
+
 /**
  * GET `path` (a collection) with `query`; resolves to the list as the server sent it.
  * Items stay raw JSON: they are validated by the model's validators, not client-node's models.
@@ -54,26 +97,7 @@ export async function listCollection(
   query: Readonly<Record<string, string>>,
   timeoutMs = LIST_TIMEOUT_MS,
 ): Promise<KubernetesListObject<KubernetesObject>> {
-  const cluster = kubeConfig.getCurrentCluster();
-  if (cluster === null) throw new KubernetesApiError('kubeconfig has no current cluster', 0);
-  const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
-  const options: https.RequestOptions = {};
-  await kubeConfig.applyToHTTPSOptions(options);
-  const headers = { ...(options.headers ?? {}), Accept: 'application/json' };
-  const transport = url.protocol === 'https:' ? https : http;
-
-  const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = transport.request(url, { ...options, method: 'GET', headers, timeout: timeoutMs }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new KubernetesApiError(`GET ${url.pathname}: no answer within ${timeoutMs} ms`, 0)));
-    req.on('error', (err) => reject(err instanceof KubernetesApiError ? err : new KubernetesApiError(`GET ${url.pathname}: ${err.message}`, 0, undefined, { cause: err })));
-    req.end();
-  });
+  const { status, body, url } = await send(kubeConfig, 'GET', path, query, undefined, timeoutMs);
   if (status !== 200) {
     const { message, reason } = describeFailure(status, body);
     throw new KubernetesApiError(`GET ${url.pathname}: ${message}`, status, reason);

@@ -10,6 +10,7 @@ import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesO
 import type { ValidationError } from '../model/errors.js';
 import { SvcplaneError } from '../util/errors.js';
 import { listAllPages, ObservedWatch } from './kubernetes-client.js';
+import { InvalidObjectEvents, regardingOf } from './kubernetes-events.js';
 import { KubernetesState, type ResourceKind, type StateChange } from './kubernetes-state.js';
 import type { Source, SourceEvent, SourceSink } from './source.js';
 
@@ -36,6 +37,8 @@ export interface KubernetesSourceOptions {
   readonly logger?: KubernetesSourceLogger;
   /** Delay before restarting a failed list or watch, doubling up to maxMs. */
   readonly relistBackoff?: Backoff;
+  /** Post a Warning Event on each invalid Service and EndpointSlice (default true). */
+  readonly recordEvents?: boolean;
 }
 
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, maxMs: 30_000 };
@@ -71,6 +74,7 @@ export class KubernetesSource implements Source {
   private readonly backoff: Backoff;
   private readonly state: KubernetesState;
   private readonly resources: Resource[];
+  private readonly events: InvalidObjectEvents | undefined;
   private sink: SourceSink | undefined;
   private synced = false;
   private stopped = false;
@@ -85,6 +89,7 @@ export class KubernetesSource implements Source {
     if (options.nodeName === '') throw new KubernetesSourceError('node name is required');
     this.logger = options.logger ?? SILENT;
     this.backoff = options.relistBackoff ?? DEFAULT_BACKOFF;
+    this.events = options.recordEvents === false ? undefined : new InvalidObjectEvents(options.kubeConfig, options.nodeName, this.logger);
     this.state = new KubernetesState({ nodeName: options.nodeName, ...(options.serviceProxyName === undefined ? {} : { serviceProxyName: options.serviceProxyName }) });
     this.resources = [
       this.makeResource('Service', 'services', '/api/v1/services'),
@@ -112,6 +117,7 @@ export class KubernetesSource implements Source {
       resource.restartTimer = undefined;
     }
     await Promise.all(this.resources.map((r) => r.informer.stop()));
+    await this.events?.settled();
     this.settleStart?.reject(new KubernetesSourceError('kubernetes source stopped before the initial sync'));
     this.settleStart = undefined;
   }
@@ -158,9 +164,13 @@ export class KubernetesSource implements Source {
       failures: 0,
       restartTimer: undefined,
     };
-    informer.on('add', (obj) => this.apply(resource, this.state.upsert(kind, obj)));
-    informer.on('update', (obj) => this.apply(resource, this.state.upsert(kind, obj)));
-    informer.on('delete', (obj) => this.apply(resource, this.state.remove(kind, obj)));
+    informer.on('add', (obj) => this.apply(resource, this.state.upsert(kind, obj), [obj]));
+    informer.on('update', (obj) => this.apply(resource, this.state.upsert(kind, obj), [obj]));
+    informer.on('delete', (obj) => {
+      const gone = regardingOf(kind, obj);
+      this.events?.forget(kind, gone.namespace, gone.name);
+      this.apply(resource, this.state.remove(kind, obj), []);
+    });
     informer.on('error', (err) => this.onError(resource, err));
     informer.on('connect', () => this.logger.debug({ resource: label }, resource.listed ? 'watch (re)connecting' : 'listing'));
     return resource;
@@ -183,12 +193,18 @@ export class KubernetesSource implements Source {
       const changes = change.events.length;
       this.logger.info({ resource: resource.label, objects: items.length, changes }, 'relisted after the watch expired');
     }
-    this.apply(resource, change);
+    if (this.events !== undefined) {
+      const present = items.map((raw) => regardingOf(resource.kind, raw));
+      this.events.retain(resource.kind, new Set(present.map((r) => `${r.namespace}/${r.name}`)));
+    }
+    this.apply(resource, change, items);
     if (!this.synced && this.resources.every((r) => r.listed)) this.deliverFirstBatch();
   }
 
-  private apply(resource: Resource, change: StateChange): void {
+  /** `raws`: the API objects the change came from, for the Events' object references. */
+  private apply(resource: Resource, change: StateChange, raws: readonly unknown[]): void {
     if (this.stopped) return;
+    this.recordEvents(resource.kind, change, raws);
     for (const key of change.kept) this.logger.warn({ object: key }, 'object became invalid; keeping its last good version');
     if (change.errors.length > 0) this.logger.debug({ resource: resource.label, errors: change.errors.map((e) => e.message) }, 'invalid objects');
     if (!this.synced) {
@@ -199,6 +215,27 @@ export class KubernetesSource implements Source {
     this.pending.push(...change.events);
     if (change.errors.length > 0) this.pending.push({ type: 'invalid', errors: change.errors });
     this.scheduleFlush();
+  }
+
+  /** Warning Events for the objects `change` rejects; objects it delivers are valid again. */
+  private recordEvents(kind: ResourceKind, change: StateChange, raws: readonly unknown[]): void {
+    const events = this.events;
+    if (events === undefined || kind === 'Node') return;
+    for (const event of change.events) {
+      if (event.type === 'service-upsert') events.forget('Service', event.service.namespace, event.service.name);
+      else if (event.type === 'slice-upsert') events.forget('EndpointSlice', event.slice.namespace, event.slice.name);
+    }
+    if (change.errors.length === 0) return;
+    const byObject = new Map<string, ValidationError[]>();
+    for (const error of change.errors) {
+      const key = `${error.ref.namespace}/${error.ref.name}`;
+      byObject.set(key, [...(byObject.get(key) ?? []), error]);
+    }
+    for (const raw of raws) {
+      const regarding = regardingOf(kind, raw);
+      const errors = byObject.get(`${regarding.namespace}/${regarding.name}`);
+      if (errors !== undefined) events.warnInvalid(regarding, errors);
+    }
   }
 
   private deliverFirstBatch(): void {

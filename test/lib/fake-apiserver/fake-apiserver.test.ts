@@ -211,4 +211,34 @@ describe('fake API server', () => {
     expect((all.body['items'] as Json[]).length).toBe(4);
     expect(meta(all.body)['continue']).toBeUndefined();
   });
+
+  it('creates valid Events, refuses invalid ones with 422 and all of them with 403 when forbidden', async () => {
+    const url = `${server.url}/apis/events.k8s.io/v1/namespaces/shop/events`;
+    const post = async (body: Json): Promise<{ status: number; body: Json }> => {
+      const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Json };
+    };
+    const event: Json = {
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { name: 'bad.18a2b3c4d5e6f708', namespace: 'shop' },
+      eventTime: '2026-12-04T05:10:00.123000Z',
+      reportingController: 'svcplane.io/svcplane',
+      reportingInstance: 'svcplane-node-a',
+      action: 'Validate',
+      reason: 'InvalidService',
+      note: 'spec.ports[0].port: out of range',
+      type: 'Warning',
+      regarding: { kind: 'Service', apiVersion: 'v1', namespace: 'shop', name: 'bad' },
+    };
+    expect((await post(event)).status).toBe(201);
+    expect(server.events).toHaveLength(1);
+    const invalid = await post({ ...event, eventTime: '2026-12-04T05:10:00Z', reportingController: 'svcplane', type: 'Error' });
+    expect(invalid.status).toBe(422);
+    expect(String(invalid.body['message'])).toMatch(/eventTime.*reportingController.*type/);
+    expect((await post({ ...event, regarding: { kind: 'Service', namespace: 'other', name: 'bad' } })).status).toBe(422);
+    server.rejectEvents();
+    expect((await post(event)).status).toBe(403);
+    expect(server.events).toHaveLength(1);
+  });
 });

@@ -6,11 +6,14 @@
 //    retained changes after N, then streams live ones; without N (or N=0) it starts with synthetic ADDED
 //    events for the current objects. N older than the retained history: an ERROR event carrying a
 //    410 Expired Status, then the stream ends (what the watch cache does).
+//  - Events: POST /apis/events.k8s.io/v1/namespaces/NS/events creates an Event (validated as the real
+//    server does, 422 when invalid), kept in `events`; rejectEvents() answers them 403 as RBAC would.
 //  - Selectors filter as the watch cache does: an object moving out of a selector is DELETED, into it ADDED.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { apiVersionOf, parsePath, type ResourceName, type ResourceType } from './resources.js';
 import { type Json, type ObjectPredicate, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
+import { EVENTS_PATH, validateEvent } from './events.js';
 import { type Change, FakeStore } from './store.js';
 
 export interface FakeApiServerOptions {
@@ -77,6 +80,9 @@ function decodeContinue(text: string): ContinueToken | undefined {
 export class FakeApiServer {
   readonly store: FakeStore;
   readonly requests: RequestRecord[] = [];
+  /** Events created by clients, in order, as stored. */
+  readonly events: Json[] = [];
+  private eventsForbidden = false;
   private server: Server | undefined;
   private port = 0;
   private readonly sockets = new Set<Socket>();
@@ -189,6 +195,39 @@ export class FakeApiServer {
     this.expiringContinues.set(resource, count);
   }
 
+  /** Event creation is forbidden (403) until called with false: a cluster whose RBAC lacks the grant. */
+  rejectEvents(forbidden = true): void {
+    this.eventsForbidden = forbidden;
+  }
+
+  private createEvent(req: IncomingMessage, res: ServerResponse, namespace: string, record: (status: number) => void): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      if (this.eventsForbidden) {
+        const message = `events.events.k8s.io is forbidden: cannot create resource "events" in namespace "${namespace}"`;
+        record(this.sendJson(res, 403, statusObject(403, 'Forbidden', message)));
+        return;
+      }
+      let event: Json;
+      try {
+        event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
+      } catch {
+        record(this.sendJson(res, 400, statusObject(400, 'BadRequest', 'body is not JSON')));
+        return;
+      }
+      const problems = validateEvent(namespace, event);
+      if (problems.length > 0) {
+        record(this.sendJson(res, 422, statusObject(422, 'Invalid', `Event is invalid: ${problems.join(', ')}`)));
+        return;
+      }
+      const stored = structuredClone(event);
+      (stored['metadata'] as Json)['namespace'] = namespace;
+      this.events.push(stored);
+      record(this.sendJson(res, 201, stored));
+    });
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams);
@@ -196,6 +235,11 @@ export class FakeApiServer {
     const record = (status: number): void => {
       this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query, watch: isWatch, status });
     };
+    const eventsNamespace = EVENTS_PATH.exec(url.pathname)?.[1];
+    if (eventsNamespace !== undefined && req.method === 'POST') {
+      this.createEvent(req, res, decodeURIComponent(eventsNamespace), record);
+      return;
+    }
     const parsed = parsePath(url.pathname);
     if (parsed === undefined) {
       record(404);
