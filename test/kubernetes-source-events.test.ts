@@ -128,6 +128,25 @@ describe('KubernetesSource warning events', () => {
     expect(eventsSeen(server)).toEqual([['Warning', 'InvalidService', 'Service/default/bad']]);
   });
 
+  it('has at most 50 Events in flight: a burst of bad objects against a slow server drops the rest', async () => {
+    for (let i = 0; i < 120; i++) server.create('services', apiService(`bad-${i}`, { clusterIP: `10.96.1.${i + 1}`, port: 70000 }));
+    const release = server.holdEvents();
+    await makeSource().start(recorder.sink);
+    await recorder.waitFor(() => server.heldEventCount === 50, '50 events waiting');
+    await sleep(300);
+    expect(server.heldEventCount).toBe(50);
+    release();
+    await recorder.waitFor(() => server.events.length === 50, 'the 50 stored');
+    await sleep(200);
+    expect(server.events).toHaveLength(50);
+    // A dropped one was not counted as reported: its next bad version gets its Event.
+    const posted = new Set(eventsSeen(server).map(([, , object]) => object));
+    const dropped = Array.from({ length: 120 }, (_, i) => `bad-${i}`).find((name) => !posted.has(`Service/default/${name}`)) ?? '';
+    server.update('services', apiService(dropped, { clusterIP: '10.96.1.200', port: 70001 }));
+    await recorder.waitFor(() => server.events.length === 51, 'the dropped object posted later');
+    expect(eventsSeen(server).at(-1)).toEqual(['Warning', 'InvalidService', `Service/default/${dropped}`]);
+  });
+
   it('posts nothing for an invalid Node, nor anything when events are turned off', async () => {
     server.update('nodes', { ...apiNode(NODE, '192.0.2.10'), status: { addresses: [{ type: 'InternalIP', address: 'bogus' }] } });
     await makeSource().start(recorder.sink);

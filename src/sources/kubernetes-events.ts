@@ -12,6 +12,10 @@ export const EVENT_REPORTING_CONTROLLER = 'svcplane.io/svcplane';
 const NOTE_MAX = 1024;
 const INSTANCE_MAX = 128;
 const NAME_PREFIX_MAX = 200;
+/** Events being posted at once; beyond, an Event is dropped (and may be posted for a later version). */
+export const EVENTS_IN_FLIGHT_MAX = 50;
+/** An Event is worth less than a prompt stop(): give up on a slow API server sooner than a LIST does. */
+const EVENT_TIMEOUT_MS = 10_000;
 
 /** The kinds that get Events, with the apiVersion their reference names. */
 const API_VERSIONS: Readonly<Record<string, string>> = { Service: 'v1', EndpointSlice: 'discovery.k8s.io/v1' };
@@ -103,10 +107,15 @@ export class InvalidObjectEvents {
       this.reported.set(key, entry);
     }
     if (entry.reasons.has(reason)) return;
+    if (this.inFlight.size >= EVENTS_IN_FLIGHT_MAX) {
+      // A burst (thousands of bad objects at start-up) must not open thousands of requests.
+      this.logger.debug({ object: key, reason }, 'too many warning events in flight; dropping one');
+      return;
+    }
     entry.reasons.add(reason);
     const event = invalidObjectEvent(regarding, errors, this.nodeName, new Date());
     const path = `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(regarding.namespace)}/events`;
-    const posting = createObject(this.kubeConfig, path, event).then(
+    const posting = createObject(this.kubeConfig, path, event, EVENT_TIMEOUT_MS).then(
       () => this.logger.debug({ object: key, reason }, 'warning event recorded'),
       (err: unknown) => {
         // Not recorded: a later invalid version may try again.

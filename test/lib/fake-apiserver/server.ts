@@ -83,6 +83,7 @@ export class FakeApiServer {
   /** Events created by clients, in order, as stored. */
   readonly events: Json[] = [];
   private eventsForbidden = false;
+  private heldEvents: (() => void)[] | undefined;
   private server: Server | undefined;
   private port = 0;
   private readonly sockets = new Set<Socket>();
@@ -200,32 +201,51 @@ export class FakeApiServer {
     this.eventsForbidden = forbidden;
   }
 
+  /** Event creates wait until the returned function is called (a slow API server); `heldEventCount` counts them. */
+  holdEvents(): () => void {
+    this.heldEvents ??= [];
+    return () => {
+      const waiting = this.heldEvents ?? [];
+      this.heldEvents = undefined;
+      for (const release of waiting) release();
+    };
+  }
+
+  get heldEventCount(): number {
+    return this.heldEvents?.length ?? 0;
+  }
+
   private createEvent(req: IncomingMessage, res: ServerResponse, namespace: string, record: (status: number) => void): void {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      if (this.eventsForbidden) {
-        const message = `events.events.k8s.io is forbidden: cannot create resource "events" in namespace "${namespace}"`;
-        record(this.sendJson(res, 403, statusObject(403, 'Forbidden', message)));
-        return;
-      }
-      let event: Json;
-      try {
-        event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
-      } catch {
-        record(this.sendJson(res, 400, statusObject(400, 'BadRequest', 'body is not JSON')));
-        return;
-      }
-      const problems = validateEvent(namespace, event);
-      if (problems.length > 0) {
-        record(this.sendJson(res, 422, statusObject(422, 'Invalid', `Event is invalid: ${problems.join(', ')}`)));
-        return;
-      }
-      const stored = structuredClone(event);
-      (stored['metadata'] as Json)['namespace'] = namespace;
-      this.events.push(stored);
-      record(this.sendJson(res, 201, stored));
+      if (this.heldEvents !== undefined) this.heldEvents.push(() => this.finishEvent(res, namespace, chunks, record));
+      else this.finishEvent(res, namespace, chunks, record);
     });
+  }
+
+  private finishEvent(res: ServerResponse, namespace: string, chunks: Buffer[], record: (status: number) => void): void {
+    if (this.eventsForbidden) {
+      const message = `events.events.k8s.io is forbidden: cannot create resource "events" in namespace "${namespace}"`;
+      record(this.sendJson(res, 403, statusObject(403, 'Forbidden', message)));
+      return;
+    }
+    let event: Json;
+    try {
+      event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
+    } catch {
+      record(this.sendJson(res, 400, statusObject(400, 'BadRequest', 'body is not JSON')));
+      return;
+    }
+    const problems = validateEvent(namespace, event);
+    if (problems.length > 0) {
+      record(this.sendJson(res, 422, statusObject(422, 'Invalid', `Event is invalid: ${problems.join(', ')}`)));
+      return;
+    }
+    const stored = structuredClone(event);
+    (stored['metadata'] as Json)['namespace'] = namespace;
+    this.events.push(stored);
+    record(this.sendJson(res, 201, stored));
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
