@@ -2,7 +2,9 @@
 // fields kube-apiserver's ValidateEventCreate requires of a new-API Event
 // (pkg/apis/core/validation/events.go), so a client the fake accepts is one
 // the real server accepts too.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Json } from './selectors.js';
+import { sendJson, statusObject } from './status.js';
 
 export const EVENTS_PATH = /^\/apis\/events\.k8s\.io\/v1\/namespaces\/([^/]+)\/events$/;
 
@@ -39,4 +41,55 @@ export function validateEvent(namespace: string, event: Json): string[] {
     if (event[deprecated] !== undefined) problems.push(`${deprecated}: must not be set on a new Event`);
   }
   return problems;
+}
+
+/** The Events clients created, and the hooks a test turns: refuse them (403) or hold them. */
+export class FakeEvents {
+  readonly events: Json[] = [];
+  forbidden = false;
+  private held: (() => void)[] | undefined;
+
+  get heldCount(): number {
+    return this.held?.length ?? 0;
+  }
+
+  /** Creates wait until the returned function is called. */
+  hold(): () => void {
+    this.held ??= [];
+    return () => {
+      const waiting = this.held ?? [];
+      this.held = undefined;
+      for (const release of waiting) release();
+    };
+  }
+
+  /** POST .../namespaces/NAMESPACE/events; `record` gets the status answered. */
+  create(req: IncomingMessage, res: ServerResponse, namespace: string, record: (status: number) => void): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const answer = (): void => record(this.answer(namespace, Buffer.concat(chunks).toString('utf8'), res));
+      if (this.held !== undefined) this.held.push(answer);
+      else answer();
+    });
+  }
+
+  private answer(namespace: string, text: string, res: ServerResponse): number {
+    if (this.forbidden) {
+      const message = `events.events.k8s.io is forbidden: cannot create resource "events" in namespace "${namespace}"`;
+      return sendJson(res, 403, statusObject(403, 'Forbidden', message));
+    }
+    let event: Json;
+    try {
+      event = JSON.parse(text) as Json;
+    } catch {
+      return sendJson(res, 400, statusObject(400, 'BadRequest', 'body is not JSON'));
+    }
+    const problems = validateEvent(namespace, event);
+    if (problems.length > 0) return sendJson(res, 422, statusObject(422, 'Invalid', `Event is invalid: ${problems.join(', ')}`));
+    const stored = structuredClone(event);
+    (stored['metadata'] as Json)['namespace'] = namespace;
+    this.events.push(stored);
+    return sendJson(res, 201, stored);
+  }
 }

@@ -13,7 +13,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { apiVersionOf, parsePath, type ResourceName, type ResourceType } from './resources.js';
 import { type Json, type ObjectPredicate, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
-import { EVENTS_PATH, validateEvent } from './events.js';
+import { EVENTS_PATH, FakeEvents } from './events.js';
+import { serveList } from './list.js';
+import { sendJson, statusObject } from './status.js';
 import { type Change, FakeStore } from './store.js';
 
 export interface FakeApiServerOptions {
@@ -41,9 +43,6 @@ interface OpenWatch {
   close(): void;
 }
 
-export function statusObject(code: number, reason: string, message: string, details?: Json): Json {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
-}
 
 function typed(type: ResourceType, object: Json): Json {
   return { kind: type.kind, apiVersion: apiVersionOf(type), ...object };
@@ -55,35 +54,12 @@ function withResourceVersion(object: Json, rv: number): Json {
   return copy;
 }
 
-interface ContinueToken {
-  readonly resource: ResourceName;
-  readonly rv: number;
-  readonly offset: number;
-}
-
-// Opaque to clients, as the real server's (base64 JSON there too).
-function encodeContinue(token: ContinueToken): string {
-  return Buffer.from(JSON.stringify(token)).toString('base64url');
-}
-
-function decodeContinue(text: string): ContinueToken | undefined {
-  try {
-    const parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<ContinueToken>;
-    const { resource, rv, offset } = parsed;
-    if (typeof resource !== 'string' || !Number.isInteger(rv) || !Number.isInteger(offset)) return undefined;
-    return { resource: resource as ResourceName, rv: rv as number, offset: offset as number };
-  } catch {
-    return undefined;
-  }
-}
+export { statusObject };
 
 export class FakeApiServer {
   readonly store: FakeStore;
   readonly requests: RequestRecord[] = [];
-  /** Events created by clients, in order, as stored. */
-  readonly events: Json[] = [];
-  private eventsForbidden = false;
-  private heldEvents: (() => void)[] | undefined;
+  private readonly eventStore = new FakeEvents();
   private server: Server | undefined;
   private port = 0;
   private readonly sockets = new Set<Socket>();
@@ -198,54 +174,21 @@ export class FakeApiServer {
 
   /** Event creation is forbidden (403) until called with false: a cluster whose RBAC lacks the grant. */
   rejectEvents(forbidden = true): void {
-    this.eventsForbidden = forbidden;
+    this.eventStore.forbidden = forbidden;
   }
 
-  /** Event creates wait until the returned function is called (a slow API server); `heldEventCount` counts them. */
+  /** Event creates wait until the returned function is called (a slow API server). */
   holdEvents(): () => void {
-    this.heldEvents ??= [];
-    return () => {
-      const waiting = this.heldEvents ?? [];
-      this.heldEvents = undefined;
-      for (const release of waiting) release();
-    };
+    return this.eventStore.hold();
   }
 
   get heldEventCount(): number {
-    return this.heldEvents?.length ?? 0;
+    return this.eventStore.heldCount;
   }
 
-  private createEvent(req: IncomingMessage, res: ServerResponse, namespace: string, record: (status: number) => void): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      if (this.heldEvents !== undefined) this.heldEvents.push(() => this.finishEvent(res, namespace, chunks, record));
-      else this.finishEvent(res, namespace, chunks, record);
-    });
-  }
-
-  private finishEvent(res: ServerResponse, namespace: string, chunks: Buffer[], record: (status: number) => void): void {
-    if (this.eventsForbidden) {
-      const message = `events.events.k8s.io is forbidden: cannot create resource "events" in namespace "${namespace}"`;
-      record(this.sendJson(res, 403, statusObject(403, 'Forbidden', message)));
-      return;
-    }
-    let event: Json;
-    try {
-      event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
-    } catch {
-      record(this.sendJson(res, 400, statusObject(400, 'BadRequest', 'body is not JSON')));
-      return;
-    }
-    const problems = validateEvent(namespace, event);
-    if (problems.length > 0) {
-      record(this.sendJson(res, 422, statusObject(422, 'Invalid', `Event is invalid: ${problems.join(', ')}`)));
-      return;
-    }
-    const stored = structuredClone(event);
-    (stored['metadata'] as Json)['namespace'] = namespace;
-    this.events.push(stored);
-    record(this.sendJson(res, 201, stored));
+  /** Events created by clients, in order, as stored. */
+  get events(): readonly Json[] {
+    return this.eventStore.events;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -257,18 +200,18 @@ export class FakeApiServer {
     };
     const eventsNamespace = EVENTS_PATH.exec(url.pathname)?.[1];
     if (eventsNamespace !== undefined && req.method === 'POST') {
-      this.createEvent(req, res, decodeURIComponent(eventsNamespace), record);
+      this.eventStore.create(req, res, decodeURIComponent(eventsNamespace), record);
       return;
     }
     const parsed = parsePath(url.pathname);
     if (parsed === undefined) {
       record(404);
-      this.sendJson(res, 404, statusObject(404, 'NotFound', 'the server could not find the requested resource', {}));
+      sendJson(res, 404, statusObject(404, 'NotFound', 'the server could not find the requested resource', {}));
       return;
     }
     if (req.method !== 'GET') {
       record(405);
-      this.sendJson(res, 405, statusObject(405, 'MethodNotAllowed', `the fake API server only serves GET (got ${req.method ?? ''})`));
+      sendJson(res, 405, statusObject(405, 'MethodNotAllowed', `the fake API server only serves GET (got ${req.method ?? ''})`));
       return;
     }
     let matches: ObjectPredicate;
@@ -280,7 +223,7 @@ export class FakeApiServer {
     } catch (err) {
       if (!(err instanceof SelectorError)) throw err;
       record(400);
-      this.sendJson(res, 400, statusObject(400, 'BadRequest', err.message));
+      sendJson(res, 400, statusObject(400, 'BadRequest', err.message));
       return;
     }
     if (parsed.name !== undefined && !isWatch) {
@@ -288,9 +231,9 @@ export class FakeApiServer {
       record(object === undefined ? 404 : 200);
       if (object === undefined) {
         const details = { name: parsed.name, kind: parsed.type.name, ...(parsed.type.group ? { group: parsed.type.group } : {}) };
-        this.sendJson(res, 404, statusObject(404, 'NotFound', `${parsed.type.name} "${parsed.name}" not found`, details));
+        sendJson(res, 404, statusObject(404, 'NotFound', `${parsed.type.name} "${parsed.name}" not found`, details));
       } else {
-        this.sendJson(res, 200, typed(parsed.type, object));
+        sendJson(res, 200, typed(parsed.type, object));
       }
       return;
     }
@@ -300,69 +243,9 @@ export class FakeApiServer {
       return;
     }
     const held = (url.searchParams.get('continue') ?? '') === '' ? this.heldLists.get(parsed.type.name) : this.heldContinues.get(parsed.type.name);
-    const serve = (): void => record(this.serveList(parsed.type, url.searchParams, matches, res));
+    const serve = (): void => record(serveList(this.store, this.expiringContinues, parsed.type, url.searchParams, matches, res));
     if (held === undefined) serve();
     else held.push(serve);
-  }
-
-  private serveList(type: ResourceType, params: URLSearchParams, matches: ObjectPredicate, res: ServerResponse): number {
-    const limit = Number(params.get('limit') ?? '0');
-    if (!Number.isInteger(limit) || limit < 0) {
-      return this.sendJson(res, 400, statusObject(400, 'BadRequest', `invalid limit "${params.get('limit') ?? ''}"`));
-    }
-    const token = params.get('continue') ?? '';
-    if (token !== '') return this.serveContinue(type, token, limit, matches, res);
-    const requested = params.get('resourceVersion') ?? '';
-    const match = params.get('resourceVersionMatch') ?? '';
-    const current = this.store.resourceVersion;
-    let items = this.store.list(type.name);
-    let rv = current;
-    if (requested !== '' && requested !== '0') {
-      const n = Number(requested);
-      if (!Number.isInteger(n) || n < 0) {
-        return this.sendJson(res, 400, statusObject(400, 'BadRequest', `invalid resource version "${requested}"`));
-      }
-      if (n > current) {
-        return this.sendJson(res, 504, statusObject(504, 'Timeout', `Too large resource version: ${n}, current: ${current}`));
-      }
-      if (match === 'Exact') {
-        const past = this.store.listAt(type.name, n);
-        if (past === undefined) {
-          return this.sendJson(res, 410, statusObject(410, 'Expired', 'The resourceVersion for the provided list is too old.'));
-        }
-        items = past;
-        rv = n;
-      }
-    }
-    return this.sendPage(type, items.filter(matches), rv, 0, limit, res);
-  }
-
-  /** The next page of a paginated list, from the snapshot at the token's resourceVersion. */
-  private serveContinue(type: ResourceType, token: string, limit: number, matches: ObjectPredicate, res: ServerResponse): number {
-    const decoded = decodeContinue(token);
-    if (decoded === undefined || decoded.resource !== type.name) {
-      return this.sendJson(res, 400, statusObject(400, 'BadRequest', 'continue key is not valid'));
-    }
-    const forced = this.expiringContinues.get(type.name) ?? 0;
-    if (forced > 0) this.expiringContinues.set(type.name, forced - 1);
-    const items = forced > 0 ? undefined : this.store.listAt(type.name, decoded.rv);
-    if (items === undefined) {
-      const message = 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.';
-      return this.sendJson(res, 410, statusObject(410, 'Expired', message));
-    }
-    return this.sendPage(type, items.filter(matches), decoded.rv, decoded.offset, limit, res);
-  }
-
-  /** items[offset..offset+limit) (all of them when limit is 0), with a continue token when more remain. */
-  private sendPage(type: ResourceType, items: Json[], rv: number, offset: number, limit: number, res: ServerResponse): number {
-    const end = limit > 0 ? offset + limit : items.length;
-    const more = end < items.length;
-    const metadata: Json = { resourceVersion: String(rv) };
-    if (more) {
-      metadata['continue'] = encodeContinue({ resource: type.name, rv, offset: end });
-      metadata['remainingItemCount'] = items.length - end;
-    }
-    return this.sendJson(res, 200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items: items.slice(offset, end) });
   }
 
   private serveWatch(type: ResourceType, params: URLSearchParams, matches: ObjectPredicate, res: ServerResponse): void {
@@ -444,10 +327,4 @@ export class FakeApiServer {
     if (!watch.response.writableEnded && !watch.response.destroyed) watch.response.write(`${JSON.stringify({ type: 'BOOKMARK', object })}\n`);
   }
 
-  private sendJson(res: ServerResponse, status: number, body: Json): number {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-    res.end(text);
-    return status;
-  }
 }
