@@ -6,6 +6,7 @@
 //    retained changes after N, then streams live ones; without N (or N=0) it starts with synthetic ADDED
 //    events for the current objects. N older than the retained history: an ERROR event carrying a
 //    410 Expired Status, then the stream ends (what the watch cache does).
+//  - LIST pages (?limit=N, ?continue=TOKEN), one snapshot per list, 410 Expired once compacted: see list.ts.
 //  - Events: POST /apis/events.k8s.io/v1/namespaces/NS/events creates an Event (validated as the real
 //    server does, 422 when invalid), kept in `events`; rejectEvents() answers them 403 as RBAC would.
 //  - Selectors filter as the watch cache does: an object moving out of a selector is DELETED, into it ADDED.
