@@ -110,6 +110,25 @@ describe('KubernetesSource warning events', () => {
     expect(eventsSeen(server).filter(([, , object]) => object === 'Service/shop/bad')).toHaveLength(2);
   });
 
+  it('posts again for an object whose bad edit was reverted to the version in force and then broke again', async () => {
+    const s = makeSource();
+    await s.start(recorder.sink);
+    server.update('services', apiService('web', { clusterIP: '10.96.0.10', port: 70000 }));
+    await recorder.waitFor(() => server.events.length === 1, 'the event for the bad edit');
+    const delivered = recorder.batches.length;
+    // The revert changes nothing delivered (the good version stayed in force)...
+    server.update('services', apiService('web', { clusterIP: '10.96.0.10' }));
+    await sleep(200);
+    expect(recorder.batches.length).toBe(delivered);
+    // ...but the object was valid again, so the next breakage is news.
+    server.update('services', apiService('web', { clusterIP: '10.96.0.10', port: 0 }));
+    await recorder.waitFor(() => server.events.length === 2, 'an event for the second breakage');
+    expect(eventsSeen(server)).toEqual([
+      ['Warning', 'InvalidService', 'Service/default/web'],
+      ['Warning', 'InvalidService', 'Service/default/web'],
+    ]);
+  });
+
   it('keeps working when the cluster forbids Events, and posts once they are allowed', async () => {
     server.rejectEvents();
     server.create('services', apiService('bad', { clusterIP: '10.96.0.40', port: 70000 }));

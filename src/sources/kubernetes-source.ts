@@ -217,13 +217,13 @@ export class KubernetesSource implements Source {
     this.scheduleFlush();
   }
 
-  /** Warning Events for the objects `change` rejects; objects it delivers are valid again. */
+  /** Warning Events for the objects `change` rejects; the ones it found valid may get a new one when they break again. */
   private recordEvents(kind: ResourceKind, change: StateChange, raws: readonly unknown[]): void {
     const events = this.events;
     if (events === undefined || kind === 'Node') return;
-    for (const event of change.events) {
-      if (event.type === 'service-upsert') events.forget('Service', event.service.namespace, event.service.name);
-      else if (event.type === 'slice-upsert') events.forget('EndpointSlice', event.slice.namespace, event.slice.name);
+    for (const key of change.cleared) {
+      const slash = key.indexOf('/');
+      events.forget(kind, key.slice(0, slash), key.slice(slash + 1));
     }
     if (change.errors.length === 0) return;
     const byObject = new Map<string, ValidationError[]>();
