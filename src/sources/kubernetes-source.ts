@@ -2,13 +2,15 @@
 // Kubernetes API with client-node's list/watch informers. It delivers what the
 // manifest source does: one first batch with the complete view ending in
 // 'synced' (only once all three resources were listed), then small batches of
-// changes. Disconnects reconnect with backoff and resume the watch; a 410 Gone
+// changes. Lists come in pages of 500 (a continue token that expires restarts
+// the list). Disconnects reconnect with backoff and resume the watch; a 410 Gone
 // relists and the relist is diffed. Nothing is deleted because the API server
 // is unreachable: the dataplane keeps its last state.
 import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { ValidationError } from '../model/errors.js';
 import { SvcplaneError } from '../util/errors.js';
-import { listCollection, ObservedWatch } from './kubernetes-client.js';
+import { listAllPages, ObservedWatch } from './kubernetes-client.js';
+import { InvalidObjectEvents, regardingOf } from './kubernetes-events.js';
 import { KubernetesState, type ResourceKind, type StateChange } from './kubernetes-state.js';
 import type { Source, SourceEvent, SourceSink } from './source.js';
 
@@ -35,6 +37,8 @@ export interface KubernetesSourceOptions {
   readonly logger?: KubernetesSourceLogger;
   /** Delay before restarting a failed list or watch, doubling up to maxMs. */
   readonly relistBackoff?: Backoff;
+  /** Post a Warning Event on each invalid Service and EndpointSlice (default true). */
+  readonly recordEvents?: boolean;
 }
 
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, maxMs: 30_000 };
@@ -70,6 +74,7 @@ export class KubernetesSource implements Source {
   private readonly backoff: Backoff;
   private readonly state: KubernetesState;
   private readonly resources: Resource[];
+  private readonly events: InvalidObjectEvents | undefined;
   private sink: SourceSink | undefined;
   private synced = false;
   private stopped = false;
@@ -84,6 +89,7 @@ export class KubernetesSource implements Source {
     if (options.nodeName === '') throw new KubernetesSourceError('node name is required');
     this.logger = options.logger ?? SILENT;
     this.backoff = options.relistBackoff ?? DEFAULT_BACKOFF;
+    this.events = options.recordEvents === false ? undefined : new InvalidObjectEvents(options.kubeConfig, options.nodeName, this.logger);
     this.state = new KubernetesState({ nodeName: options.nodeName, ...(options.serviceProxyName === undefined ? {} : { serviceProxyName: options.serviceProxyName }) });
     this.resources = [
       this.makeResource('Service', 'services', '/api/v1/services'),
@@ -111,6 +117,7 @@ export class KubernetesSource implements Source {
       resource.restartTimer = undefined;
     }
     await Promise.all(this.resources.map((r) => r.informer.stop()));
+    await this.events?.settled();
     this.settleStart?.reject(new KubernetesSourceError('kubernetes source stopped before the initial sync'));
     this.settleStart = undefined;
   }
@@ -136,7 +143,9 @@ export class KubernetesSource implements Source {
     });
     const query: Record<string, string> = fieldSelector === undefined ? {} : { fieldSelector };
     const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const result = await listCollection(this.options.kubeConfig, path, query);
+      const result = await listAllPages(this.options.kubeConfig, path, query, {
+        onRestart: (pages) => this.logger.info({ resource: label, pagesDiscarded: pages }, 'list continue token expired; listing again from the first page'),
+      });
       // ListWatch goes on to watch after a list even if it was stopped meanwhile: fail instead.
       if (this.stopped) throw new KubernetesSourceError('kubernetes source stopped');
       this.onList(resource, result.items);
@@ -155,9 +164,13 @@ export class KubernetesSource implements Source {
       failures: 0,
       restartTimer: undefined,
     };
-    informer.on('add', (obj) => this.apply(resource, this.state.upsert(kind, obj)));
-    informer.on('update', (obj) => this.apply(resource, this.state.upsert(kind, obj)));
-    informer.on('delete', (obj) => this.apply(resource, this.state.remove(kind, obj)));
+    informer.on('add', (obj) => this.apply(resource, this.state.upsert(kind, obj), [obj]));
+    informer.on('update', (obj) => this.apply(resource, this.state.upsert(kind, obj), [obj]));
+    informer.on('delete', (obj) => {
+      const gone = regardingOf(kind, obj);
+      this.events?.forget(kind, gone.namespace, gone.name);
+      this.apply(resource, this.state.remove(kind, obj), []);
+    });
     informer.on('error', (err) => this.onError(resource, err));
     informer.on('connect', () => this.logger.debug({ resource: label }, resource.listed ? 'watch (re)connecting' : 'listing'));
     return resource;
@@ -180,12 +193,18 @@ export class KubernetesSource implements Source {
       const changes = change.events.length;
       this.logger.info({ resource: resource.label, objects: items.length, changes }, 'relisted after the watch expired');
     }
-    this.apply(resource, change);
+    if (this.events !== undefined) {
+      const present = items.map((raw) => regardingOf(resource.kind, raw));
+      this.events.retain(resource.kind, new Set(present.map((r) => `${r.namespace}/${r.name}`)));
+    }
+    this.apply(resource, change, items);
     if (!this.synced && this.resources.every((r) => r.listed)) this.deliverFirstBatch();
   }
 
-  private apply(resource: Resource, change: StateChange): void {
+  /** `raws`: the API objects the change came from, for the Events' object references. */
+  private apply(resource: Resource, change: StateChange, raws: readonly unknown[]): void {
     if (this.stopped) return;
+    this.recordEvents(resource.kind, change, raws);
     for (const key of change.kept) this.logger.warn({ object: key }, 'object became invalid; keeping its last good version');
     if (change.errors.length > 0) this.logger.debug({ resource: resource.label, errors: change.errors.map((e) => e.message) }, 'invalid objects');
     if (!this.synced) {
@@ -196,6 +215,27 @@ export class KubernetesSource implements Source {
     this.pending.push(...change.events);
     if (change.errors.length > 0) this.pending.push({ type: 'invalid', errors: change.errors });
     this.scheduleFlush();
+  }
+
+  /** Warning Events for the objects `change` rejects; the ones it found valid may get a new one when they break again. */
+  private recordEvents(kind: ResourceKind, change: StateChange, raws: readonly unknown[]): void {
+    const events = this.events;
+    if (events === undefined || kind === 'Node') return;
+    for (const key of change.cleared) {
+      const slash = key.indexOf('/');
+      events.forget(kind, key.slice(0, slash), key.slice(slash + 1));
+    }
+    if (change.errors.length === 0) return;
+    const byObject = new Map<string, ValidationError[]>();
+    for (const error of change.errors) {
+      const key = `${error.ref.namespace}/${error.ref.name}`;
+      byObject.set(key, [...(byObject.get(key) ?? []), error]);
+    }
+    for (const raw of raws) {
+      const regarding = regardingOf(kind, raw);
+      const errors = byObject.get(`${regarding.namespace}/${regarding.name}`);
+      if (errors !== undefined) events.warnInvalid(regarding, errors);
+    }
   }
 
   private deliverFirstBatch(): void {

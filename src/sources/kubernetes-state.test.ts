@@ -96,4 +96,15 @@ describe('KubernetesState', () => {
     expect(state.snapshot().map((e) => e.type)).toEqual(['node-upsert', 'service-upsert', 'service-upsert', 'slice-upsert']);
     expect(state.count('Service')).toBe(2);
   });
+
+  it('lists as cleared every object seen valid (also a revert to the version in force) or no longer ours', () => {
+    const state = new KubernetesState({ nodeName: 'node-a', serviceProxyName: 'svcplane' });
+    expect(state.upsert('Service', service('web', '1')).cleared).toEqual(['default/web']);
+    const bad = state.upsert('Service', service('web', '2', { port: 70000 }));
+    expect([bad.cleared, bad.kept, bad.errors.length]).toEqual([[], ['Service/default/web'], 1]);
+    const revert = state.upsert('Service', service('web', '3'));
+    expect([revert.events, revert.cleared]).toEqual([[], ['default/web']]);
+    expect(state.upsert('Service', service('web', '3')).cleared).toEqual([]);
+    expect(state.upsert('Service', service('web', '4', { labels: { [LABEL_SERVICE_PROXY_NAME]: 'other' } })).cleared).toEqual(['default/web']);
+  });
 });

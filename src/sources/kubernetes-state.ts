@@ -23,6 +23,8 @@ export interface StateChange {
   readonly errors: ValidationError[];
   /** `Kind/namespace/name` of objects that turned invalid and stay at their last good version. */
   readonly kept: string[];
+  /** `namespace/name` of objects seen valid (even if unchanged) or no longer ours: not invalid any more. */
+  readonly cleared: string[];
 }
 
 export interface KubernetesStateOptions {
@@ -69,13 +71,14 @@ function validate(kind: ResourceKind, raw: unknown): Validated<ModelObject> {
 }
 
 function emptyChange(): StateChange {
-  return { events: [], errors: [], kept: [] };
+  return { events: [], errors: [], kept: [], cleared: [] };
 }
 
 function merge(into: StateChange, from: StateChange): void {
   into.events.push(...from.events);
   into.errors.push(...from.errors);
   into.kept.push(...from.kept);
+  into.cleared.push(...from.cleared);
 }
 
 export class KubernetesState {
@@ -100,15 +103,16 @@ export class KubernetesState {
 
     const delivered = this.delivered[kind];
     const previous = delivered.get(key);
-    if (this.ignored(kind, meta)) return this.forget(kind, key);
+    if (this.ignored(kind, meta)) return { ...this.forget(kind, key), cleared: [key] };
     const result = validate(kind, raw);
     if (!result.ok) {
       // The last good version stays in force: a bad edit never flushes working rules.
-      return { events: [], errors: [...result.errors], kept: previous === undefined ? [] : [`${kind}/${key}`] };
+      return { events: [], errors: [...result.errors], kept: previous === undefined ? [] : [`${kind}/${key}`], cleared: [] };
     }
-    if (previous !== undefined && isDeepStrictEqual(previous, result.value)) return emptyChange();
+    // A bad edit reverted to the version in force changes nothing delivered, but the object is valid again.
+    if (previous !== undefined && isDeepStrictEqual(previous, result.value)) return { ...emptyChange(), cleared: [key] };
     delivered.set(key, result.value);
-    return { events: [upsertEvent(result.value)], errors: [], kept: [] };
+    return { events: [upsertEvent(result.value)], errors: [], kept: [], cleared: [key] };
   }
 
   /** An object deleted (watch DELETED). */
@@ -172,7 +176,7 @@ export class KubernetesState {
     const previous = delivered.get(key);
     if (previous === undefined) return emptyChange();
     delivered.delete(key);
-    return { events: [deleteEvent(previous)], errors: [], kept: [] };
+    return { events: [deleteEvent(previous)], errors: [], kept: [], cleared: [] };
   }
 }
 

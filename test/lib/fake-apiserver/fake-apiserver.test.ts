@@ -1,5 +1,5 @@
 // The fixture itself must speak the API server's protocol: raw HTTP checks of
-// list and watch shapes, resume, 410 on compacted history, selectors, bookmarks.
+// list and watch shapes, list pages, resume, 410 on compacted history, selectors, bookmarks.
 import { get } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { apiNode, apiService, FakeApiServer, type Json } from './index.js';
@@ -180,5 +180,65 @@ describe('fake API server', () => {
     const { body } = await getJson(`${url}/api/v1/services`);
     expect((body['items'] as Json[]).length).toBe(1);
     expect(server.requests.map((r) => r.path)).toEqual(['/api/v1/services']);
+  });
+
+  it('serves lists in pages from one snapshot and expires a continue token once history is compacted', async () => {
+    for (const name of ['a', 'b', 'c', 'd', 'e']) server.create('services', apiService(name));
+    const first = await getJson(`${server.url}/api/v1/services?limit=2`);
+    expect(first.status).toBe(200);
+    expect((first.body['items'] as Json[]).map((o) => meta(o)['name'])).toEqual(['a', 'b']);
+    expect(meta(first.body)['remainingItemCount']).toBe(3);
+    const token = String(meta(first.body)['continue']);
+    const rv = meta(first.body)['resourceVersion'];
+
+    // A change after the first page does not show in the next ones: they are the first page's snapshot.
+    server.delete('services', 'default', 'c');
+    const second = await getJson(`${server.url}/api/v1/services?limit=2&continue=${encodeURIComponent(token)}`);
+    expect((second.body['items'] as Json[]).map((o) => meta(o)['name'])).toEqual(['c', 'd']);
+    expect(meta(second.body)['resourceVersion']).toBe(rv);
+    const last = await getJson(`${server.url}/api/v1/services?limit=2&continue=${encodeURIComponent(String(meta(second.body)['continue']))}`);
+    expect((last.body['items'] as Json[]).map((o) => meta(o)['name'])).toEqual(['e']);
+    expect(meta(last.body)['continue']).toBeUndefined();
+
+    server.compact();
+    const expired = await getJson(`${server.url}/api/v1/services?limit=2&continue=${encodeURIComponent(token)}`);
+    expect(expired.status).toBe(410);
+    expect(expired.body).toMatchObject({ kind: 'Status', code: 410, reason: 'Expired' });
+    const garbage = await getJson(`${server.url}/api/v1/services?limit=2&continue=not-a-token`);
+    expect(garbage.status).toBe(400);
+    // No limit: one page, no token.
+    const all = await getJson(`${server.url}/api/v1/services`);
+    expect((all.body['items'] as Json[]).length).toBe(4);
+    expect(meta(all.body)['continue']).toBeUndefined();
+  });
+
+  it('creates valid Events, refuses invalid ones with 422 and all of them with 403 when forbidden', async () => {
+    const url = `${server.url}/apis/events.k8s.io/v1/namespaces/shop/events`;
+    const post = async (body: Json): Promise<{ status: number; body: Json }> => {
+      const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Json };
+    };
+    const event: Json = {
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { name: 'bad.18a2b3c4d5e6f708', namespace: 'shop' },
+      eventTime: '2026-12-04T05:10:00.123000Z',
+      reportingController: 'svcplane.io/svcplane',
+      reportingInstance: 'svcplane-node-a',
+      action: 'Validate',
+      reason: 'InvalidService',
+      note: 'spec.ports[0].port: out of range',
+      type: 'Warning',
+      regarding: { kind: 'Service', apiVersion: 'v1', namespace: 'shop', name: 'bad' },
+    };
+    expect((await post(event)).status).toBe(201);
+    expect(server.events).toHaveLength(1);
+    const invalid = await post({ ...event, eventTime: '2026-12-04T05:10:00Z', reportingController: 'svcplane', type: 'Error' });
+    expect(invalid.status).toBe(422);
+    expect(String(invalid.body['message'])).toMatch(/eventTime.*reportingController.*type/);
+    expect((await post({ ...event, regarding: { kind: 'Service', namespace: 'other', name: 'bad' } })).status).toBe(422);
+    server.rejectEvents();
+    expect((await post(event)).status).toBe(403);
+    expect(server.events).toHaveLength(1);
   });
 });

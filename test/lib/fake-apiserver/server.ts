@@ -6,11 +6,17 @@
 //    retained changes after N, then streams live ones; without N (or N=0) it starts with synthetic ADDED
 //    events for the current objects. N older than the retained history: an ERROR event carrying a
 //    410 Expired Status, then the stream ends (what the watch cache does).
+//  - LIST pages (?limit=N, ?continue=TOKEN), one snapshot per list, 410 Expired once compacted: see list.ts.
+//  - Events: POST /apis/events.k8s.io/v1/namespaces/NS/events creates an Event (validated as the real
+//    server does, 422 when invalid), kept in `events`; rejectEvents() answers them 403 as RBAC would.
 //  - Selectors filter as the watch cache does: an object moving out of a selector is DELETED, into it ADDED.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { apiVersionOf, parsePath, type ResourceName, type ResourceType } from './resources.js';
 import { type Json, type ObjectPredicate, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
+import { EVENTS_PATH, FakeEvents } from './events.js';
+import { serveList } from './list.js';
+import { sendJson, statusObject } from './status.js';
 import { type Change, FakeStore } from './store.js';
 
 export interface FakeApiServerOptions {
@@ -38,9 +44,6 @@ interface OpenWatch {
   close(): void;
 }
 
-export function statusObject(code: number, reason: string, message: string, details?: Json): Json {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
-}
 
 function typed(type: ResourceType, object: Json): Json {
   return { kind: type.kind, apiVersion: apiVersionOf(type), ...object };
@@ -52,14 +55,19 @@ function withResourceVersion(object: Json, rv: number): Json {
   return copy;
 }
 
+export { statusObject };
+
 export class FakeApiServer {
   readonly store: FakeStore;
   readonly requests: RequestRecord[] = [];
+  private readonly eventStore = new FakeEvents();
   private server: Server | undefined;
   private port = 0;
   private readonly sockets = new Set<Socket>();
   private readonly watches = new Set<OpenWatch>();
   private readonly heldLists = new Map<ResourceName, (() => void)[]>();
+  private readonly heldContinues = new Map<ResourceName, (() => void)[]>();
+  private readonly expiringContinues = new Map<ResourceName, number>();
   private readonly bookmarkIntervalMs: number;
 
   constructor(options: FakeApiServerOptions = {}) {
@@ -150,6 +158,40 @@ export class FakeApiServer {
     };
   }
 
+  /** LISTs of `resource` asking for a next page (?continue=) wait until the returned function is called. */
+  holdContinuedLists(resource: ResourceName): () => void {
+    this.heldContinues.set(resource, this.heldContinues.get(resource) ?? []);
+    return () => {
+      const waiting = this.heldContinues.get(resource) ?? [];
+      this.heldContinues.delete(resource);
+      for (const release of waiting) release();
+    };
+  }
+
+  /** The next `count` continued LISTs of `resource` get 410 Expired, as if etcd compacted just before each. */
+  expireNextContinues(resource: ResourceName, count: number): void {
+    this.expiringContinues.set(resource, count);
+  }
+
+  /** Event creation is forbidden (403) until called with false: a cluster whose RBAC lacks the grant. */
+  rejectEvents(forbidden = true): void {
+    this.eventStore.forbidden = forbidden;
+  }
+
+  /** Event creates wait until the returned function is called (a slow API server). */
+  holdEvents(): () => void {
+    return this.eventStore.hold();
+  }
+
+  get heldEventCount(): number {
+    return this.eventStore.heldCount;
+  }
+
+  /** Events created by clients, in order, as stored. */
+  get events(): readonly Json[] {
+    return this.eventStore.events;
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams);
@@ -157,15 +199,20 @@ export class FakeApiServer {
     const record = (status: number): void => {
       this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query, watch: isWatch, status });
     };
+    const eventsNamespace = EVENTS_PATH.exec(url.pathname)?.[1];
+    if (eventsNamespace !== undefined && req.method === 'POST') {
+      this.eventStore.create(req, res, decodeURIComponent(eventsNamespace), record);
+      return;
+    }
     const parsed = parsePath(url.pathname);
     if (parsed === undefined) {
       record(404);
-      this.sendJson(res, 404, statusObject(404, 'NotFound', 'the server could not find the requested resource', {}));
+      sendJson(res, 404, statusObject(404, 'NotFound', 'the server could not find the requested resource', {}));
       return;
     }
     if (req.method !== 'GET') {
       record(405);
-      this.sendJson(res, 405, statusObject(405, 'MethodNotAllowed', `the fake API server only serves GET (got ${req.method ?? ''})`));
+      sendJson(res, 405, statusObject(405, 'MethodNotAllowed', `the fake API server only serves GET (got ${req.method ?? ''})`));
       return;
     }
     let matches: ObjectPredicate;
@@ -177,7 +224,7 @@ export class FakeApiServer {
     } catch (err) {
       if (!(err instanceof SelectorError)) throw err;
       record(400);
-      this.sendJson(res, 400, statusObject(400, 'BadRequest', err.message));
+      sendJson(res, 400, statusObject(400, 'BadRequest', err.message));
       return;
     }
     if (parsed.name !== undefined && !isWatch) {
@@ -185,9 +232,9 @@ export class FakeApiServer {
       record(object === undefined ? 404 : 200);
       if (object === undefined) {
         const details = { name: parsed.name, kind: parsed.type.name, ...(parsed.type.group ? { group: parsed.type.group } : {}) };
-        this.sendJson(res, 404, statusObject(404, 'NotFound', `${parsed.type.name} "${parsed.name}" not found`, details));
+        sendJson(res, 404, statusObject(404, 'NotFound', `${parsed.type.name} "${parsed.name}" not found`, details));
       } else {
-        this.sendJson(res, 200, typed(parsed.type, object));
+        sendJson(res, 200, typed(parsed.type, object));
       }
       return;
     }
@@ -196,42 +243,10 @@ export class FakeApiServer {
       this.serveWatch(parsed.type, url.searchParams, matches, res);
       return;
     }
-    const held = this.heldLists.get(parsed.type.name);
-    const serve = (): void => record(this.serveList(parsed.type, url.searchParams, matches, res));
+    const held = (url.searchParams.get('continue') ?? '') === '' ? this.heldLists.get(parsed.type.name) : this.heldContinues.get(parsed.type.name);
+    const serve = (): void => record(serveList(this.store, this.expiringContinues, parsed.type, url.searchParams, matches, res));
     if (held === undefined) serve();
     else held.push(serve);
-  }
-
-  private serveList(type: ResourceType, params: URLSearchParams, matches: ObjectPredicate, res: ServerResponse): number {
-    const requested = params.get('resourceVersion') ?? '';
-    const match = params.get('resourceVersionMatch') ?? '';
-    const current = this.store.resourceVersion;
-    let items = this.store.list(type.name);
-    let rv = current;
-    if (requested !== '' && requested !== '0') {
-      const n = Number(requested);
-      if (!Number.isInteger(n) || n < 0) {
-        return this.sendJson(res, 400, statusObject(400, 'BadRequest', `invalid resource version "${requested}"`));
-      }
-      if (n > current) {
-        return this.sendJson(res, 504, statusObject(504, 'Timeout', `Too large resource version: ${n}, current: ${current}`));
-      }
-      if (match === 'Exact') {
-        const past = this.store.listAt(type.name, n);
-        if (past === undefined) {
-          return this.sendJson(res, 410, statusObject(410, 'Expired', 'The resourceVersion for the provided list is too old.'));
-        }
-        items = past;
-        rv = n;
-      }
-    }
-    const body = {
-      kind: `${type.kind}List`,
-      apiVersion: apiVersionOf(type),
-      metadata: { resourceVersion: String(rv) },
-      items: items.filter(matches),
-    };
-    return this.sendJson(res, 200, body);
   }
 
   private serveWatch(type: ResourceType, params: URLSearchParams, matches: ObjectPredicate, res: ServerResponse): void {
@@ -313,10 +328,4 @@ export class FakeApiServer {
     if (!watch.response.writableEnded && !watch.response.destroyed) watch.response.write(`${JSON.stringify({ type: 'BOOKMARK', object })}\n`);
   }
 
-  private sendJson(res: ServerResponse, status: number, body: Json): number {
-    const text = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-    res.end(text);
-    return status;
-  }
 }
