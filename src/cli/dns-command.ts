@@ -73,7 +73,8 @@ export function dnsUpstreams(flags: readonly string[]): UpstreamAddress[] {
 function createSource(opts: DnsCommandOptions, logger: Logger): Source {
   if (opts.source === 'kubernetes') {
     const kubeConfig = buildKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.master ? { master: opts.master } : {}) });
-    return new KubernetesSource({ kubeConfig, nodeName: (process.env.NODE_NAME || hostname()).toLowerCase(), logger });
+    // The agent reports invalid objects with Events; a DNS server beside it would say it twice.
+    return new KubernetesSource({ kubeConfig, nodeName: (process.env.NODE_NAME || hostname()).toLowerCase(), logger, recordEvents: false });
   }
   if (opts.manifests.length === 0) throw new Error('dns: --manifests is required with --source files');
   return new ManifestSource({ paths: [...opts.manifests], serviceCIDRs: [...opts.serviceCIDRs], logger });
