@@ -1,5 +1,6 @@
 // `svcplane cleanup --mode iptables` removes everything svcplane created and nothing else,
 // and a SIGTERMed agent leaves its rules in place.
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChecked } from '../../src/kernel/exec.js';
 import { cliEntry } from '../../src/testbed/agent-process.js';
@@ -29,9 +30,21 @@ describe('iptables cleanup', () => {
   });
 
   it('the agent leaves its rules on SIGTERM; cleanup removes exactly them', async () => {
-    // `timeout` sends SIGTERM after 4 s: enough for the first sync of the examples.
-    const run = await runChecked('timeout', ['--preserve-status', '4', process.execPath, cliEntry(), 'run', '--manifests', examples, '--node-name', 'node-a', '--healthz-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0'], { netns: NS, timeoutMs: 30_000 }).catch((e: { exitCode?: number; stderr?: string }) => e);
-    expect((run as { exitCode?: number }).exitCode ?? 0).toBe(0);
+    // SIGTERM once the first sync has programmed the examples (polled, not a fixed wait: a
+    // loaded machine may take longer than any guess), then the agent must exit cleanly.
+    const agent = spawn('ip', ['netns', 'exec', NS, process.execPath, cliEntry(), 'run', '--manifests', examples, '--node-name', 'node-a',
+      '--healthz-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0'], { stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => agent.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    while (!/default\/my-service cluster IP/.test(await save('iptables-save'))) {
+      if (Date.now() > deadline) {
+        agent.kill('SIGKILL');
+        throw new Error('the agent did not program the examples within 60 s');
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    agent.kill('SIGTERM');
+    expect(await exited).toBe(0);
     const afterRun = await save('iptables-save');
     expect(afterRun).toMatch(/^-A KUBE-SERVICES .*default\/my-service cluster IP/m);
     expect(afterRun).toMatch(/^-A PREROUTING .*-j KUBE-SERVICES$/m);
