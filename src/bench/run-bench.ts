@@ -63,7 +63,7 @@ async function inVm(modes: readonly ProxyMode[], opts: BenchOptions): Promise<Be
   const { runInVm, REPO_ROOT, describeVmRun } = await import('../vm/harness.js');
   const dir = mkdtempSync(join(REPO_ROOT, '.cache', 'bench-vm-'));
   try {
-    const args = ['bench', '--modes', modes.join(','), '--services', opts.services.join(','), '--endpoints', String(opts.endpoints), '--duration', `${opts.durationMs}ms`, '--runs', String(opts.runs), '--out', dir, '--no-vm', ...(opts.dataPlane ? [] : ['--no-dataplane'])];
+    const args = ['bench', '--modes', modes.join(','), '--services', opts.services.join(','), '--endpoints', String(opts.endpoints), '--duration', `${opts.durationMs}ms`, '--runs', String(opts.runs), '--out', dir, '--no-vm', '--no-dns', ...(opts.dataPlane ? [] : ['--no-dataplane'])];
     const run = await runInVm({ command: [process.execPath, join(REPO_ROOT, 'dist', 'cli', 'main.js'), ...args], timeoutMs: 3_600_000, memoryMb: 4096 });
     if (run.exitCode !== 0) throw new Error(`bench in the VM failed: ${describeVmRun(run)}`);
     return JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as BenchReport;
