@@ -1,7 +1,7 @@
 // `svcplane bench`: every requested mode, at every size, control plane then data plane,
 // repeated; modes this kernel lacks (IPVS here) run inside the project's VM and are
 // labelled emulated. The report goes to stdout (tables) and to DIR (results.json, charts).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProxyMode } from '../agent/config.js';
 import { IMPLEMENTED_MODES, probeMode } from '../agent/modes.js';
@@ -61,6 +61,8 @@ async function controlPlane(mode: ProxyMode, services: number, opts: BenchOption
 /** Runs `svcplane bench` for `modes` inside the VM and returns its report (labelled emulated). */
 async function inVm(modes: readonly ProxyMode[], opts: BenchOptions): Promise<BenchReport> {
   const { runInVm, REPO_ROOT, describeVmRun } = await import('../vm/harness.js');
+  // A clean clone has no .cache yet when the bench is the first to use the VM.
+  mkdirSync(join(REPO_ROOT, '.cache'), { recursive: true });
   const dir = mkdtempSync(join(REPO_ROOT, '.cache', 'bench-vm-'));
   try {
     const args = ['bench', '--modes', modes.join(','), '--services', opts.services.join(','), '--endpoints', String(opts.endpoints), '--duration', `${opts.durationMs}ms`, '--runs', String(opts.runs), '--out', dir, '--no-vm', '--no-dns', ...(opts.dataPlane ? [] : ['--no-dataplane'])];
