@@ -7,7 +7,8 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  attachCgroup, attachTc, BpfObject, detachPinnedLink, detachTc, ensureBpffs, interfaceIndex, unpinAll, type Libbpf,
+  attachCgroup, attachTc, BpfObject, cgroupLinkIntact, detachPinnedLink, detachTc, ensureBpffs, interfaceIndex, interfaceNames, queryTc,
+  unpinAll, type Libbpf, type TcDirection,
 } from '../../kernel/bpf/index.js';
 import { SvcplaneError } from '../../util/errors.js';
 import { LB_MAP_NAMES, type LbMaps } from './ebpf-maps.js';
@@ -69,18 +70,59 @@ export function attachDataplane(lib: Libbpf, opts: AttachOptions): Attached {
   return { object, maps, outcomes };
 }
 
+const TC_PROGRAMS: readonly (readonly [TcDirection, string])[] = [['ingress', 'svcp_tc_ingress'], ['egress', 'svcp_tc_egress']];
+
+/** if_nametoindex, or undefined for an interface that went away while we looked. */
+function indexOf(lib: Libbpf, ifname: string): number | undefined {
+  try {
+    return interfaceIndex(lib, ifname);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes svcplane's tc filters from every interface of this namespace not in `keep`; returns what it removed. */
+function pruneTc(lib: Libbpf, keep: ReadonlySet<string>): string[] {
+  const removed: string[] = [];
+  for (const ifname of interfaceNames()) {
+    if (keep.has(ifname)) continue;
+    const ifindex = indexOf(lib, ifname);
+    if (ifindex === undefined) continue;
+    for (const [dir] of TC_PROGRAMS) if (detachTc(lib, ifindex, dir, TC_FILTER)) removed.push(`tc/${ifname}/${dir}: removed (not an eBPF interface now)`);
+  }
+  return removed;
+}
+
+/**
+ * Drift repair, run by every full sync: re-attaches a socket program whose cgroup link was
+ * detached or unpinned by hand, a tc program whose filter was deleted or replaced, and removes
+ * svcplane's tc filters from interfaces that no longer apply (the node's IPs moved). Returns one
+ * line per repair; empty when everything was in place.
+ */
+export function repairDataplane(lib: Libbpf, attached: Attached, opts: AttachOptions): string[] {
+  const repairs: string[] = [];
+  for (const name of SOCKET_PROGRAMS) {
+    const prog = attached.object.program(name);
+    const pin = join(opts.pinRoot, 'links', name);
+    if (cgroupLinkIntact(lib, prog, opts.cgroupPath, pin)) continue;
+    repairs.push(`${name}: ${attachCgroup(lib, prog, opts.cgroupPath, pin)} (its cgroup link was gone)`);
+  }
+  for (const ifname of opts.interfaces) {
+    const ifindex = interfaceIndex(lib, ifname);
+    for (const [dir, name] of TC_PROGRAMS) {
+      const prog = attached.object.program(name);
+      if (queryTc(lib, ifindex, dir, TC_FILTER) === prog.id) continue;
+      attachTc(lib, prog, ifindex, dir, TC_FILTER);
+      repairs.push(`tc/${ifname}/${dir}: re-attached`);
+    }
+  }
+  return repairs.concat(pruneTc(lib, new Set(opts.interfaces)));
+}
+
 /** Removes svcplane's links, tc filters (on every interface of this namespace) and pins. */
 export function detachDataplane(lib: Libbpf, pinRoot: string): void {
   const links = join(pinRoot, 'links');
   if (existsSync(links)) for (const name of readdirSync(links)) detachPinnedLink(lib, join(links, name));
-  for (const ifname of Object.keys(networkInterfaces())) {
-    let ifindex: number;
-    try {
-      ifindex = interfaceIndex(lib, ifname);
-    } catch {
-      continue;
-    }
-    for (const dir of ['ingress', 'egress'] as const) detachTc(lib, ifindex, dir, TC_FILTER);
-  }
+  pruneTc(lib, new Set());
   unpinAll(pinRoot);
 }

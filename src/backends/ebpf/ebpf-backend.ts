@@ -1,5 +1,5 @@
-// The thin applier of the eBPF mode: attaches the dataplane once, then turns each plan
-// into ordered map writes. Full syncs dump the pinned maps and repair every difference;
+// The thin applier of the eBPF mode: attaches the dataplane once (every full sync checks
+// and repairs the attachments), then turns each plan into ordered map writes. Full syncs dump the pinned maps and repair every difference;
 // partial syncs plan only the changed service ports against the in-memory copy of what
 // was last committed. Backend and rev-NAT ids come back from the maps after a restart.
 import type { Logger } from 'pino';
@@ -7,7 +7,7 @@ import type { Libbpf } from '../../kernel/bpf/index.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { DesiredState, StateChanges } from '../../state/types.js';
 import type { ProxyBackend, SyncOutcome } from '../backend.js';
-import { attachDataplane, detachDataplane, type Attached } from './ebpf-attach.js';
+import { attachDataplane, detachDataplane, repairDataplane, type Attached } from './ebpf-attach.js';
 import { applyOps, dumpMaps } from './ebpf-maps.js';
 import type { EbpfAlgorithm } from './frontends.js';
 import type { EbpfMapsContent } from './maps-content.js';
@@ -74,18 +74,31 @@ export class EbpfBackend implements ProxyBackend {
     this.attached = undefined;
   }
 
-  private async attach(): Promise<Attached> {
-    if (this.attached) return this.attached;
-    const interfaces = this.opts.interfaces(this.ctx);
-    const attached = attachDataplane(this.opts.lib, { objectPath: this.opts.objectPath, pinRoot: this.opts.pinRoot, cgroupPath: this.opts.cgroupPath, interfaces });
-    await this.opts.masquerade.ensure();
-    this.opts.logger.info({ cgroup: this.opts.cgroupPath, interfaces, pinRoot: this.opts.pinRoot, attachments: attached.outcomes }, 'eBPF dataplane attached');
-    this.attached = attached;
-    return attached;
+  /**
+   * Attaches once; a full sync then checks every attachment (drift: links detached, filters
+   * deleted by hand, interfaces that no longer hold a node IP) and repairs what it finds.
+   */
+  private async attach(full: boolean): Promise<{ attached: Attached; repairs: number }> {
+    const options = { objectPath: this.opts.objectPath, pinRoot: this.opts.pinRoot, cgroupPath: this.opts.cgroupPath, interfaces: this.opts.interfaces(this.ctx) };
+    const fresh = this.attached === undefined;
+    if (this.attached === undefined) {
+      const attached = attachDataplane(this.opts.lib, options);
+      this.opts.logger.info({ cgroup: options.cgroupPath, interfaces: options.interfaces, pinRoot: options.pinRoot, attachments: attached.outcomes }, 'eBPF dataplane attached');
+      this.attached = attached;
+    }
+    if (!full) return { attached: this.attached, repairs: 0 };
+    await this.opts.masquerade.ensure(); // one atomic nft transaction: a deleted table comes back too
+    const repairs = repairDataplane(this.opts.lib, this.attached, options);
+    if (repairs.length > 0) {
+      // After a fresh attach the only possible repair is removing filters from interfaces left behind.
+      if (fresh) this.opts.logger.info({ repairs }, 'eBPF: removed tc programs from interfaces that no longer apply');
+      else this.opts.logger.warn({ repairs }, 'eBPF attachments had drifted; repaired');
+    }
+    return { attached: this.attached, repairs: repairs.length };
   }
 
   async sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome> {
-    const { maps } = await this.attach();
+    const { attached: { maps }, repairs } = await this.attach(changes === undefined || this.committed === undefined);
     const committed = this.committed;
     // A failure below leaves the maps part-written: the next sync must start from a dump.
     this.committed = undefined;
@@ -110,7 +123,7 @@ export class EbpfBackend implements ProxyBackend {
     return {
       kind: partial ? 'partial' : 'full',
       ruleCounts: { services: plan.content.services.size, backends: plan.content.backends.size, revNat: plan.content.revNat.size },
-      sent: { mapWrites: applied.writes, mapDeletes: applied.deletes, batches: applied.batches, mapWriteMicros, readBack, ipv6ServicePorts: plan.stats.ipv6ServicePorts },
+      sent: { mapWrites: applied.writes, mapDeletes: applied.deletes, batches: applied.batches, mapWriteMicros, readBack, ipv6ServicePorts: plan.stats.ipv6ServicePorts, attachmentRepairs: repairs },
     };
   }
 

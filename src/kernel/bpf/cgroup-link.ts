@@ -92,6 +92,16 @@ export function pinnedLinkInfo(lib: Libbpf, linkPinPath: string): PinnedLinkInfo
   }
 }
 
+/**
+ * Whether the link pinned at the path still runs `prog` on the cgroup at its hook. A link
+ * detached by hand (`bpftool link detach`) stays pinned but reports no cgroup; a removed pin
+ * took its link with it: both answer false.
+ */
+export function cgroupLinkIntact(lib: Libbpf, prog: BpfProgram, cgroupPath: string, linkPinPath: string): boolean {
+  const info = pinnedLinkInfo(lib, linkPinPath);
+  return info !== undefined && info.cgroupId === cgroupId(cgroupPath) && info.attachType === prog.expectedAttachType && info.progId === prog.id;
+}
+
 function openLink(lib: Libbpf, path: string): Handle {
   const link = lib.linkOpen(path);
   if (link === null) throw new BpfError(lib.errno(), `bpf_link__open ${path}`);

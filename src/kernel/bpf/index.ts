@@ -2,8 +2,8 @@
 export { Libbpf, type Handle, type LibbpfLogLevel, type LibbpfOptions, type LibbpfPrint } from './libbpf.js';
 export { BpfObject, BpfProgram, type BpfObjectOptions } from './bpf-object.js';
 export { BpfMap, type BpfMapInfo } from './bpf-map.js';
-export { attachCgroup, detachPinnedLink, pinnedLinkInfo, type CgroupAttachOutcome, type PinnedLinkInfo } from './cgroup-link.js';
-export { attachTc, detachTc, queryTc, interfaceIndex, type TcDirection, type TcFilterOptions } from './tc.js';
+export { attachCgroup, cgroupLinkIntact, detachPinnedLink, pinnedLinkInfo, type CgroupAttachOutcome, type PinnedLinkInfo } from './cgroup-link.js';
+export { attachTc, detachTc, queryTc, interfaceIndex, interfaceNames, type TcDirection, type TcFilterOptions } from './tc.js';
 export { ensureBpffs, isBpffs, unpinAll } from './bpffs.js';
 export { probeBpf, type BpfProbeOptions, type BpfProbeResult } from './probe.js';
 export { inNetns, inFreshNetns } from '../netns.js';

@@ -9,6 +9,8 @@
 // program in place (BPF_TC_F_REPLACE), so an upgrade has no window without one.
 // Everything acts in the calling thread's network namespace, or in `netns`.
 
+import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import type { BpfProgram } from './bpf-object.js';
 import { BPF_TC_EGRESS, BPF_TC_F_REPLACE, BPF_TC_INGRESS, EEXIST, EINVAL, ENOENT } from './constants.js';
 import { BpfError, BpfUsageError } from './errors.js';
@@ -104,6 +106,20 @@ export function interfaceIndex(lib: Libbpf, name: string, netns?: string): numbe
     return index;
   };
   return netns === undefined ? lookup() : inNetns(lib, netns, lookup);
+}
+
+/**
+ * Every interface of the caller's network namespace, with or without addresses (os.networkInterfaces
+ * lists only those with one). /proc/self/net/dev is the calling thread's namespace, whatever
+ * /sys was mounted for (nsenter --net keeps the host's sysfs).
+ */
+export function interfaceNames(): string[] {
+  const names = new Set(Object.keys(networkInterfaces()));
+  for (const line of readFileSync('/proc/self/net/dev', 'utf8').split('\n').slice(2)) {
+    const name = line.split(':')[0]?.trim();
+    if (name) names.add(name);
+  }
+  return [...names].sort();
 }
 
 function within<T>(lib: Libbpf, options: TcFilterOptions, fn: () => T): T {
