@@ -162,6 +162,20 @@ describe('Agent', () => {
     await agent.stop();
   });
 
+  it('tells the health tracker when its own Node is being deleted, and when it no longer is', async () => {
+    const { source, backend, agent, health } = setup([{ type: 'service-upsert', service: service('dns', '10.96.0.10') }]);
+    await agent.start();
+    await vi.waitFor(() => expect(backend.calls).toHaveLength(1));
+    const node = { name: 'n1', zone: undefined, labels: {}, addresses: [] };
+    source.sink?.([{ type: 'node-upsert', node: { ...node, name: 'other', deletionTimestamp: '2026-12-04T09:00:00.000Z' } }]);
+    expect(health.publicReport().healthy).toBe(true);
+    source.sink?.([{ type: 'node-upsert', node: { ...node, deletionTimestamp: '2026-12-04T09:00:00.000Z' } }]);
+    expect(health.publicReport()).toMatchObject({ healthy: false, body: { reason: 'node is being deleted', nodeEligible: false } });
+    source.sink?.([{ type: 'node-upsert', node }]);
+    expect(health.publicReport().healthy).toBe(true);
+    await agent.stop();
+  });
+
   it('counts and skips invalid objects without disturbing the rest', async () => {
     const err = new ValidationError({ kind: 'Service', namespace: 'default', name: 'bad' }, 'spec.ports[0].port', 'must be between 1 and 65535, inclusive');
     const { backend, agent, metrics } = setup([{ type: 'service-upsert', service: service('dns', '10.96.0.10') }, { type: 'invalid', errors: [err] }]);

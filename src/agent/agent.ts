@@ -12,7 +12,8 @@ import type { NodeContext } from '../state/node-context.js';
 import { ObjectStore, changedServiceKeys, type ServiceKeySet } from '../state/object-store.js';
 import { isEmpty, staleFlows, type StaleFlows } from '../state/stale-conntrack.js';
 import type { DesiredState } from '../state/types.js';
-import type { HealthTracker } from './health.js';
+import type { Node } from '../model/types.js';
+import { nodeEligibility, type HealthTracker } from './health.js';
 import type { Metrics } from './metrics.js';
 import { SyncRunner, type SyncReason, type Timers } from './sync-runner.js';
 
@@ -112,6 +113,7 @@ export class Agent {
   private adoptNode(): boolean {
     const node = this.store.getNode(this.ctx.nodeName);
     if (!node) return false;
+    this.noteEligibility(node);
     const ips = node.addresses.filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP').map((a) => a.address);
     const next: NodeContext = {
       ...this.ctx,
@@ -124,6 +126,16 @@ export class Agent {
     this.builder.setContext(next);
     this.opts.backend.setContext(next);
     return true;
+  }
+
+  /** /healthz fails while the node is leaving (kube-proxy's SyncNode); said once per change. */
+  private noteEligibility(node: Node): void {
+    const before = this.opts.health.detailReport().body['node'] as { eligible: boolean };
+    this.opts.health.recordNode(node);
+    const verdict = nodeEligibility(node);
+    if (verdict.eligible === before.eligible) return;
+    if (verdict.eligible) this.opts.logger.info({ node: node.name }, 'node is eligible again: /healthz follows the syncs');
+    else this.opts.logger.warn({ node: node.name, reason: verdict.reason, deletionTimestamp: node.deletionTimestamp }, '/healthz answers 503: the node is leaving');
   }
 
   private async sync(reason: SyncReason): Promise<void> {

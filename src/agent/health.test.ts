@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import { Metrics } from './metrics.js';
-import { BindAddressError, boundPort, HealthTracker, parseBindAddress, startHealthServer, startMetricsServer } from './health.js';
+import { BindAddressError, boundPort, HealthTracker, nodeEligibility, parseBindAddress, startHealthServer, startMetricsServer } from './health.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -72,7 +72,7 @@ describe('what /healthz tells whom', () => {
     expect(waiting.status).toBe(503);
     expect(await waiting.json()).toEqual({
       status: 'unhealthy', reason: 'waiting for the source: nothing programmed yet',
-      lastUpdated: null, currentTime: new Date(t).toISOString(), lastAttempt: null,
+      lastUpdated: null, currentTime: new Date(t).toISOString(), lastAttempt: null, nodeEligible: true,
       source: { healthy: false }, mode: { requested: 'ipvs', using: 'iptables' },
     });
 
@@ -103,5 +103,54 @@ describe('what /healthz tells whom', () => {
       source: sourceDetail,
       mode: { fallbacks: [{ mode: 'ipvs', reason: 'no IPVS' }] },
     });
+  });
+});
+
+describe('a node that is being deleted (kube-proxy\'s SyncNode)', () => {
+  const base = { name: 'node-a', addresses: [], zone: undefined, labels: {} };
+
+  it('decides eligibility from deletionTimestamp and the autoscaler\'s taint', () => {
+    expect(nodeEligibility(base)).toEqual({ eligible: true });
+    expect(nodeEligibility({ ...base, taintKeys: ['node.kubernetes.io/unschedulable'] })).toEqual({ eligible: true });
+    expect(nodeEligibility({ ...base, deletionTimestamp: '2026-12-04T09:00:00.000Z' })).toEqual({ eligible: false, reason: 'node is being deleted' });
+    expect(nodeEligibility({ ...base, taintKeys: ['ToBeDeletedByClusterAutoscaler'] })).toEqual({ eligible: false, reason: 'node is tainted ToBeDeletedByClusterAutoscaler' });
+  });
+
+  it('/healthz answers 503 with the reason while syncs still succeed; /livez and the proxy\'s own health stay 200', async () => {
+    const h = new HealthTracker(60_000);
+    h.recordSuccess();
+    const hs = await startHealthServer({ host: '127.0.0.1', port: 0 }, h);
+    const ms = await startMetricsServer({ host: '127.0.0.1', port: 0 }, new Metrics().registry, h);
+    servers.push(hs, ms);
+    const url = `http://127.0.0.1:${boundPort(hs)}`;
+    const eligible = await fetch(`${url}/healthz`);
+    expect(eligible.status).toBe(200);
+    expect(await eligible.json()).toMatchObject({ status: 'ok', nodeEligible: true });
+
+    h.recordNode({ ...base, deletionTimestamp: '2026-12-04T09:00:00.000Z' });
+    const leaving = await fetch(`${url}/healthz`);
+    expect(leaving.status).toBe(503);
+    expect(await leaving.json()).toMatchObject({ status: 'unhealthy', reason: 'node is being deleted', nodeEligible: false });
+    const live = await fetch(`${url}/livez`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).not.toHaveProperty('nodeEligible');
+    // The service health server's serviceProxyHealthy is about the proxy, as kube-proxy's IsHealthy.
+    expect(h.report().healthy).toBe(true);
+    const detail = await fetch(`http://127.0.0.1:${boundPort(ms)}/healthz`);
+    expect(detail.status).toBe(503);
+    expect(await detail.json()).toMatchObject({ node: { eligible: false, reason: 'node is being deleted', deletionTimestamp: '2026-12-04T09:00:00.000Z' } });
+
+    h.recordNode(base); // the deletion was cancelled (a finalizer's owner gave up): eligible again
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+
+  it('a stale sync still reports the sync as the reason', () => {
+    let t = 0;
+    const h = new HealthTracker(1000, () => t);
+    h.recordSuccess();
+    h.recordNode({ ...base, taintKeys: ['ToBeDeletedByClusterAutoscaler'] });
+    expect(h.publicReport().body['reason']).toBe('node is tainted ToBeDeletedByClusterAutoscaler');
+    t = 5000;
+    expect(h.publicReport().body['reason']).toBe('no successful sync within the allowed time');
   });
 });

@@ -6,7 +6,21 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { Node } from '../model/types.js';
 import { SvcplaneError } from '../util/errors.js';
+
+/** The cluster autoscaler's taint on a node it is about to delete (kube-proxy checks it too). */
+export const TO_BE_DELETED_TAINT = 'ToBeDeletedByClusterAutoscaler';
+
+/**
+ * Whether load balancers should still send traffic through this node, as kube-proxy's
+ * SyncNode decides: not while its Node has a deletionTimestamp or the autoscaler's taint.
+ */
+export function nodeEligibility(node: Node): { eligible: boolean; reason?: string } {
+  if (node.deletionTimestamp !== undefined) return { eligible: false, reason: 'node is being deleted' };
+  if (node.taintKeys?.includes(TO_BE_DELETED_TAINT)) return { eligible: false, reason: `node is tainted ${TO_BE_DELETED_TAINT}` };
+  return { eligible: true };
+}
 
 export class BindAddressError extends SvcplaneError {
   override readonly code = 'SVCPLANE_BAD_BIND_ADDRESS';
@@ -19,6 +33,8 @@ export class HealthTracker {
   private lastError: string | undefined;
   /** The current run of failed stale-flow cleanups (undefined while they succeed). */
   private conntrack: { failures: number; since: number; code: string; toolMissing: boolean } | undefined;
+  /** Eligible until this node's Node object says otherwise (kube-proxy starts the same way). */
+  private node: { eligible: boolean; reason?: string; deletionTimestamp?: string } = { eligible: true };
 
   constructor(
     /** Longest acceptable gap between successful syncs (kube-proxy: 2 x sync period). */
@@ -54,23 +70,45 @@ export class HealthTracker {
     return previous === undefined ? 'failing' : undefined;
   }
 
-  /** What unauthenticated clients see: status, a fixed-vocabulary reason when unhealthy, timestamps. */
-  publicReport(): { healthy: boolean; body: Record<string, unknown> } {
-    const { healthy, body } = this.report();
+  /**
+   * This node's Node object as last seen. A deleted Node keeps the last verdict: kube-proxy
+   * judges the object in the delete event, which is that last state.
+   */
+  recordNode(node: Node): void {
+    this.node = { ...nodeEligibility(node), ...(node.deletionTimestamp === undefined ? {} : { deletionTimestamp: node.deletionTimestamp }) };
+  }
+
+  /**
+   * What unauthenticated clients see: status, a fixed-vocabulary reason when unhealthy, timestamps.
+   * /healthz also fails while the node is leaving, so load balancers drain it; /livez does not
+   * (the agent itself is fine), as kube-proxy's two handlers do.
+   */
+  publicReport(path: '/healthz' | '/livez' = '/healthz'): { healthy: boolean; body: Record<string, unknown> } {
+    const { body } = this.report();
+    const synced = this.syncHealthy();
     const source = this.sourceStatus();
+    const withNode = path === '/healthz';
+    const healthy = synced && (!withNode || this.node.eligible);
     const mode = this.mode === undefined ? {} : { mode: { requested: this.mode['requested'], using: this.mode['using'] } };
     return {
       healthy,
       body: {
         status: healthy ? 'ok' : 'unhealthy',
-        ...(healthy ? {} : { reason: this.unhealthyReason(source.healthy) }),
+        ...(healthy ? {} : { reason: synced ? this.node.reason : this.unhealthyReason(source.healthy) }),
         lastUpdated: body['lastUpdated'],
         currentTime: body['currentTime'],
         lastAttempt: body['lastAttempt'],
+        ...(withNode ? { nodeEligible: this.node.eligible } : {}),
         source: { healthy: source.healthy },
         ...mode,
       },
     };
+  }
+
+  /** The detailed /healthz of the metrics address: the sync, and the node as /healthz judges it. */
+  detailReport(): { healthy: boolean; body: Record<string, unknown> } {
+    const { healthy, body } = this.report();
+    return { healthy: healthy && this.node.eligible, body: { ...body, node: this.node } };
   }
 
   private unhealthyReason(sourceHealthy: boolean): string {
@@ -78,10 +116,17 @@ export class HealthTracker {
     return sourceHealthy ? 'no successful sync yet' : 'waiting for the source: nothing programmed yet';
   }
 
-  /** Everything, for the log and the metrics address. */
+  private syncHealthy(): boolean {
+    return this.lastSuccess !== undefined && this.now() - this.lastSuccess <= this.timeoutMs;
+  }
+
+  /**
+   * Everything about the proxy itself; `healthy` ignores the node, as kube-proxy's IsHealthy
+   * does (the service health server's serviceProxyHealthy reads it).
+   */
   report(): { healthy: boolean; body: Record<string, unknown> } {
     const now = this.now();
-    const healthy = this.lastSuccess !== undefined && now - this.lastSuccess <= this.timeoutMs;
+    const healthy = this.syncHealthy();
     const source = this.sourceStatus();
     return {
       healthy,
@@ -126,7 +171,7 @@ export async function startHealthServer(bind: { host: string; port: number }, he
       res.writeHead(404).end('not found\n');
       return;
     }
-    const { healthy, body } = health.publicReport();
+    const { healthy, body } = health.publicReport(path);
     res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body) + '\n');
   });
   return listen(server, bind);
@@ -137,7 +182,7 @@ export async function startMetricsServer(bind: { host: string; port: number }, r
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && health !== undefined) {
-      const { healthy, body } = health.report();
+      const { healthy, body } = health.detailReport();
       res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body) + '\n');
       return;
     }

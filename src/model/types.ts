@@ -107,6 +107,10 @@ export interface Node {
   /** topology.kubernetes.io/zone label. */
   readonly zone: string | undefined;
   readonly labels: Readonly<Record<string, string>>;
+  /** metadata.deletionTimestamp (RFC 3339) while the node is being deleted; absent otherwise. */
+  readonly deletionTimestamp?: string;
+  /** The keys of spec.taints, when there are any (the autoscaler's deletion taint matters to /healthz). */
+  readonly taintKeys?: readonly string[];
 }
 
 /** Namespaced key used everywhere: `namespace/name`. */

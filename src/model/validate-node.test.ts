@@ -36,6 +36,16 @@ describe('validateNode', () => {
         labels: { 'topology.kubernetes.io/zone': 'zone-a', 'kubernetes.io/os': 'linux' },
       },
     ],
+    [
+      'being deleted',
+      node(undefined, { deletionTimestamp: '2026-12-04T10:00:00+01:00' }),
+      { name: 'node-a', addresses: [], zone: undefined, labels: {}, deletionTimestamp: '2026-12-04T09:00:00.000Z' },
+    ],
+    [
+      'taint keys',
+      { ...node(undefined), spec: { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1733300000', effect: 'NoSchedule' }, { key: 'x', effect: 'NoExecute' }] } },
+      { name: 'node-a', addresses: [], zone: undefined, labels: {}, taintKeys: ['ToBeDeletedByClusterAutoscaler', 'x'] },
+    ],
   ])('%s', (_name, raw, want) => {
     const result = validateNode(raw);
     if (!result.ok) throw new Error(result.errors.map((e) => e.message).join('\n'));
@@ -49,6 +59,9 @@ describe('validateNode', () => {
     ['address without type', node({ addresses: [{ address: '192.168.1.10' }] }), 'status.addresses[0].type', /required/],
     ['address without address', node({ addresses: [{ type: 'InternalIP' }] }), 'status.addresses[0].address', /required/],
     ['InternalIP not an IP', node({ addresses: [{ type: 'InternalIP', address: 'node-a' }] }), 'status.addresses[0].address', /valid IP/],
+    ['deletionTimestamp not a time', node(undefined, { deletionTimestamp: 'soon' }), 'metadata.deletionTimestamp', /RFC 3339/],
+    ['deletionTimestamp not a string', node(undefined, { deletionTimestamp: 5 }), 'metadata.deletionTimestamp', /string/],
+    ['taint without key', { ...node(undefined), spec: { taints: [{ effect: 'NoSchedule' }] } }, 'spec.taints[0].key', /required/],
     ['zone label not a string', node(undefined, { labels: { 'topology.kubernetes.io/zone': 1 } }), 'metadata.labels[topology.kubernetes.io/zone]', /string/],
   ])('%s -> %s', (_name, raw, field, reason) => {
     const result = validateNode(raw, 'nodes.yaml:2');
