@@ -122,7 +122,7 @@ const OPS: Record<IpvsOperation['op'], IpvsOp['op']> = {
 };
 
 /** The netlink clients the backend talks to, over the planner's kernel model. */
-export function fakeClients(k: FakeIpvsKernel) {
+export function fakeClients(k: FakeIpvsKernel, nodeAddresses: readonly string[] = []) {
   const sysctls = new Map<string, string>();
   let linkIndex: number | undefined;
   const calls = { getDestinations: 0 };
@@ -143,7 +143,12 @@ export function fakeClients(k: FakeIpvsKernel) {
     createDummy: () => void (linkIndex = 7),
     setLinkUp: () => {},
     // The kernel's own link-local address on the dummy is listed too, and must be left alone.
-    listAddresses: () => [...[...k.bound].map((address) => ({ address, family: 'IPv4' as const, index: 7, prefixLength: 32, scope: 0, flags: 0 })), { address: 'fe80::1c2d:3eff:fe4f:5a6b', family: 'IPv6' as const, index: 7, prefixLength: 64, scope: 253, flags: 0x80 }],
+    // Without an index: every interface's, as RTM_GETADDR dumps them (the node's own on eth0, index 2).
+    listAddresses: (index?: number) => [
+      ...[...k.bound].map((address) => ({ address, family: 'IPv4' as const, index: 7, prefixLength: 32, scope: 0, flags: 0 })),
+      { address: 'fe80::1c2d:3eff:fe4f:5a6b', family: 'IPv6' as const, index: 7, prefixLength: 64, scope: 253, flags: 0x80 },
+      ...nodeAddresses.map((address) => ({ address, family: address.includes(':') ? 'IPv6' as const : 'IPv4' as const, index: 2, prefixLength: 24, scope: 0, flags: 0 })),
+    ].filter((a) => index === undefined || a.index === index),
     addAddresses: (_: number, a: readonly { address: string }[]) => a.map((x) => void k.bound.add(x.address)),
     deleteAddresses: (_: number, a: readonly { address: string }[]) => a.map((x) => void k.bound.delete(x.address)),
     deleteLink: () => void (linkIndex = undefined),

@@ -63,4 +63,19 @@ describe('IpvsBackend', () => {
     expect(kernelDump(k).services.map((v) => v.service.address)).toEqual(['10.0.0.1']);
     expect(f.link()).toBeUndefined();
   });
+
+  it('cleanup without a node context (svcplane cleanup) still finds NodePorts on the node\'s addresses', async () => {
+    const foreign = { af: 'IPv4' as const, protocol: 'TCP' as const, address: '192.168.77.1', port: 8443, scheduler: 'rr', flags: 0, timeout: 0, netmask: 0xffffffff };
+    const k = fakeKernel();
+    const running = fakes(k, ['192.168.77.1']);
+    await new IpvsBackend({ ctx: defaultNodeContext({ nodeName: 'n1', nodeIPs: ['192.168.77.1'] }), ipvs: running.ipvs, rtnl: running.rtnl, sysctl: running.sysctl, logger: pino({ level: 'silent' }) })
+      .sync(web([ep('10.244.1.2')]));
+    running.ipvs.batch([{ op: 'newService', service: foreign }]); // someone else's, on the node's address
+    expect(kernelDump(k).services.map((v) => `${v.service.address}:${v.service.port}`).sort()).toEqual(['10.96.0.10:80', '192.168.77.1:30080', '192.168.77.1:8443']);
+    // A fresh backend on the same kernel, as `svcplane cleanup --mode ipvs` builds it: no node IPs known.
+    await new IpvsBackend({ ctx: defaultNodeContext(), ipvs: running.ipvs, rtnl: running.rtnl, sysctl: running.sysctl, logger: pino({ level: 'silent' }) }).cleanup();
+    expect(running.link()).toBeUndefined();
+    // The NodePort is gone; a virtual server outside the NodePort range is not ours.
+    expect(kernelDump(k).services.map((v) => `${v.service.address}:${v.service.port}`)).toEqual(['192.168.77.1:8443']);
+  });
 });

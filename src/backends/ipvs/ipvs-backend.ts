@@ -244,13 +244,16 @@ export class IpvsBackend implements ProxyBackend {
 
   /**
    * Deletes svcplane's virtual servers and kube-ipvs0: those on kube-ipvs0's addresses, and
-   * NodePorts (the default NodePort range) on this node's IPs. Nothing else.
+   * NodePorts (the default NodePort range) on this node's addresses. Nothing else. The node's
+   * addresses are every address of this network namespace as well as the ones this backend
+   * knows: `svcplane cleanup` runs without a node context, and must still find the NodePorts.
    */
   async cleanup(): Promise<void> {
     const { rtnl, ipvs } = this.opts;
     const index = this.dummyIndexIfPresent();
     const vips = index === undefined ? new Set<string>() : this.boundVips(index);
-    const nodeIPs = new Set([...this.nodePortAddresses, ...this.ctx.nodeIPs]);
+    const local = rtnl.listAddresses().filter((a) => a.index !== index).map((a) => a.address);
+    const nodeIPs = new Set([...this.nodePortAddresses, ...this.ctx.nodeIPs, ...local]);
     const isOurs = (s: { fwmark?: number; address: string; port: number }): boolean =>
       !s.fwmark && (vips.has(s.address) || (nodeIPs.has(s.address) && s.port >= NODE_PORT_RANGE[0] && s.port <= NODE_PORT_RANGE[1]));
     const ops: IpvsOperation[] = ipvs.getServices().filter(isOurs).map((service) => ({ op: 'delService', service }));
