@@ -7,7 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  attachCgroup, attachTc, BpfObject, cgroupLinkIntact, detachPinnedLink, detachTc, ensureBpffs, interfaceIndex, interfaceNames, queryTc,
+  attachCgroup, attachTc, BpfObject, cgroupLinkIntact, deleteClsactIfEmpty, detachPinnedLink, detachTc, ensureBpffs, interfaceIndex, interfaceNames, queryTc,
   unpinAll, type Libbpf, type TcDirection,
 } from '../../kernel/bpf/index.js';
 import { SvcplaneError } from '../../util/errors.js';
@@ -81,14 +81,14 @@ function indexOf(lib: Libbpf, ifname: string): number | undefined {
   }
 }
 
-/** Removes svcplane's tc filters from every interface of this namespace not in `keep`; returns what it removed. */
-function pruneTc(lib: Libbpf, keep: ReadonlySet<string>): string[] {
-  const removed: string[] = [];
+/** Removes svcplane's tc filters from every interface of this namespace not in `keep`; returns where it removed one. */
+function pruneTc(lib: Libbpf, keep: ReadonlySet<string>): { readonly ifname: string; readonly dir: TcDirection }[] {
+  const removed: { ifname: string; dir: TcDirection }[] = [];
   for (const ifname of interfaceNames()) {
     if (keep.has(ifname)) continue;
     const ifindex = indexOf(lib, ifname);
     if (ifindex === undefined) continue;
-    for (const [dir] of TC_PROGRAMS) if (detachTc(lib, ifindex, dir, TC_FILTER)) removed.push(`tc/${ifname}/${dir}: removed (not an eBPF interface now)`);
+    for (const [dir] of TC_PROGRAMS) if (detachTc(lib, ifindex, dir, TC_FILTER)) removed.push({ ifname, dir });
   }
   return removed;
 }
@@ -116,13 +116,17 @@ export function repairDataplane(lib: Libbpf, attached: Attached, opts: AttachOpt
       repairs.push(`tc/${ifname}/${dir}: re-attached`);
     }
   }
-  return repairs.concat(pruneTc(lib, new Set(opts.interfaces)));
+  return repairs.concat(pruneTc(lib, new Set(opts.interfaces)).map(({ ifname, dir }) => `tc/${ifname}/${dir}: removed (not an eBPF interface now)`));
 }
 
-/** Removes svcplane's links, tc filters (on every interface of this namespace) and pins. */
-export function detachDataplane(lib: Libbpf, pinRoot: string): void {
+/**
+ * Removes svcplane's links, tc filters (on every interface of this namespace), the clsact
+ * qdiscs those filters were alone on, and the pins.
+ */
+export async function detachDataplane(lib: Libbpf, pinRoot: string): Promise<void> {
   const links = join(pinRoot, 'links');
   if (existsSync(links)) for (const name of readdirSync(links)) detachPinnedLink(lib, join(links, name));
-  pruneTc(lib, new Set());
+  const emptied = new Set(pruneTc(lib, new Set()).map((r) => r.ifname));
+  for (const ifname of emptied) await deleteClsactIfEmpty(ifname);
   unpinAll(pinRoot);
 }

@@ -132,7 +132,7 @@ export class EbpfBackend implements ProxyBackend {
     this.attached?.object.close();
     this.attached = undefined;
     this.committed = undefined;
-    detachDataplane(this.opts.lib, this.opts.pinRoot);
+    await detachDataplane(this.opts.lib, this.opts.pinRoot);
     await this.opts.masquerade.remove();
   }
 }
