@@ -253,7 +253,8 @@ interface Leftovers {
 }
 
 const LEFTOVERS: readonly Leftovers[] = [
-  { mode: 'ipvs', present: async (d) => (await ipvsIfPresent(d)?.hasLeftovers()) === true, remove: async (d) => ipvsIfPresent(d)?.cleanup() },
+  // With its iptables companion rules: the iptables mode never adds IPVS mode's INPUT -> KUBE-SERVICES jump.
+  { mode: 'ipvs', present: async (d) => (await ipvsIfPresent(d)?.hasLeftovers()) === true, remove: async (d) => ipvsBackend(d, await iptablesKernels(d)).cleanup() },
   { mode: 'nftables', present: nftablesLeftovers, remove: (d) => nftablesTables(d).cleanup() },
   { mode: 'userspace', present: async (d) => (await userspaceBackend(d)).hasLeftovers(), remove: async (d) => (await userspaceBackend(d)).cleanup() },
   { mode: 'ebpf', present: async (d) => existsSync(d.ebpf?.pinRoot ?? DEFAULT_PIN_ROOT), remove: async (d) => (await createBackend('ebpf', d)).cleanup() },

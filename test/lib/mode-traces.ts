@@ -20,6 +20,9 @@ export interface TraceScope {
 /** Chains only the iptables mode makes; IPVS mode's companion rules use KUBE-SERVICES, KUBE-POSTROUTING, KUBE-MARK-MASQ too. */
 const IPTABLES_MODE_ONLY = /KUBE-(SVC|SEP|SVL|EXT|FW)-|KUBE-(NODEPORTS|EXTERNAL-SERVICES|FORWARD|PROXY-FIREWALL|FIREWALL|MARK-DROP|KUBELET-CANARY)\b/;
 
+/** IPVS mode's jump that the iptables mode never makes: whichever mode runs, it is IPVS mode's. */
+const IPVS_MODE_ONLY = /^ip6?tables-save filter -A INPUT .*-j KUBE-SERVICES$/;
+
 async function out(netns: string, file: string, args: readonly string[]): Promise<string> {
   return (await runChecked(file, args, { netns })).stdout;
 }
@@ -47,7 +50,7 @@ export async function modeTraces(scope: TraceScope): Promise<Record<TracedMode, 
   const ipvsLink = scope.ipvs && (await runCommand('ip', ['link', 'show', 'kube-ipvs0'], { netns })).code === 0;
   const traces: Record<TracedMode, string[]> = { iptables: [], nftables: [], ebpf: [], ipvs: [] };
   for (const line of await iptablesLines(netns)) {
-    if (ipvsLink && !IPTABLES_MODE_ONLY.test(line)) traces.ipvs.push(line);
+    if ((ipvsLink && !IPTABLES_MODE_ONLY.test(line)) || IPVS_MODE_ONLY.test(line)) traces.ipvs.push(line);
     else traces.iptables.push(line);
   }
   for (const line of (await out(netns, 'nft', ['list', 'tables'])).split('\n')) {

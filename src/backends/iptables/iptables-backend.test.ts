@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultNodeContext } from '../../state/node-context.js';
 import type { DesiredState } from '../../state/types.js';
 import { hasRule, type IptablesKernel } from '../../kernel/iptables.js';
-import { IptablesBackend, isOwnedChain } from './iptables-backend.js';
+import { IptablesBackend, isOwnedChain, strayJumps } from './iptables-backend.js';
 import type { IptablesTable } from './plan-types.js';
 
 /** Records what the applier asks of the kernel; iptables-save output is scripted. */
@@ -78,5 +78,23 @@ describe('IptablesBackend', () => {
     const j = { table: 'nat' as const, chain: 'PREROUTING', args: ['-m', 'comment', '--comment', 'kubernetes service portals', '-j', 'KUBE-SERVICES'] };
     expect(hasRule(NAT_SAVE, j)).toBe(true);
     expect(hasRule(NAT_SAVE, { ...j, chain: 'OUTPUT' })).toBe(false);
+  });
+});
+
+describe('strayJumps', () => {
+  it('deletes jumps into our chains from chains not ours (another mode\'s, duplicates), nothing else', () => {
+    const save = [
+      '*filter', ':INPUT ACCEPT [0:0]', ':KUBE-SERVICES - [0:0]', ':DOCKER - [0:0]',
+      '-A INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+      '-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT',
+      '-A DOCKER -g KUBE-SERVICES',
+      '-A KUBE-SERVICES -j KUBE-SERVICES-X',
+      '-A INPUT -j DOCKER',
+      'COMMIT', '',
+    ].join('\n');
+    expect(strayJumps(save, new Set(['KUBE-SERVICES']))).toEqual([
+      '-D INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+      '-D DOCKER -g KUBE-SERVICES',
+    ]);
   });
 });

@@ -109,13 +109,29 @@ export class IptablesBackend implements ProxyBackend {
       for (const j of jumps) await kernel.deleteRule(j.table, j.chain, j.args);
       const blocks: string[] = [];
       for (const table of ['filter', 'nat'] as const) {
-        const ours = [...(await kernel.listChains(table))].filter((c) => isOwnedChain(table, c)).sort();
+        const save = await kernel.save(table);
+        const ours = [...parseChainNames(save)].filter((c) => isOwnedChain(table, c)).sort();
         if (ours.length === 0) continue;
-        blocks.push(`*${table}`, ...ours.map((c) => `:${c} - [0:0]`), ...ours.map((c) => `-X ${c}`), 'COMMIT');
+        const owned = new Set(ours);
+        blocks.push(`*${table}`, ...strayJumps(save, owned), ...ours.map((c) => `:${c} - [0:0]`), ...ours.map((c) => `-X ${c}`), 'COMMIT');
       }
       if (blocks.length > 0) await kernel.restore(blocks.join('\n') + '\n', { noflush: true });
     }
   }
+}
+
+/**
+ * `-D` lines for every other rule left in a chain not ours that still jumps into one of ours:
+ * another mode's jumps (IPVS mode adds INPUT -> KUBE-SERVICES, which this mode never does), or
+ * a duplicate, would keep the chain busy and make its deletion fail.
+ */
+export function strayJumps(save: string, owned: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (const line of save.split('\n')) {
+    const m = /^-A (\S+)(?: .*)? -[jg] (\S+)(?: .*)?$/.exec(line);
+    if (m && !owned.has(m[1] as string) && owned.has(m[2] as string)) out.push(`-D ${line.slice(3)}`);
+  }
+  return out;
 }
 
 async function ensureJumps(kernel: IptablesKernel, jumps: readonly JumpRule[]): Promise<void> {
