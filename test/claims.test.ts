@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ROUTE_LOCALNET } from '../src/backends/iptables/iptables-backend.js';
 import { IPVS_SYSCTLS } from '../src/backends/ipvs/ipvs-backend.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -50,7 +51,7 @@ describe('claims the code backs', () => {
   });
 
   it('names in the deploy files only the kernel settings the agent writes', () => {
-    const written = new Set(IPVS_SYSCTLS.map(([name]) => name));
+    const written = new Set([...IPVS_SYSCTLS.map(([name]) => name), ROUTE_LOCALNET]);
     const deployed = hits(/\b(net\.[a-z0-9_.*]+|route_localnet|nf_conntrack_max)\b/, (f) => f.startsWith('deploy/'));
     const named = deployed.flatMap((line) => line.split(': ').slice(1).join(': ').match(/\bnet\.[a-z0-9_.*]+[a-z*]|\broute_localnet\b|\bnf_conntrack_max\b/g) ?? []);
     expect(named.length).toBeGreaterThan(0);

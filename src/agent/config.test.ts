@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readConfigFile, resolveConfig } from './config.js';
+import { ConfigError, nodeContextFrom, readConfigFile, resolveConfig } from './config.js';
 
 function tmpFile(text: string): string {
   const p = join(mkdtempSync(join(tmpdir(), 'svcp-cfg-')), 'config.yaml');
@@ -39,5 +39,19 @@ describe('resolveConfig', () => {
     expect(() => resolveConfig({ syncPeriod: 'soon' })).toThrow(/syncPeriod: invalid duration/);
     expect(() => readConfigFile(tmpFile('syncPeriod: 1s\nbogus: 1\n'))).toThrow(ConfigError);
     expect(() => readConfigFile(tmpFile('a: [\n'))).toThrow(/config.yaml/);
+  });
+
+  it('localhost NodePorts: on by default as kube-proxy\'s, off by flag or by the file\'s iptables.localhostNodePorts', () => {
+    expect(nodeContextFrom(resolveConfig({})).localhostNodePorts).toBe(true);
+    expect(resolveConfig({ localhostNodePorts: 'false' }).localhostNodePorts).toBe(false);
+    expect(resolveConfig({}, readConfigFile(tmpFile('iptables:\n  localhostNodePorts: false\n'))).localhostNodePorts).toBe(false);
+    expect(() => resolveConfig({ localhostNodePorts: 'no' })).toThrow(/localhostNodePorts: expected true or false/);
+  });
+
+  it('the service range reaches the dataplane from manifests, or from the API server only when given on purpose', () => {
+    expect(nodeContextFrom(resolveConfig({})).serviceCIDRs).toEqual(['10.96.0.0/12', 'fd00:10:96::/108']);
+    expect(nodeContextFrom(resolveConfig({ source: 'kubernetes' })).serviceCIDRs).toEqual([]);
+    expect(nodeContextFrom(resolveConfig({ source: 'kubernetes', serviceClusterIPRange: '10.100.0.0/16' })).serviceCIDRs).toEqual(['10.100.0.0/16']);
+    expect(nodeContextFrom(resolveConfig({}, readConfigFile(tmpFile('source: kubernetes\nserviceClusterIPRange: 10.100.0.0/16\n')))).serviceCIDRs).toEqual(['10.100.0.0/16']);
   });
 });

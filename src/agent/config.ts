@@ -44,6 +44,10 @@ export interface AgentConfig {
   readonly logFormat: LogFormat;
   readonly logLevel: string;
   readonly serviceCIDRs: readonly string[];
+  /** serviceClusterIPRange was set (flag or file), not left at its default. */
+  readonly serviceCIDRsGiven: boolean;
+  /** iptables mode: NodePorts on 127.0.0.1 (kube-proxy's --iptables-localhost-nodeports). */
+  readonly localhostNodePorts: boolean;
   /** Which iptables binaries the iptables mode drives: the system's, or nft / legacy explicitly. */
   readonly iptablesBackend: IptablesVariant;
   /** IPVS mode's scheduler for every service (kube-proxy's --ipvs-scheduler). */
@@ -80,6 +84,7 @@ const DEFAULTS = {
   ipvsScheduler: 'rr',
   ebpfInterfaces: [] as string[],
   ebpfLbAlgorithm: 'random',
+  localhostNodePorts: true,
 } as const;
 
 const KNOWN = new Set([...Object.keys(DEFAULTS), 'nodeName', 'config', 'hostnameOverride', 'iptables', 'kubeconfig', 'master', 'serviceProxyName', 'clientConnection', 'ipvs', 'ebpfCgroupPath', 'ebpfPinRoot']);
@@ -96,7 +101,7 @@ function flattenFile(file: Record<string, unknown>, path: string): Record<string
       if (sched !== undefined) out.ipvsScheduler = sched;
     } else if (k === 'iptables' && v && typeof v === 'object') {
       for (const [ik, iv] of Object.entries(v as Record<string, unknown>)) {
-        if (!['masqueradeAll', 'masqueradeBit', 'minSyncPeriod', 'syncPeriod'].includes(ik)) throw new ConfigError(`${path}: unknown setting "iptables.${ik}"`);
+        if (!['masqueradeAll', 'masqueradeBit', 'minSyncPeriod', 'syncPeriod', 'localhostNodePorts'].includes(ik)) throw new ConfigError(`${path}: unknown setting "iptables.${ik}"`);
         out[ik] = iv;
       }
     } else if (k === 'clientConnection' && v && typeof v === 'object') {
@@ -186,6 +191,8 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}): Agent
     logFormat,
     logLevel: str(s.logLevel, 'logLevel'),
     serviceCIDRs: list(s.serviceClusterIPRange, 'serviceClusterIPRange'),
+    serviceCIDRsGiven: flags.serviceClusterIPRange !== undefined || file.serviceClusterIPRange !== undefined,
+    localhostNodePorts: bool(s.localhostNodePorts, 'localhostNodePorts'),
     iptablesBackend: iptablesBackend as IptablesVariant,
     ipvsScheduler: str(s.ipvsScheduler, 'ipvsScheduler'),
     ebpfCgroupPath: optional('ebpfCgroupPath'),
@@ -193,6 +200,12 @@ export function resolveConfig(flags: RawSettings, file: RawSettings = {}): Agent
     ebpfLbAlgorithm: oneOf(s.ebpfLbAlgorithm, 'ebpfLbAlgorithm', ['random', 'maglev'] as const),
     ebpfPinRoot: absolutePath(optional('ebpfPinRoot'), 'ebpfPinRoot'),
   };
+}
+
+function bool(v: unknown, key: string): boolean {
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  throw new ConfigError(`${key}: expected true or false`);
 }
 
 function absolutePath(value: string | undefined, key: string): string | undefined {
@@ -209,5 +222,10 @@ export function nodeContextFrom(cfg: AgentConfig): NodeContext {
     nodePortAddresses: cfg.nodePortAddresses,
     masqueradeAll: cfg.masqueradeAll,
     masqueradeBit: cfg.masqueradeBit,
+    localhostNodePorts: cfg.localhostNodePorts,
+    // The range is svcplane's own with manifests (it allocates from it); from the API server,
+    // only a range given on purpose: the default may not be the cluster's, and the nftables
+    // mode drops traffic to the range's unallocated addresses.
+    serviceCIDRs: cfg.source === 'files' || cfg.serviceCIDRsGiven ? cfg.serviceCIDRs : [],
   };
 }

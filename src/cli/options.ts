@@ -16,6 +16,7 @@ export function addNodeOptions(cmd: Command): Command {
     .option('--nodeport-addresses <cidrs>', 'CIDRs whose local addresses accept NodePorts (default: all local addresses)')
     .option('--masquerade-all', 'masquerade all traffic sent to cluster IPs')
     .option('--service-cluster-ip-range <cidrs>', 'ranges for cluster IPs that manifests leave unset (default 10.96.0.0/12,fd00:10:96::/108)')
+    .option('--iptables-localhost-nodeports <bool>', 'iptables mode: serve NodePorts on 127.0.0.1 (default true; sets net.ipv4.conf.all.route_localnet=1)')
     .option('--iptables-backend <variant>', 'iptables binaries to drive: auto (the system\'s iptables), nft or legacy')
     .option('--ipvs-scheduler <name>', 'IPVS scheduler: rr (default), wrr, lc, wlc, lblc, lblcr, sh, dh, sed, nq, mh')
     .option('--ebpf-cgroup-path <path>', 'eBPF mode: cgroup v2 directory for the socket programs (default: the cgroup2 mount\'s root)')
@@ -31,7 +32,7 @@ export function flagsToSettings(opts: Record<string, unknown>, given: (name: str
     mode: 'mode', source: 'source', kubeconfig: 'kubeconfig', master: 'master', serviceProxyName: 'serviceProxyName', manifests: 'manifests', nodeName: 'nodeName', nodeIp: 'nodeIP', clusterCidr: 'clusterCIDR',
     nodeportAddresses: 'nodePortAddresses', masqueradeAll: 'masqueradeAll', minSyncPeriod: 'minSyncPeriod', syncPeriod: 'syncPeriod',
     healthzBindAddress: 'healthzBindAddress', metricsBindAddress: 'metricsBindAddress', logFormat: 'logFormat', logLevel: 'logLevel',
-    serviceClusterIpRange: 'serviceClusterIPRange', iptablesBackend: 'iptablesBackend', ipvsScheduler: 'ipvsScheduler',
+    serviceClusterIpRange: 'serviceClusterIPRange', iptablesBackend: 'iptablesBackend', iptablesLocalhostNodeports: 'localhostNodePorts', ipvsScheduler: 'ipvsScheduler',
     ebpfCgroupPath: 'ebpfCgroupPath', ebpfInterfaces: 'ebpfInterfaces', ebpfLbAlgorithm: 'ebpfLbAlgorithm', ebpfPinRoot: 'ebpfPinRoot',
   };
   const out: Record<string, unknown> = {};

@@ -15,6 +15,16 @@ export interface NodeContext {
   readonly masqueradeAll: boolean;
   /** Bit used in the packet mark for masquerading (kube-proxy's --iptables-masquerade-bit, default 14). */
   readonly masqueradeBit: number;
+  /**
+   * iptables mode: serve NodePorts on 127.0.0.1 (kube-proxy's --iptables-localhost-nodeports,
+   * default true): route_localnet=1 and KUBE-FIREWALL's drop of martians to 127.0.0.0/8.
+   */
+  readonly localhostNodePorts: boolean;
+  /**
+   * The service CIDRs whose unallocated addresses the nftables mode drops (kube-proxy's
+   * cluster-ips-check); empty: no such check.
+   */
+  readonly serviceCIDRs: readonly string[];
 }
 
 export function defaultNodeContext(overrides: Partial<NodeContext> = {}): NodeContext {
@@ -26,6 +36,8 @@ export function defaultNodeContext(overrides: Partial<NodeContext> = {}): NodeCo
     nodePortAddresses: [],
     masqueradeAll: false,
     masqueradeBit: 14,
+    localhostNodePorts: true,
+    serviceCIDRs: [],
     ...overrides,
   };
 }

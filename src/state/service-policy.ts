@@ -20,6 +20,13 @@ export interface NodeFamilyEnv {
   readonly nodeIPs: readonly string[];
   /** The node IPs NodePorts listen on (inside nodePortCIDRs when given): canonical, unique, sorted. */
   readonly nodePortIPs: readonly string[];
+  /**
+   * NodePorts are served on the loopback address (127.0.0.1): IPv4, --iptables-localhost-nodeports,
+   * and nodePortAddresses (if any) covering it. Only the iptables mode serves them (kube-proxy's).
+   */
+  readonly localhostNodePorts: boolean;
+  /** Service CIDRs of this family (the nftables mode drops their unallocated addresses). */
+  readonly serviceCIDRs: readonly string[];
   /** Changes whenever any field above changes: a memo planned under another env cannot be reused. */
   readonly key: string;
 }
@@ -119,8 +126,10 @@ export function nodeFamilyEnv(family: IPFamily, ctx: NodeContext): NodeFamilyEnv
   const unique = [...new Set(nodeIPs.map(canonical))].sort();
   const nodePortIPs = nodePortCIDRs === undefined ? unique : unique.filter((ip) => nodePortCIDRs.some((c) => cidrContains(c, ip)));
   const clusterCIDRs = ctx.clusterCIDRs.filter(mine);
-  const key = JSON.stringify([family, ctx.masqueradeAll, clusterCIDRs, nodePortCIDRs ?? null, nodeIPs]);
-  return { family, masqueradeAll: ctx.masqueradeAll, clusterCIDRs, nodePortCIDRs, nodeIPs, nodePortIPs, key };
+  const localhostNodePorts = family === 'IPv4' && ctx.localhostNodePorts && (nodePortCIDRs === undefined || nodePortCIDRs.some((c) => cidrContains(c, '127.0.0.1')));
+  const serviceCIDRs = ctx.serviceCIDRs.filter(mine);
+  const key = JSON.stringify([family, ctx.masqueradeAll, clusterCIDRs, nodePortCIDRs ?? null, nodeIPs, localhostNodePorts, serviceCIDRs]);
+  return { family, masqueradeAll: ctx.masqueradeAll, clusterCIDRs, nodePortCIDRs, nodeIPs, nodePortIPs, localhostNodePorts, serviceCIDRs, key };
 }
 
 /** Whether any node IP lies in one of the ranges (then the node may reach its own LB IP). */

@@ -187,9 +187,10 @@ export class Testbed {
         'net.ipv6.conf.default.accept_dad': 0,
       }),
     );
+    // route_localnet stays at the kernel's default (0): localhost NodePorts are the agent's to
+    // enable (iptables mode sets it in its own namespace), so tests see what a node would.
     await sysctlIn(this.nodeNs, {
       'net.ipv4.ip_forward': 1,
-      'net.ipv4.conf.all.route_localnet': 1,
       'net.ipv6.conf.all.forwarding': 1,
     });
     await this.buildClientLink();

@@ -23,6 +23,15 @@ export interface ModeDriver {
   readonly proxiesInProcess?: boolean;
   /** Agent flags the mode needs, given the test bed. */
   agentArgs?(tb: Testbed): string[];
+  /** What `127.0.0.1:NODEPORT` on the node gets: the service (iptables mode, as kube-proxy's), or refused. */
+  readonly localhostNodePorts: 'served' | 'refused';
+  /**
+   * kube-proxy's nftables cluster-ips-check: an unused port of a cluster IP is refused, an
+   * unallocated address of the service CIDR dropped; without it such packets leave un-NATed.
+   */
+  readonly clusterIPCheck?: boolean;
+  /** Cluster IPs are served to traffic routed in from outside the node (not in eBPF mode: sockets only). */
+  readonly clusterIPFromOutside?: boolean;
 }
 
 export const POD_IPS = { a1: '10.244.1.11', a2: '10.244.1.12', b1: '10.244.2.11', b2: '10.244.2.12' } as const;

@@ -1,7 +1,19 @@
 // The behaviour suite, written once and run by every proxy mode: the real agent, real
 // manifests, real packets between network namespaces.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { POD_GATEWAY, type Testbed } from '../../src/testbed/testbed.js';
 import { BehaviourWorld, EXTERNAL_IP, LB_IP, POD_IPS, ep, eventually, sleep, tally, type ModeDriver } from './behaviour-fixture.js';
+
+/** The host's own value, which no test may change (the agent writes its namespace's). */
+const HOST_ROUTE_LOCALNET = readFileSync('/proc/sys/net/ipv4/conf/all/route_localnet', 'utf8').trim();
+
+/** Packets the node namespace sent toward the service range's dead end (its neighbours never answer). */
+async function serviceSinkDrops(tb: Testbed): Promise<number> {
+  const { stdout } = await tb.exec('node', 'ip', ['-j', '-s', 'link', 'show', 'svc0']);
+  const [link] = JSON.parse(stdout) as Array<{ stats64: { tx: { packets: number; dropped: number } } }>;
+  return (link?.stats64.tx.packets ?? 0) + (link?.stats64.tx.dropped ?? 0);
+}
 
 export function behaviourSuite(driver: ModeDriver): void {
   describe(`behaviour: ${driver.mode} mode`, () => {
@@ -118,6 +130,65 @@ export function behaviourSuite(driver: ModeDriver): void {
     it('6. internalTrafficPolicy: Local keeps internal traffic on this node', async () => {
       expect(tally(await w.tb.tcpRequests('node', '10.96.10.12', 80, 30))).toEqual({ a2: 30 });
       expect(tally(await w.tb.tcpRequests('b1', '10.96.10.12', 80, 10))).toEqual({ a2: 10 });
+    });
+
+    it('6. internalTrafficPolicy: Local still masquerades sources outside the cluster CIDR (kube-proxy\'s SVL chain)', async () => {
+      const a2 = w.servers.get('a2');
+      const since = (n: number): string[] => [...new Set((a2?.peers ?? []).slice(n).filter((p) => p.protocol === 'tcp').map((p) => p.from))];
+      let seen = a2?.peers.length ?? 0;
+      // The node is outside the cluster CIDR: the endpoint sees the node's address on the pod's link.
+      expect(tally(await w.tb.tcpRequests('node', '10.96.10.12', 80, 5))).toEqual({ a2: 5 });
+      expect(since(seen)).toEqual([POD_GATEWAY]);
+      // A pod keeps its own address (unless the proxy is the agent's process).
+      seen = a2?.peers.length ?? 0;
+      expect(tally(await w.tb.tcpRequests('b1', '10.96.10.12', 80, 5))).toEqual({ a2: 5 });
+      expect(since(seen)).toEqual([driver.proxiesInProcess ? POD_GATEWAY : POD_IPS.b1]);
+      seen = a2?.peers.length ?? 0;
+      if (driver.clusterIPFromOutside === false) {
+        // eBPF mode translates cluster IPs in the node's and pods' sockets: routed in from outside, they are not served.
+        expect(tally(await w.tb.tcpRequests('client', '10.96.10.12', 80, 2, { timeoutMs: 1000 }))).not.toHaveProperty('a2');
+        return;
+      }
+      // A client outside the cluster reaching the cluster IP through the node: masqueraded too.
+      expect(tally(await w.tb.tcpRequests('client', '10.96.10.12', 80, 5))).toEqual({ a2: 5 });
+      expect(since(seen)).toEqual([POD_GATEWAY]);
+    });
+
+    it('2. localhost NodePorts: served in iptables mode (route_localnet set in the agent\'s namespace only), refused in the others', async () => {
+      const t0 = Date.now();
+      const results = tally(await w.tb.tcpRequests('node', '127.0.0.1', 30080, 20, { timeoutMs: 2000 }));
+      if (driver.localhostNodePorts === 'served') {
+        expect(Object.keys(results).sort()).toEqual(['a1', 'b1']);
+      } else {
+        expect(results).toEqual({ 'error:refused': 20 });
+        expect(Date.now() - t0).toBeLessThan(2000); // refused, not left to time out
+      }
+      const { stdout } = await w.tb.exec('node', 'sysctl', ['-n', 'net.ipv4.conf.all.route_localnet']);
+      expect(stdout.trim()).toBe(driver.localhostNodePorts === 'served' ? '1' : '0');
+      expect(readFileSync('/proc/sys/net/ipv4/conf/all/route_localnet', 'utf8').trim()).toBe(HOST_ROUTE_LOCALNET);
+    });
+
+    it('3. unused ports of a cluster IP and unallocated addresses of the service CIDR', async () => {
+      // 10.96.10.1 serves TCP 80 only; 10.96.200.1 is no service's. The test bed routes the service
+      // range to a dead-end link: what leaves un-NATed ends there as "no route to host".
+      const opts = { timeoutMs: 4500 };
+      const sinkBefore = await serviceSinkDrops(w.tb);
+      const [nodePort, podPort, nodeFree, podFree] = (await Promise.all([
+        w.tb.tcpRequests('node', '10.96.10.1', 81, 1, opts),
+        w.tb.tcpRequests('b1', '10.96.10.1', 81, 1, opts),
+        w.tb.tcpRequests('node', '10.96.200.1', 80, 1, opts),
+        w.tb.tcpRequests('b1', '10.96.200.1', 80, 1, opts),
+      ])).map(tally);
+      if (driver.clusterIPCheck) {
+        // kube-proxy's nftables cluster-ips-check: refused, and dropped, nothing sent on.
+        expect([nodePort, podPort]).toEqual([{ 'error:refused': 1 }, { 'error:refused': 1 }]);
+        expect([nodeFree, podFree]).toEqual([{ 'error:timeout': 1 }, { 'error:timeout': 1 }]);
+        expect(await serviceSinkDrops(w.tb)).toBe(sinkBefore);
+      } else {
+        // kube-proxy's iptables mode: not the proxy's business; the packets leave toward the original destination.
+        expect([nodePort, podPort, nodeFree, podFree]).toEqual(Array(4).fill({ 'error:unreachable': 1 }));
+        expect(await serviceSinkDrops(w.tb)).toBeGreaterThan(sinkBefore);
+      }
     });
 
     it('7. changing type and ports updates the rules', async () => {

@@ -35,6 +35,8 @@ async function dumpMap(name: string): Promise<MapDump[]> {
 
 behaviourSuite({
   mode: 'ebpf',
+  localhostNodePorts: 'refused',
+  clusterIPFromOutside: false,
   testbed: { cgroup: true },
   agentArgs: (tb: Testbed) => ['--ebpf-cgroup-path', tb.cgroupPath as string, '--ebpf-interfaces', tb.externalInterface, '--ebpf-pin-root', PIN_ROOT],
   ruleMetric: /svcplane_kernel_objects\{mode="ebpf",kind="services"\} [1-9]/,

@@ -14,6 +14,7 @@ async function save(tb: Testbed): Promise<string> {
 
 behaviourSuite({
   mode: 'iptables',
+  localhostNodePorts: 'served',
   snapshot: save,
   ruleMetric: /kubeproxy_sync_proxy_rules_iptables_total\{table="nat"\} [1-9]/,
   async breakRules(tb) {

@@ -31,7 +31,7 @@ describe('switching proxy modes on a live node', () => {
   let w: BehaviourWorld;
 
   beforeAll(async () => {
-    w = await BehaviourWorld.create({ mode: 'iptables', ruleMetric: /./, snapshot: async () => '', breakRules: async () => {} });
+    w = await BehaviourWorld.create({ mode: 'iptables', localhostNodePorts: 'served', ruleMetric: /./, snapshot: async () => '', breakRules: async () => {} });
     w.service({ name: 'web', clusterIP: '10.96.20.1' }, [ep('a1'), ep('b1')]);
     w.service({ name: 'np', clusterIP: '10.96.20.2', type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 30090 }] }, [ep('a2'), ep('b2')]);
     await w.startAgent();

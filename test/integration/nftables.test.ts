@@ -22,6 +22,8 @@ async function listTable(tb: Testbed): Promise<string> {
 
 behaviourSuite({
   mode: 'nftables',
+  localhostNodePorts: 'refused',
+  clusterIPCheck: true,
   ruleMetric: /svcplane_kernel_objects\{mode="nftables",kind="nat"\} [1-9]/,
   snapshot: listTable,
   async breakRules(tb) {

@@ -17,6 +17,7 @@ async function save(tb: Testbed): Promise<string> {
 
 behaviourSuite({
   mode: 'userspace',
+  localhostNodePorts: 'refused',
   snapshot: save,
   proxiesInProcess: true,
   ruleMetric: /svcplane_kernel_objects\{mode="userspace",kind="listeners"\} [1-9]/,

@@ -65,6 +65,11 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
     state: familyState(servicePort({ internalPolicyLocal: true, clusterEndpoints: mixed })),
   },
   {
+    // --iptables-localhost-nodeports=false: NodePorts everywhere but 127.0.0.0/8, no KUBE-FIREWALL drop.
+    name: 'no-localhost-nodeports', family: 'IPv4', ctx: ctx({ localhostNodePorts: false }),
+    state: familyState(servicePort({ nodePort: 30080, clusterEndpoints: three.slice(0, 1) })),
+  },
+  {
     name: 'masquerade-all', family: 'IPv4', ctx: ctx({ masqueradeAll: true, clusterCIDRs: ['10.244.0.0/16'] }),
     state: familyState(servicePort({ clusterEndpoints: three.slice(0, 1) })),
   },

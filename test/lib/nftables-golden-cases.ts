@@ -54,6 +54,15 @@ export const NFT_GOLDEN_CASES: readonly NftGoldenCase[] = [
     name: 'nodeport-addresses-other-family-only', family: 'IPv4', ctx: ctx({ nodePortAddresses: ['fd00:1::/64'] }),
     state: familyState(servicePort({ nodePort: 30080, clusterEndpoints: [ep1] })),
   },
+  {
+    // kube-proxy's cluster-ips-check: unused ports of cluster IPs rejected, unallocated service-CIDR addresses dropped.
+    name: 'cluster-ip-check', family: 'IPv4', ctx: ctx({ serviceCIDRs: ['10.96.0.0/12', 'fd00:10:96::/108'], clusterCIDRs: ['10.244.0.0/16'] }),
+    state: familyState(
+      servicePort({ clusterEndpoints: [ep1, ep2] }),
+      servicePort({ portName: 'https', port: 443, clusterEndpoints: [ep1, ep2] }),
+      servicePort({ serviceName: 'empty', clusterIP: '10.96.0.30' }),
+    ),
+  },
 ];
 
 const web = (o: Parameters<typeof servicePort>[0] = {}) => servicePort({ nodePort: 30080, clusterEndpoints: [ep1, ep2], ...o });

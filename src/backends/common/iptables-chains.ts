@@ -10,6 +10,8 @@ export const KUBE_POSTROUTING_CHAIN = 'KUBE-POSTROUTING';
 export const KUBE_MARK_MASQ_CHAIN = 'KUBE-MARK-MASQ';
 export const KUBE_FORWARD_CHAIN = 'KUBE-FORWARD';
 export const KUBE_PROXY_FIREWALL_CHAIN = 'KUBE-PROXY-FIREWALL';
+/** kube-proxy's (once kubelet's) chain for the drop of martians to 127.0.0.0/8 (localhost NodePorts). */
+export const KUBE_FIREWALL_CHAIN = 'KUBE-FIREWALL';
 
 /** xt_comment stores at most 256 bytes including the terminating NUL. */
 export const MAX_COMMENT_LENGTH = 255;

@@ -25,6 +25,7 @@ export interface RuleSpec {
   /** Lower-case protocol: `-m P -p P`. */
   readonly protocol?: string;
   readonly dst?: string;
+  readonly notDst?: string;
   readonly dport?: number;
   readonly src?: string;
   readonly notSrc?: string;
@@ -32,6 +33,8 @@ export interface RuleSpec {
   readonly mark?: { readonly value: string; readonly negated: boolean };
   /** `-m conntrack --ctstate S`. */
   readonly ctstate?: string;
+  /** `-m conntrack ! --ctstate S`. */
+  readonly notCtstate?: string;
   /** `-m statistic --mode random --probability P`, P already formatted. */
   readonly probability?: string;
   readonly jump: string;
@@ -90,11 +93,13 @@ export class RuleWriter {
     }
     if (r.protocol !== undefined) p.push(' -m ', r.protocol, ' -p ', r.protocol);
     if (r.dst !== undefined) p.push(' -d ', r.dst);
+    if (r.notDst !== undefined) p.push(' ! -d ', r.notDst);
     if (r.dport !== undefined) p.push(' --dport ', String(r.dport));
     if (r.src !== undefined) p.push(' -s ', r.src);
     if (r.notSrc !== undefined) p.push(' ! -s ', r.notSrc);
     if (r.mark !== undefined) p.push(r.mark.negated ? ' -m mark ! --mark ' : ' -m mark --mark ', r.mark.value);
     if (r.ctstate !== undefined) p.push(' -m conntrack --ctstate ', r.ctstate);
+    if (r.notCtstate !== undefined) p.push(' -m conntrack ! --ctstate ', r.notCtstate);
     if (r.probability !== undefined) p.push(' -m statistic --mode random --probability ', r.probability);
     p.push(' -j ', r.jump);
     if (r.targetArgs !== undefined) for (const a of r.targetArgs) p.push(' ', a);

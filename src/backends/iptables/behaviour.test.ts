@@ -40,7 +40,7 @@ describe('ClusterIP', () => {
     expect(masqueraded(result)).toEqual([true]);
   });
 
-  it('does not catch other ports or protocols of the cluster IP', () => {
+  it('does not catch other ports or protocols of the cluster IP (kube-proxy\'s iptables mode has no cluster-IP check)', () => {
     expect(onlyOutcome(trace(rs, { src: POD, dst: CLUSTER_IP, dport: 81 })).verdict).toBe('ACCEPT');
     expect(onlyOutcome(trace(rs, { src: POD, dst: CLUSTER_IP, protocol: 'UDP' })).verdict).toBe('ACCEPT');
   });
@@ -70,6 +70,22 @@ describe('NodePort', () => {
 
   it('is not served on addresses that are not the node', () => {
     expect(onlyOutcome(trace(rs, { dst: '192.168.1.99', dport: NODE_PORT })).verdict).toBe('ACCEPT');
+  });
+
+  it('localhost NodePorts: KUBE-FIREWALL drops what reaches 127.0.0.0/8 from elsewhere without DNAT', () => {
+    const dropped = onlyOutcome(trace(rs, { src: CLIENT, dst: '127.0.0.1', dport: 22 }));
+    expect(dropped).toMatchObject({ verdict: 'DROP', probability: 1 });
+    expect(dropped.chains).toContain('filter:KUBE-FIREWALL');
+    // The node's own loopback traffic, and a NodePort reached on 127.0.0.1 from outside (DNATed), pass.
+    expect(onlyOutcome(trace(rs, { src: '127.0.0.1', dst: '127.0.0.1', dport: 22, from: 'local-process' })).verdict).toBe('ACCEPT');
+    expect(expectEndpoints(trace(rs, { dst: '127.0.0.1', dport: NODE_PORT }))).toEqual(even('10.244.1.1:8080', '10.244.2.2:8080'));
+  });
+
+  it('--iptables-localhost-nodeports=false: 127.0.0.1 is left to the node (refused), without the KUBE-FIREWALL drop', () => {
+    const off = load([servicePort({ nodePort: NODE_PORT, clusterEndpoints: [remote1, remote2] })], ctx({ localhostNodePorts: false }));
+    expect(onlyOutcome(trace(off, { src: '127.0.0.1', dst: '127.0.0.1', dport: NODE_PORT, from: 'local-process' }))).toMatchObject({ verdict: 'ACCEPT', masqueraded: false });
+    expect(expectEndpoints(trace(off, { src: NODE_IP, dst: NODE_IP, dport: NODE_PORT, from: 'local-process' }))).toEqual(even('10.244.1.1:8080', '10.244.2.2:8080'));
+    expect(onlyOutcome(trace(off, { src: CLIENT, dst: '127.0.0.1', dport: 22 })).verdict).toBe('ACCEPT');
   });
 
   it('nodePortAddresses restricts NodePorts to local addresses in those CIDRs', () => {
@@ -234,6 +250,10 @@ describe('IPv6', () => {
     const result = trace(rs, { src: '2001:db8::7', dst: 'fd00:1::10', dport: NODE_PORT }, env);
     expect(expectEndpoints(result)).toEqual(even('[fd00:244::1]:8080', '[fd00:244::2]:8080'));
     expect(masqueraded(result)).toEqual([true]);
+  });
+
+  it('never serves NodePorts on ::1 (kube-proxy: localhost NodePorts are IPv4 only)', () => {
+    expect(onlyOutcome(trace(rs, { src: '::1', dst: '::1', dport: NODE_PORT, from: 'local-process' }, env))).toMatchObject({ verdict: 'ACCEPT', masqueraded: false });
   });
 
   it('rejects when the service has no endpoints', () => {

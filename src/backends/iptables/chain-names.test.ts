@@ -39,7 +39,9 @@ describe('chain names', () => {
     expect(isOwnChain('nat', 'KUBE-MARK-MASQ')).toBe(true);
     expect(isOwnChain('filter', 'KUBE-MARK-MASQ')).toBe(false);
     expect(isOwnChain('nat', 'KUBE-MARK-DROP')).toBe(false);
-    expect(isOwnChain('filter', 'KUBE-FIREWALL')).toBe(false);
+    // kube-proxy (1.28+) writes KUBE-FIREWALL itself: the localhost NodePorts' martian drop.
+    expect(isOwnChain('filter', 'KUBE-FIREWALL')).toBe(true);
+    expect(isOwnChain('nat', 'KUBE-FIREWALL')).toBe(false);
   });
 });
 

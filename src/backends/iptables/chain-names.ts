@@ -2,7 +2,7 @@
 // runbooks and `iptables-save | grep` habits carry over.
 import type { Protocol } from '../../model/types.js';
 import {
-  KUBE_EXTERNAL_SERVICES_CHAIN, KUBE_FORWARD_CHAIN, KUBE_MARK_MASQ_CHAIN, KUBE_NODEPORTS_CHAIN, KUBE_POSTROUTING_CHAIN,
+  KUBE_EXTERNAL_SERVICES_CHAIN, KUBE_FIREWALL_CHAIN, KUBE_FORWARD_CHAIN, KUBE_MARK_MASQ_CHAIN, KUBE_NODEPORTS_CHAIN, KUBE_POSTROUTING_CHAIN,
   KUBE_PROXY_FIREWALL_CHAIN, KUBE_SERVICES_CHAIN,
 } from '../common/iptables-chains.js';
 import { chainHash } from '../common/kube-names.js';
@@ -11,14 +11,14 @@ import { formatHostPort } from '../common/address.js';
 // The shared names are defined in common/ (IPVS mode writes the same base chains); re-exported
 // so the iptables mode's files name one module for all their chain names.
 export {
-  KUBE_EXTERNAL_SERVICES_CHAIN, KUBE_FORWARD_CHAIN, KUBE_MARK_MASQ_CHAIN, KUBE_NODEPORTS_CHAIN, KUBE_POSTROUTING_CHAIN,
+  KUBE_EXTERNAL_SERVICES_CHAIN, KUBE_FIREWALL_CHAIN, KUBE_FORWARD_CHAIN, KUBE_MARK_MASQ_CHAIN, KUBE_NODEPORTS_CHAIN, KUBE_POSTROUTING_CHAIN,
   KUBE_PROXY_FIREWALL_CHAIN, KUBE_SERVICES_CHAIN, hostPrefix, sanitizeCommentPart,
 } from '../common/iptables-chains.js';
 export { servicePortName } from '../common/kube-names.js';
 
 /** Chains that always exist, per table, in the order they are declared. */
 export const BASE_CHAINS = {
-  filter: [KUBE_SERVICES_CHAIN, KUBE_EXTERNAL_SERVICES_CHAIN, KUBE_NODEPORTS_CHAIN, KUBE_FORWARD_CHAIN, KUBE_PROXY_FIREWALL_CHAIN],
+  filter: [KUBE_SERVICES_CHAIN, KUBE_EXTERNAL_SERVICES_CHAIN, KUBE_NODEPORTS_CHAIN, KUBE_FORWARD_CHAIN, KUBE_PROXY_FIREWALL_CHAIN, KUBE_FIREWALL_CHAIN],
   nat: [KUBE_SERVICES_CHAIN, KUBE_NODEPORTS_CHAIN, KUBE_POSTROUTING_CHAIN, KUBE_MARK_MASQ_CHAIN],
 } as const satisfies Record<'filter' | 'nat', readonly string[]>;
 

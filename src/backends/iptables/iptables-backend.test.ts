@@ -35,7 +35,39 @@ class ScriptedKernel implements IptablesKernel {
 const empty: DesiredState = { IPv4: new Map(), IPv6: new Map() };
 const NAT_SAVE = '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-STALESTALESTALE1 - [0:0]\n:DOCKER - [0:0]\n-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\nCOMMIT\n';
 
+/** A kernel parameter store: records writes, as Sysctl.ensure answers. */
+function scriptedSysctl(values: Record<string, string>): { ensure(name: string, value: string | number): Promise<string | undefined>; writes: string[] } {
+  const writes: string[] = [];
+  return {
+    writes,
+    async ensure(name, value) {
+      const previous = values[name] ?? '0';
+      if (previous === String(value)) return undefined;
+      values[name] = String(value);
+      writes.push(`${name}=${value}`);
+      return previous;
+    },
+  };
+}
+
 describe('IptablesBackend', () => {
+  it('sets route_localnet once for localhost NodePorts, and not when they are off or IPv4 is not programmed', async () => {
+    const on = scriptedSysctl({});
+    const told: string[] = [];
+    const backend = new IptablesBackend({
+      ctx: defaultNodeContext(), kernels: { IPv4: new ScriptedKernel({ nat: NAT_SAVE, filter: '' }) }, sysctl: on, onSysctl: (n, from, to) => told.push(`${n} ${from}->${to}`),
+    });
+    await backend.sync(empty);
+    await backend.sync(empty);
+    expect(on.writes).toEqual(['net.ipv4.conf.all.route_localnet=1']);
+    expect(told).toEqual(['net.ipv4.conf.all.route_localnet 0->1']);
+    const off = scriptedSysctl({});
+    await new IptablesBackend({ ctx: defaultNodeContext({ localhostNodePorts: false }), kernels: { IPv4: new ScriptedKernel({ nat: NAT_SAVE, filter: '' }) }, sysctl: off }).sync(empty);
+    await new IptablesBackend({ ctx: defaultNodeContext({ nodePortAddresses: ['192.168.0.0/16'] }), kernels: { IPv4: new ScriptedKernel({ nat: NAT_SAVE, filter: '' }) }, sysctl: off }).sync(empty);
+    await new IptablesBackend({ ctx: defaultNodeContext(), kernels: { IPv6: new ScriptedKernel({ nat: NAT_SAVE, filter: '' }) }, sysctl: off }).sync(empty);
+    expect(off.writes).toEqual([]);
+  });
+
   it('deletes stale chains of ours, never foreign ones, and ensures only missing jumps', async () => {
     const kernel = new ScriptedKernel({ nat: NAT_SAVE, filter: '*filter\nCOMMIT\n' });
     const backend = new IptablesBackend({ ctx: defaultNodeContext(), kernels: { IPv4: kernel } });

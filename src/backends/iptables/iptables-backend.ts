@@ -7,19 +7,28 @@ import type { DesiredState, StateChanges } from '../../state/types.js';
 import type { ProxyBackend, SyncOutcome } from '../backend.js';
 import type { IptablesMemo, IptablesPlan, IptablesTable, JumpRule } from './plan-types.js';
 import { hasRule, parseChainNames, type IptablesKernel } from '../../kernel/iptables.js';
+import type { Sysctl } from '../../kernel/sysctl.js';
+import { nodeFamilyEnv } from '../../state/service-policy.js';
 import { planFull, planPartial } from './planner.js';
+
+/** What localhost NodePorts need: packets from 127.0.0.1 may be routed off the loopback device once DNATed. */
+export const ROUTE_LOCALNET = 'net.ipv4.conf.all.route_localnet';
 
 export interface IptablesBackendOptions {
   readonly ctx: NodeContext;
   readonly kernels: Partial<Record<IPFamily, IptablesKernel>>;
   /** Split full syncs into transactions of this many service ports (for iptables-nft; see planFull). */
   readonly servicesPerTransaction?: number;
+  /** Kernel parameters of the agent's network namespace (route_localnet for localhost NodePorts). */
+  readonly sysctl?: Pick<Sysctl, 'ensure'>;
+  /** Told when a kernel parameter is changed. */
+  readonly onSysctl?: (name: string, from: string, to: string) => void;
 }
 
 /** Chains svcplane's iptables mode creates (kube-proxy's names), and nothing else. */
 export const OWNED_BASE_CHAINS: Readonly<Record<IptablesTable, readonly string[]>> = {
   nat: ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ'],
-  filter: ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS', 'KUBE-FORWARD', 'KUBE-PROXY-FIREWALL'],
+  filter: ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS', 'KUBE-FORWARD', 'KUBE-PROXY-FIREWALL', 'KUBE-FIREWALL'],
 };
 export const OWNED_CHAIN_PREFIXES: readonly string[] = ['KUBE-SVC-', 'KUBE-SVL-', 'KUBE-EXT-', 'KUBE-FW-', 'KUBE-SEP-'];
 
@@ -31,6 +40,8 @@ export class IptablesBackend implements ProxyBackend {
   readonly mode = 'iptables';
   private readonly memo = new Map<IPFamily, IptablesMemo>();
   private ctx: NodeContext;
+  /** route_localnet was ensured for the current context. */
+  private localnetDone = false;
 
   constructor(private readonly opts: IptablesBackendOptions) {
     this.ctx = opts.ctx;
@@ -38,6 +49,7 @@ export class IptablesBackend implements ProxyBackend {
 
   setContext(ctx: NodeContext): void {
     this.ctx = ctx;
+    this.localnetDone = false;
     // Rules embed node facts (node IPs for hairpin checks): replan everything.
     this.memo.clear();
   }
@@ -50,6 +62,7 @@ export class IptablesBackend implements ProxyBackend {
     const ruleCounts: Record<string, number> = {};
     const sent: Record<string, number> = { restoreLines: 0, restoreBytes: 0 };
     let kind: 'full' | 'partial' = changes ? 'partial' : 'full';
+    await this.ensureRouteLocalnet();
     for (const family of this.families) {
       const plan = await this.syncFamily(family, state, changes);
       if (!plan) continue;
@@ -98,6 +111,19 @@ export class IptablesBackend implements ProxyBackend {
     if (plan.kind === 'full') await ensureJumps(kernel, plan.jumps.filter((j) => !saved || !hasRule(saved[j.table], j)));
     this.memo.set(family, plan.memo);
     return plan;
+  }
+
+  /**
+   * Localhost NodePorts (kube-proxy's --iptables-localhost-nodeports) need route_localnet=1, set
+   * once, as kube-proxy does, and never reset (another component may rely on it too).
+   */
+  private async ensureRouteLocalnet(): Promise<void> {
+    const { sysctl } = this.opts;
+    if (this.localnetDone || sysctl === undefined || this.opts.kernels.IPv4 === undefined) return;
+    if (!nodeFamilyEnv('IPv4', this.ctx).localhostNodePorts) return;
+    const previous = await sysctl.ensure(ROUTE_LOCALNET, 1);
+    if (previous !== undefined) this.opts.onSysctl?.(ROUTE_LOCALNET, previous, '1');
+    this.localnetDone = true;
   }
 
   /** Removes the jumps, then flushes and deletes every chain of ours, in one restore per family. */

@@ -176,6 +176,7 @@ describe('planFull', () => {
     const plan = planFull(base, opts);
     expect(unknownTargets(plan.restore)).toEqual([]);
     expect(plan.jumps.map((j) => `${j.table}/${j.chain}`)).toEqual([
+      'filter/INPUT', 'filter/OUTPUT', // KUBE-FIREWALL first, as kube-proxy ensures it
       'nat/PREROUTING', 'nat/OUTPUT', 'nat/POSTROUTING', 'filter/INPUT', 'filter/INPUT', 'filter/INPUT',
       'filter/FORWARD', 'filter/FORWARD', 'filter/FORWARD', 'filter/FORWARD', 'filter/OUTPUT', 'filter/OUTPUT',
     ]);
@@ -185,7 +186,7 @@ describe('planFull', () => {
   });
 
   it('never deletes chains that are not svcplane\'s', () => {
-    const plan = planFull(base, opts, { nat: ['KUBE-MARK-DROP', 'KUBE-KUBELET-CANARY', 'DOCKER', 'KUBE-SVC-OLDOLDOLDOLDOLDO'], filter: ['KUBE-FIREWALL'] });
+    const plan = planFull(base, opts, { nat: ['KUBE-MARK-DROP', 'KUBE-KUBELET-CANARY', 'DOCKER', 'KUBE-SVC-OLDOLDOLDOLDOLDO'], filter: ['KUBE-KUBELET-CANARY', 'DOCKER-USER'] });
     expect(parseBatch(plan.restore)['nat']?.removed).toEqual(['KUBE-SVC-OLDOLDOLDOLDOLDO']);
     expect(parseBatch(plan.restore)['filter']?.removed).toEqual([]);
   });

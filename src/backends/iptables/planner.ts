@@ -10,7 +10,7 @@ import { changedPorts, checkFamily, optionsKey, type ChangeWalk } from '../commo
 import { BASE_CHAINS, KUBE_EXTERNAL_SERVICES_CHAIN, KUBE_NODEPORTS_CHAIN, KUBE_PROXY_FIREWALL_CHAIN, KUBE_SERVICES_CHAIN, isOwnChain } from './chain-names.js';
 import { IptablesPlanError } from './errors.js';
 import { fixedRules } from '../common/fixed-rules.js';
-import { JUMP_RULES, nodePortsTail } from './base-rules.js';
+import { JUMP_RULES, localnetFirewall, nodePortsTail } from './base-rules.js';
 import { LazySet } from './lazy-set.js';
 import type { IptablesMemo, IptablesPlan, IptablesPlannerOptions, RuleBlock, ServiceFragment, TopChainId } from './plan-types.js';
 import { renderRestore, isEmptySection, type TableSection } from './restore-batch.js';
@@ -57,7 +57,7 @@ function natChainNames(fragments: ReadonlyMap<string, ServiceFragment>): string[
 function totals(fragments: ReadonlyMap<string, ServiceFragment>, env: RenderEnv, masqueradeBit: number): { nat: number; filter: number } {
   const fixed = fixedRules(masqueradeBit);
   let nat = fixed.natPostrouting.count + fixed.natMarkMasq.count + nodePortsTail(env).count;
-  let filter = fixed.filterForward.count;
+  let filter = fixed.filterForward.count + localnetFirewall(env).count;
   for (const f of fragments.values()) {
     nat += f.natRuleCount;
     filter += f.filterRuleCount;
@@ -126,7 +126,7 @@ export function planFull(state: FamilyState, opts: IptablesPlannerOptions, exist
   const topOf = (id: TopChainId): RuleBlock[] => topChainBlocks(id, keys, fragments, env);
   const filter: TableSection = {
     declare: [...BASE_CHAINS.filter, ...filterRemove],
-    rules: [...topOf('filterServices'), ...topOf('filterExternalServices'), ...topOf('filterNodePorts'), fixed.filterForward, ...topOf('filterFirewall')],
+    rules: [...topOf('filterServices'), ...topOf('filterExternalServices'), ...topOf('filterNodePorts'), fixed.filterForward, ...topOf('filterFirewall'), localnetFirewall(env)],
     remove: filterRemove,
   };
   // With a prelude the own chains are already written; the final transaction declares only the base chains.

@@ -37,21 +37,41 @@ describe('ClusterIP', () => {
     expect(masq(r)).toEqual([true]);
   });
 
-  it('does not catch other ports or protocols', () => {
-    expect(only(trace(objects, { src: POD, dst: CLUSTER_IP, dport: 81 })).verdict).toBe('ACCEPT');
-    expect(only(trace(objects, { src: POD, dst: CLUSTER_IP, protocol: 'UDP' })).verdict).toBe('ACCEPT');
+  it('rejects other ports and protocols of the cluster IP after DNAT (kube-proxy\'s cluster-ips-check)', () => {
+    for (const packet of [{ src: POD, dst: CLUSTER_IP, dport: 81, from: 'pod' as const }, { src: POD, dst: CLUSTER_IP, protocol: 'UDP' as const }, { src: NODE_IP, dst: CLUSTER_IP, dport: 81, from: 'local-process' as const }]) {
+      const r = only(trace(objects, packet));
+      expect(r).toMatchObject({ verdict: 'REJECT', probability: 1 });
+      expect(r.chains).toContain('cluster-ips-check');
+    }
+  });
+
+  it('drops unallocated addresses of the service CIDRs, and only those', () => {
+    const withRange = load([servicePort({ clusterEndpoints: [remote1] })], ctx({ serviceCIDRs: ['10.96.0.0/12', 'fd00:10:96::/108'] }));
+    for (const from of ['pod', 'local-process'] as const) {
+      expect(only(trace(withRange, { src: from === 'pod' ? POD : NODE_IP, dst: '10.96.200.1', from }))).toMatchObject({ verdict: 'DROP', probability: 1 });
+    }
+    expect(only(trace(withRange, { src: POD, dst: CLUSTER_IP }))).toMatchObject({ verdict: 'DNAT', destination: '10.244.1.1:8080' });
+    // Outside the ranges: untouched, as before. Without ranges given, no drop at all.
+    expect(only(trace(withRange, { src: POD, dst: '10.112.0.1' })).verdict).toBe('ACCEPT');
+    expect(only(trace(objects, { src: POD, dst: '10.96.200.1' })).verdict).toBe('ACCEPT');
   });
 });
 
 describe('NodePort', () => {
   const objects = load([servicePort({ nodePort: NODE_PORT, clusterEndpoints: [remote1, remote2] })]);
 
-  it('from outside, masqueraded; from the node on its IP and on localhost', () => {
-    for (const packet of [{ dst: NODE_IP }, { src: NODE_IP, dst: NODE_IP, from: 'local-process' as const }, { src: '127.0.0.1', dst: '127.0.0.1', from: 'local-process' as const }]) {
+  it('from outside, masqueraded; from the node on its IP', () => {
+    for (const packet of [{ dst: NODE_IP }, { src: NODE_IP, dst: NODE_IP, from: 'local-process' as const }]) {
       const r = trace(objects, { ...packet, dport: NODE_PORT });
       expect(endpoints(r)).toEqual(even('10.244.1.1:8080', '10.244.2.2:8080'));
       expect(masq(r)).toEqual([true]);
     }
+  });
+
+  it('is not served on 127.0.0.1 (kube-proxy\'s nftables mode): the node\'s own port, refused when nothing listens', () => {
+    expect(only(trace(objects, { src: '127.0.0.1', dst: '127.0.0.1', dport: NODE_PORT, from: 'local-process' }))).toMatchObject({ verdict: 'ACCEPT', masqueraded: false });
+    const v6 = load([servicePort({ clusterIP: 'fd00:96::10', nodePort: NODE_PORT, clusterEndpoints: [endpoint('fd00:244::1', 8080)] })], ctx(), 'IPv6');
+    expect(only(trace(v6, { src: '::1', dst: '::1', dport: NODE_PORT, from: 'local-process' }, { localAddresses: ['fd00:1::10', '::1'] })).verdict).toBe('ACCEPT');
   });
 
   it('is not served on addresses that are not the node', () => {
@@ -132,7 +152,7 @@ describe('no endpoints', () => {
     ['cluster IP from a pod', { src: POD, dst: CLUSTER_IP, from: 'pod' as const }],
     ['cluster IP from the node', { src: NODE_IP, dst: CLUSTER_IP, from: 'local-process' as const }],
     ['NodePort from outside', { dst: NODE_IP, dport: NODE_PORT }],
-    ['NodePort from the node', { src: '127.0.0.1', dst: '127.0.0.1', dport: NODE_PORT, from: 'local-process' as const }],
+    ['NodePort from the node', { src: NODE_IP, dst: NODE_IP, dport: NODE_PORT, from: 'local-process' as const }],
     ['external IP', { dst: EXTERNAL_IP }],
     ['load-balancer IP', { dst: LB_IP }],
   ])('rejects %s', (_name, packet) => {

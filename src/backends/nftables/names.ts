@@ -20,6 +20,9 @@ export const FIREWALL_IPS_MAP = 'firewall-ips';
 export const NODEPORT_ADDRESSES_SET = 'nodeport-addresses';
 /** Every endpoint as `ip . ip`: a connection DNATed to its own source is masqueraded (hairpin). */
 export const HAIRPIN_SET = 'hairpin-endpoints';
+/** Every cluster IP: new connections still addressed to one after DNAT used no service port (rejected). */
+export const CLUSTER_IPS_SET = 'cluster-ips';
+export const CLUSTER_IPS_CHECK_CHAIN = 'cluster-ips-check';
 
 export const SERVICE_PREFIX = 'service-';
 export const LOCAL_PREFIX = 'local-';

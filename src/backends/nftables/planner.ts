@@ -10,7 +10,7 @@ import { nodeFamilyEnv } from '../../state/service-policy.js';
 import { baseObjects, type BaseObjects } from './base-objects.js';
 import { ElementClaims, claimKey } from './element-claims.js';
 import { NftablesPlanError } from './errors.js';
-import { ENDPOINTS_CHECK_CHAIN, FIREWALL_CHECK_CHAIN, FIREWALL_PREFIX, REJECT_CHAIN } from './names.js';
+import { CLUSTER_IPS_CHECK_CHAIN, ENDPOINTS_CHECK_CHAIN, FIREWALL_CHECK_CHAIN, FIREWALL_PREFIX, REJECT_CHAIN } from './names.js';
 import { TABLE_NAME, elementKey, nftFamily, type NftChain, type NftElement, type NftFamily, type NftObjects, type NftSet } from './objects.js';
 import { chainText, renderElement } from './render.js';
 import { renderOps, type NftOp } from './partial-ops.js';
@@ -49,7 +49,7 @@ function familyWalk(family: IPFamily): Pick<ChangeWalk<unknown>, 'family' | 'mis
 /** Filter-side chains (the rest are nat-side), for rule-count metrics. */
 export function isFilterChain(c: NftChain): boolean {
   if (c.base !== undefined) return c.base.type === 'filter';
-  return c.name === ENDPOINTS_CHECK_CHAIN || c.name === REJECT_CHAIN || c.name.startsWith(FIREWALL_PREFIX) || c.name === FIREWALL_CHECK_CHAIN;
+  return c.name === ENDPOINTS_CHECK_CHAIN || c.name === CLUSTER_IPS_CHECK_CHAIN || c.name === REJECT_CHAIN || c.name.startsWith(FIREWALL_PREFIX) || c.name === FIREWALL_CHECK_CHAIN;
 }
 
 function countRules(chains: Iterable<NftChain>, sign: 1 | -1, into: { nat: number; filter: number }): void {

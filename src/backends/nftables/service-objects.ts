@@ -6,7 +6,7 @@
 import type { EndpointInfo, ServicePortState } from '../../state/types.js';
 import { servicePortPolicy, type NoEndpoints, type NodeFamilyEnv, type ServicePortPolicy } from '../../state/service-policy.js';
 import {
-  FIREWALL_IPS_MAP, HAIRPIN_SET, MARK_MASQ_CHAIN, NO_ENDPOINT_NODEPORTS_MAP, NO_ENDPOINT_SERVICES_MAP, REJECT_CHAIN, SERVICE_IPS_MAP,
+  CLUSTER_IPS_SET, FIREWALL_IPS_MAP, HAIRPIN_SET, MARK_MASQ_CHAIN, NO_ENDPOINT_NODEPORTS_MAP, NO_ENDPOINT_SERVICES_MAP, REJECT_CHAIN, SERVICE_IPS_MAP,
   SERVICE_NODEPORTS_MAP, endpointNames, servicePortNames, servicePortString, type EndpointNames,
 } from './names.js';
 import type { L4Protocol, Match, NftChain, NftElement, NftRule, NftSet, Verdict } from './objects.js';
@@ -46,6 +46,9 @@ export function serviceFragment(sp: ServicePortState, env: NodeFamilyEnv): Servi
     elements.push({ set, key, verdict, comment: label });
   };
   if (sp.clusterIP !== undefined) {
+    // Shared by the ports of a service (the claims keep it while one is left); no comment, so
+    // that which port holds it never shows as a change.
+    elements.push({ set: CLUSTER_IPS_SET, key: [sp.clusterIP] });
     if (hasInternalEndpoints) element(SERVICE_IPS_MAP, [sp.clusterIP, protocol, sp.port], goto(policy.internal.localOnly ? names.local : names.service));
     else element(NO_ENDPOINT_SERVICES_MAP, [sp.clusterIP, protocol, sp.port], internalFilter);
   }
