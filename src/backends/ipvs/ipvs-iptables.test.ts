@@ -22,6 +22,7 @@ describe('renderIpvsIptables', () => {
       sp('local', '10.96.0.11', [ep('10.244.1.3')], { nodePort: 30081, externalPolicyLocal: true }),
       sp('empty', '10.96.0.12', []),
       sp('evil"name', '10.96.0.13', [ep('10.244.1.4')]),
+      sp('lb', '10.96.0.14', [ep('10.244.1.5')], { nodePort: 30082, loadBalancerIPs: ['192.168.77.200'], loadBalancerSourceRanges: ['192.168.77.3/32', '10.0.0.0/8'] }),
     ].map((p) => [p.key, p]),
   );
   const text = renderIpvsIptables('IPv4', familyVirtualServers('IPv4', state, ctx), state, ctx);
@@ -43,5 +44,21 @@ describe('renderIpvsIptables', () => {
   it('sanitises user names in comments', () => {
     expect(text).not.toContain('evil"name');
     expect(text).toContain('default/evil_name:http');
+  });
+
+  it('masquerades hairpin traffic through KUBE-LOOP-BACK, first in KUBE-POSTROUTING', () => {
+    const postrouting = text.split('\n').filter((l) => l.startsWith('-A KUBE-POSTROUTING'));
+    expect(postrouting[0]).toBe('-A KUBE-POSTROUTING -m comment --comment "Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose" -m set --match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE');
+    expect(text.match(/KUBE-LOOP-BACK/g)).toHaveLength(1);
+  });
+
+  it('drops new connections to a load-balancer IP from outside loadBalancerSourceRanges', () => {
+    const lb = text.split('\n').filter((l) => l.includes('-d 192.168.77.200/32'));
+    expect(lb.filter((l) => l.includes('-j RETURN')).map((l) => / -s (\S+) /.exec(l)?.[1])).toEqual(['192.168.77.3/32', '10.0.0.0/8']);
+    const drop = lb.findIndex((l) => l.endsWith('-j DROP'));
+    expect(drop).toBe(2);
+    expect(lb[drop]).toMatch(/^-A KUBE-SERVICES .*-p tcp -d 192\.168\.77\.200\/32 --dport 80 -j DROP$/);
+    // Only the load-balancer IP: the cluster IP and the NodePort of the same port stay open.
+    expect(text).not.toMatch(/-d (10\.96\.0\.14|192\.168\.77\.1)\/32 .*-j DROP/);
   });
 });
