@@ -19,7 +19,7 @@ import { IPVS_IPTABLES_CHAINS, IPVS_IPTABLES_JUMPS, renderIpvsIptables } from '.
 import { hasRule, type IptablesKernel } from '../../kernel/iptables.js';
 import type { IPFamily } from '../../model/types.js';
 import type { IpsetKernel } from '../../kernel/ipset.js';
-import { IPVS_IPSETS, loopBackEntries, loopBackRestore } from './ipvs-ipsets.js';
+import { IPVS_IPSETS, ipsetRestore, ipvsIpsetContents } from './ipvs-ipsets.js';
 
 export class IpvsApplyError extends SvcplaneError {
   override readonly code = 'SVCPLANE_IPVS_APPLY_FAILED';
@@ -99,8 +99,8 @@ export class IpvsBackend implements ProxyBackend {
   private sysctlsDone = false;
   /** What the last successful sync left in the kernel; undefined forces a full sync. */
   private committed: CommittedIpvs | undefined;
-  /** KUBE-LOOP-BACK's members as last written, per family: a partial sync rewrites only a changed set. */
-  private readonly loopBack = new Map<IPFamily, string>();
+  /** Each ipset's members as last written, by name: a partial sync rewrites only a changed set. */
+  private readonly ipsets = new Map<string, string>();
 
   constructor(private readonly opts: IpvsBackendOptions) {
     this.ctx = opts.ctx;
@@ -176,7 +176,7 @@ export class IpvsBackend implements ProxyBackend {
     // Every draining virtual server is among those planned, so the plan's list is complete.
     this.terminating = plan.terminating;
     // The sets before the rules: a rule naming a set that does not exist yet is refused.
-    const ipsetEntries = await this.syncLoopBack(work.committed, work.kind === 'full');
+    const ipsetEntries = await this.syncIpsets(work.committed, work.kind === 'full');
     const restoreLines = await this.syncIptables(work.iptables, work.kind === 'full');
     for (const [family, text] of work.iptables) work.committed.iptables.set(family, text);
     this.committed = work.committed;
@@ -225,22 +225,23 @@ export class IpvsBackend implements ProxyBackend {
   }
 
   /**
-   * Makes each family's KUBE-LOOP-BACK hold every real server of `committed` (all virtual
-   * servers after this sync). A full sync always rewrites it (repairing drift); a partial one
-   * only when its members changed. Returns the number of members written.
+   * Makes each family's ipsets (KUBE-LOOP-BACK, KUBE-CLUSTER-IP) hold what `committed` (all
+   * virtual servers after this sync) calls for. A full sync always rewrites them (repairing
+   * drift); a partial one only those whose members changed. Returns the number of members written.
    */
-  private async syncLoopBack(committed: CommittedIpvs, full: boolean): Promise<number> {
+  private async syncIpsets(committed: CommittedIpvs, full: boolean): Promise<number> {
     const ipset = this.opts.ipset;
     if (ipset === undefined) return 0;
     let written = 0;
     for (const family of Object.keys(this.opts.iptables ?? {}) as IPFamily[]) {
-      const entries = loopBackEntries(family, committed.virtualServers.values());
-      const key = entries.join('\n');
-      if (!full && this.loopBack.get(family) === key) continue;
-      this.loopBack.delete(family);
-      await ipset.restore(loopBackRestore(family, entries));
-      this.loopBack.set(family, key);
-      written += entries.length;
+      for (const { set, entries } of ipvsIpsetContents(family, committed.virtualServers.values())) {
+        const key = entries.join('\n');
+        if (!full && this.ipsets.get(set.name) === key) continue;
+        this.ipsets.delete(set.name);
+        await ipset.restore(ipsetRestore(set, entries));
+        this.ipsets.set(set.name, key);
+        written += entries.length;
+      }
     }
     return written;
   }
@@ -298,6 +299,6 @@ export class IpvsBackend implements ProxyBackend {
     // After the rules naming them are gone (a set still referenced cannot be destroyed).
     const ipset = this.opts.ipset;
     if (ipset !== undefined) for (const name of IPVS_IPSETS) await ipset.destroy(name);
-    this.loopBack.clear();
+    this.ipsets.clear();
   }
 }

@@ -1,5 +1,6 @@
-// KUBE-LOOP-BACK: its members from the virtual servers, its restore text, and when the
-// backend writes it (before the rules naming it; partial syncs only when it changed).
+// KUBE-LOOP-BACK and KUBE-CLUSTER-IP: their members from the virtual servers, their restore
+// text, and when the backend writes them (before the rules naming them; partial syncs only
+// those that changed).
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { IpsetKernel } from '../../kernel/ipset.js';
@@ -7,7 +8,7 @@ import { defaultNodeContext } from '../../state/node-context.js';
 import type { DesiredState, EndpointInfo, FamilyState, ServicePortState } from '../../state/types.js';
 import { fakeClients, fakeKernel } from './fake-kernel.js';
 import { IpvsBackend } from './ipvs-backend.js';
-import { IPVS_IPSETS, loopBackEntries, loopBackRestore, loopBackRule } from './ipvs-ipsets.js';
+import { IPVS_IPSETS, ipvsIpsetContents, loopBackEntries, loopBackRestore, loopBackRule } from './ipvs-ipsets.js';
 import { desiredVirtualServers } from './virtual-servers.js';
 
 const ctx = defaultNodeContext({ nodeName: 'n1', nodeIPs: ['192.168.77.1'], clusterCIDRs: ['10.244.0.0/16'] });
@@ -28,7 +29,7 @@ function state(ports: readonly ServicePortState[]): DesiredState {
   return { IPv4: new Map(ports.map((p) => [p.key, p])) as FamilyState, IPv6: new Map() };
 }
 
-describe('KUBE-LOOP-BACK members and restore text', () => {
+describe('IPVS ipsets: members and restore text', () => {
   it('has one member per real server address, protocol and port, whatever the number of virtual servers', () => {
     const ports = [
       svc(1, [ep('10.244.1.5'), ep('10.244.2.5')], { nodePort: 30080, externalIPs: ['192.168.77.150'] }),
@@ -43,6 +44,10 @@ describe('KUBE-LOOP-BACK members and restore text', () => {
       '10.244.2.5,tcp:8080,10.244.2.5',
     ]);
     expect(loopBackEntries('IPv6', desired.virtualServers.values())).toEqual([]);
+    // KUBE-CLUSTER-IP: cluster IPs with real servers only (node ports and external IPs have their own rules).
+    const clusterIP = ipvsIpsetContents('IPv4', desired.virtualServers.values())[1];
+    expect(clusterIP?.set.name).toBe('KUBE-CLUSTER-IP');
+    expect(clusterIP?.entries).toEqual(['10.96.0.1,tcp:80', '10.96.0.2,udp:53']);
   });
 
   it('fills a staging set and swaps it in; IPv6 gets kube-proxy\'s KUBE-6- name and family inet6', () => {
@@ -76,7 +81,11 @@ describe('IpvsBackend and KUBE-LOOP-BACK', () => {
     const { calls, backend } = setup();
     const base = [svc(1, [ep('10.244.1.5')]), svc(2, [ep('10.244.2.5')])];
     await backend.sync(state(base));
-    expect(calls).toEqual(['ipset add SVCPLANE-LOOP-BACK-NEW 10.244.1.5,tcp:8080,10.244.1.5 | add SVCPLANE-LOOP-BACK-NEW 10.244.2.5,tcp:8080,10.244.2.5', 'iptables-restore']);
+    expect(calls).toEqual([
+      'ipset add SVCPLANE-LOOP-BACK-NEW 10.244.1.5,tcp:8080,10.244.1.5 | add SVCPLANE-LOOP-BACK-NEW 10.244.2.5,tcp:8080,10.244.2.5',
+      'ipset add SVCPLANE-CLUSTER-IP-NEW 10.96.0.1,tcp:80 | add SVCPLANE-CLUSTER-IP-NEW 10.96.0.2,tcp:80',
+      'iptables-restore',
+    ]);
 
     calls.length = 0;
     // A scheduler change moves no real server: the set stays as it is.
@@ -86,8 +95,15 @@ describe('IpvsBackend and KUBE-LOOP-BACK', () => {
 
     calls.length = 0;
     const next = [svc(1, [ep('10.244.1.6')]), base[1] as ServicePortState];
+    // An endpoint change rewrites KUBE-LOOP-BACK alone; KUBE-CLUSTER-IP and the rules stay.
     expect((await backend.sync(state(next), change('default/s1:http'))).sent).toMatchObject({ ipsetEntries: 2 });
-    expect(calls[0]).toBe('ipset add SVCPLANE-LOOP-BACK-NEW 10.244.1.6,tcp:8080,10.244.1.6 | add SVCPLANE-LOOP-BACK-NEW 10.244.2.5,tcp:8080,10.244.2.5');
+    expect(calls).toEqual(['ipset add SVCPLANE-LOOP-BACK-NEW 10.244.1.6,tcp:8080,10.244.1.6 | add SVCPLANE-LOOP-BACK-NEW 10.244.2.5,tcp:8080,10.244.2.5']);
+
+    // A service losing its last endpoint leaves KUBE-CLUSTER-IP (it is REJECTed instead).
+    calls.length = 0;
+    const emptied = [svc(1, [ep('10.244.1.6')]), svc(2, [])];
+    await backend.sync(state(emptied), change('default/s2:http'));
+    expect(calls.filter((c) => c.startsWith('ipset'))).toEqual(['ipset add SVCPLANE-LOOP-BACK-NEW 10.244.1.6,tcp:8080,10.244.1.6', 'ipset add SVCPLANE-CLUSTER-IP-NEW 10.96.0.1,tcp:80']);
 
     // A full sync always rewrites it (drift by hand is repaired), and cleanup destroys the sets last.
     calls.length = 0;

@@ -21,14 +21,16 @@ describe('renderIpvsIptables', () => {
       sp('web', '10.96.0.10', [ep('10.244.1.2')], { nodePort: 30080 }),
       sp('local', '10.96.0.11', [ep('10.244.1.3')], { nodePort: 30081, externalPolicyLocal: true }),
       sp('empty', '10.96.0.12', []),
-      sp('evil"name', '10.96.0.13', [ep('10.244.1.4')]),
+      sp('evil"name', '10.96.0.13', [ep('10.244.1.4')], { nodePort: 30083 }),
       sp('lb', '10.96.0.14', [ep('10.244.1.5')], { nodePort: 30082, loadBalancerIPs: ['192.168.77.200'], loadBalancerSourceRanges: ['192.168.77.3/32', '10.0.0.0/8'] }),
     ].map((p) => [p.key, p]),
   );
   const text = renderIpvsIptables('IPv4', familyVirtualServers('IPv4', state, ctx), state, ctx);
 
   it('masquerades off-cluster traffic to cluster IPs and Cluster-policy external traffic', () => {
-    expect(text).toContain('-A KUBE-SERVICES -m comment --comment "default/web:http cluster-ip" -m tcp -p tcp -d 10.96.0.10/32 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ');
+    // Every cluster IP through one rule matching KUBE-CLUSTER-IP; none per virtual server.
+    expect(text).toContain('-A KUBE-SERVICES -m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" -m set --match-set KUBE-CLUSTER-IP dst,dst ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ\n');
+    expect(text).not.toMatch(/-d 10\.96\.0\.1\d\/32 .*KUBE-MARK-MASQ/);
     expect(text).toContain('-d 192.168.77.1/32 --dport 30080 -j KUBE-MARK-MASQ');
     // Local policy keeps the client address: no masquerade for its NodePort.
     expect(text).not.toContain('--dport 30081 -j KUBE-MARK-MASQ');

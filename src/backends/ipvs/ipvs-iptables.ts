@@ -2,8 +2,9 @@
 // rewrites destinations, so masquerading (off-cluster traffic to cluster IPs, external
 // traffic with Cluster policy) and REJECT for services without endpoints stay in iptables.
 // Built from the pieces both modes share (backends/common: chain names, rule writer, fixed rules).
-// Hairpin traffic is masqueraded through the KUBE-LOOP-BACK ipset (ipvs-ipsets.ts), as kube-proxy
-// does; the other rules are still per virtual server (kube-proxy matches ipsets there too).
+// Hairpin and cluster-IP traffic are masqueraded through the KUBE-LOOP-BACK and KUBE-CLUSTER-IP
+// ipsets (ipvs-ipsets.ts), one rule each, as kube-proxy does; the rules for NodePorts, external
+// and load-balancer IPs and the REJECTs are still per virtual server.
 import { clusterIPMasquerade, nodeFamilyEnv, servicePortPolicy } from '../../state/service-policy.js';
 import type { IPFamily } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
@@ -12,7 +13,7 @@ import type { JumpRule } from '../../kernel/iptables.js';
 import { fixedRules } from '../common/fixed-rules.js';
 import { KUBE_MARK_MASQ_CHAIN, KUBE_POSTROUTING_CHAIN, KUBE_SERVICES_CHAIN, sanitizeCommentPart } from '../common/iptables-chains.js';
 import { chainLine, RuleWriter, safeComment } from '../common/rule-writer.js';
-import { loopBackRule } from './ipvs-ipsets.js';
+import { clusterIPMasqueradeRule, loopBackRule } from './ipvs-ipsets.js';
 import type { DesiredIpvs, DesiredVirtualServer } from './virtual-servers.js';
 
 /** The chains this rule set owns (the iptables mode's base chains, never its per-service chains). */
@@ -41,7 +42,6 @@ export function virtualServerRules(family: IPFamily, vs: DesiredVirtualServer, s
   const externalPolicyLocal = sp?.externalPolicyLocal === true;
   const nat = new RuleWriter();
   const filter = new RuleWriter();
-  const masquerade = clusterIPMasquerade(nodeFamilyEnv(family, ctx));
   const match = { protocol: s.protocol.toLowerCase(), dst: `${s.address}${HOST[family]}`, dport: s.port };
   const name = sanitizeCommentPart(vs.servicePort);
   const comment = safeComment(`${name} ${vs.kind}`);
@@ -56,9 +56,7 @@ export function virtualServerRules(family: IPFamily, vs: DesiredVirtualServer, s
   if (vs.destinations.length === 0) {
     filter.add(KUBE_SERVICES_CHAIN, { comment: safeComment(`${name} has no endpoints`), ...match, jump: 'REJECT' });
   } else if (vs.kind === 'cluster-ip') {
-    // The policy step's decision, whatever the internal traffic policy (as kube-proxy's IPVS mode).
-    if (masquerade.kind === 'all') nat.add(KUBE_SERVICES_CHAIN, { comment, ...match, jump: KUBE_MARK_MASQ_CHAIN });
-    else if (masquerade.kind === 'off-cluster') nat.add(KUBE_SERVICES_CHAIN, { comment, ...match, notSrc: masquerade.podCIDR, jump: KUBE_MARK_MASQ_CHAIN });
+    // Masqueraded through KUBE-CLUSTER-IP (one rule for all: see assembleIpvsIptables).
   } else if (!externalPolicyLocal) {
     // External traffic with Cluster policy may be answered from another node: masquerade.
     nat.add(KUBE_SERVICES_CHAIN, { comment, ...match, jump: KUBE_MARK_MASQ_CHAIN });
@@ -77,9 +75,13 @@ export function assembleIpvsIptables(family: IPFamily, fragments: ReadonlyMap<st
     if (f.filter) filter.push(f.filter);
   }
   const fixed = fixedRules(ctx.masqueradeBit);
+  // The policy step's decision, whatever the internal traffic policy (as kube-proxy's IPVS mode).
+  const masquerade = clusterIPMasquerade(nodeFamilyEnv(family, ctx));
+  const clusterIPRule =
+    masquerade.kind === 'none' ? '' : clusterIPMasqueradeRule(family, KUBE_SERVICES_CHAIN, KUBE_MARK_MASQ_CHAIN, masquerade.kind === 'off-cluster' ? masquerade.podCIDR : undefined);
   return [
     '*filter', chainLine(KUBE_SERVICES_CHAIN), filter.join('') + 'COMMIT',
-    '*nat', ...IPVS_IPTABLES_CHAINS.nat.map(chainLine), nat.join('') + loopBackRule(family, KUBE_POSTROUTING_CHAIN) + fixed.natPostrouting.text + fixed.natMarkMasq.text + 'COMMIT', '',
+    '*nat', ...IPVS_IPTABLES_CHAINS.nat.map(chainLine), clusterIPRule + nat.join('') + loopBackRule(family, KUBE_POSTROUTING_CHAIN) + fixed.natPostrouting.text + fixed.natMarkMasq.text + 'COMMIT', '',
   ].join('\n');
 }
 
