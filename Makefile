@@ -36,7 +36,7 @@ endef
 system-deps:
 	@missing=""; \
 	for c in iptables-restore:iptables ip:iproute2 conntrack:conntrack nft:nftables sysctl:procps socat:socat \
-	         modprobe:kmod qemu-system-x86_64:qemu-system-x86 ipvsadm:ipvsadm cpio:cpio xz:xz-utils \
+	         modprobe:kmod qemu-system-x86_64:qemu-system-x86 ipvsadm:ipvsadm ipset:ipset cpio:cpio xz:xz-utils \
 	         clang:clang llvm-strip:llvm bpftool:bpftool unshare:util-linux nsenter:util-linux dig:bind9-dnsutils knotd:knot dnsperf:dnsperf \
 	         nginx:nginx-light openssl:openssl curl:curl wrk:wrk haproxy:haproxy npm:npm; do \
 	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c##*:}"; \

@@ -62,8 +62,8 @@ describe('KubernetesSource warning events', () => {
 
   it('posts one Warning per invalid object and reason, naming the object, its uid and the field', async () => {
     server.create('services', apiService('bad', { namespace: 'shop', clusterIP: '10.96.0.40', port: 70000 }));
-    const badSlice = apiSlice('web-bad', 'web', ['10.244.0.6']);
-    (badSlice['endpoints'] as Json[]).push({ addresses: ['not-an-ip'], conditions: { ready: true } });
+    // A port out of range concerns every endpoint: the slice cannot be programmed at all.
+    const badSlice = apiSlice('web-bad', 'web', ['10.244.0.6'], { port: 70000 });
     server.create('endpointslices', badSlice);
     await makeSource().start(recorder.sink);
     await recorder.waitFor(() => server.events.length === 2, 'two events');
@@ -80,7 +80,7 @@ describe('KubernetesSource warning events', () => {
       regarding: { apiVersion: 'v1', kind: 'Service', namespace: 'shop', name: 'bad', uid: uidOf(server.store.get('services', 'shop', 'bad')) },
     });
     expect(String(serviceEvent?.['note'])).toContain('spec.ports[0].port');
-    expect(String(server.events.find((e) => e['reason'] === 'InvalidEndpointSlice')?.['note'])).toMatch(/endpoints\[1\]/);
+    expect(String(server.events.find((e) => e['reason'] === 'InvalidEndpointSlice')?.['note'])).toMatch(/ports\[0\]\.port/);
     // The valid objects are delivered; nothing about them was posted.
     expect(recorder.services.has('default/web')).toBe(true);
     expect(recorder.slices.has('default/web-abc')).toBe(true);
@@ -108,6 +108,41 @@ describe('KubernetesSource warning events', () => {
     const last = server.events.at(-1);
     expect((last?.['regarding'] as Json)['uid']).toBe(uidOf(server.store.get('endpointslices', 'default', 'web-bad')));
     expect(eventsSeen(server).filter(([, , object]) => object === 'Service/shop/bad')).toHaveLength(2);
+  });
+
+  it('programs an API object without the part it cannot use, with one InvalidServiceField Warning; ignores unused fields silently', async () => {
+    // What kube-apiserver of this version refuses but a newer one might serve: a healthCheckNodePort
+    // on a Cluster-policy service (unused), and an external IP svcplane cannot parse (dropped alone).
+    const lenient = apiService('skew', { clusterIP: '10.96.0.50' });
+    Object.assign(lenient['spec'] as Json, { healthCheckNodePort: 32100, externalTrafficPolicy: 'Cluster', externalIPs: ['203.0.113.7', '203.0.113.300'] });
+    server.create('services', lenient);
+    const slice = apiSlice('skew-1', 'skew', ['10.244.0.7']);
+    (slice['endpoints'] as Json[]).push({ addresses: ['not-an-ip'], conditions: { ready: true } });
+    server.create('endpointslices', slice);
+    await makeSource().start(recorder.sink);
+    await recorder.waitFor(() => server.events.length === 2, 'two events');
+
+    expect(recorder.services.get('default/skew')).toMatchObject({ externalIPs: ['203.0.113.7'], healthCheckNodePort: 32100 });
+    expect(recorder.slices.get('default/skew-1')?.endpoints.map((e) => e.addresses)).toEqual([['10.244.0.7']]);
+    expect(eventsSeen(server).sort()).toEqual([
+      ['Warning', 'InvalidEndpointSliceField', 'EndpointSlice/default/skew-1'],
+      ['Warning', 'InvalidServiceField', 'Service/default/skew'],
+    ]);
+    const note = String(server.events.find((e) => e['reason'] === 'InvalidServiceField')?.['note']);
+    expect(note).toContain('svcplane programs this Service without: spec.externalIPs[1]');
+    expect(note).not.toContain('healthCheckNodePort');
+    expect(warnings.some((w) => w.startsWith('programming an object without an invalid part') && w.includes('spec.externalIPs[1]'))).toBe(true);
+    expect(recorder.events.some((e) => e.type === 'invalid')).toBe(false);
+
+    // A new version still missing the part: no second Event; fixed then broken again: a new one.
+    server.update('services', { ...lenient, metadata: { ...(lenient['metadata'] as Json), labels: { touched: 'yes' } } });
+    await recorder.waitFor(() => recorder.services.get('default/skew')?.labels['touched'] === 'yes', 'the new version');
+    await sleep(200);
+    expect(server.events).toHaveLength(2);
+    server.update('services', apiService('skew', { clusterIP: '10.96.0.50' }));
+    await recorder.waitFor(() => recorder.services.get('default/skew')?.externalIPs.length === 0, 'the fixed version');
+    server.update('services', lenient);
+    await recorder.waitFor(() => server.events.length === 3, 'an event for the new breakage');
   });
 
   it('posts again for an object whose bad edit was reverted to the version in force and then broke again', async () => {

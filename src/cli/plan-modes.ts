@@ -7,6 +7,7 @@ import type { EbpfAlgorithm } from '../backends/ebpf/frontends.js';
 import { planFull as planIptables } from '../backends/iptables/planner.js';
 import { ipvsadmRestoreText } from '../backends/ipvs/ipvsadm-text.js';
 import { renderIpvsIptables } from '../backends/ipvs/ipvs-iptables.js';
+import { ipsetRestore, ipvsIpsetContents } from '../backends/ipvs/ipvs-ipsets.js';
 import { desiredVirtualServers } from '../backends/ipvs/virtual-servers.js';
 import { fullTransaction } from '../backends/nftables/full-transaction.js';
 import { planFull as planNftables } from '../backends/nftables/planner.js';
@@ -54,6 +55,8 @@ function ipvsText(p: PlanInput): string {
   const desired = desiredVirtualServers(p.state, p.ctx, { scheduler: p.ipvsScheduler });
   let out = `# ipvsadm -R input (${desired.virtualServers.size} virtual servers)\n${ipvsadmRestoreText(desired)}`;
   for (const family of p.families) {
+    out += `# ipset -exist restore input: the sets the rules below name (${family})\n`;
+    for (const { set, entries } of ipvsIpsetContents(family, desired.virtualServers.values())) out += ipsetRestore(set, entries);
     out += `# ${RESTORE_COMMAND[family]} --noflush input: the IPVS mode's companion rules (${family})\n`;
     out += renderIpvsIptables(family, desired, p.state[family], p.ctx);
   }

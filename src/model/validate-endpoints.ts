@@ -16,6 +16,7 @@ import {
   readMetadata,
   readPort,
   readProtocol,
+  type Strictness,
   stringList,
 } from './validate-fields.js';
 
@@ -70,7 +71,7 @@ function readEndpoint(errs: FieldErrors, item: unknown, path: string, addressTyp
   if (listed.length === 0 && (rawAddresses === undefined || rawAddresses === null || Array.isArray(rawAddresses))) {
     errs.add(`${path}.addresses`, 'must contain at least 1 address');
   }
-  if (listed.length > MAX_ADDRESSES_PER_ENDPOINT) errs.add(`${path}.addresses`, `must have at most ${MAX_ADDRESSES_PER_ENDPOINT} items`);
+  if (listed.length > MAX_ADDRESSES_PER_ENDPOINT) errs.relax(`${path}.addresses`, `must have at most ${MAX_ADDRESSES_PER_ENDPOINT} items`);
   const addresses: string[] = [];
   for (const { index, value } of listed) {
     const address = readAddress(errs, value, `${path}.addresses[${index}]`, addressType);
@@ -121,8 +122,9 @@ function readEndpointPorts(errs: FieldErrors, value: unknown, path: string, port
   return ports;
 }
 
-export function validateEndpointSlice(raw: unknown, source?: string, defaultNamespace = 'default'): Validated<EndpointSlice> {
-  const meta = readMetadata(raw, { kind: 'EndpointSlice', source, defaultNamespace, nameCheck: dns1123SubdomainError });
+/** `strictness`: 'lenient' for objects the API server serves (see Strictness). */
+export function validateEndpointSlice(raw: unknown, source?: string, defaultNamespace = 'default', strictness: Strictness = 'strict'): Validated<EndpointSlice> {
+  const meta = readMetadata(raw, { kind: 'EndpointSlice', source, defaultNamespace, nameCheck: dns1123SubdomainError, strictness });
   const { errs } = meta;
   if (!meta.obj) return { ok: false, errors: errs.errors };
   const serviceName = meta.labels[LABEL_SERVICE_NAME];
@@ -133,10 +135,12 @@ export function validateEndpointSlice(raw: unknown, source?: string, defaultName
   }
   const addressType = enumValue(errs, meta.obj['addressType'], 'addressType', ADDRESS_TYPES, 'IPv4');
   const items = optList(errs, meta.obj['endpoints'], 'endpoints');
-  if (items.length > MAX_ENDPOINTS_PER_SLICE) errs.add('endpoints', `must have at most ${MAX_ENDPOINTS_PER_SLICE} items`);
+  // API server limits that a newer version may raise; the planner has no such limit.
+  if (items.length > MAX_ENDPOINTS_PER_SLICE) errs.relax('endpoints', `must have at most ${MAX_ENDPOINTS_PER_SLICE} items`);
   const endpoints: Endpoint[] = [];
   items.forEach((item, i) => {
-    const endpoint = readEndpoint(errs, item, `endpoints[${i}]`, addressType);
+    // An endpoint that cannot be programmed is dropped alone when lenient.
+    const endpoint = errs.part(() => readEndpoint(errs, item, `endpoints[${i}]`, addressType));
     if (endpoint) endpoints.push(endpoint);
   });
   const ports = readEndpointPorts(errs, meta.obj['ports'], 'ports', false);
@@ -152,6 +156,7 @@ export function validateEndpointSlice(raw: unknown, source?: string, defaultName
       ports,
       origin: 'EndpointSlice',
     },
+    skipped: errs.skipped,
   };
 }
 

@@ -17,16 +17,58 @@ export function isRawObject(value: unknown): value is RawObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * How strictly an object is read. `strict` (manifests): every rule of the API server, each
+ * break an error that skips the object. `lenient` (objects served by the API server, which has
+ * validated them already, perhaps by newer rules): the API server's rules the dataplane does not
+ * need are not enforced, and a part that cannot be programmed safely is dropped and reported
+ * while the rest of the object is programmed.
+ */
+export type Strictness = 'strict' | 'lenient';
+
 /** Collects every problem of one object. */
 export class FieldErrors {
   readonly errors: ValidationError[] = [];
+  /** Lenient only: parts dropped from an object that is programmed without them (reported). */
+  readonly skipped: ValidationError[] = [];
+  /** Lenient only: API server rules not enforced (the field is unused or its value harmless). */
+  readonly relaxed: ValidationError[] = [];
+  /** Set while reading a part that is dropped alone in lenient mode. */
+  private inPart = false;
+
   constructor(
     readonly ref: ObjectRef,
     readonly source: string | undefined,
+    readonly strictness: Strictness = 'strict',
   ) {}
 
   add(field: string, reason: string): void {
-    this.errors.push(new ValidationError(this.ref, field, reason, this.source));
+    const error = new ValidationError(this.ref, field, reason, this.source);
+    if (this.inPart) this.skipped.push(error);
+    else this.errors.push(error);
+  }
+
+  /** A rule the API server enforces but the dataplane does not need: an error only when strict. */
+  relax(field: string, reason: string): void {
+    if (this.strictness === 'strict') this.add(field, reason);
+    else this.relaxed.push(new ValidationError(this.ref, field, reason, this.source));
+  }
+
+  /**
+   * Reads one part of a list (an external IP, an endpoint) that can be dropped without making
+   * the rest unsafe: when lenient, its problems drop the part (read() returns undefined for it)
+   * instead of the object.
+   */
+  part<T>(read: () => T | undefined): T | undefined {
+    if (this.strictness === 'strict' || this.inPart) return read();
+    const before = this.skipped.length;
+    this.inPart = true;
+    try {
+      const value = read();
+      return this.skipped.length > before ? undefined : value;
+    } finally {
+      this.inPart = false;
+    }
   }
 }
 
@@ -208,6 +250,7 @@ export interface MetadataRules {
   /** undefined for cluster-scoped kinds (Node). */
   readonly defaultNamespace: string | undefined;
   readonly nameCheck: NameCheck;
+  readonly strictness?: Strictness;
 }
 
 /** Reads metadata first: every later error names the object. */
@@ -223,7 +266,7 @@ export function readMetadata(raw: unknown, rules: MetadataRules): Metadata {
     : typeof rawNamespace === 'string' && rawNamespace !== ''
       ? rawNamespace
       : (rules.defaultNamespace ?? '');
-  const errs = new FieldErrors({ kind: rules.kind, namespace, name }, rules.source);
+  const errs = new FieldErrors({ kind: rules.kind, namespace, name }, rules.source, rules.strictness);
   if (!obj) {
     errs.add(ROOT_FIELD, `expected an object, got ${describeValue(raw)}`);
     return { obj, errs, namespace, name, labels: {}, annotations: {} };

@@ -59,7 +59,8 @@ export function readClusterIPs(errs: FieldErrors, spec: RawObject, type: Service
   if (policy !== undefined && policy !== '') {
     if (!IP_FAMILY_POLICIES.includes(policy)) errs.add('spec.ipFamilyPolicy', unsupportedReason(policy, IP_FAMILY_POLICIES));
     else if (policy === 'SingleStack' && (families.length > 1 || listed.length > 1)) {
-      errs.add('spec.ipFamilyPolicy', 'must be PreferDualStack or RequireDualStack when multiple IP families or cluster IPs are specified');
+      // Every listed cluster IP is programmed either way: a policy/IP mismatch is the API server's concern.
+      errs.relax('spec.ipFamilyPolicy', 'must be PreferDualStack or RequireDualStack when multiple IP families or cluster IPs are specified');
     }
   }
   const first = listed[0];
@@ -105,7 +106,8 @@ export function readClusterIPs(errs: FieldErrors, spec: RawObject, type: Service
 export function readExternalIPs(errs: FieldErrors, value: unknown): string[] {
   const ips: string[] = [];
   for (const { index, value: text } of stringList(errs, value, 'spec.externalIPs')) {
-    const ip = readIP(errs, text, `spec.externalIPs[${index}]`, { nonSpecial: true });
+    // An address that cannot be programmed is dropped alone when lenient.
+    const ip = errs.part(() => readIP(errs, text, `spec.externalIPs[${index}]`, { nonSpecial: true }));
     if (ip !== undefined && !ips.includes(ip)) ips.push(ip);
   }
   return ips;
@@ -121,7 +123,7 @@ export function readLoadBalancerIngressIPs(errs: FieldErrors, status: unknown): 
     const entry = optObject(errs, item, path);
     const text = optString(errs, entry?.['ip'], `${path}.ip`);
     if (text === undefined || text === '') return;
-    const ip = readIP(errs, text, `${path}.ip`);
+    const ip = errs.part(() => readIP(errs, text, `${path}.ip`));
     if (ip !== undefined && !ips.includes(ip)) ips.push(ip);
   });
   return ips;
@@ -151,8 +153,9 @@ export function readLoadBalancerSourceRanges(
           .filter((value) => value.trim() !== '')
           .map((value) => ({ path: annotationPath, value }));
   if (fromField.length === 0 && annotation === undefined) return [];
+  // Read (and enforced where an LB IP exists) whatever the type: unused otherwise, never unsafe.
   if (type !== 'LoadBalancer') {
-    errs.add(fromField.length > 0 ? 'spec.loadBalancerSourceRanges' : annotationPath, "may only be used when `type` is 'LoadBalancer'");
+    errs.relax(fromField.length > 0 ? 'spec.loadBalancerSourceRanges' : annotationPath, "may only be used when `type` is 'LoadBalancer'");
   }
   const ranges: string[] = [];
   for (const { path, value } of entries) {

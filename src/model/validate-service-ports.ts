@@ -60,9 +60,11 @@ export function readServicePorts(errs: FieldErrors, value: unknown, type: Servic
     const protocol = readProtocol(errs, raw['protocol'], `${path}.protocol`);
     const port = readPort(errs, raw['port'], `${path}.port`, { required: true, allowZero: false });
     const targetPort = readTargetPort(errs, raw['targetPort'], `${path}.targetPort`, port);
-    const nodePort = readPort(errs, raw['nodePort'], `${path}.nodePort`, { required: false, allowZero: true });
+    let nodePort = readPort(errs, raw['nodePort'], `${path}.nodePort`, { required: false, allowZero: true });
     if (nodePort !== 0 && type !== 'NodePort' && type !== 'LoadBalancer') {
-      errs.add(`${path}.nodePort`, `may not be used when \`type\` is '${type}'`);
+      // Meaningless for this type: when lenient it is dropped, never programmed.
+      errs.relax(`${path}.nodePort`, `may not be used when \`type\` is '${type}'`);
+      nodePort = 0;
     }
     if (port !== 0) {
       const key = `${port}/${protocol}`;

@@ -22,6 +22,7 @@ import {
   type RawObject,
   readIP,
   readMetadata,
+  type Strictness,
   stringMap,
 } from './validate-fields.js';
 import {
@@ -42,7 +43,8 @@ function readAffinityTimeout(errs: FieldErrors, spec: RawObject, affinity: Sessi
   const path = 'spec.sessionAffinityConfig';
   const config = optObject(errs, spec['sessionAffinityConfig'], path);
   if (!config) return DEFAULT_AFFINITY_TIMEOUT_SECONDS;
-  if (affinity === 'None') errs.add(path, 'must not be set when session affinity is None');
+  // Unused when affinity is None: nothing to program wrong.
+  if (affinity === 'None') errs.relax(path, 'must not be set when session affinity is None');
   const clientIP = optObject(errs, config['clientIP'], `${path}.clientIP`);
   const timeoutPath = `${path}.clientIP.timeoutSeconds`;
   const timeout = optInteger(errs, clientIP?.['timeoutSeconds'], timeoutPath);
@@ -62,8 +64,9 @@ function readHealthCheckNodePort(errs: FieldErrors, spec: RawObject, type: Servi
     errs.add(path, `invalid value ${port}: ${PORT_RANGE_REASON}`);
     return 0;
   }
+  // The policy step reads it only for LoadBalancer + Local; kube-proxy ignores it elsewhere.
   if (type !== 'LoadBalancer' || externalPolicy !== 'Local') {
-    errs.add(path, "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'");
+    errs.relax(path, "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'");
   }
   return port;
 }
@@ -86,8 +89,9 @@ function readLoadBalancerIP(errs: FieldErrors, spec: RawObject): string | undefi
   return text === undefined || text === '' ? undefined : readIP(errs, text, 'spec.loadBalancerIP');
 }
 
-export function validateService(raw: unknown, source?: string, defaultNamespace = 'default'): Validated<Service> {
-  const meta = readMetadata(raw, { kind: 'Service', source, defaultNamespace, nameCheck: dns1035LabelError });
+/** `strictness`: 'lenient' for objects the API server serves (see Strictness). */
+export function validateService(raw: unknown, source?: string, defaultNamespace = 'default', strictness: Strictness = 'strict'): Validated<Service> {
+  const meta = readMetadata(raw, { kind: 'Service', source, defaultNamespace, nameCheck: dns1035LabelError, strictness });
   const { errs } = meta;
   if (!meta.obj) return { ok: false, errors: errs.errors };
   const spec = optObject(errs, meta.obj['spec'], 'spec') ?? {};
@@ -143,5 +147,5 @@ export function validateService(raw: unknown, source?: string, defaultNamespace 
     labels: meta.labels,
     annotations: meta.annotations,
   };
-  return errs.errors.length > 0 ? { ok: false, errors: errs.errors } : { ok: true, value: service };
+  return errs.errors.length > 0 ? { ok: false, errors: errs.errors } : { ok: true, value: service, skipped: errs.skipped };
 }

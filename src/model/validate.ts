@@ -10,7 +10,8 @@ import { validateNode } from './validate-node.js';
 import { validateService } from './validate-service.js';
 
 export type Validated<T> =
-  | { readonly ok: true; readonly value: T }
+  /** `skipped`: parts dropped from a leniently read object (reported, the rest is programmed). */
+  | { readonly ok: true; readonly value: T; readonly skipped?: readonly ValidationError[] }
   | { readonly ok: false; readonly errors: readonly ValidationError[] };
 
 export type ModelObject =

@@ -1,7 +1,9 @@
 // Warning Events (events.k8s.io/v1) on Services and EndpointSlices the
 // Kubernetes source rejects, so `kubectl describe` shows why an object is not
 // programmed. One Event per object and reason while the object stays invalid:
-// a fixed, deleted or recreated (new uid) object may get a new one.
+// a fixed, deleted or recreated (new uid) object may get a new one. An object programmed
+// without some part of it (read leniently, see Strictness) gets its own reason,
+// `Invalid<Kind>Field`, one per object while that lasts.
 import { randomInt } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ValidationError } from '../model/errors.js';
@@ -54,9 +56,18 @@ function truncate(text: string, max: number): string {
   return Buffer.byteLength(text) <= max ? text : `${Buffer.from(text).subarray(0, max - 3).toString('utf8').replace(/\uFFFD$/, '')}...`;
 }
 
+/** Whether the object is skipped whole, or programmed without the parts the errors name. */
+export type InvalidScope = 'object' | 'part';
+
+/** The Event reason for an invalid object (`InvalidService`) or invalid parts of it (`InvalidServiceField`). */
+export function invalidReason(kind: string, scope: InvalidScope): string {
+  return scope === 'object' ? `Invalid${kind}` : `Invalid${kind}Field`;
+}
+
 /** The events.k8s.io/v1 Event for `errors`, all about `regarding`. */
-export function invalidObjectEvent(regarding: RegardingObject, errors: readonly ValidationError[], nodeName: string, now: Date): Record<string, unknown> {
-  const note = `svcplane skips this ${regarding.kind}: ${errors.map((e) => `${e.field}: ${e.reason}`).join('; ')}`;
+export function invalidObjectEvent(regarding: RegardingObject, errors: readonly ValidationError[], nodeName: string, now: Date, scope: InvalidScope = 'object'): Record<string, unknown> {
+  const problems = errors.map((e) => `${e.field}: ${e.reason}`).join('; ');
+  const note = scope === 'object' ? `svcplane skips this ${regarding.kind}: ${problems}` : `svcplane programs this ${regarding.kind} without: ${problems}`;
   return {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
@@ -66,7 +77,7 @@ export function invalidObjectEvent(regarding: RegardingObject, errors: readonly 
     reportingController: EVENT_REPORTING_CONTROLLER,
     reportingInstance: truncate(`svcplane-${nodeName}`, INSTANCE_MAX),
     action: 'Validate',
-    reason: `Invalid${regarding.kind}`,
+    reason: invalidReason(regarding.kind, scope),
     note: truncate(note, NOTE_MAX),
     type: 'Warning',
     regarding: {
@@ -96,11 +107,11 @@ export class InvalidObjectEvents {
     private readonly logger: EventLogger,
   ) {}
 
-  /** Posts a Warning for an invalid Service or EndpointSlice unless this object already has one for that reason. */
-  warnInvalid(regarding: RegardingObject, errors: readonly ValidationError[]): void {
+  /** Posts a Warning for an invalid Service or EndpointSlice (or parts of it) unless this object already has one for that reason. */
+  warnInvalid(regarding: RegardingObject, errors: readonly ValidationError[], scope: InvalidScope = 'object'): void {
     if (API_VERSIONS[regarding.kind] === undefined || regarding.namespace === '' || regarding.name === '' || errors.length === 0) return;
     const key = `${regarding.kind}/${regarding.namespace}/${regarding.name}`;
-    const reason = `Invalid${regarding.kind}`;
+    const reason = invalidReason(regarding.kind, scope);
     let entry = this.reported.get(key);
     if (entry === undefined || entry.uid !== regarding.uid) {
       entry = { uid: regarding.uid, reasons: new Set() };
@@ -113,7 +124,7 @@ export class InvalidObjectEvents {
       return;
     }
     entry.reasons.add(reason);
-    const event = invalidObjectEvent(regarding, errors, this.nodeName, new Date());
+    const event = invalidObjectEvent(regarding, errors, this.nodeName, new Date(), scope);
     const path = `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(regarding.namespace)}/events`;
     const posting = createObject(this.kubeConfig, path, event, EVENT_TIMEOUT_MS).then(
       () => this.logger.debug({ object: key, reason }, 'warning event recorded'),
@@ -127,9 +138,11 @@ export class InvalidObjectEvents {
     void posting.finally(() => this.inFlight.delete(posting));
   }
 
-  /** The object is valid again or gone: a later problem is news. */
-  forget(kind: string, namespace: string, name: string): void {
-    this.reported.delete(`${kind}/${namespace}/${name}`);
+  /** The object is valid again or gone (or, with `scope`, valid in that respect): a later problem is news. */
+  forget(kind: string, namespace: string, name: string, scope?: InvalidScope): void {
+    const key = `${kind}/${namespace}/${name}`;
+    if (scope === undefined) this.reported.delete(key);
+    else this.reported.get(key)?.reasons.delete(invalidReason(kind, scope));
   }
 
   /** After a (re)list of `kind`: forget the objects the list no longer has. */

@@ -206,6 +206,9 @@ export class KubernetesSource implements Source {
     if (this.stopped) return;
     this.recordEvents(resource.kind, change, raws);
     for (const key of change.kept) this.logger.warn({ object: key }, 'object became invalid; keeping its last good version');
+    for (const e of change.skipped) {
+      this.logger.warn({ object: `${e.ref.kind}/${e.ref.namespace}/${e.ref.name}`, field: e.field, reason: e.reason, code: e.code }, 'programming an object without an invalid part');
+    }
     if (change.errors.length > 0) this.logger.debug({ resource: resource.label, errors: change.errors.map((e) => e.message) }, 'invalid objects');
     if (!this.synced) {
       // Before the first batch only the state moves; the batch is built from it.
@@ -221,20 +224,21 @@ export class KubernetesSource implements Source {
   private recordEvents(kind: ResourceKind, change: StateChange, raws: readonly unknown[]): void {
     const events = this.events;
     if (events === undefined || kind === 'Node') return;
+    const invalid = byObject(change.errors);
+    const skipped = byObject(change.skipped);
     for (const key of change.cleared) {
       const slash = key.indexOf('/');
-      events.forget(kind, key.slice(0, slash), key.slice(slash + 1));
+      // Still programmed without some part: that part's Warning stands (one per object while it lasts).
+      events.forget(kind, key.slice(0, slash), key.slice(slash + 1), skipped.has(key) ? 'object' : undefined);
     }
-    if (change.errors.length === 0) return;
-    const byObject = new Map<string, ValidationError[]>();
-    for (const error of change.errors) {
-      const key = `${error.ref.namespace}/${error.ref.name}`;
-      byObject.set(key, [...(byObject.get(key) ?? []), error]);
-    }
+    if (invalid.size === 0 && skipped.size === 0) return;
     for (const raw of raws) {
       const regarding = regardingOf(kind, raw);
-      const errors = byObject.get(`${regarding.namespace}/${regarding.name}`);
+      const key = `${regarding.namespace}/${regarding.name}`;
+      const errors = invalid.get(key);
       if (errors !== undefined) events.warnInvalid(regarding, errors);
+      const parts = skipped.get(key);
+      if (parts !== undefined) events.warnInvalid(regarding, parts, 'part');
     }
   }
 
@@ -296,4 +300,14 @@ export class KubernetesSource implements Source {
     this.logger.warn({ resource: resource.label, err: errorMessage(err), retryInMs: delay, attempt: resource.failures }, 'Kubernetes API request failed; retrying');
     resource.restartTimer = setTimeout(() => this.startInformer(resource), delay);
   }
+}
+
+/** Errors by the `namespace/name` of their object. */
+function byObject(errors: readonly ValidationError[]): Map<string, ValidationError[]> {
+  const out = new Map<string, ValidationError[]>();
+  for (const error of errors) {
+    const key = `${error.ref.namespace}/${error.ref.name}`;
+    out.set(key, [...(out.get(key) ?? []), error]);
+  }
+  return out;
 }

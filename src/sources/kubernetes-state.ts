@@ -1,6 +1,8 @@
 // The Kubernetes source's memory, pure (no I/O): the resourceVersion last seen of
 // every object and the model objects delivered. Turns watch events and (re)lists
 // into SourceEvents: a relist is diffed against what was delivered, never a wipe.
+// Objects are read leniently: the API server validated them already (perhaps by newer
+// rules than ours), so only what cannot be programmed safely is refused or dropped.
 import { isDeepStrictEqual } from 'node:util';
 import type { ValidationError } from '../model/errors.js';
 import { LABEL_HEADLESS, LABEL_SERVICE_PROXY_NAME } from '../model/types.js';
@@ -21,6 +23,8 @@ export const KUBERNETES_ORIGIN = 'kubernetes';
 export interface StateChange {
   readonly events: SourceEvent[];
   readonly errors: ValidationError[];
+  /** Parts dropped from objects that are programmed without them (read leniently: see Strictness). */
+  readonly skipped: ValidationError[];
   /** `Kind/namespace/name` of objects that turned invalid and stay at their last good version. */
   readonly kept: string[];
   /** `namespace/name` of objects seen valid (even if unchanged) or no longer ours: not invalid any more. */
@@ -59,24 +63,25 @@ function rawMeta(raw: unknown): RawMeta {
 
 function validate(kind: ResourceKind, raw: unknown): Validated<ModelObject> {
   const wrap = <T>(result: Validated<T>, make: (value: T) => ModelObject): Validated<ModelObject> =>
-    result.ok ? { ok: true, value: make(result.value) } : result;
+    result.ok ? { ok: true, value: make(result.value), skipped: result.skipped ?? [] } : result;
   switch (kind) {
     case 'Service':
-      return wrap(validateService(raw, KUBERNETES_ORIGIN), (value) => ({ kind, value }));
+      return wrap(validateService(raw, KUBERNETES_ORIGIN, 'default', 'lenient'), (value) => ({ kind, value }));
     case 'EndpointSlice':
-      return wrap(validateEndpointSlice(raw, KUBERNETES_ORIGIN), (value) => ({ kind, value }));
+      return wrap(validateEndpointSlice(raw, KUBERNETES_ORIGIN, 'default', 'lenient'), (value) => ({ kind, value }));
     case 'Node':
       return wrap(validateNode(raw, KUBERNETES_ORIGIN), (value) => ({ kind, value }));
   }
 }
 
 function emptyChange(): StateChange {
-  return { events: [], errors: [], kept: [], cleared: [] };
+  return { events: [], errors: [], skipped: [], kept: [], cleared: [] };
 }
 
 function merge(into: StateChange, from: StateChange): void {
   into.events.push(...from.events);
   into.errors.push(...from.errors);
+  into.skipped.push(...from.skipped);
   into.kept.push(...from.kept);
   into.cleared.push(...from.cleared);
 }
@@ -107,12 +112,13 @@ export class KubernetesState {
     const result = validate(kind, raw);
     if (!result.ok) {
       // The last good version stays in force: a bad edit never flushes working rules.
-      return { events: [], errors: [...result.errors], kept: previous === undefined ? [] : [`${kind}/${key}`], cleared: [] };
+      return { events: [], errors: [...result.errors], skipped: [], kept: previous === undefined ? [] : [`${kind}/${key}`], cleared: [] };
     }
+    const skipped = [...(result.skipped ?? [])];
     // A bad edit reverted to the version in force changes nothing delivered, but the object is valid again.
-    if (previous !== undefined && isDeepStrictEqual(previous, result.value)) return { ...emptyChange(), cleared: [key] };
+    if (previous !== undefined && isDeepStrictEqual(previous, result.value)) return { ...emptyChange(), skipped, cleared: [key] };
     delivered.set(key, result.value);
-    return { events: [upsertEvent(result.value)], errors: [], kept: [], cleared: [key] };
+    return { events: [upsertEvent(result.value)], errors: [], skipped, kept: [], cleared: [key] };
   }
 
   /** An object deleted (watch DELETED). */
@@ -176,7 +182,7 @@ export class KubernetesState {
     const previous = delivered.get(key);
     if (previous === undefined) return emptyChange();
     delivered.delete(key);
-    return { events: [deleteEvent(previous)], errors: [], kept: [], cleared: [] };
+    return { events: [deleteEvent(previous)], errors: [], skipped: [], kept: [], cleared: [] };
   }
 }
 

@@ -11,7 +11,14 @@ import { killChild, netnsArgv, type ProcessGroup } from './netns.js';
 
 const CLIENT_SCRIPT = fileURLToPath(new URL('./client.mjs', import.meta.url));
 const SERVER_SCRIPT = fileURLToPath(new URL('./identity-server.mjs', import.meta.url));
-const DEFAULT_TIMEOUT_MS = 1000;
+/**
+ * Per request, unless a test says otherwise; stretched by SVCPLANE_TESTBED_TIME_SCALE on an
+ * emulated machine (the IPVS VM under TCG), where a connection may take seconds.
+ */
+function defaultTimeoutMs(): number {
+  const scale = Number(process.env.SVCPLANE_TESTBED_TIME_SCALE);
+  return 1000 * (Number.isFinite(scale) && scale >= 1 ? scale : 1);
+}
 
 export type TrafficErrorKind = 'refused' | 'timeout' | 'unreachable' | 'prohibited' | 'reset' | 'closed' | `other:${string}`;
 export type RequestResult = { readonly ok: true; readonly identity: string } | { readonly ok: false; readonly error: TrafficErrorKind };
@@ -30,7 +37,7 @@ export interface UdpRequestOptions extends RequestOptions {
 
 /** `count` TCP connections from `ns` to ip:port; each reads the server's greeting line. */
 export async function tcpRequests(ns: string, ip: string, port: number, count: number, opts: RequestOptions = {}, cgroup?: string): Promise<RequestResult[]> {
-  return runClient(ns, cgroup, { mode: 'tcp', ip, port, count, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, concurrency: opts.concurrency });
+  return runClient(ns, cgroup, { mode: 'tcp', ip, port, count, timeoutMs: opts.timeoutMs ?? defaultTimeoutMs(), concurrency: opts.concurrency });
 }
 
 export async function udpRequests(ns: string, ip: string, port: number, count: number, opts: UdpRequestOptions = {}, cgroup?: string): Promise<RequestResult[]> {
@@ -39,7 +46,7 @@ export async function udpRequests(ns: string, ip: string, port: number, count: n
     ip,
     port,
     count,
-    timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    timeoutMs: opts.timeoutMs ?? defaultTimeoutMs(),
     concurrency: opts.concurrency,
     sourcePort: opts.sourcePort,
   });
@@ -80,7 +87,7 @@ export class HeldConnection {
   }
 
   /** Sends one line and resolves with the next line the server sends back. */
-  request(line: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<string> {
+  request(line: string, timeoutMs = defaultTimeoutMs()): Promise<string> {
     if (this.waiter) return Promise.reject(new Error('one request at a time'));
     if (this.closedKind !== undefined) return Promise.reject(new ConnectionClosedError(this.closedKind));
     this.child.stdin.write(`${line}\n`);
@@ -126,7 +133,7 @@ export class HeldConnection {
 
 /** Opens a TCP connection from `ns` and keeps it; rejects with ConnectionClosedError if it cannot connect. */
 export async function holdConnection(group: ProcessGroup, ns: string, ip: string, port: number, opts: { timeoutMs?: number } = {}, cgroup?: string): Promise<HeldConnection> {
-  const child = group.spawn(ns, process.execPath, [CLIENT_SCRIPT, JSON.stringify({ mode: 'hold', ip, port, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS })], cgroup);
+  const child = group.spawn(ns, process.execPath, [CLIENT_SCRIPT, JSON.stringify({ mode: 'hold', ip, port, timeoutMs: opts.timeoutMs ?? defaultTimeoutMs() })], cgroup);
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const first = await lines.next();
   type HoldEvent = { event: string; greeting?: string; error?: TrafficErrorKind };

@@ -21,6 +21,16 @@ export interface ModeDriver {
    * client, as the source, and a killed agent takes the proxy down until it restarts.
    */
   readonly proxiesInProcess?: boolean;
+  /**
+   * How much slower than this host the mode's machine runs (IPVS: a guest kernel under TCG
+   * emulation, where every process start costs seconds): its deadlines are stretched by it.
+   */
+  readonly timeScale?: number;
+  /**
+   * ClientIP affinity lasts while the client's connection entries do, not just its timeout
+   * (IPVS persistence templates): the suite checks the pinning, not the expiry.
+   */
+  readonly affinityOutlivesConnections?: boolean;
   /** Agent flags the mode needs, given the test bed. */
   agentArgs?(tb: Testbed): string[];
   /** What `127.0.0.1:NODEPORT` on the node gets: the service (iptables mode, as kube-proxy's), or refused. */
@@ -63,7 +73,9 @@ export class BehaviourWorld {
     const world = new BehaviourWorld(tb, driver);
     try {
       await tb.exec('client', 'ip', ['route', 'add', '192.168.77.128/25', 'via', tb.nodeIP]);
-      for (const pod of Object.keys(POD_IPS)) world.servers.set(pod, await tb.startIdentityServers(pod, { tcp: [8080, 8443], udp: [8080, 5353] }));
+      // Started together: on an emulated machine each process start costs seconds.
+      const started = await Promise.all(Object.keys(POD_IPS).map(async (pod) => [pod, await tb.startIdentityServers(pod, { tcp: [8080, 8443], udp: [8080, 5353] })] as const));
+      for (const [pod, server] of started) world.servers.set(pod, server);
     } catch (err) {
       await tb.destroy();
       throw err;
@@ -82,7 +94,7 @@ export class BehaviourWorld {
 
   async startAgent(): Promise<void> {
     this.agent = new AgentProcess(this.tb, this.agentArgs());
-    await this.agent.start();
+    await this.agent.start(20_000 * (this.driver.timeScale ?? 1));
   }
 
   /** Writes a service (and, unless `endpoints` is undefined, its slice) to its own file. */

@@ -45,7 +45,14 @@ describe('svcplane run --mode ipvs on a kernel with IPVS', () => {
     expect(table).toMatch(/TCP {2}10\.96\.50\.1:80 rr/);
     expect(table).toMatch(/TCP {2}192\.168\.77\.1:30090 rr/);
     expect(table).toMatch(/-> 10\.244\.2\.11:8080 +Masq +1/);
-    expect((await runChecked('iptables-save', ['-t', 'nat'], { netns: tb.nodeNs })).stdout).toMatch(/-A KUBE-SERVICES .*10\.96\.50\.1\/32.*-j KUBE-MARK-MASQ/);
+    // Cluster IPs are masqueraded through KUBE-CLUSTER-IP (only those with endpoints), hairpin through KUBE-LOOP-BACK.
+    const nat = (await runChecked('iptables-save', ['-t', 'nat'], { netns: tb.nodeNs })).stdout;
+    expect(nat).toMatch(/-A KUBE-SERVICES .*--match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ/);
+    expect(nat).toMatch(/-A KUBE-POSTROUTING .*--match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE/);
+    const clusterIPs = (await runChecked('ipset', ['list', 'KUBE-CLUSTER-IP'], { netns: tb.nodeNs })).stdout;
+    expect(clusterIPs).toMatch(/^10\.96\.50\.1,tcp:80$/m);
+    expect(clusterIPs).not.toMatch(/^10\.96\.50\.2,/m);
+    expect((await runChecked('ipset', ['list', 'KUBE-LOOP-BACK'], { netns: tb.nodeNs })).stdout).toMatch(/^10\.244\.2\.11,tcp:8080,10\.244\.2\.11$/m);
   });
 
   it('serves a ClusterIP and a NodePort from outside, and rejects a service without endpoints', async () => {

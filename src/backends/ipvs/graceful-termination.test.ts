@@ -9,14 +9,14 @@ const dest = (active: number | undefined, inactive: number | undefined, weight =
 const opts = (now: number, since?: number) => ({ gracePeriodMs: 1000, now, terminating: new Map(since === undefined ? [] : [['k', since]]) });
 
 describe('graceful termination', () => {
-  it('TCP and SCTP are idle without active connections; UDP needs no inactive entries either', () => {
+  it('TCP is idle without active connections; UDP and SCTP never drain (as kube-proxy)', () => {
     expect(isIdle('TCP', dest(0, 7))).toBe(true);
-    expect(isIdle('SCTP', dest(0, 7))).toBe(true);
     expect(isIdle('TCP', dest(1, 0))).toBe(false);
-    expect(isIdle('UDP', dest(0, 7))).toBe(false);
-    expect(isIdle('UDP', dest(0, 0))).toBe(true);
     expect(isIdle('TCP', dest(undefined, undefined))).toBe(false);
-    expect(isIdle('UDP', dest(0, undefined))).toBe(false);
+    expect(isIdle('UDP', dest(0, 7))).toBe(true);
+    expect(isIdle('UDP', dest(3, 7))).toBe(true);
+    expect(isIdle('SCTP', dest(1, 0))).toBe(true);
+    expect(isIdle('UDP', dest(undefined, undefined))).toBe(true);
   });
 
   it('drains from its recorded start until the grace period is over', () => {

@@ -16,14 +16,15 @@ export interface TerminationOptions {
 }
 
 /**
- * Nothing uses the real server any more. TCP and SCTP: no active connections (inactive ones
- * are in TIME_WAIT/FIN states and end by themselves); UDP has only "inactive" entries, so
- * both counts must be 0. Counts a dump did not carry are not taken as 0.
+ * The real server may be deleted now. UDP and SCTP never drain (kube-proxy's
+ * IsRsGracefulTerminationNeeded): a UDP flow's IPVS entry is refreshed by every datagram, so a
+ * draining server would keep a steady client for good; once deleted, expire_nodest_conn moves
+ * the flow on its next packet. TCP: no active connections (inactive ones are in TIME_WAIT/FIN
+ * states and end by themselves). Counts a dump did not carry are not taken as 0.
  */
 export function isIdle(protocol: IpvsService['protocol'], d: IpvsDestination): boolean {
-  if (d.activeConnections === undefined) return false;
-  if (protocol !== 'UDP') return d.activeConnections === 0;
-  return d.inactiveConnections !== undefined && d.activeConnections + d.inactiveConnections === 0;
+  if (protocol === 'UDP' || protocol === 'SCTP') return true;
+  return d.activeConnections !== undefined && d.activeConnections === 0;
 }
 
 export type RetireDecision =

@@ -18,6 +18,8 @@ import { CommittedIpvs, terminationServer } from './ipvs-incremental.js';
 import { IPVS_IPTABLES_CHAINS, IPVS_IPTABLES_JUMPS, renderIpvsIptables } from './ipvs-iptables.js';
 import { hasRule, type IptablesKernel } from '../../kernel/iptables.js';
 import type { IPFamily } from '../../model/types.js';
+import type { IpsetKernel } from '../../kernel/ipset.js';
+import { IPVS_IPSETS, ipsetRestore, ipvsIpsetContents } from './ipvs-ipsets.js';
 
 export class IpvsApplyError extends SvcplaneError {
   override readonly code = 'SVCPLANE_IPVS_APPLY_FAILED';
@@ -50,6 +52,8 @@ export interface IpvsBackendOptions {
   readonly sysctl: Pick<Sysctl, 'ensure'>;
   /** iptables per family for the masquerade/REJECT companion rules; a family without one gets none. */
   readonly iptables?: Partial<Record<IPFamily, IptablesKernel>>;
+  /** The KUBE-LOOP-BACK sets the companion rules match (required with `iptables`: the rules name them). */
+  readonly ipset?: IpsetKernel;
   readonly logger: Logger;
   readonly scheduler?: string;
   /** How long a removed real server may drain before it is deleted anyway. */
@@ -95,6 +99,8 @@ export class IpvsBackend implements ProxyBackend {
   private sysctlsDone = false;
   /** What the last successful sync left in the kernel; undefined forces a full sync. */
   private committed: CommittedIpvs | undefined;
+  /** Each ipset's members as last written, by name: a partial sync rewrites only a changed set. */
+  private readonly ipsets = new Map<string, string>();
 
   constructor(private readonly opts: IpvsBackendOptions) {
     this.ctx = opts.ctx;
@@ -169,6 +175,8 @@ export class IpvsBackend implements ProxyBackend {
     this.check('unbind addresses', this.opts.rtnl.deleteAddresses(index, plan.addresses.remove.map((address) => ({ address }))));
     // Every draining virtual server is among those planned, so the plan's list is complete.
     this.terminating = plan.terminating;
+    // The sets before the rules: a rule naming a set that does not exist yet is refused.
+    const ipsetEntries = await this.syncIpsets(work.committed, work.kind === 'full');
     const restoreLines = await this.syncIptables(work.iptables, work.kind === 'full');
     for (const [family, text] of work.iptables) work.committed.iptables.set(family, text);
     this.committed = work.committed;
@@ -177,7 +185,7 @@ export class IpvsBackend implements ProxyBackend {
       ruleCounts: { virtualServers: work.committed.virtualServers.size },
       sent: {
         netlinkMessages: plan.ops.length + plan.addresses.add.length + plan.addresses.remove.length,
-        readBack: work.current.services.length, draining: plan.terminating.size, restoreLines,
+        readBack: work.current.services.length, draining: plan.terminating.size, restoreLines, ipsetEntries,
       },
     };
   }
@@ -214,6 +222,28 @@ export class IpvsBackend implements ProxyBackend {
     const iptables = committed.updateIptables(change, state, this.ctx);
     for (const family of iptables.keys()) if (!(family in (this.opts.iptables ?? {}))) iptables.delete(family);
     return { kind: 'partial', committed, plan: change.plan, problems: change.problems, current: { services, boundAddresses: bound }, iptables };
+  }
+
+  /**
+   * Makes each family's ipsets (KUBE-LOOP-BACK, KUBE-CLUSTER-IP) hold what `committed` (all
+   * virtual servers after this sync) calls for. A full sync always rewrites them (repairing
+   * drift); a partial one only those whose members changed. Returns the number of members written.
+   */
+  private async syncIpsets(committed: CommittedIpvs, full: boolean): Promise<number> {
+    const ipset = this.opts.ipset;
+    if (ipset === undefined) return 0;
+    let written = 0;
+    for (const family of Object.keys(this.opts.iptables ?? {}) as IPFamily[]) {
+      for (const { set, entries } of ipvsIpsetContents(family, committed.virtualServers.values())) {
+        const key = entries.join('\n');
+        if (!full && this.ipsets.get(set.name) === key) continue;
+        this.ipsets.delete(set.name);
+        await ipset.restore(ipsetRestore(set, entries));
+        this.ipsets.set(set.name, key);
+        written += entries.length;
+      }
+    }
+    return written;
   }
 
   /** Restores the companion rules of the families whose text changed; full syncs also check the jumps. */
@@ -269,5 +299,9 @@ export class IpvsBackend implements ProxyBackend {
       }
       if (blocks.length > 0) await kernel.restore(blocks.join('\n') + '\n', { noflush: true });
     }
+    // After the rules naming them are gone (a set still referenced cannot be destroyed).
+    const ipset = this.opts.ipset;
+    if (ipset !== undefined) for (const name of IPVS_IPSETS) await ipset.destroy(name);
+    this.ipsets.clear();
   }
 }

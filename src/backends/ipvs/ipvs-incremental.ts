@@ -124,7 +124,7 @@ export class CommittedIpvs {
       }
       for (const vs of change.plan.virtualServers.values()) {
         if (vs.service.af !== family) continue;
-        const next = virtualServerRules(family, vs, state[family].get(vs.servicePort)?.externalPolicyLocal === true, ctx);
+        const next = virtualServerRules(family, vs, state[family].get(vs.servicePort), ctx);
         const prev = fragments.get(vs.key);
         if (prev !== undefined && prev.nat === next.nat && prev.filter === next.filter) continue;
         fragments.set(vs.key, next);
@@ -132,7 +132,7 @@ export class CommittedIpvs {
       }
     }
     const out = new Map<IPFamily, string>();
-    for (const family of touched) out.set(family, assembleIpvsIptables(this.fragments.get(family) as Map<string, IptablesFragment>, ctx));
+    for (const family of touched) out.set(family, assembleIpvsIptables(family, this.fragments.get(family) as Map<string, IptablesFragment>, ctx));
     return out;
   }
 
