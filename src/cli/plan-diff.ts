@@ -20,7 +20,8 @@ import { liveListenerPorts } from './trace-modes.js';
 const IPVS_CHAINS: ReadonlySet<string> = new Set<string>([...IPVS_IPTABLES_CHAINS.nat, ...IPVS_IPTABLES_CHAINS.filter]);
 
 function section(title: string, lines: readonly string[]): string {
-  return `# ${title}: ${lines.length === 0 ? 'no changes' : `${lines.length} changes`}\n${lines.map((l) => `${l}\n`).join('')}`;
+  const changes = lines.filter((l) => /^[+-]/.test(l)).length;
+  return `# ${title}: ${changes === 0 ? 'no changes' : `${changes} changes`}\n${lines.map((l) => `${l}\n`).join('')}`;
 }
 
 /** Line differences of two texts as sets (`-` only in `have`, `+` only in `want`). */
@@ -75,7 +76,10 @@ export async function planDiff(mode: PlannedMode, p: PlanInput, opts: LiveOption
       for (const family of p.families) {
         const save = await iptablesSave(family, opts);
         // The listeners' ports are the kernel's choice: compare with the ports the live rules name.
-        const restore = renderRules(family, wants, liveListenerPorts(save, wants)).restore;
+        const ports = liveListenerPorts(save, wants);
+        // A listener without backends has only REJECT or DROP rules, which name no port.
+        for (const w of wants) if (w.backends.length === 0 && !ports.has(w.id)) ports.set(w.id, 1);
+        const restore = renderRules(family, wants, ports).restore;
         const missing = wants.filter((w) => w.family === family && w.backends.length > 0 && w.frontends.length > 0 && !liveListenerPorts(save, [w]).has(w.id));
         const lines = [...rulesDiff({ restore, jumps: USERSPACE_JUMPS }, save, isUserspaceChain), ...missing.map((w) => `+ redirects of ${w.servicePort} (${w.path}) to a listener not bound yet`)];
         out += section(`iptables (${family}): the userspace redirects`, lines);

@@ -4,6 +4,11 @@
 import { chainText, renderElement, renderRule } from './render.js';
 import type { NftObjects } from './objects.js';
 
+/** nft lists a single-address prefix as the address: compare both spellings as one. */
+function canonical(text: string): string {
+  return text.replace(/(\d+\.\d+\.\d+\.\d+)\/32\b/g, '$1').replace(/([0-9a-fA-F:]*:[0-9a-fA-F:]*)\/128\b/g, '$1');
+}
+
 /** `+`/`-` lines (`-`: only in the kernel, a sync removes it; `+`: only planned); empty when nothing would change. */
 export function objectsDiff(planned: NftObjects, live: NftObjects | undefined): string[] {
   const out: string[] = [];
@@ -21,9 +26,9 @@ export function objectsDiff(planned: NftObjects, live: NftObjects | undefined): 
       continue;
     }
     if (JSON.stringify(w.base) !== JSON.stringify(h.base)) out.push(`~ chain ${name}: hook ${JSON.stringify(h.base)} -> ${JSON.stringify(w.base)}`);
-    if (chainText(family, w) === chainText(family, h)) continue;
-    const wantRules = w.rules.map((r) => renderRule(family, r));
-    const haveRules = h.rules.map((r) => renderRule(family, r));
+    if (canonical(chainText(family, w)) === canonical(chainText(family, h))) continue;
+    const wantRules = w.rules.map((r) => canonical(renderRule(family, r)));
+    const haveRules = h.rules.map((r) => canonical(renderRule(family, r)));
     out.push(`~ chain ${name}`);
     for (const r of haveRules) if (!wantRules.includes(r)) out.push(`-   ${r}`);
     for (const r of wantRules) if (!haveRules.includes(r)) out.push(`+   ${r}`);
@@ -36,14 +41,14 @@ export function objectsDiff(planned: NftObjects, live: NftObjects | undefined): 
       out.push(`- set ${name}`);
       continue;
     }
-    const want = [...(planned.elements.get(name)?.values() ?? [])].map(renderElement);
+    const want = [...(planned.elements.get(name)?.values() ?? [])].map((e) => canonical(renderElement(e)));
     if (h === undefined) {
       out.push(`+ set ${name}`, ...want.map((e) => `+   ${e}`));
       continue;
     }
     // Dynamic sets (session affinity) are filled by the packets themselves.
     if (w.flags?.includes('dynamic') === true) continue;
-    const have = [...(live.elements.get(name)?.values() ?? [])].map(renderElement);
+    const have = [...(live.elements.get(name)?.values() ?? [])].map((e) => canonical(renderElement(e)));
     const lines = [...have.filter((e) => !want.includes(e)).map((e) => `-   ${e}`), ...want.filter((e) => !have.includes(e)).map((e) => `+   ${e}`)];
     if (lines.length > 0) out.push(`~ set ${name}`, ...lines);
   }
