@@ -21,7 +21,7 @@ const IPVS_CHAINS: ReadonlySet<string> = new Set<string>([...IPVS_IPTABLES_CHAIN
 
 function section(title: string, lines: readonly string[]): string {
   const changes = lines.filter((l) => /^[+-]/.test(l)).length;
-  return `# ${title}: ${changes === 0 ? 'no changes' : `${changes} changes`}\n${lines.map((l) => `${l}\n`).join('')}`;
+  return `# ${title}: ${changes === 0 ? 'no changes' : `${changes} change${changes === 1 ? '' : 's'}`}\n${lines.map((l) => `${l}\n`).join('')}`;
 }
 
 /** Line differences of two texts as sets (`-` only in `have`, `+` only in `want`). */
