@@ -194,7 +194,8 @@ describe.each(CASES)('svcplane trace and plan --diff in $mode mode', ({ mode, dr
     expect(live.disagreements?.length).toBeGreaterThan(0);
     expect(live.disagreements?.join('\n')).toContain(`plan: DNAT ${PODS.a1}:8080`);
     const diff = await cli(['plan', '--diff']);
-    expect(diff).toMatch(/: [1-9]\d* changes$/m);
+    expect(diff).toMatch(/: [1-9]\d* changes?$/m);
+    expect(diff.split('\n').filter((l) => /^[-+]/.test(l.trim()) && l.includes(WEB)).length).toBeGreaterThan(0);
     expect(diff).toContain(WEB);
   });
 });
