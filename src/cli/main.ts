@@ -2,6 +2,7 @@
 // svcplane's command line. Every command is a thin shell over src/agent and src/backends.
 import { Command, CommanderError } from 'commander';
 import { registerPlan } from './plan-command.js';
+import { registerTrace } from './trace-command.js';
 import { registerValidate } from './validate-command.js';
 import { registerRun } from './run-command.js';
 import { registerCleanup } from './cleanup-command.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerPlan(program);
+  registerTrace(program);
   registerValidate(program);
   registerRun(program);
   registerCleanup(program);

@@ -105,6 +105,16 @@ export class Nft {
     }
   }
 
+  /** `nft list table` text of one table, or undefined when there is no such table. */
+  async listTable(family: NftAddressFamily, table: string): Promise<string | undefined> {
+    try {
+      return await this.nft(['list', 'table', family, table]);
+    } catch (err) {
+      if (err instanceof NftError && /No such file or directory/.test(err.stderr)) return undefined;
+      throw err;
+    }
+  }
+
   /** The chains of one table (names and hooks, no rules). */
   async listChains(family: NftAddressFamily, table: string): Promise<NftChainInfo[]> {
     const out = await this.nft(['-j', 'list', 'chains', family]);

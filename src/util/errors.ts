@@ -58,6 +58,8 @@ export const ERROR_CODES = {
   SVCPLANE_NFTABLES_FAMILY_MISMATCH: 'the nftables planner was given another family\'s input (NftablesPlanError)',
   SVCPLANE_NFT_TRACE: 'the nftables tracer cannot trace a packet (NftTracerError)',
   SVCPLANE_IPSET_FAILED: 'ipset refused a batch or a set could not be destroyed (IpsetError)',
+  SVCPLANE_NFT_LIST_PARSE: 'an `nft list table` listing holds a statement svcplane does not write, so it cannot be traced or diffed (NftListParseError)',
+  SVCPLANE_TRACE_INPUT: 'svcplane trace or plan --diff was given a packet, mode or option it cannot use (TraceInputError)',
   SVCPLANE_IPVS_APPLY_FAILED: 'IPVS virtual servers or destinations could not be written (IpvsApplyError)',
   SVCPLANE_IPVS_UNKNOWN_SCHEDULER: 'a service asks for a scheduler the kernel lacks; the default is used (IpvsSchedulerError)',
   SVCPLANE_IPVS_VIRTUAL_SERVER_CONFLICT: 'two service ports want one virtual server; the first by key keeps it (IpvsVirtualServerConflictError)',

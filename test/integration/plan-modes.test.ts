@@ -24,9 +24,10 @@ async function programWithAgent(ns: string, mode: string, ready: () => Promise<b
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, cliEntry(), 'run', '--mode', mode, ...NODE_FLAGS,
     '--healthz-bind-address', '127.0.0.1:0', '--metrics-bind-address', '127.0.0.1:0', '--iptables-backend', 'nft'], { stdio: 'ignore' });
   try {
-    const deadline = Date.now() + 30_000;
+    // Generous: a loaded machine may take long to start node (a poll, no timing asserted).
+    const deadline = Date.now() + 60_000;
     while (!(await ready())) {
-      if (Date.now() > deadline) throw new Error(`the agent did not program ${mode} in ${ns} within 30 s`);
+      if (Date.now() > deadline) throw new Error(`the agent did not program ${mode} in ${ns} within 60 s`);
       await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
@@ -77,6 +78,37 @@ describe('svcplane plan in every mode', () => {
     expect(servers.length).toBeGreaterThan(5);
     expect(frontends).toEqual(servers);
     expect(ipvs).toMatch(/^-a -t 10\.96\.0\.100:80 -r 10\.244\.1\.11:9376 -m -w 1$/m);
+  });
+
+  it('userspace: iptables-restore --test accepts the redirects, which are the agent\'s but for the kernel-chosen listener ports', async () => {
+    const text = await plan('userspace');
+    expect(text).toMatch(/^# listen TCP 192\.168\.77\.1:\(kernel-chosen\) default\/my-service: \(internal\) for cluster-ip 10\.96\.0\.100:80 -> 10\.244\.1\.11:9376, /m);
+    await runChecked('iptables-nft-restore', ['--test', '--noflush'], { netns: PLANNED, input: text });
+    const agentNs = `${AGENT}-u`;
+    await runChecked('ip', ['netns', 'add', agentNs]);
+    try {
+      await runChecked('ip', ['link', 'set', 'lo', 'up'], { netns: agentNs });
+      // The listeners bind the node IP, so the namespace must hold it.
+      await runChecked('ip', ['addr', 'add', '192.168.77.1/32', 'dev', 'lo'], { netns: agentNs });
+      const portals = async (): Promise<string[]> => (await kubeRules(agentNs, 'nat')).filter((l) => l.startsWith('-A KUBE-PORTALS-CONTAINER'));
+      await programWithAgent(agentNs, 'userspace', async () => (await portals()).length > 0);
+      // The plan leaves the port out where the kernel chooses it; the agent writes the port it bound.
+      const planned = text.split('\n').filter((l) => l.startsWith('-A KUBE-PORTALS-CONTAINER')).map((l) => `-d ${/-d (\S+)/.exec(l)?.[1]} --dport ${/--dport (\d+)/.exec(l)?.[1]} -> ${/--to-destination (\S+)/.exec(l)?.[1]}`).sort();
+      const live = (await portals()).map((l) => `-d ${/-d (\S+)/.exec(l)?.[1]} --dport ${/--dport (\d+)/.exec(l)?.[1]} -> ${/--to-destination (\S+?):\d+$/.exec(l)?.[1]}`).sort();
+      expect(live).toEqual(planned);
+    } finally {
+      await runCommand('ip', ['netns', 'del', agentNs]);
+    }
+    const listenersOnly = (await runChecked(process.execPath, [cliEntry(), 'plan', '--mode', 'userspace', '--userspace-no-redirect', ...NODE_FLAGS])).stdout;
+    expect(listenersOnly).toMatch(/^# listen TCP 127\.0\.0\.1:\(kernel-chosen\) default\/my-service: /m);
+    expect(listenersOnly).not.toMatch(/^[-*:]/m);
+  });
+
+  it('trace of the ipvs plan: the companion rules, then the virtual server and its real servers', async () => {
+    const r = await runChecked(process.execPath, [cliEntry(), 'trace', '--mode', 'ipvs', '--from', 'outside', '--src', '203.0.113.9', '--dst', '192.168.77.1:30080/TCP', '--output', 'json', ...NODE_FLAGS]);
+    const report = JSON.parse(r.stdout) as { outcomes: { verdict: string; destination?: string; probability: number; masqueraded: boolean; path: string[] }[] };
+    expect(report.outcomes.map((o) => [o.verdict, o.destination, o.probability, o.masqueraded])).toEqual([['DNAT', '10.244.1.31:9376', 0.5, true], ['DNAT', '10.244.2.31:9376', 0.5, true]]);
+    expect(report.outcomes[0]?.path).toEqual(['nat:PREROUTING', 'nat:KUBE-SERVICES', 'nat:KUBE-MARK-MASQ', 'filter:INPUT', 'filter:KUBE-SERVICES', 'ipvs:TCP 192.168.77.1:30080 rr']);
   });
 
   it('refuses a mode it cannot plan, naming the modes it can', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mergeOutcomes, packetProblem, traceHooks, type HookEnd, type TraceBranch, type TraceHook, type TraceOutcome, type TracePacket } from './trace.js';
+import { compareOutcomes, mergeOutcomes, packetProblem, traceHooks, type HookEnd, type TraceBranch, type TraceHook, type TraceOutcome, type TracePacket } from './trace.js';
 
 const ENV = { localAddresses: ['192.168.1.10', '127.0.0.0/8'] };
 const PACKET: TracePacket = { src: '203.0.113.9', dst: '10.96.0.10', protocol: 'TCP', dport: 80, from: 'outside' };
@@ -65,5 +65,13 @@ describe('packetProblem', () => {
     expect(packetProblem({ ...PACKET, src: 'fd00::1' }, 'IPv4', 'x')).toBe('packet mixes address families: fd00::1 -> 10.96.0.10');
     expect(packetProblem(PACKET, 'IPv6', 'an ip6 table')).toBe('IPv4 packet traced through an ip6 table');
     expect(packetProblem({ ...PACKET, dport: 0 }, 'IPv4', 'x')).toBe('invalid destination port 0');
+  });
+});
+
+describe('compareOutcomes', () => {
+  const o = (destination: string | undefined, probability: number, verdict: 'DNAT' | 'ACCEPT' = 'DNAT') => ({ verdict, probability, masqueraded: false, path: [], ...(destination !== undefined ? { destination } : {}) });
+  it('agrees within iptables-save\'s rounding, and names each difference', () => {
+    expect(compareOutcomes([o('10.0.0.1:80', 1 / 3), o('10.0.0.2:80', 2 / 3)], [o('10.0.0.2:80', 0.6666666665), o('10.0.0.1:80', 0.3333333335)])).toEqual([]);
+    expect(compareOutcomes([o('10.0.0.1:80', 1)], [o(undefined, 1, 'ACCEPT')])).toEqual(['plan: DNAT 10.0.0.1:80 100.0%; live: never', 'plan: never; live: ACCEPT 100.0%']);
   });
 });

@@ -33,6 +33,8 @@ export interface TraceOutcome {
   readonly chains: readonly string[];
   /** Affinity sets the packet's source was recorded in. */
   readonly affinityUpdates: readonly string[];
+  /** The packet mark when it left (IPVS mode: its companion rules mark for masquerading before IPVS forwards). */
+  readonly mark?: number;
 }
 
 export interface TraceResult {
@@ -101,6 +103,7 @@ function outcome(branch: TraceBranch, verdict: TraceVerdict): TraceOutcome {
     masqueraded: verdict === 'DROP' || verdict === 'REJECT' ? false : branch.masqueraded,
     chains: branch.chains,
     affinityUpdates: branch.affinityUpdates,
+    ...(branch.mark !== 0 ? { mark: branch.mark } : {}),
   };
 }
 
@@ -127,4 +130,57 @@ export function packetProblem(packet: TracePacket, family: IPFamily | undefined,
   if (family !== undefined && src !== family) return `${src} packet traced through ${rules}`;
   if (!isPort(packet.dport)) return `invalid destination port ${packet.dport}`;
   return undefined;
+}
+
+// What `svcplane trace` answers, one shape for every mode: the tracers above (iptables,
+// nftables) and the small ones over IPVS virtual servers, eBPF map entries and userspace
+// listeners all end in a TraceOutcome list; the report adds where it was traced and why.
+
+/** Where a traced packet starts: a pod's interface, a process on the node, or another host. */
+export type TraceFrom = 'pod' | 'node' | 'outside';
+
+export interface TraceQuery {
+  readonly from: TraceFrom;
+  readonly src: string;
+  readonly dst: string;
+  readonly dport: number;
+  readonly protocol: Protocol;
+}
+
+export function queryPacket(q: TraceQuery): TracePacket {
+  return { src: q.src, dst: q.dst, dport: q.dport, protocol: q.protocol, from: q.from === 'node' ? 'local-process' : q.from };
+}
+
+/** One outcome as reported: `path` is the chains, maps or objects the packet went through. */
+export interface ReportOutcome {
+  readonly verdict: TraceVerdict;
+  readonly probability: number;
+  readonly destination?: string;
+  readonly masqueraded: boolean;
+  readonly path: readonly string[];
+}
+
+export function reportOutcomes(result: TraceResult): ReportOutcome[] {
+  return result.outcomes
+    .map((o) => ({ verdict: o.verdict, probability: o.probability, ...(o.destination !== undefined ? { destination: o.destination } : {}), masqueraded: o.masqueraded, path: o.chains }))
+    .sort((a, b) => b.probability - a.probability || (a.destination ?? '').localeCompare(b.destination ?? ''));
+}
+
+function outcomeText(o: ReportOutcome): string {
+  return `${o.verdict}${o.destination !== undefined ? ` ${o.destination}` : ''} ${(o.probability * 100).toFixed(1)}%${o.masqueraded ? ' masqueraded' : ''}`;
+}
+
+/** Where two traces of one packet differ (plan against live): empty when they agree. Probabilities agree within 1e-6 (iptables-save rounds them). */
+export function compareOutcomes(plan: readonly ReportOutcome[], live: readonly ReportOutcome[]): string[] {
+  const key = (o: ReportOutcome): string => `${o.verdict}|${o.destination ?? ''}|${o.masqueraded}`;
+  const liveByKey = new Map(live.map((o) => [key(o), o]));
+  const planKeys = new Set(plan.map(key));
+  const out: string[] = [];
+  for (const p of plan) {
+    const l = liveByKey.get(key(p));
+    if (l === undefined) out.push(`plan: ${outcomeText(p)}; live: never`);
+    else if (Math.abs(l.probability - p.probability) > 1e-6) out.push(`plan: ${outcomeText(p)}; live: ${outcomeText(l)}`);
+  }
+  for (const l of live) if (!planKeys.has(key(l))) out.push(`plan: never; live: ${outcomeText(l)}`);
+  return out;
 }

@@ -33,7 +33,8 @@ const MATCH_MODULES: Readonly<Record<string, Readonly<Record<string, OptionSpec>
   comment: { '--comment': VALUE },
   addrtype: { '--src-type': NEGATABLE_VALUE, '--dst-type': NEGATABLE_VALUE },
   statistic: { '--mode': VALUE, '--probability': VALUE },
-  recent: { '--name': VALUE, '--rcheck': FLAG, '--set': FLAG, '--seconds': VALUE, '--reap': FLAG },
+  // iptables-save also writes the defaults `--mask <all ones> --rsource`.
+  recent: { '--name': VALUE, '--rcheck': FLAG, '--set': FLAG, '--seconds': VALUE, '--reap': FLAG, '--mask': VALUE, '--rsource': FLAG },
   mark: { '--mark': NEGATABLE_VALUE },
   conntrack: { '--ctstate': NEGATABLE_VALUE },
 };
@@ -41,10 +42,12 @@ const MATCH_MODULES: Readonly<Record<string, Readonly<Record<string, OptionSpec>
 const TARGET_OPTIONS: Readonly<Record<string, Readonly<Record<string, OptionSpec>>>> = {
   ACCEPT: {},
   DROP: {},
-  REJECT: {},
+  // iptables-save writes the default `--reject-with icmp-port-unreachable`.
+  REJECT: { '--reject-with': VALUE },
   RETURN: {},
   DNAT: { '--to-destination': VALUE },
-  MARK: { '--or-mark': VALUE, '--xor-mark': VALUE },
+  // iptables-save writes --or-mark X as --set-xmark X/X and --xor-mark X as --set-xmark X/0x0.
+  MARK: { '--or-mark': VALUE, '--xor-mark': VALUE, '--set-xmark': VALUE },
   MASQUERADE: { '--random-fully': FLAG },
 };
 
@@ -248,6 +251,8 @@ function moduleMatches(module: Extension, protocol: { protocol: TracerProtocol; 
       if (set && (secondsText !== undefined || reap)) throw fail('--seconds and --reap only go with --rcheck');
       if (reap && secondsText === undefined) throw fail('--reap needs --seconds');
       if (secondsText !== undefined && !/^[1-9]\d*$/.test(secondsText)) throw fail(`invalid --seconds "${secondsText}"`);
+      const mask = opt('--mask')?.value;
+      if (mask !== undefined && mask !== '255.255.255.255' && mask !== 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff') throw fail(`unsupported --mask "${mask}"`);
       return [{ kind: 'recent', name, mode: rcheck ? 'rcheck' : 'set', seconds: secondsText === undefined ? undefined : Number(secondsText), reap }];
     }
     case 'mark': {
@@ -280,10 +285,13 @@ function parseTarget(table: IptablesTable, target: Extension, protocol: { protoc
     case 'RETURN':
       return { kind: target.name };
     case 'DROP':
-    case 'REJECT':
+    case 'REJECT': {
       // iptables refuses filtering in the nat table.
       if (table !== 'filter') throw fail(`${target.name} is only valid in the filter table`);
+      const reply = opt('--reject-with');
+      if (reply !== undefined && reply !== 'icmp-port-unreachable' && reply !== 'icmp6-port-unreachable') throw fail(`unsupported --reject-with "${reply}"`);
       return { kind: target.name };
+    }
     case 'DNAT': {
       if (table !== 'nat') throw fail('DNAT is only valid in the nat table');
       const text = opt('--to-destination');
@@ -293,6 +301,8 @@ function parseTarget(table: IptablesTable, target: Extension, protocol: { protoc
       return { kind: 'DNAT', ...hostPort };
     }
     case 'MARK': {
+      const xmark = opt('--set-xmark');
+      if (xmark !== undefined) return setXmark(xmark, target, fail);
       const or = opt('--or-mark');
       const xor = opt('--xor-mark');
       if ((or === undefined) === (xor === undefined)) throw fail('MARK needs exactly one of --or-mark and --xor-mark');
@@ -310,6 +320,18 @@ function parseTarget(table: IptablesTable, target: Extension, protocol: { protoc
       return { kind: 'jump', chain };
     }
   }
+}
+
+/** `--set-xmark V/M` (mark = (mark & ~M) ^ V) in the two shapes svcplane's --or-mark and --xor-mark save as. */
+function setXmark(text: string, target: Extension, fail: Fail): Target {
+  if (target.options.has('--or-mark') || target.options.has('--xor-mark')) throw fail('MARK needs exactly one of --or-mark, --xor-mark and --set-xmark');
+  const [valueText = '', maskText = ''] = text.split('/');
+  const value = parseMarkNumber(valueText);
+  const mask = parseMarkNumber(maskText);
+  if (value === undefined || mask === undefined) throw fail(`invalid mark "${text}"`);
+  if (mask === value) return { kind: 'MARK', op: 'or', value };
+  if (mask === 0) return { kind: 'MARK', op: 'xor', value };
+  throw fail(`unsupported --set-xmark "${text}" (only the shapes of --or-mark and --xor-mark)`);
 }
 
 function parseMarkNumber(text: string): number | undefined {
