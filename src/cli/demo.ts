@@ -1,25 +1,34 @@
 // `svcplane demo`: builds a throwaway network-namespace test bed with one pod per
-// endpoint of the bundled examples, runs the real agent (iptables mode) in the
-// node namespace, sends traffic to a few services, shows who answered and the
-// rules that made it happen, then tears everything down. It doubles as a smoke
-// test: a failed request or a silent endpoint makes it exit non-zero.
-import { existsSync } from 'node:fs';
+// endpoint of the bundled examples, then runs the real agent in the node namespace in every
+// proxy mode this machine can run, one after the other (or one: --mode), each with the same
+// checks: traffic to a few services, DNS lookups from a pod, pages fetched through the Ingress
+// controller. It shows who answered and what each mode programmed, compares the modes in a
+// table, and tears everything down. It doubles as a smoke test: a failed request or a silent
+// endpoint makes it exit non-zero.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { FamilyState } from '../state/types.js';
 import { SvcplaneError } from '../util/errors.js';
 import { AgentProcess } from '../testbed/agent-process.js';
 import { listNetns, NETNS_PREFIX } from '../testbed/netns.js';
 import { cleanupStaleTestbeds, CLIENT_IP, createTestbed, NODE_IP, type RequestResult, type Testbed } from '../testbed/testbed.js';
-import { demoPods, DemoError, loadDemoState, resolveTarget, type DemoPod, type DemoTarget, type TargetRequest } from './demo-plan.js';
+import { demoPods, DemoError, loadDemo, resolveTarget, type DemoPod, type DemoTarget, type TargetRequest } from './demo-plan.js';
 import { DEMO_DNS_PORT, podLookups } from './demo-dns.js';
-import { checkTarget, displayService, formatLogRecords, renderCheck, rulesExcerpt, type TargetCheck } from './demo-report.js';
+import { DEMO_HTTP_PORT, DEMO_HTTPS_PORT, fetchThroughIngress, ingressBackendKeys, resolveIngressTarget } from './demo-ingress.js';
+import { cleanupMode, demoPinRoot, modeArgs, programmedExcerpt, unavailableReason, type DemoMode } from './demo-modes.js';
+import { checkTarget, displayService, formatLogRecords, renderCheck, renderComparison, type ModeOutcome, type TargetCheck } from './demo-report.js';
 
 const TESTBED_NAME = 'demo';
 const NODE_NAME = 'node-a';
 const POD_CIDR = '10.244.0.0/16';
-const RULES_SERVICE = 'default/my-service';
+const EXCERPT_SERVICE = 'default/my-service';
 const AGENT_STOP_TIMEOUT_MS = 5_000;
+/** Generous: on a loaded machine Node's start-up alone can take many seconds. */
+const FIRST_SYNC_TIMEOUT_MS = 90_000;
+const INGRESS_READY_TIMEOUT_MS = 15_000;
+const INGRESS_REQUESTS = 20;
 const TARGETS: readonly TargetRequest[] = [
   { service: 'default/my-service:', kind: 'ClusterIP', from: 'node', count: 60 },
   { service: 'default/nodeport:', kind: 'NodePort', from: 'client', count: 60 },
@@ -43,71 +52,153 @@ class Interrupted extends SvcplaneError {
 
 type Print = (line?: string) => void;
 
+interface Scenario {
+  readonly pods: readonly DemoPod[];
+  readonly targets: readonly DemoTarget[];
+  readonly clusterIP: string;
+}
+
 /** One demo run: its steps, and a teardown that is safe to call at any point, once or more. */
 class DemoRun {
   private building: Promise<Testbed> | undefined;
   private agent: AgentProcess | undefined;
   private tornDown: Promise<void> | undefined;
   private aborted = false;
-  /** DNS lookups from the pod that got no answer (they fail the demo like a traffic check). */
-  readonly dnsProblems: string[] = [];
+  private readonly stateDir = mkdtempSync(join(tmpdir(), 'svcp-demo-'));
 
   constructor(
     private readonly examples: string,
+    private readonly modes: readonly DemoMode[],
     private readonly print: Print,
   ) {}
 
-  async run(): Promise<TargetCheck[]> {
-    const { state, pods } = await this.load();
-    const targets = TARGETS.map((t) => resolveTarget(state, pods, t, NODE_IP));
+  async run(): Promise<ModeOutcome[]> {
+    const scenario = await this.load();
+    const { pods } = scenario;
     const local = pods.filter((p) => p.node === 'local').length;
-
     const started = performance.now();
-    this.building = createTestbed({ name: TESTBED_NAME, pods: pods.map((p) => ({ name: p.name, ip: p.ip, node: p.node })) });
+    // Its own cgroup: where the eBPF mode's socket programs attach (the client stays outside).
+    this.building = createTestbed({ name: TESTBED_NAME, cgroup: true, pods: pods.map((p) => ({ name: p.name, ip: p.ip, node: p.node })) });
     const tb = await this.building;
     this.print(`Test bed   ${pods.length} pods (${local} on ${NODE_NAME}, ${pods.length - local} remote), node ${NODE_IP}, client ${CLIENT_IP}  [${since(started)}]`);
-
-    // The agent's first sync does not need the servers: start both at once.
     this.checkAborted();
-    const agent = new AgentProcess(tb, agentArgs(this.examples));
-    this.agent = agent;
-    const [serversTook, agentTook] = await Promise.all([
-      timed(() => Promise.all(pods.map((p) => tb.startIdentityServers(p.name, { tcp: p.tcp, udp: p.udp })))),
-      timed(() => agent.start()),
-    ]);
-    const portCount = pods.reduce((n, p) => n + p.tcp.length + p.udp.length, 0);
-    this.print(`Pods       an identity server in each pod, ${portCount} ports listening  [${serversTook}]`);
-    this.print(`Agent      svcplane run --mode iptables in ${tb.nodeNs}, first sync done  [${agentTook}]`);
+    const serversTook = await timed(() => Promise.all(pods.map((p) => tb.startIdentityServers(p.name, { tcp: p.tcp, udp: p.udp, http: p.http }))));
+    const portCount = pods.reduce((n, p) => n + p.tcp.length + p.udp.length + p.http.length, 0);
+    this.print(`Pods       an identity server in each pod, ${portCount} ports listening (${pods.filter((p) => p.http.length > 0).length} pods answer HTTP)  [${serversTook}]`);
 
-    const checks: TargetCheck[] = [];
-    for (const target of targets) {
-      this.checkAborted();
-      const results = await sendTraffic(tb, target);
-      const check = checkTarget(target, results);
-      checks.push(check);
-      this.print();
-      this.print(renderCheck(check));
-    }
-
-    this.checkAborted();
-    const dnsPod = pods[0]?.name;
-    if (dnsPod) await this.showDns(tb.pod(dnsPod).ns, dnsPod);
-
-    this.checkAborted();
-    const { stdout } = await tb.exec('node', 'iptables-save', ['-t', 'nat']);
-    this.print();
-    this.print(`Rules the agent wrote for ${RULES_SERVICE} (iptables-save -t nat in ${tb.nodeNs}, excerpt)`);
-    for (const line of rulesExcerpt(stdout, RULES_SERVICE)) this.print(`  ${line}`);
-    return checks;
+    const outcomes: ModeOutcome[] = [];
+    for (const [i, mode] of this.modes.entries()) outcomes.push(await this.runMode(tb, scenario, mode, i === 0));
+    return outcomes;
   }
 
-  /** Cluster DNS from the agent, looked up from a pod namespace; a failed lookup fails the demo. */
-  private async showDns(podNetns: string, pod: string): Promise<void> {
-    const lookups = await podLookups(podNetns, NODE_IP);
+  /** One mode: the agent, the checks, what it programmed, then the agent stopped and its dataplane removed. */
+  private async runMode(tb: Testbed, scenario: Scenario, mode: DemoMode, first: boolean): Promise<ModeOutcome> {
+    this.checkAborted();
     this.print();
+    this.print(`=== ${mode} ${'='.repeat(Math.max(3, 60 - mode.length))}`);
+    const unavailable = unavailableReason(mode, tb);
+    if (unavailable !== undefined) {
+      this.print(`Skipped    this machine cannot run ${mode}: ${unavailable}`);
+      return { mode, result: 'skipped', note: `skipped: ${unavailable}` };
+    }
+    const started = performance.now();
+    const agent = new AgentProcess(tb, this.agentArgs(mode, tb));
+    this.agent = agent;
+    try {
+      await agent.start(FIRST_SYNC_TIMEOUT_MS);
+      const firstSyncMs = performance.now() - started;
+      const ran = agent.logs.find((r) => r.msg === 'synced proxy rules')?.['mode'];
+      if (ran !== mode) throw new DemoError(`the agent ran ${String(ran)} instead of ${mode}: ${fallbackReason(agent) ?? 'no reason logged'}`);
+      this.print(`Agent      svcplane run --mode ${mode} --ingress --dns-listen ${NODE_IP}:${DEMO_DNS_PORT} in ${tb.nodeNs}, first sync done  [${seconds(firstSyncMs)}]`);
+      const checks: TargetCheck[] = [];
+      for (const target of scenario.targets) {
+        this.checkAborted();
+        const check = checkTarget(target, await this.send(tb, target));
+        checks.push(check);
+        this.print();
+        this.print(renderCheck(check));
+      }
+      this.checkAborted();
+      const dns = await this.showDns(tb, scenario.pods[0]?.name, first);
+      this.checkAborted();
+      const excerpt = await programmedExcerpt(mode, tb, EXCERPT_SERVICE, scenario.clusterIP);
+      this.print();
+      this.print(`Programmed for ${EXCERPT_SERVICE} (${excerpt.title})`);
+      for (const line of excerpt.lines) this.print(`  ${line}`);
+      const rssMB = residentMB(agent.pid);
+      const failed = checks.filter((c) => c.problems.length > 0).map((c) => displayService(c.target.service));
+      if (dns.answered < dns.total) failed.push(`${dns.total - dns.answered} DNS lookups`);
+      if (failed.length > 0) this.printAgentTail(agent);
+      return {
+        mode, result: failed.length === 0 ? 'passed' : 'FAILED', firstSyncMs, checks, dns,
+        ...(rssMB === undefined ? {} : { rssMB }), ...(failed.length === 0 ? {} : { note: `failed: ${failed.join(', ')}` }),
+      };
+    } catch (err) {
+      if (this.aborted) throw err;
+      this.print(`FAILED     ${(err as Error).message.split('\n')[0]}`);
+      this.printAgentTail(agent);
+      return { mode, result: 'FAILED', note: (err as Error).message.split('\n')[0] ?? '' };
+    } finally {
+      if (!this.aborted) await this.stopAgent(tb, mode);
+    }
+  }
+
+  /** Ingress targets wait for nginx to load the route (it follows the first sync); the others go at once. */
+  private async send(tb: Testbed, t: DemoTarget): Promise<RequestResult[]> {
+    if (t.kind !== 'Ingress') return t.protocol === 'TCP' ? tb.tcpRequests(t.from, t.ip, t.port, t.count) : tb.udpRequests(t.from, t.ip, t.port, t.count);
+    const deadline = performance.now() + INGRESS_READY_TIMEOUT_MS;
+    while (!(await fetchThroughIngress(tb.clientNs, { ...t, count: 1 }))[0]?.ok && performance.now() < deadline) await delay(200);
+    return fetchThroughIngress(tb.clientNs, t);
+  }
+
+  /** Cluster DNS from the agent, looked up from a pod namespace (shown in full for the first mode). */
+  private async showDns(tb: Testbed, pod: string | undefined, full: boolean): Promise<{ answered: number; total: number }> {
+    if (pod === undefined) return { answered: 0, total: 0 };
+    const lookups = await podLookups(tb.pod(pod).ns, NODE_IP);
+    const answered = lookups.filter((l) => l.ok).length;
+    this.print();
+    if (!full) {
+      this.print(`DNS        from pod ${pod}: ${answered} of ${lookups.length} lookups answered (${lookups.map((l) => l.command).join('; ')})`);
+      return { answered, total: lookups.length };
+    }
     this.print(`DNS        from pod ${pod} (resolv.conf: nameserver ${NODE_IP}, search default.svc.cluster.local ...), served by svcplane run --dns-listen`);
     for (const l of lookups) this.print(`  $ ${l.command}${l.output.length === 0 ? '   (no answer)' : ''}\n${l.output.map((o) => `    ${o}`).join('\n')}`);
-    this.dnsProblems.push(...lookups.filter((l) => !l.ok).map((l) => `${l.command}: no answer`));
+    return { answered, total: lookups.length };
+  }
+
+  private printAgentTail(agent: AgentProcess): void {
+    this.print('Agent log (last lines)');
+    for (const line of formatLogRecords(agent.logs.slice(-15))) this.print(`  ${line}`);
+  }
+
+  private async stopAgent(tb: Testbed, mode: DemoMode): Promise<void> {
+    const agent = this.agent;
+    this.agent = undefined;
+    const note = agent ? await stopWithin(agent) : 'not started';
+    // An agent stopped before its signal handlers were set leaves its nginx behind, holding port 80.
+    await stopOrphanNginx(join(this.stateDir, mode, 'nginx.pid'));
+    await cleanupMode(mode, tb);
+    this.print(`Stopped    agent ${note}; svcplane cleanup --mode ${mode} removed what it programmed`);
+  }
+
+  private agentArgs(mode: DemoMode, tb: Testbed): string[] {
+    return [
+      '--mode', mode,
+      '--manifests', this.examples,
+      '--node-name', NODE_NAME,
+      '--node-ip', NODE_IP,
+      '--cluster-cidr', POD_CIDR,
+      '--min-sync-period', '200ms',
+      '--healthz-bind-address', '127.0.0.1:10256',
+      '--metrics-bind-address', '127.0.0.1:10249',
+      '--log-format', 'json',
+      '--dns-listen', `${NODE_IP}:${DEMO_DNS_PORT}`,
+      // Never the host's resolvers: other names get a quick SERVFAIL (nothing listens there).
+      '--dns-upstream', `127.0.0.1:${DEMO_DNS_PORT}`,
+      '--ingress', '--http-listen', `${NODE_IP}:${DEMO_HTTP_PORT}`, '--https-listen', `${NODE_IP}:${DEMO_HTTPS_PORT}`,
+      '--ingress-state-dir', join(this.stateDir, mode),
+      ...modeArgs(mode, tb),
+    ];
   }
 
   /** Stops the agent (SIGTERM, then SIGKILL via the test bed) and deletes every namespace. */
@@ -121,17 +212,15 @@ class DemoRun {
     return this.tornDown !== undefined;
   }
 
-  /** The agent's last log lines, readable, for a failed run. */
-  agentTail(lines = 25): string[] {
-    return this.agent ? formatLogRecords(this.agent.logs.slice(-lines)) : [];
-  }
-
-  private async load(): Promise<{ state: FamilyState; pods: DemoPod[] }> {
-    const state = await loadDemoState({ manifests: this.examples, nodeName: NODE_NAME, nodeIP: NODE_IP, clusterCIDR: POD_CIDR });
-    const pods = demoPods(state, POD_CIDR, NODE_NAME);
-    this.print(`svcplane demo: ${state.size} service ports from ${this.examples}, ${pods.length} endpoint pods`);
-    this.print();
-    return { state, pods };
+  private async load(): Promise<Scenario> {
+    const { state, ingresses } = await loadDemo({ manifests: this.examples, nodeName: NODE_NAME, nodeIP: NODE_IP, clusterCIDR: POD_CIDR });
+    const pods = demoPods(state, POD_CIDR, NODE_NAME, ingressBackendKeys(state, ingresses));
+    const targets = TARGETS.map((t) => resolveTarget(state, pods, t, NODE_IP));
+    const ingress = resolveIngressTarget(state, pods, ingresses, NODE_IP, INGRESS_REQUESTS);
+    if (ingress) targets.push(ingress);
+    const clusterIP = targets[0]?.ip ?? '';
+    this.print(`svcplane demo: ${state.size} service ports and ${ingresses.length} Ingress from ${this.examples}, ${pods.length} endpoint pods; modes: ${this.modes.join(', ')}`);
+    return { pods, targets, clusterIP };
   }
 
   private checkAborted(): void {
@@ -141,40 +230,56 @@ class DemoRun {
   private async destroy(): Promise<void> {
     const started = performance.now();
     const tb = await this.building?.catch(() => undefined);
-    let agentNote = 'not started';
-    if (this.agent?.pid !== undefined) {
-      const stop = this.agent.kill('SIGTERM').then((code) => (code === null ? 'stopped' : `exit ${code}`));
-      agentNote = await Promise.race([stop, delay(AGENT_STOP_TIMEOUT_MS).then(() => 'killed after no exit on SIGTERM')]);
-    }
+    const agentNote = this.agent ? await stopWithin(this.agent) : undefined;
     await tb?.destroy();
     // Also whatever a build interrupted half-way left behind.
     await cleanupStaleTestbeds(TESTBED_NAME);
+    rmSync(this.stateDir, { recursive: true, force: true });
+    // An interrupted eBPF run leaves its pins (the links hold the programs): remove them too.
+    if (existsSync(demoPinRoot(TESTBED_NAME))) rmSync(demoPinRoot(TESTBED_NAME), { recursive: true, force: true });
     const left = (await listNetns()).filter((ns) => ns.startsWith(`${NETNS_PREFIX}${TESTBED_NAME}-`));
     if (left.length > 0) throw new DemoError(`teardown left network namespaces behind: ${left.join(', ')}`);
     this.print();
-    this.print(`Teardown   agent ${agentNote}, test bed deleted  [${since(started)}]`);
+    this.print(`Teardown   ${agentNote === undefined ? '' : `agent ${agentNote}, `}test bed deleted  [${since(started)}]`);
   }
 }
 
-function agentArgs(examples: string): string[] {
-  return [
-    '--mode', 'iptables',
-    '--manifests', examples,
-    '--node-name', NODE_NAME,
-    '--node-ip', NODE_IP,
-    '--cluster-cidr', POD_CIDR,
-    '--min-sync-period', '200ms',
-    '--healthz-bind-address', '127.0.0.1:10256',
-    '--metrics-bind-address', '127.0.0.1:10249',
-    '--log-format', 'json',
-    '--dns-listen', `${NODE_IP}:${DEMO_DNS_PORT}`,
-    // Never the host's resolvers: other names get a quick SERVFAIL (nothing listens there).
-    '--dns-upstream', `127.0.0.1:${DEMO_DNS_PORT}`,
-  ];
+/** The reason the agent logged for not running the requested mode. */
+function fallbackReason(agent: AgentProcess): string | undefined {
+  const r = agent.logs.find((l) => typeof l['reason'] === 'string' && typeof l['using'] === 'string');
+  return r === undefined ? undefined : String(r['reason']);
 }
 
-function sendTraffic(tb: Testbed, t: DemoTarget): Promise<RequestResult[]> {
-  return t.protocol === 'TCP' ? tb.tcpRequests(t.from, t.ip, t.port, t.count) : tb.udpRequests(t.from, t.ip, t.port, t.count);
+async function stopWithin(agent: AgentProcess): Promise<string> {
+  if (agent.pid === undefined) return 'not started';
+  const stop = agent.kill('SIGTERM').then((code) => (code === null ? 'stopped' : `exit ${code}`));
+  return Promise.race([stop, delay(AGENT_STOP_TIMEOUT_MS).then(() => 'killed after no exit on SIGTERM')]);
+}
+
+/** Stops the nginx whose pid file this is, if it still runs (SIGTERM, then SIGKILL). */
+async function stopOrphanNginx(pidFile: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  const alive = (): boolean => Number.isInteger(pid) && pid > 1 && existsSync(`/proc/${pid}`);
+  if (!alive()) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 30 && alive(); i++) await delay(100);
+  if (alive()) process.kill(pid, 'SIGKILL');
+}
+
+/** VmRSS of a process, in MB (undefined once it is gone). */
+function residentMB(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const kB = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kB === undefined ? undefined : Number(kB) / 1024;
+  } catch {
+    return undefined;
+  }
 }
 
 function seconds(ms: number): string {
@@ -202,11 +307,11 @@ function collapseBlankLines(print: Print): Print {
   };
 }
 
-export async function runDemo(out: Print = (line = '') => process.stdout.write(`${line}\n`)): Promise<void> {
+export async function runDemo(modes: readonly DemoMode[], out: Print = (line = '') => process.stdout.write(`${line}\n`)): Promise<void> {
   const print = collapseBlankLines(out);
   if (process.getuid?.() !== 0) throw new DemoError('the demo needs root (network namespaces, iptables): run it as root');
   const started = performance.now();
-  const demo = new DemoRun(examplesDir(), print);
+  const demo = new DemoRun(examplesDir(), modes, print);
 
   let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
   const interrupted = new Promise<never>((_, reject) => {
@@ -221,10 +326,10 @@ export async function runDemo(out: Print = (line = '') => process.stdout.write(`
   const work = demo.run();
   // Once interrupted, the abandoned steps fail as their namespaces vanish: nobody waits for them.
   work.catch(() => undefined);
-  let checks: TargetCheck[] = [];
+  let outcomes: ModeOutcome[] = [];
   let failure: unknown;
   try {
-    checks = await Promise.race([work, interrupted]);
+    outcomes = await Promise.race([work, interrupted]);
   } catch (err) {
     failure = err;
   } finally {
@@ -240,21 +345,18 @@ export async function runDemo(out: Print = (line = '') => process.stdout.write(`
     print(`Interrupted (${failure.signal}); everything was torn down.`);
     process.exit(failure.signal === 'SIGINT' ? 130 : 143);
   }
-  const failed = checks.filter((c) => c.problems.length > 0);
-  if (failure !== undefined || failed.length > 0 || demo.dnsProblems.length > 0) {
-    const tail = demo.agentTail();
-    if (tail.length > 0) {
-      print();
-      print('Agent log (last lines)');
-      for (const line of tail) print(`  ${line}`);
-    }
-  }
   if (failure !== undefined) throw failure;
   print();
-  if (failed.length > 0 || demo.dnsProblems.length > 0) {
-    print(`FAILED: ${[...failed.map((c) => displayService(c.target.service)), ...demo.dnsProblems].join(', ')}  (${since(started)})`);
+  print('The modes side by side (the same checks in each)');
+  for (const line of renderComparison(outcomes)) print(line === '' ? '' : `  ${line}`);
+  print();
+  const failed = outcomes.filter((o) => o.result === 'FAILED');
+  const ran = outcomes.filter((o) => o.result !== 'skipped');
+  if (failed.length > 0 || ran.length === 0) {
+    print(`FAILED: ${failed.length > 0 ? failed.map((o) => o.mode).join(', ') : 'no mode could run'}  (${since(started)})`);
     process.exitCode = 1;
   } else {
-    print(`All ${checks.length} traffic checks passed, and the DNS lookups answered  (${since(started)})`);
+    const checks = ran.reduce((n, o) => n + (o.checks?.length ?? 0), 0);
+    print(`All ${checks} checks passed in ${ran.length} mode${ran.length === 1 ? '' : 's'} (${ran.map((o) => o.mode).join(', ')}), and the DNS lookups answered  (${since(started)})`);
   }
 }
