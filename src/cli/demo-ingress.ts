@@ -1,6 +1,7 @@
 // The demo's Ingress step: the agent runs the Ingress controller (`run --ingress`, nginx on the
 // node IP), and the client namespace fetches pages by the Ingress's host with curl. nginx
 // proxies to the backend service's cluster IP, so each page also crosses the mode's dataplane.
+import { setTimeout as delay } from 'node:timers/promises';
 import { runCommand } from '../kernel/exec.js';
 import type { Ingress } from '../model/ingress-types.js';
 import type { FamilyState, ServicePortState } from '../state/types.js';
@@ -94,4 +95,11 @@ export async function fetchThroughIngress(netns: string, target: DemoTarget): Pr
   for (let i = 0; i < target.count; i++) args.push(url);
   const r = await runCommand('curl', args, { netns, timeoutMs: 60_000 });
   return parseCurlPages(r.stdout, target.count);
+}
+
+/** nginx loads the route a moment after the agent's first sync: single pages until one answers, then `count`. */
+export async function fetchThroughIngressWhenReady(netns: string, target: DemoTarget, timeoutMs: number): Promise<RequestResult[]> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await fetchThroughIngress(netns, { ...target, count: 1 }))[0]?.ok && performance.now() < deadline) await delay(200);
+  return fetchThroughIngress(netns, target);
 }

@@ -1,6 +1,7 @@
 // The proxy modes the demo runs, one after the other in the same test bed: the agent flags each
 // needs there, whether this machine can run it, an excerpt of what it programmed for one
 // service (read back from the kernel, or from the agent's listeners), and its cleanup.
+import { existsSync } from 'node:fs';
 import { runCommand } from '../kernel/exec.js';
 import { probeIpvs } from '../backends/ipvs/probe.js';
 import { cliEntry } from '../testbed/agent-process.js';
@@ -35,17 +36,36 @@ export function unavailableReason(mode: DemoMode, tb: Testbed): string | undefin
   return probe.ok ? undefined : probe.reason;
 }
 
-/** Flags a mode needs in the test bed (eBPF: the test bed's cgroup and interface, a pin root of its own). */
+/**
+ * Flags a mode needs in the test bed (eBPF: the test bed's cgroup and interface). Every mode gets
+ * the demo's pin root: the agent after an eBPF one finds its pins there, and removes them.
+ */
 export function modeArgs(mode: DemoMode, tb: Testbed): string[] {
-  if (mode !== 'ebpf') return [];
+  const pinRoot = ['--ebpf-pin-root', demoPinRoot(tb.name)];
+  if (mode !== 'ebpf') return pinRoot;
   if (tb.cgroupPath === undefined) throw new DemoError('the eBPF mode needs the test bed built with its own cgroup');
-  return ['--ebpf-cgroup-path', tb.cgroupPath, '--ebpf-interfaces', tb.externalInterface, '--ebpf-pin-root', demoPinRoot(tb.name)];
+  return ['--ebpf-cgroup-path', tb.cgroupPath, '--ebpf-interfaces', tb.externalInterface, ...pinRoot];
 }
 
-/** `svcplane cleanup --mode M` in the node namespace: a stopped agent leaves its dataplane up, as kube-proxy does. */
-export async function cleanupMode(mode: DemoMode, tb: Testbed): Promise<void> {
-  const pin = mode === 'ebpf' ? ['--ebpf-pin-root', demoPinRoot(tb.name)] : [];
-  await tb.exec('node', process.execPath, [cliEntry(), 'cleanup', '--mode', mode, ...pin]);
+/**
+ * What of `previous` mode's dataplane is still in the node namespace ('' when nothing): checked
+ * after the next mode's agent started, which removes other modes' leftovers at start-up (as on
+ * a node switching modes), so that no mode's checks pass through another mode's rules.
+ */
+export async function leftoversOf(previous: DemoMode, tb: Testbed): Promise<string> {
+  const out = async (file: string, args: string[]): Promise<string> => (await tb.exec('node', file, args)).stdout;
+  switch (previous) {
+    case 'iptables':
+      return /^:KUBE-(SVC|SEP)-/m.test(await out('iptables-save', ['-t', 'nat'])) ? 'KUBE-SVC/KUBE-SEP chains' : '';
+    case 'nftables':
+      return /^table ip svcplane$/m.test(await out('nft', ['list', 'tables'])) ? 'ip svcplane table' : '';
+    case 'ipvs':
+      return /^(TCP|UDP|SCTP) /m.test(await out('ipvsadm', ['-Ln'])) ? 'IPVS virtual servers' : '';
+    case 'ebpf':
+      return existsSync(demoPinRoot(tb.name)) ? `pins under ${demoPinRoot(tb.name)}` : '';
+    case 'userspace':
+      return /^:KUBE-(PORTALS|NODEPORT)-/m.test(await out('iptables-save', ['-t', 'nat'])) ? 'KUBE-PORTALS/KUBE-NODEPORT chains' : '';
+  }
 }
 
 export interface Excerpt {

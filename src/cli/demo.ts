@@ -5,26 +5,25 @@
 // controller. It shows who answered and what each mode programmed, compares the modes in a
 // table, and tears everything down. It doubles as a smoke test: a failed request or a silent
 // endpoint makes it exit non-zero.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as delay } from 'node:timers/promises';
 import { SvcplaneError } from '../util/errors.js';
 import { AgentProcess } from '../testbed/agent-process.js';
 import { listNetns, NETNS_PREFIX } from '../testbed/netns.js';
 import { cleanupStaleTestbeds, CLIENT_IP, createTestbed, NODE_IP, type RequestResult, type Testbed } from '../testbed/testbed.js';
 import { demoPods, DemoError, loadDemo, resolveTarget, type DemoPod, type DemoTarget, type TargetRequest } from './demo-plan.js';
 import { DEMO_DNS_PORT, podLookups } from './demo-dns.js';
-import { DEMO_HTTP_PORT, DEMO_HTTPS_PORT, fetchThroughIngress, ingressBackendKeys, resolveIngressTarget } from './demo-ingress.js';
-import { cleanupMode, demoPinRoot, modeArgs, programmedExcerpt, unavailableReason, type DemoMode } from './demo-modes.js';
+import { DEMO_HTTP_PORT, DEMO_HTTPS_PORT, fetchThroughIngressWhenReady, ingressBackendKeys, resolveIngressTarget } from './demo-ingress.js';
+import { demoPinRoot, leftoversOf, modeArgs, programmedExcerpt, unavailableReason, type DemoMode } from './demo-modes.js';
 import { checkTarget, displayService, formatLogRecords, renderCheck, renderComparison, type ModeOutcome, type TargetCheck } from './demo-report.js';
+import { fallbackReason, residentMB, stopOrphanNginx, stopWithin } from './demo-process.js';
 
 const TESTBED_NAME = 'demo';
 const NODE_NAME = 'node-a';
 const POD_CIDR = '10.244.0.0/16';
 const EXCERPT_SERVICE = 'default/my-service';
-const AGENT_STOP_TIMEOUT_MS = 5_000;
 /** Generous: on a loaded machine Node's start-up alone can take many seconds. */
 const FIRST_SYNC_TIMEOUT_MS = 90_000;
 const INGRESS_READY_TIMEOUT_MS = 15_000;
@@ -53,7 +52,9 @@ class Interrupted extends SvcplaneError {
 type Print = (line?: string) => void;
 
 interface Scenario {
+  /** The endpoints the checks reach (only those get a pod). */
   readonly pods: readonly DemoPod[];
+  readonly dnsPod: string | undefined;
   readonly targets: readonly DemoTarget[];
   readonly clusterIP: string;
 }
@@ -87,12 +88,20 @@ class DemoRun {
     this.print(`Pods       an identity server in each pod, ${portCount} ports listening (${pods.filter((p) => p.http.length > 0).length} pods answer HTTP)  [${serversTook}]`);
 
     const outcomes: ModeOutcome[] = [];
-    for (const [i, mode] of this.modes.entries()) outcomes.push(await this.runMode(tb, scenario, mode, i === 0));
+    let previous: DemoMode | undefined;
+    for (const mode of this.modes) {
+      const outcome = await this.runMode(tb, scenario, mode, previous);
+      outcomes.push(outcome);
+      if (outcome.result !== 'skipped') previous = mode;
+    }
     return outcomes;
   }
 
-  /** One mode: the agent, the checks, what it programmed, then the agent stopped and its dataplane removed. */
-  private async runMode(tb: Testbed, scenario: Scenario, mode: DemoMode, first: boolean): Promise<ModeOutcome> {
+  /**
+   * One mode: the agent (which removes the previous mode's dataplane as it starts), the checks,
+   * what it programmed, then the agent stopped (its dataplane stays, as kube-proxy's does).
+   */
+  private async runMode(tb: Testbed, scenario: Scenario, mode: DemoMode, previous: DemoMode | undefined): Promise<ModeOutcome> {
     this.checkAborted();
     this.print();
     this.print(`=== ${mode} ${'='.repeat(Math.max(3, 60 - mode.length))}`);
@@ -110,6 +119,12 @@ class DemoRun {
       const ran = agent.logs.find((r) => r.msg === 'synced proxy rules')?.['mode'];
       if (ran !== mode) throw new DemoError(`the agent ran ${String(ran)} instead of ${mode}: ${fallbackReason(agent) ?? 'no reason logged'}`);
       this.print(`Agent      svcplane run --mode ${mode} --ingress --dns-listen ${NODE_IP}:${DEMO_DNS_PORT} in ${tb.nodeNs}, first sync done  [${seconds(firstSyncMs)}]`);
+      if (previous !== undefined) {
+        const left = await leftoversOf(previous, tb);
+        if (left !== '') throw new DemoError(`the ${previous} mode's ${left} are still in ${tb.nodeNs}: the ${mode} agent did not remove them`);
+        const said = agent.logs.some((r) => typeof r.msg === 'string' && r.msg.startsWith('removing'));
+        this.print(`Switched   nothing of the ${previous} mode is left in the kernel${said ? ' (the agent removed it at start-up)' : ''}`);
+      }
       const checks: TargetCheck[] = [];
       for (const target of scenario.targets) {
         this.checkAborted();
@@ -119,7 +134,7 @@ class DemoRun {
         this.print(renderCheck(check));
       }
       this.checkAborted();
-      const dns = await this.showDns(tb, scenario.pods[0]?.name, first);
+      const dns = await this.showDns(tb, scenario.dnsPod, previous === undefined);
       this.checkAborted();
       const excerpt = await programmedExcerpt(mode, tb, EXCERPT_SERVICE, scenario.clusterIP);
       this.print();
@@ -139,16 +154,14 @@ class DemoRun {
       this.printAgentTail(agent);
       return { mode, result: 'FAILED', note: (err as Error).message.split('\n')[0] ?? '' };
     } finally {
-      if (!this.aborted) await this.stopAgent(tb, mode);
+      if (!this.aborted) await this.stopAgent(mode);
     }
   }
 
   /** Ingress targets wait for nginx to load the route (it follows the first sync); the others go at once. */
   private async send(tb: Testbed, t: DemoTarget): Promise<RequestResult[]> {
     if (t.kind !== 'Ingress') return t.protocol === 'TCP' ? tb.tcpRequests(t.from, t.ip, t.port, t.count) : tb.udpRequests(t.from, t.ip, t.port, t.count);
-    const deadline = performance.now() + INGRESS_READY_TIMEOUT_MS;
-    while (!(await fetchThroughIngress(tb.clientNs, { ...t, count: 1 }))[0]?.ok && performance.now() < deadline) await delay(200);
-    return fetchThroughIngress(tb.clientNs, t);
+    return fetchThroughIngressWhenReady(tb.clientNs, t, INGRESS_READY_TIMEOUT_MS);
   }
 
   /** Cluster DNS from the agent, looked up from a pod namespace (shown in full for the first mode). */
@@ -171,14 +184,13 @@ class DemoRun {
     for (const line of formatLogRecords(agent.logs.slice(-15))) this.print(`  ${line}`);
   }
 
-  private async stopAgent(tb: Testbed, mode: DemoMode): Promise<void> {
+  private async stopAgent(mode: DemoMode): Promise<void> {
     const agent = this.agent;
     this.agent = undefined;
     const note = agent ? await stopWithin(agent) : 'not started';
     // An agent stopped before its signal handlers were set leaves its nginx behind, holding port 80.
     await stopOrphanNginx(join(this.stateDir, mode, 'nginx.pid'));
-    await cleanupMode(mode, tb);
-    this.print(`Stopped    agent ${note}; svcplane cleanup --mode ${mode} removed what it programmed`);
+    this.print(`Stopped    agent ${note}; its ${mode} dataplane stays until the next agent (or the teardown) removes it`);
   }
 
   private agentArgs(mode: DemoMode, tb: Testbed): string[] {
@@ -218,9 +230,13 @@ class DemoRun {
     const targets = TARGETS.map((t) => resolveTarget(state, pods, t, NODE_IP));
     const ingress = resolveIngressTarget(state, pods, ingresses, NODE_IP, INGRESS_REQUESTS);
     if (ingress) targets.push(ingress);
+    // A pod (a namespace, an identity server) only for endpoints the checks reach: the agent
+    // programs every endpoint regardless, and each pod costs a process on a machine it shares.
+    const reached = new Set(targets.flatMap((t) => t.expected.map((p) => p.name)));
+    const used = pods.filter((p) => reached.has(p.name));
     const clusterIP = targets[0]?.ip ?? '';
-    this.print(`svcplane demo: ${state.size} service ports and ${ingresses.length} Ingress from ${this.examples}, ${pods.length} endpoint pods; modes: ${this.modes.join(', ')}`);
-    return { pods, targets, clusterIP };
+    this.print(`svcplane demo: ${state.size} service ports and ${ingresses.length} Ingress from ${this.examples}; pods for the ${used.length} endpoints the checks reach; modes: ${this.modes.join(', ')}`);
+    return { pods: used, dnsPod: targets[0]?.expected[0]?.name, targets, clusterIP };
   }
 
   private checkAborted(): void {
@@ -231,54 +247,17 @@ class DemoRun {
     const started = performance.now();
     const tb = await this.building?.catch(() => undefined);
     const agentNote = this.agent ? await stopWithin(this.agent) : undefined;
+    // The last eBPF agent's pins (its links hold the programs on the test bed's cgroup), before
+    // the cgroup goes.
+    if (existsSync(demoPinRoot(TESTBED_NAME))) rmSync(demoPinRoot(TESTBED_NAME), { recursive: true, force: true });
     await tb?.destroy();
     // Also whatever a build interrupted half-way left behind.
     await cleanupStaleTestbeds(TESTBED_NAME);
     rmSync(this.stateDir, { recursive: true, force: true });
-    // An interrupted eBPF run leaves its pins (the links hold the programs): remove them too.
-    if (existsSync(demoPinRoot(TESTBED_NAME))) rmSync(demoPinRoot(TESTBED_NAME), { recursive: true, force: true });
     const left = (await listNetns()).filter((ns) => ns.startsWith(`${NETNS_PREFIX}${TESTBED_NAME}-`));
     if (left.length > 0) throw new DemoError(`teardown left network namespaces behind: ${left.join(', ')}`);
     this.print();
     this.print(`Teardown   ${agentNote === undefined ? '' : `agent ${agentNote}, `}test bed deleted  [${since(started)}]`);
-  }
-}
-
-/** The reason the agent logged for not running the requested mode. */
-function fallbackReason(agent: AgentProcess): string | undefined {
-  const r = agent.logs.find((l) => typeof l['reason'] === 'string' && typeof l['using'] === 'string');
-  return r === undefined ? undefined : String(r['reason']);
-}
-
-async function stopWithin(agent: AgentProcess): Promise<string> {
-  if (agent.pid === undefined) return 'not started';
-  const stop = agent.kill('SIGTERM').then((code) => (code === null ? 'stopped' : `exit ${code}`));
-  return Promise.race([stop, delay(AGENT_STOP_TIMEOUT_MS).then(() => 'killed after no exit on SIGTERM')]);
-}
-
-/** Stops the nginx whose pid file this is, if it still runs (SIGTERM, then SIGKILL). */
-async function stopOrphanNginx(pidFile: string): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(pidFile, 'utf8').trim());
-  } catch {
-    return;
-  }
-  const alive = (): boolean => Number.isInteger(pid) && pid > 1 && existsSync(`/proc/${pid}`);
-  if (!alive()) return;
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 30 && alive(); i++) await delay(100);
-  if (alive()) process.kill(pid, 'SIGKILL');
-}
-
-/** VmRSS of a process, in MB (undefined once it is gone). */
-function residentMB(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const kB = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kB === undefined ? undefined : Number(kB) / 1024;
-  } catch {
-    return undefined;
   }
 }
 
