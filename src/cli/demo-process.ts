@@ -1,6 +1,7 @@
 // The demo's processes: stopping an agent within a deadline, the nginx an agent killed early
 // leaves behind, the agent's memory, and why it ran another mode than asked.
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AgentProcess } from '../testbed/agent-process.js';
 
@@ -28,9 +29,20 @@ export async function stopOrphanNginx(pidFile: string): Promise<void> {
   }
   const alive = (): boolean => Number.isInteger(pid) && pid > 1 && existsSync(`/proc/${pid}`);
   if (!alive()) return;
+  // Only that nginx (its command line names the pid file's directory), never a process that reused a stale pid.
+  const cmdline = readCmdline(pid);
+  if (!cmdline.includes('nginx') || !cmdline.includes(dirname(pidFile))) return;
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 30 && alive(); i++) await delay(100);
   if (alive()) process.kill(pid, 'SIGKILL');
+}
+
+function readCmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    return '';
+  }
 }
 
 /** VmRSS of a process, in MB (undefined once it is gone). */

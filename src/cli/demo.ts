@@ -189,7 +189,7 @@ class DemoRun {
     this.agent = undefined;
     const note = agent ? await stopWithin(agent) : 'not started';
     // An agent stopped before its signal handlers were set leaves its nginx behind, holding port 80.
-    await stopOrphanNginx(join(this.stateDir, mode, 'nginx.pid'));
+    await stopOrphanNginx(join(this.stateDir, 'nginx.pid'));
     this.print(`Stopped    agent ${note}; its ${mode} dataplane stays until the next agent (or the teardown) removes it`);
   }
 
@@ -208,7 +208,8 @@ class DemoRun {
       // Never the host's resolvers: other names get a quick SERVFAIL (nothing listens there).
       '--dns-upstream', `127.0.0.1:${DEMO_DNS_PORT}`,
       '--ingress', '--http-listen', `${NODE_IP}:${DEMO_HTTP_PORT}`, '--https-listen', `${NODE_IP}:${DEMO_HTTPS_PORT}`,
-      '--ingress-state-dir', join(this.stateDir, mode),
+      // One for every mode (the agents run one at a time): its default certificate is made once.
+      '--ingress-state-dir', this.stateDir,
       ...modeArgs(mode, tb),
     ];
   }
