@@ -16,5 +16,5 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     dataPlane: true, vm: true, out: process.stderr,
   });
   process.stdout.write(renderTables(report));
-  for (const f of writeReport('.cache/bench', report)) console.log(`wrote ${f}`);
+  for (const f of await writeReport('.cache/bench', report)) console.log(`wrote ${f}`);
 }

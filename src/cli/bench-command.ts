@@ -4,7 +4,7 @@ import { PROXY_MODES, type ProxyMode } from '../agent/config.js';
 import { parseDuration } from '../util/duration.js';
 import { runBench } from '../bench/run-bench.js';
 import { renderTables } from '../bench/report/table.js';
-import { writeReport } from '../bench/report/write-report.js';
+import { BenchResultsError, readResults, writeCharts, writeReport } from '../bench/report/write-report.js';
 import { renderDnsBench, runDnsBench } from '../bench/dns-bench.js';
 import { renderIngressTable, runIngressBench } from '../bench/ingress-bench.js';
 import { renderUserspaceTable, runUserspaceBench } from '../bench/userspace-bench.js';
@@ -18,6 +18,7 @@ interface BenchFlags {
   readonly duration: string;
   readonly runs: string;
   readonly out?: string;
+  readonly chartsFrom?: string;
   readonly dataplane: boolean;
   readonly vm: boolean;
   readonly dns: boolean;
@@ -49,7 +50,8 @@ export function registerBench(program: Command): void {
     .option('--endpoints <n>', 'endpoints per service', '10')
     .option('--duration <d>', 'traffic per measurement', '5s')
     .option('--runs <n>', 'repetitions of every measurement (medians and spread are reported)', '3')
-    .option('--out <dir>', 'write results.json and SVG charts here')
+    .option('--out <dir>', 'write results.json and the charts (SVG and PNG) here')
+    .option('--charts-from <results.json>', 'measure nothing: draw the charts of an earlier run into --out')
     .option('--no-dataplane', 'control plane only (no traffic)')
     .option('--no-vm', 'skip modes this kernel lacks instead of running them in the VM')
     .option('--no-dns', 'skip the DNS section (svcplane dns against Knot, with dnsperf)')
@@ -59,6 +61,7 @@ export function registerBench(program: Command): void {
     .option('--ingress-only', 'measure only the Ingress controller')
     .option('--ingresses <n>', 'Ingresses loaded while measuring the ingress', '1000')
     .action(async (flags: BenchFlags) => {
+      if (flags.chartsFrom !== undefined) return chartsFrom(flags.chartsFrom, flags.out);
       if (flags.ingressOnly) return benchIngress(flags);
       if (!flags.dnsOnly) await runModes(flags);
       if (flags.dns || flags.dnsOnly) {
@@ -67,6 +70,11 @@ export function registerBench(program: Command): void {
       }
       if (flags.ingress && !flags.dnsOnly) await benchIngress(flags);
     });
+}
+
+async function chartsFrom(results: string, out: string | undefined): Promise<void> {
+  if (out === undefined) throw new BenchResultsError('--charts-from needs --out DIR (where the charts go)');
+  for (const f of await writeCharts(out, readResults(results))) process.stderr.write(`wrote ${f}\n`);
 }
 
 async function runModes(flags: BenchFlags): Promise<void> {
@@ -92,7 +100,7 @@ async function runKernelModes(flags: BenchFlags): Promise<void> {
     dataPlane: flags.dataplane, vm: flags.vm, out: process.stderr,
   });
   process.stdout.write(renderTables(report));
-  if (flags.out) for (const f of writeReport(flags.out, report)) process.stderr.write(`wrote ${f}\n`);
+  if (flags.out) for (const f of await writeReport(flags.out, report)) process.stderr.write(`wrote ${f}\n`);
 }
 
 async function benchIngress(flags: BenchFlags): Promise<void> {

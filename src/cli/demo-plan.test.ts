@@ -6,7 +6,8 @@ import { defaultNodeContext } from '../state/node-context.js';
 import { ObjectStore } from '../state/object-store.js';
 import { makeEndpoint, makeService, makeSlice } from '../state/test-builders.js';
 import type { FamilyState } from '../state/types.js';
-import { demoPods, DemoError, loadDemoState, resolveTarget } from './demo-plan.js';
+import { demoPods, DemoError, loadDemo, resolveTarget } from './demo-plan.js';
+import { ingressBackendKeys, parseCurlPages, resolveIngressTarget } from './demo-ingress.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples', import.meta.url));
 const NODE = { manifests: EXAMPLES, nodeName: 'node-a', nodeIP: '192.168.77.1', clusterCIDR: '10.244.0.0/16' };
@@ -18,8 +19,8 @@ function stateOf(events: SourceEvent[]): FamilyState {
 }
 
 describe('demoPods on the bundled examples', async () => {
-  const state = await loadDemoState(NODE);
-  const pods = demoPods(state, '10.244.0.0/16', 'node-a');
+  const { state, ingresses } = await loadDemo(NODE);
+  const pods = demoPods(state, '10.244.0.0/16', 'node-a', ingressBackendKeys(state, ingresses));
   const byIP = new Map(pods.map((p) => [p.ip, p]));
 
   it('makes one pod per endpoint address inside the pod CIDR, and none for others', () => {
@@ -31,7 +32,7 @@ describe('demoPods on the bundled examples', async () => {
   });
 
   it("gives my-service's endpoints their port and node", () => {
-    expect(byIP.get('10.244.1.11')).toEqual({ name: 'my-service-1', ip: '10.244.1.11', nodeName: 'node-a', node: 'local', tcp: [9376], udp: [] });
+    expect(byIP.get('10.244.1.11')).toEqual({ name: 'my-service-1', ip: '10.244.1.11', nodeName: 'node-a', node: 'local', tcp: [9376], udp: [], http: [] });
     expect(byIP.get('10.244.2.11')).toMatchObject({ nodeName: 'node-b', node: 'remote', tcp: [9376] });
   });
 
@@ -39,6 +40,20 @@ describe('demoPods on the bundled examples', async () => {
     expect(byIP.get('10.244.1.71')).toMatchObject({ name: 'dns-1', tcp: [53], udp: [53] });
     const multi = pods.find((p) => p.name === 'multi-port-1');
     expect(multi?.tcp).toEqual([9376, 9377]);
+  });
+
+  it("serves HTTP on the endpoints of the Ingress's backend, and only there", () => {
+    expect(ingressBackendKeys(state, ingresses)).toEqual(new Set(['default/web:http']));
+    expect(byIP.get('10.244.1.101')).toEqual({ name: 'web-1', ip: '10.244.1.101', nodeName: 'node-a', node: 'local', tcp: [], udp: [], http: [8080] });
+    expect(pods.filter((p) => p.http.length > 0).map((p) => p.name)).toEqual(['web-1', 'web-2']);
+  });
+
+  it("resolves the Ingress to the node's HTTP port with its host and path, expecting the backend's endpoints", () => {
+    const t = resolveIngressTarget(state, pods, ingresses, '192.168.77.1', 20);
+    expect(t).toMatchObject({ kind: 'Ingress', ip: '192.168.77.1', port: 80, from: 'client', count: 20, http: { host: 'web.example.com', path: '/' } });
+    expect(t?.expected.map((p) => p.ip)).toEqual(['10.244.1.101', '10.244.2.101']);
+    expect(t?.title).toContain('-> default/web:http (cluster IP 10.96.0.108)');
+    expect(resolveIngressTarget(state, pods, [], '192.168.77.1', 20)).toBeUndefined();
   });
 
   it('sorts pods by address numerically', () => {
@@ -93,5 +108,15 @@ describe('demoPods and resolveTarget on synthetic state', () => {
     const slice = makeSlice({ ports: [{ name: 'sctp', protocol: 'SCTP', port: 8080 }], endpoints: [makeEndpoint('10.244.1.9')] });
     const state = stateOf([{ type: 'service-upsert', service: svc }, { type: 'slice-upsert', slice }]);
     expect(demoPods(state, '10.244.0.0/16', 'node-a')).toEqual([]);
+  });
+});
+
+describe('parseCurlPages', () => {
+  const mark = (code: number): string => `\n@@svcplane-demo-status ${code}\n`;
+  it('reads each body and status; errors, non-200 answers and missing pages fail', () => {
+    const out = `web-1\n${mark(200)}web-2\n${mark(200)}<html>bad gateway</html>${mark(502)}${mark(0)}`;
+    expect(parseCurlPages(out, 5)).toEqual([
+      { ok: true, identity: 'web-1' }, { ok: true, identity: 'web-2' }, { ok: false, error: 'other:HTTP 502' }, { ok: false, error: 'refused' }, { ok: false, error: 'timeout' },
+    ]);
   });
 });

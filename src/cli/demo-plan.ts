@@ -1,13 +1,15 @@
 // What the demo builds and tests, derived from the desired state of the bundled
 // examples: one pod per endpoint address inside the pod CIDR (addresses outside
 // it, like the selector-less example's 192.0.2.42, get no pod and are never
-// contacted), and the traffic targets with the pods expected to answer them.
+// contacted), and the traffic targets with the pods expected to answer them. Endpoints of a
+// service port an Ingress sends to serve HTTP instead of the line protocol.
 import { nodeContextFrom, resolveConfig } from '../agent/config.js';
 import { cidrContains, parseIP } from '../model/ip.js';
 import { DesiredStateBuilder } from '../state/desired-state.js';
 import { ObjectStore } from '../state/object-store.js';
 import { SvcplaneError } from '../util/errors.js';
 import type { EndpointInfo, FamilyState, ServicePortState } from '../state/types.js';
+import type { Ingress } from '../model/ingress-types.js';
 import { formatErrors } from './format.js';
 import { loadManifests } from './load-manifests.js';
 
@@ -26,6 +28,8 @@ export interface DemoPod {
   /** Ports the pod must listen on, sorted. */
   readonly tcp: readonly number[];
   readonly udp: readonly number[];
+  /** TCP ports answering HTTP (an Ingress backend's endpoints). */
+  readonly http: readonly number[];
 }
 
 export type TrafficSource = 'node' | 'client';
@@ -33,8 +37,8 @@ export type TrafficSource = 'node' | 'client';
 export interface DemoTarget {
   /** `namespace/name:port` of the service port. */
   readonly service: string;
-  /** 'ClusterIP' or 'NodePort': how the target is addressed. */
-  readonly kind: 'ClusterIP' | 'NodePort';
+  /** How the target is addressed: a service's cluster IP or node port, or an Ingress host. */
+  readonly kind: 'ClusterIP' | 'NodePort' | 'Ingress';
   readonly protocol: 'TCP' | 'UDP';
   readonly ip: string;
   readonly port: number;
@@ -42,6 +46,10 @@ export interface DemoTarget {
   readonly count: number;
   /** Pods the agent should balance across (every one must answer). */
   readonly expected: readonly DemoPod[];
+  /** The heading when the address alone does not say it (an Ingress: its host, path and route). */
+  readonly title?: string;
+  /** An Ingress target: the Host header and path of its requests. */
+  readonly http?: { readonly host: string; readonly path: string };
 }
 
 /** A target as asked for by the demo, before it is resolved against the desired state. */
@@ -59,14 +67,20 @@ export interface DemoNode {
   readonly clusterCIDR: string;
 }
 
-/** The IPv4 desired state of the manifests, computed as `plan` and the agent compute it. */
-export async function loadDemoState(node: DemoNode): Promise<FamilyState> {
+export interface DemoManifests {
+  readonly state: FamilyState;
+  readonly ingresses: readonly Ingress[];
+}
+
+/** The IPv4 desired state of the manifests, computed as `plan` and the agent compute it, and their Ingresses. */
+export async function loadDemo(node: DemoNode): Promise<DemoManifests> {
   const cfg = resolveConfig({ mode: 'iptables', manifests: [node.manifests], nodeName: node.nodeName, nodeIP: node.nodeIP, clusterCIDR: node.clusterCIDR });
   const { events, errors } = await loadManifests(cfg.manifests, cfg.serviceCIDRs);
   if (errors.length > 0) throw new DemoError(`the manifests do not validate:\n${formatErrors(errors, 'skipped')}`);
   const store = new ObjectStore();
   store.apply(events);
-  return new DesiredStateBuilder(nodeContextFrom(cfg)).update(store, 'all').state.IPv4;
+  const ingresses = events.flatMap((e) => (e.type === 'ingress-upsert' ? [e.ingress] : []));
+  return { state: new DesiredStateBuilder(nodeContextFrom(cfg)).update(store, 'all').state.IPv4, ingresses };
 }
 
 /** Endpoints a service port may send to: the Cluster-policy set plus the Local-policy set. */
@@ -74,13 +88,17 @@ function usableEndpoints(sp: ServicePortState): EndpointInfo[] {
   return [...sp.clusterEndpoints, ...sp.localEndpoints];
 }
 
-/** One pod per endpoint IP inside `podCIDR`, with every port and protocol it serves. */
-export function demoPods(state: FamilyState, podCIDR: string, localNode: string): DemoPod[] {
+/**
+ * One pod per endpoint IP inside `podCIDR`, with every port and protocol it serves; the
+ * endpoints of the service ports in `httpPorts` (keys) serve HTTP.
+ */
+export function demoPods(state: FamilyState, podCIDR: string, localNode: string, httpPorts: ReadonlySet<string> = new Set()): DemoPod[] {
   interface Draft {
     firstService: string;
     nodeName: string;
     tcp: Set<number>;
     udp: Set<number>;
+    http: Set<number>;
   }
   const byIP = new Map<string, Draft>();
   const ports = [...state.values()].sort((a, b) => a.key.localeCompare(b.key));
@@ -91,10 +109,10 @@ export function demoPods(state: FamilyState, podCIDR: string, localNode: string)
       if (!cidrContains(podCIDR, ep.ip)) continue;
       let draft = byIP.get(ep.ip);
       if (!draft) {
-        draft = { firstService: sp.serviceName, nodeName: ep.nodeName ?? '', tcp: new Set(), udp: new Set() };
+        draft = { firstService: sp.serviceName, nodeName: ep.nodeName ?? '', tcp: new Set(), udp: new Set(), http: new Set() };
         byIP.set(ep.ip, draft);
       }
-      (sp.protocol === 'TCP' ? draft.tcp : draft.udp).add(ep.port);
+      (sp.protocol === 'UDP' ? draft.udp : httpPorts.has(sp.key) ? draft.http : draft.tcp).add(ep.port);
     }
   }
   const counters = new Map<string, number>();
@@ -110,6 +128,7 @@ export function demoPods(state: FamilyState, podCIDR: string, localNode: string)
         node: d.nodeName === localNode ? 'local' : 'remote',
         tcp: [...d.tcp].sort((a, b) => a - b),
         udp: [...d.udp].sort((a, b) => a - b),
+        http: [...d.http].sort((a, b) => a - b),
       };
     });
 }

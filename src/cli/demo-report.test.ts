@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestResult } from '../testbed/traffic.js';
 import type { DemoPod, DemoTarget } from './demo-plan.js';
-import { checkTarget, displayService, formatLogRecords, renderCheck, renderTable, rulesExcerpt } from './demo-report.js';
+import { parseDemoModes } from './demo-modes.js';
+import { checkTarget, displayService, formatLogRecords, renderCheck, renderComparison, renderTable, rulesExcerpt } from './demo-report.js';
 
-const pod = (name: string, ip: string): DemoPod => ({ name, ip, nodeName: 'node-a', node: 'local', tcp: [9376], udp: [] });
+const pod = (name: string, ip: string): DemoPod => ({ name, ip, nodeName: 'node-a', node: 'local', tcp: [9376], udp: [], http: [] });
 const A = pod('web-1', '10.244.1.1');
 const B = pod('web-2', '10.244.1.2');
 const TARGET: DemoTarget = { service: 'default/web:', kind: 'ClusterIP', protocol: 'TCP', ip: '10.96.0.1', port: 80, from: 'node', count: 4, expected: [A, B] };
@@ -46,6 +47,42 @@ describe('renderCheck', () => {
 
   it('marks a failing check', () => {
     expect(renderCheck(checkTarget(TARGET, [ok('web-1'), ok('web-1'), ok('web-1'), ok('web-1')]))).toContain('  FAIL: web-2 (10.244.1.2) never answered');
+  });
+});
+
+describe('renderComparison', () => {
+  const INGRESS: DemoTarget = { ...TARGET, kind: 'Ingress', count: 2, title: 'Ingress default/web  http://web.example.com/ ...' };
+  it('puts the modes side by side: result, first sync, checks passed, answers per kind, DNS, memory; notes below', () => {
+    const passed = [checkTarget(TARGET, [ok('web-1'), ok('web-2'), ok('web-2'), ok('web-1')]), checkTarget(INGRESS, [ok('web-1'), ok('web-2')])];
+    const failing = [checkTarget(TARGET, [ok('web-1'), ok('web-1'), ok('web-1'), { ok: false, error: 'timeout' }]), checkTarget(INGRESS, [ok('web-1'), ok('web-2')])];
+    expect(
+      renderComparison([
+        { mode: 'iptables', result: 'passed', firstSyncMs: 4210, checks: passed, dns: { answered: 4, total: 4 }, rssMB: 101.4 },
+        { mode: 'ipvs', result: 'skipped', note: 'skipped: the kernel has no IPVS' },
+        { mode: 'ebpf', result: 'FAILED', firstSyncMs: 5000, checks: failing, dns: { answered: 3, total: 4 }, note: 'failed: default/web' },
+      ]),
+    ).toEqual([
+      'mode      result   first sync  checks passed  service answers  DNS lookups  Ingress pages  agent RSS',
+      '--------  -------  ----------  -------------  ---------------  -----------  -------------  ---------',
+      'iptables  passed        4.2 s            2/2              4/4          4/4            2/2     101 MB',
+      'ipvs      skipped           -              -                -            -              -          -',
+      'ebpf      FAILED        5.0 s            1/2              3/4          3/4            2/2          -',
+      '',
+      'ipvs: skipped: the kernel has no IPVS',
+      'ebpf: failed: default/web',
+    ]);
+  });
+
+  it('renders an Ingress check under its own title', () => {
+    expect(renderCheck(checkTarget(INGRESS, [ok('web-1'), ok('web-2')])).split('\n')[0]).toBe(INGRESS.title);
+  });
+});
+
+describe('parseDemoModes', () => {
+  it('takes all (every mode, kube-proxy modes first) or one mode, and refuses anything else by name', () => {
+    expect(parseDemoModes('all')).toEqual(['iptables', 'nftables', 'ipvs', 'ebpf', 'userspace']);
+    expect(parseDemoModes('ebpf')).toEqual(['ebpf']);
+    expect(() => parseDemoModes('kernelspace')).toThrow(/--mode: expected all or one of iptables, nftables, ipvs, ebpf, userspace, got "kernelspace"/);
   });
 });
 

@@ -44,7 +44,7 @@ const SOURCE_LABEL = { node: 'from the node', client: 'from the client namespace
 export function renderCheck(check: TargetCheck): string {
   const t = check.target;
   const noun = t.protocol === 'TCP' ? 'connections' : 'queries';
-  const lines = [`${displayService(t.service)}  ${t.kind} ${t.ip}:${t.port}/${t.protocol}, ${t.count} ${noun} ${SOURCE_LABEL[t.from]}`];
+  const lines = [t.title ?? `${displayService(t.service)}  ${t.kind} ${t.ip}:${t.port}/${t.protocol}, ${t.count} ${noun} ${SOURCE_LABEL[t.from]}`];
   const total = check.rows.reduce((n, r) => n + r.answers, 0) + sum(check.unexpected.values());
   const body: string[][] = check.rows.map((r) => [r.pod.name, r.pod.ip, r.pod.nodeName || '-', String(r.answers), share(r.answers, t.count)]);
   for (const [name, n] of check.unexpected) body.push([`${name} (not an endpoint)`, '?', '?', String(n), share(n, t.count)]);
@@ -57,6 +57,48 @@ export function renderCheck(check: TargetCheck): string {
       : check.problems.map((p) => `  FAIL: ${p}`).join('\n'),
   );
   return lines.join('\n');
+}
+
+/** How one mode's run went, for the table comparing the modes. */
+export interface ModeOutcome {
+  readonly mode: string;
+  readonly result: 'passed' | 'FAILED' | 'skipped';
+  /** Why it was skipped, or what failed. */
+  readonly note?: string;
+  /** From starting the agent to its first sync. */
+  readonly firstSyncMs?: number;
+  readonly checks?: readonly TargetCheck[];
+  readonly dns?: { readonly answered: number; readonly total: number };
+  /** The agent's resident memory once the checks are done. */
+  readonly rssMB?: number;
+}
+
+function answered(checks: readonly TargetCheck[], kinds: readonly string[]): string {
+  const own = checks.filter((c) => kinds.includes(c.target.kind));
+  if (own.length === 0) return '-';
+  const ok = own.reduce((n, c) => n + c.rows.reduce((m, r) => m + r.answers, 0), 0);
+  return `${ok}/${own.reduce((n, c) => n + c.target.count, 0)}`;
+}
+
+/** The modes side by side: the same checks, what answered, how long the first sync took, memory. */
+export function renderComparison(outcomes: readonly ModeOutcome[]): string[] {
+  const rows = outcomes.map((o) => [
+    o.mode,
+    o.result,
+    o.firstSyncMs === undefined ? '-' : `${(o.firstSyncMs / 1000).toFixed(1)} s`,
+    o.checks === undefined ? '-' : `${o.checks.filter((c) => c.problems.length === 0).length}/${o.checks.length}`,
+    o.checks === undefined ? '-' : answered(o.checks, ['ClusterIP', 'NodePort']),
+    o.dns === undefined ? '-' : `${o.dns.answered}/${o.dns.total}`,
+    o.checks === undefined ? '-' : answered(o.checks, ['Ingress']),
+    o.rssMB === undefined ? '-' : `${Math.round(o.rssMB)} MB`,
+  ]);
+  const table = renderTable(
+    ['mode', 'result', 'first sync', 'checks passed', 'service answers', 'DNS lookups', 'Ingress pages', 'agent RSS'],
+    rows,
+    ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+  );
+  const notes = outcomes.filter((o) => o.note !== undefined).map((o) => `${o.mode}: ${o.note}`);
+  return [...table, ...(notes.length > 0 ? ['', ...notes] : [])];
 }
 
 type Align = 'left' | 'right';

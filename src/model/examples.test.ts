@@ -69,6 +69,9 @@ describe('examples', () => {
     expect(new Set(keys).size).toBe(keys.length);
     const ips = services(all).flatMap((s) => s.clusterIPs);
     expect(new Set(ips).size).toBe(ips.length);
+    // One pod per endpoint address in the demo: two services sharing one would share its pod.
+    const endpoints = slices(all).flatMap((sl) => sl.endpoints.flatMap((e) => e.addresses));
+    expect(endpoints.filter((ip, i) => endpoints.indexOf(ip) !== i)).toEqual([]);
   });
 
   it('selector.yaml: my-service TCP 80 -> 9376 with 3 endpoints on two nodes', () => {
@@ -99,5 +102,14 @@ describe('examples', () => {
     ['named-target-port.yaml', (s) => s.ports[0]?.targetPort, 'http-web'],
   ])('%s shows its scenario', (file, pick, want) => {
     expect(pick(theService(file).service)).toEqual(want);
+  });
+
+  it('ingress.yaml: an Ingress for web.example.com / to web:80, whose endpoints serve 8080', () => {
+    const objects = load('ingress.yaml');
+    const ingress = objects.flatMap((o) => (o.kind === 'Ingress' ? [o.value] : []));
+    expect(ingress.map((i) => i.rules.map((r) => [r.host, r.paths.map((p) => [p.path, p.pathType, p.backend])]))).toEqual([
+      [['web.example.com', [['/', 'Prefix', { service: 'web', port: 80 }]]]],
+    ]);
+    expect(theService('ingress.yaml').service.ports).toEqual([{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 0 }]);
   });
 });

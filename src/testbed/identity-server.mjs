@@ -3,17 +3,22 @@
 // TCP: on connect writes "<name>\n", then answers every line with "<name>:<line>"
 // and keeps the connection open (long-lived connections can be tested).
 // UDP: answers every datagram with "<name>".
+// HTTP ("http" ports): answers every request with 200 and the body "<name>\n" (an Ingress backend),
+// then closes the connection: a proxy in front (nginx) dials again for its next request, and the
+// dataplane balances each dial afresh.
 // stdout: one JSON object per line: {"event":"ready"} once all ports listen,
 // then {"event":"tcp"|"udp","port":N,"from":"<peer ip>","fromPort":N} per
 // connection / datagram, so tests can see the source address the pod saw.
 
 import dgram from 'node:dgram';
+import http from 'node:http';
 import net from 'node:net';
 
 const config = JSON.parse(process.argv[2] ?? '{}');
 const name = String(config.name);
 const tcpPorts = (config.tcp ?? []).map(Number);
 const udpPorts = (config.udp ?? []).map(Number);
+const httpPorts = (config.http ?? []).map(Number);
 
 const report = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 const peer = (address) => (address.startsWith('::ffff:') ? address.slice(7) : address);
@@ -36,6 +41,15 @@ function listenTcp(port) {
     });
   });
   // '::' also accepts IPv4 (v4-mapped) unless IPv6 is off in the namespace.
+  return listen(server, port).catch(() => listen(server, port, '0.0.0.0'));
+}
+
+function listenHttp(port) {
+  const server = http.createServer((req, res) => {
+    report({ event: 'tcp', port, from: peer(req.socket.remoteAddress ?? ''), fromPort: req.socket.remotePort });
+    res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
+    res.end(`${name}\n`);
+  });
   return listen(server, port).catch(() => listen(server, port, '0.0.0.0'));
 }
 
@@ -68,7 +82,7 @@ function listenUdp(port) {
 }
 
 try {
-  await Promise.all([...tcpPorts.map(listenTcp), ...udpPorts.map(listenUdp)]);
+  await Promise.all([...tcpPorts.map(listenTcp), ...udpPorts.map(listenUdp), ...httpPorts.map(listenHttp)]);
   report({ event: 'ready' });
 } catch (err) {
   process.stderr.write(`identity server ${name}: ${err?.message ?? err}\n`);

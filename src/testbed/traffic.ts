@@ -148,6 +148,8 @@ export async function holdConnection(group: ProcessGroup, ns: string, ip: string
 export interface IdentityPorts {
   readonly tcp?: readonly number[];
   readonly udp?: readonly number[];
+  /** HTTP servers answering every request with the identity (Ingress backends). */
+  readonly http?: readonly number[];
 }
 
 export interface PeerRecord {
@@ -177,7 +179,7 @@ export class IdentityServer {
 
 /** Starts an identity server answering `identity` in `ns`; resolves once every port listens. */
 export async function startIdentityServer(group: ProcessGroup, ns: string, identity: string, ports: IdentityPorts): Promise<IdentityServer> {
-  const child = group.spawn(ns, process.execPath, [SERVER_SCRIPT, JSON.stringify({ name: identity, tcp: ports.tcp ?? [], udp: ports.udp ?? [] })]);
+  const child = group.spawn(ns, process.execPath, [SERVER_SCRIPT, JSON.stringify({ name: identity, tcp: ports.tcp ?? [], udp: ports.udp ?? [], http: ports.http ?? [] })]);
   const server = new IdentityServer(identity, ns, ports, child);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));

@@ -74,6 +74,7 @@ export const ERROR_CODES = {
   SVCPLANE_DEMO_INTERRUPTED: 'the demo was interrupted by a signal (control flow inside the demo only)',
   SVCPLANE_BENCH_EMPTY_SAMPLES: 'a benchmark statistic was asked of no samples (EmptySamplesError)',
   SVCPLANE_BENCH_BAD_PERCENTILE: 'a benchmark percentile outside 0-100 (PercentileRangeError)',
+  SVCPLANE_BENCH_RESULTS: 'a results.json given to bench --charts-from could not be read or is not one (BenchResultsError)',
   SVCPLANE_VM_SETUP: 'the host lacks something the test VM needs, or a bad VM option (VmSetupError)',
   SVCPLANE_VM_BOOT_FAILED: 'the test VM ended without reporting an exit code (VmBootError)',
   SVCPLANE_VM_TIMEOUT: 'the test VM outlived its time budget (VmTimeoutError)',

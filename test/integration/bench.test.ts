@@ -45,7 +45,10 @@ describe('svcplane bench', () => {
     const ipvsWhere = kernelHasIpvs() ? undefined : 'VM (emulated)';
     expect(report.controlPlane.filter((r) => r.mode === 'ipvs').map((r) => r.where)).toEqual([ipvsWhere, ipvsWhere]);
     expect(report.controlPlane.filter((r) => r.mode !== 'ipvs').every((r) => r.where === undefined)).toBe(true);
-    for (const chart of ['latency-vs-services.svg', 'sync-vs-services.svg']) expect(readFileSync(join(out, chart), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+    for (const chart of ['latency-ratio-vs-services', 'latency-vs-services', 'sync-vs-services', 'memory-vs-services']) {
+      expect(readFileSync(join(out, `${chart}.svg`), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+      expect(readFileSync(join(out, `${chart}.png`)).toString('latin1', 1, 4)).toBe('PNG');
+    }
     for (const mode of modes) expect(stdout).toContain(mode);
     expect(stderr).toContain('results.json');
   }, 960_000);
