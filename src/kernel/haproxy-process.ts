@@ -55,6 +55,11 @@ export class HaproxyProcess {
     });
   }
 
+  /** The HAProxy process (`ip netns exec` execs it, so it keeps this pid); undefined when not running. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get running(): boolean {
     return this.child !== undefined;
   }

@@ -24,12 +24,20 @@ describe('svcplane bench --modes userspace', () => {
         expect(run.p50Us, proxy).toBeGreaterThan(0);
         expect(run.p99Us, proxy).toBeGreaterThanOrEqual(run.p50Us);
         expect(run.bulkMBps, proxy).toBeGreaterThan(0);
+        expect(run.loadAvg, proxy).toBeGreaterThan(0);
+        // The two proxies' own processes did the work; iptables mode's is the kernel's, not counted.
+        if (proxy === 'iptables') expect(run.cpuUsPerConn, proxy).toBeUndefined();
+        else {
+          expect(run.cpuUsPerConn, proxy).toBeGreaterThan(0);
+          expect(run.cpuMsPerGB, proxy).toBeGreaterThan(0);
+        }
       }
     }
     expect(result.idleConnections).toBe(2000);
     expect(Number.isFinite(result.idleKBPerConnection)).toBe(true);
     for (const proxy of ['| userspace |', '| haproxy |', '| iptables |']) expect(stdout).toContain(proxy);
     expect(stdout).toMatch(/userspace \/ haproxy: \d+% of connections\/s/);
+    expect(stdout).toMatch(/load average \(1 min\) at the end of the runs: [\d.]+-[\d.]+/);
     expect(stderr).toContain('userspace.json');
     // Only the userspace section ran: no kernel-mode tables.
     expect(stdout).not.toContain('full sync');

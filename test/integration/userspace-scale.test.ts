@@ -93,9 +93,13 @@ describe('userspace proxy at scale', () => {
       expect(peak.fds).toBeGreaterThanOrEqual(before.fds + 2 * CONNECTIONS);
       expect(after).toMatchObject({ active: 0 });
       expect(after.fds).toBeLessThanOrEqual(before.fds);
-      // The issue's target is under 10 KB per idle connection; measured here about 16 KB (two
-      // Node sockets and their pipes). This bound catches regressions; the target is still open.
-      expect(rssPerConnectionKB).toBeLessThan(20);
+      // RSS growth of a bare proxy process (a small heap at the start, so the growth includes the
+      // heap V8 maps for these objects; both ends after a full GC): about 11 KB per connection,
+      // of which about 4.5 KB live JS heap (two sockets, the relay), the rest heap room and
+      // libuv/C++ socket state. The issue's target (under 10 KB per idle connection) is the
+      // agent's RSS growth, measured by `svcplane bench --modes userspace`; this bound catches
+      // regressions.
+      expect(rssPerConnectionKB).toBeLessThan(16);
     } finally {
       for (const c of clients) c.destroy();
       child.kill('SIGKILL');

@@ -7,6 +7,7 @@ import type { ListenerWant } from './planner.js';
 import { TcpProxy, type ProxyEvents } from './proxy-tcp.js';
 import { UdpProxy } from './proxy-udp.js';
 import { RoundRobin } from './round-robin.js';
+import { SharedReadBuffer } from './tcp-relay.js';
 
 interface Open {
   readonly want: ListenerWant;
@@ -30,6 +31,8 @@ export interface ReconcileResult {
 
 export class ListenerSet {
   readonly #open = new Map<string, Open>();
+  /** One read buffer for every TCP listener of the set (see tcp-relay.ts). */
+  readonly readBuffer = new SharedReadBuffer();
 
   constructor(private readonly opts: ListenerSetOptions = {}) {}
 
@@ -84,7 +87,7 @@ export class ListenerSet {
     const proxy =
       w.protocol === 'UDP'
         ? await UdpProxy.open({ ...common, ...(this.opts.udpIdleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.udpIdleTimeoutMs } : {}) })
-        : await TcpProxy.open({ ...common, ...(this.opts.dialTimeoutsMs ? { dialTimeoutsMs: this.opts.dialTimeoutsMs } : {}) });
+        : await TcpProxy.open({ ...common, readBuffer: this.readBuffer, ...(this.opts.dialTimeoutsMs ? { dialTimeoutsMs: this.opts.dialTimeoutsMs } : {}) });
     return { want: w, balancer, proxy };
   }
 

@@ -1,10 +1,12 @@
 // The TCP half of the userspace proxy: one listener per service port. Each accepted
 // connection is held (not read) while a backend is dialled with kube-proxy's escalating
-// timeouts, moving to the next backend on failure; then bytes are copied both ways
-// with back-pressure (pipe), half-close passed through, and a reset on either side
-// reset on the other. No backend at all: the client gets a RST, as in the other modes.
+// timeouts, moving to the next backend on failure; then tcp-relay.ts copies bytes both
+// ways. No backend at all: the client gets a RST, as in the other modes. Plain callbacks
+// rather than promises: this is the per-connection path, and each promise, closure and
+// listener is paid thousands of times a second.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { RoundRobin, Backend } from './round-robin.js';
+import { Relay, SharedReadBuffer } from './tcp-relay.js';
 
 /** kube-proxy's EndpointDialTimeouts: one attempt each, on the next backend every time. */
 export const DIAL_TIMEOUTS_MS: readonly number[] = [250, 500, 1000, 2000];
@@ -24,6 +26,8 @@ export interface TcpProxyOptions {
   readonly balancer: RoundRobin;
   readonly dialTimeoutsMs?: readonly number[];
   readonly events?: ProxyEvents;
+  /** The process's shared read buffer (one per listener set); default one of this proxy's own. */
+  readonly readBuffer?: SharedReadBuffer;
 }
 
 export interface TcpStats {
@@ -36,22 +40,30 @@ export interface TcpStats {
 export class TcpProxy {
   readonly stats: TcpStats = { accepted: 0, refused: 0, dialFailures: 0, active: 0 };
   readonly #sockets = new Set<Socket>();
+  readonly #readBuffer: SharedReadBuffer;
+  readonly #timeouts: readonly number[];
+  readonly #onSocketError: (err: Error) => void;
 
   private constructor(
     private readonly server: Server,
     private readonly opts: TcpProxyOptions,
-  ) {}
+  ) {
+    this.#readBuffer = opts.readBuffer ?? new SharedReadBuffer();
+    this.#timeouts = opts.dialTimeoutsMs ?? DIAL_TIMEOUTS_MS;
+    this.#onSocketError = (err) => opts.events?.socketError?.(err);
+  }
 
   static open(opts: TcpProxyOptions): Promise<TcpProxy> {
     // pauseOnConnect: nothing is read from the client until a backend takes the bytes.
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+    // noDelay on both sides, as Go (and so kube-proxy's userspace mode) sets it.
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
     const proxy = new TcpProxy(server, opts);
-    server.on('connection', (s) => proxy.#accept(s));
+    server.on('connection', (s: Socket) => proxy.#accept(s));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: opts.host, port: opts.port, backlog: 4096, exclusive: true }, () => {
         server.off('error', reject);
-        server.on('error', (err) => opts.events?.socketError?.(err));
+        server.on('error', proxy.#onSocketError);
         resolve(proxy);
       });
     });
@@ -71,87 +83,60 @@ export class TcpProxy {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  #track(s: Socket): void {
-    this.#sockets.add(s);
-    s.once('close', () => this.#sockets.delete(s));
-  }
-
   #accept(client: Socket): void {
     this.stats.accepted++;
-    client.on('error', (err) => this.opts.events?.socketError?.(err));
+    client.on('error', this.#onSocketError);
     if (this.opts.balancer.backends.length === 0) {
       this.stats.refused++;
       client.resetAndDestroy();
       return;
     }
-    this.#track(client);
+    this.#sockets.add(client);
     this.stats.active++;
-    client.once('close', () => this.stats.active--);
-    void this.#dial(client).then((server) => {
-      if (server === undefined) {
-        if (!client.destroyed) client.resetAndDestroy();
-      } else if (client.destroyed) {
-        server.destroy(); // the client left while we dialled
-      } else {
-        this.#track(server);
-        splice(client, server);
-      }
+    client.once('close', () => {
+      this.#sockets.delete(client);
+      this.stats.active--;
     });
+    // The client's address is a syscall (getpeername): only affinity needs it.
+    const clientIP = this.opts.balancer.affinitySeconds > 0 ? (client.remoteAddress ?? '') : '';
+    this.#dial(client, clientIP, 0);
   }
 
-  async #dial(client: Socket): Promise<Socket | undefined> {
-    const clientIP = client.remoteAddress ?? '';
-    const timeouts = this.opts.dialTimeoutsMs ?? DIAL_TIMEOUTS_MS;
-    for (let i = 0; i < timeouts.length && !client.destroyed; i++) {
-      const backend = this.opts.balancer.next(clientIP, i > 0);
-      if (backend === undefined) return undefined;
-      try {
-        return await connectWithin(backend, timeouts[i] as number, client);
-      } catch (err) {
-        this.stats.dialFailures++;
-        this.opts.events?.dialFailed?.(backend, err as Error);
-      }
+  /** Attempt `attempt` (0-based): the next backend, within that attempt's timeout. */
+  #dial(client: Socket, clientIP: string, attempt: number): void {
+    if (client.destroyed) return;
+    const backend = attempt < this.#timeouts.length ? this.opts.balancer.next(clientIP, attempt > 0) : undefined;
+    if (backend === undefined) {
+      client.resetAndDestroy();
+      return;
     }
-    return undefined;
-  }
-}
-
-/** Connects to `backend`, failing after `timeoutMs` or when `client` goes away first. */
-function connectWithin(backend: Backend, timeoutMs: number, client: Socket): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: backend.ip, port: backend.port, allowHalfOpen: true, noDelay: true });
-    const fail = (err: Error): void => {
-      clearTimeout(timer);
-      client.off('close', gone);
-      s.destroy();
-      reject(err);
-    };
-    const gone = (): void => fail(new Error('client closed while connecting'));
-    const timer = setTimeout(() => fail(new Error(`connect timeout after ${timeoutMs} ms`)), timeoutMs);
-    client.once('close', gone);
-    s.once('error', fail);
-    s.once('connect', () => {
+    const relay = new Relay(client, this.#readBuffer, this.opts.events ?? {});
+    const s = connect({ host: backend.ip, port: backend.port, allowHalfOpen: true, noDelay: true, onread: relay.onread });
+    const done = (): void => {
       clearTimeout(timer);
       client.off('close', gone);
       s.off('error', fail);
-      resolve(s);
+    };
+    const fail = (err: Error): void => {
+      done();
+      s.destroy();
+      this.stats.dialFailures++;
+      this.opts.events?.dialFailed?.(backend, err);
+      this.#dial(client, clientIP, attempt + 1);
+    };
+    // The client left while we dialled: no failure of the backend's, nothing more to try.
+    const gone = (): void => {
+      done();
+      s.destroy();
+    };
+    const timer = setTimeout(() => fail(new Error(`connect timeout after ${this.#timeouts[attempt]} ms`)), this.#timeouts[attempt]);
+    client.once('close', gone);
+    s.once('error', fail);
+    s.once('connect', () => {
+      done();
+      this.#sockets.add(s);
+      s.once('close', () => this.#sockets.delete(s));
+      relay.start(s);
     });
-  });
-}
-
-/**
- * Copies both ways. pipe() gives back-pressure and passes a FIN on as end() (both sockets
- * allow half-open); an error (a RST, mostly) on one side resets the other, so neither
- * side is left waiting on a peer that is gone.
- */
-function splice(client: Socket, server: Socket): void {
-  const resetOther = (other: Socket) => (): void => {
-    if (!other.destroyed) other.resetAndDestroy();
-  };
-  server.on('error', resetOther(client));
-  client.on('error', resetOther(server));
-  client.on('close', (hadError) => hadError && resetOther(server)());
-  server.on('close', (hadError) => hadError && resetOther(client)());
-  client.pipe(server);
-  server.pipe(client);
+  }
 }

@@ -31,6 +31,11 @@ export class RoundRobin {
     return this.#backends;
   }
 
+  /** 0: no ClientIP affinity (callers need not look up the client's address). */
+  get affinitySeconds(): number {
+    return this.#affinitySeconds;
+  }
+
   /**
    * New endpoints: removed ones get no new connections from now on, and clients pinned to
    * them are unpinned. The rotation restarts only when the set really changed.
