@@ -142,6 +142,18 @@ describe('svcplane dns answers dig', () => {
     expect(fallback.raw).toMatch(/Truncated, retrying in TCP mode/);
   });
 
+  it('compresses names, so 24 records fit in 512 bytes without EDNS0', async () => {
+    const name = 'wide.dnstest.svc.cluster.local';
+    const r = await q(name, 'A', '+noedns');
+    expect(r.flags).not.toContain('tc');
+    expect(rrs(r.answer)).toEqual(Array.from({ length: 24 }, (_, i) => `${name}. A 10.246.0.${i + 1}`).sort());
+    const size = Number(/MSG SIZE\s+rcvd: (\d+)/.exec(r.raw)?.[1]);
+    const wireName = name.length + 2;
+    const uncompressed = 12 + wireName + 4 + 24 * (wireName + 10 + 4);
+    expect(uncompressed).toBeGreaterThan(512);
+    expect(size).toBe(12 + wireName + 4 + 24 * (2 + 10 + 4)); // every owner name a 2-byte pointer
+  });
+
   it('passes a truncated upstream answer on with TC', async () => {
     const r = await q('big.example.test', 'A', '+noedns', '+ignore');
     expect(r.flags).toContain('tc');
