@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
 import { createLogger, type Logger } from '../agent/logger.js';
 import { POD_RECORD_MODES, type PodRecordMode } from '../dns/answer.js';
+import { parseDnsServing } from './dns-flags.js';
 import { ClusterDns } from '../dns/cluster-dns.js';
 import { changedServices } from '../dns/records-from-store.js';
 import { parseUpstream, readResolvConf, type UpstreamAddress } from '../dns/resolv-conf.js';
@@ -45,8 +46,7 @@ export function registerDns(program: Command): void {
     .option('--service-cluster-ip-range <cidrs>', 'ranges for cluster IPs that manifests leave unset (as `run`)')
     .option('--log-format <format>', 'json or text', 'json')
     .action(async (opts: Record<string, unknown>) => {
-      const ttl = Number(opts.ttl);
-      if (!Number.isInteger(ttl) || ttl < 0 || ttl > 3600) throw new Error(`dns: --ttl ${String(opts.ttl)}: expected whole seconds from 0 to 3600`);
+      const serving = parseDnsServing(opts, { clusterDomain: '--cluster-domain', podRecords: '--pod-records', ttl: '--ttl' }, 'dns');
       const source = opts.source === 'kubernetes' ? 'kubernetes' : opts.source === 'files' ? 'files' : undefined;
       if (!source) throw new Error(`dns: --source ${String(opts.source)}: expected files or kubernetes`);
       await runDns({
@@ -55,10 +55,10 @@ export function registerDns(program: Command): void {
         ...(typeof opts.kubeconfig === 'string' ? { kubeconfig: opts.kubeconfig } : {}),
         ...(typeof opts.master === 'string' ? { master: opts.master } : {}),
         listens: (opts.listen as string[] | undefined) ?? [],
-        clusterDomain: String(opts.clusterDomain),
+        clusterDomain: serving.clusterDomain,
         upstreams: (opts.upstream as string[] | undefined) ?? [],
-        podRecords: opts.podRecords as PodRecordMode,
-        ttl,
+        podRecords: serving.podRecords,
+        ttl: serving.ttl,
         serviceCIDRs: typeof opts.serviceClusterIpRange === 'string' ? opts.serviceClusterIpRange.split(',').map((s) => s.trim()) : DEFAULT_SERVICE_CIDRS,
         logFormat: opts.logFormat === 'text' ? 'text' : 'json',
       });
