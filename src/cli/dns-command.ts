@@ -26,6 +26,7 @@ export interface DnsCommandOptions {
   readonly upstreams: readonly string[];
   readonly podRecords: PodRecordMode;
   readonly ttl: number;
+  readonly workers: number;
   readonly serviceCIDRs: readonly string[];
   readonly logFormat: 'json' | 'text';
 }
@@ -39,14 +40,15 @@ export function registerDns(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig for --source kubernetes')
     .option('--master <url>', 'API server URL, overriding the kubeconfig')
     .option('--listen <addr...>', 'IP:PORT to serve UDP and TCP on (repeatable; required)')
-    .option('--cluster-domain <domain>', 'the cluster zone', 'cluster.local')
+    .option('--cluster-domain <domain>', 'the cluster zone (default cluster.local)')
     .option('--upstream <addr...>', 'IP[:PORT] of nameservers for other names (default: those of /etc/resolv.conf)')
-    .addOption(new Option('--pod-records <mode>', 'pod A records: insecure, verified or disabled').choices([...POD_RECORD_MODES]).default('insecure'))
-    .option('--ttl <seconds>', 'TTL of cluster records and of negative answers', '5')
+    .addOption(new Option('--pod-records <mode>', 'pod A records: insecure (default), verified or disabled').choices([...POD_RECORD_MODES]))
+    .option('--ttl <seconds>', 'TTL of cluster records and of negative answers (default 5)')
+    .option('--workers <n>', 'threads serving UDP with SO_REUSEPORT, each with a copy of the records; 0: UDP in the main thread (default: one per core, at most 8)')
     .option('--service-cluster-ip-range <cidrs>', 'ranges for cluster IPs that manifests leave unset (as `run`)')
     .option('--log-format <format>', 'json or text', 'json')
     .action(async (opts: Record<string, unknown>) => {
-      const serving = parseDnsServing(opts, { clusterDomain: '--cluster-domain', podRecords: '--pod-records', ttl: '--ttl' }, 'dns');
+      const serving = parseDnsServing(opts, { clusterDomain: '--cluster-domain', podRecords: '--pod-records', ttl: '--ttl', workers: '--workers' }, 'dns');
       const source = opts.source === 'kubernetes' ? 'kubernetes' : opts.source === 'files' ? 'files' : undefined;
       if (!source) throw new Error(`dns: --source ${String(opts.source)}: expected files or kubernetes`);
       await runDns({
@@ -59,6 +61,7 @@ export function registerDns(program: Command): void {
         upstreams: (opts.upstream as string[] | undefined) ?? [],
         podRecords: serving.podRecords,
         ttl: serving.ttl,
+        workers: serving.workers,
         serviceCIDRs: typeof opts.serviceClusterIpRange === 'string' ? opts.serviceClusterIpRange.split(',').map((s) => s.trim()) : DEFAULT_SERVICE_CIDRS,
         logFormat: opts.logFormat === 'text' ? 'text' : 'json',
       });
@@ -89,6 +92,7 @@ export async function runDns(opts: DnsCommandOptions): Promise<void> {
     upstreams: dnsUpstreams(opts.upstreams),
     podRecords: opts.podRecords,
     ttl: opts.ttl,
+    udpWorkers: opts.workers,
     logger,
   });
   const store = new ObjectStore();
@@ -98,7 +102,7 @@ export async function runDns(opts: DnsCommandOptions): Promise<void> {
     dns.update(store, changedServices(store.apply(events)));
   });
   await dns.start();
-  logger.info({ listen: dns.addresses.map((a) => `${a.host}:${a.port}`), zone: opts.clusterDomain, services: dns.records.index.serviceCount }, 'serving cluster DNS');
+  logger.info({ listen: dns.addresses.map((a) => `${a.host}:${a.port}`), zone: opts.clusterDomain, services: dns.records.index.serviceCount, udpWorkers: opts.workers }, 'serving cluster DNS');
   const stop = (signal: string): void => {
     logger.info({ signal }, 'stopping cluster DNS');
     void Promise.all([source.stop(), dns.stop()]).finally(() => process.exit(0));

@@ -51,6 +51,7 @@ export function registerRun(program: Command): void {
     .option('--dns-cluster-domain <domain>', 'with --dns-listen: the cluster zone (default cluster.local; `dns --cluster-domain`)')
     .addOption(new Option('--dns-pod-records <mode>', 'with --dns-listen: pod A records, insecure (default), verified or disabled').choices([...POD_RECORD_MODES]))
     .option('--dns-ttl <seconds>', 'with --dns-listen: TTL of cluster records and negative answers (default 5)')
+    .option('--dns-workers <n>', 'with --dns-listen: threads serving UDP (SO_REUSEPORT); 0: in the agent\'s thread (default: one per core, at most 8)')
     .option('--userspace-no-redirect', 'userspace mode without root: open the listeners only, no iptables rules')
     .option('--userspace-listen-address <ip>', 'with --userspace-no-redirect: listen on this address at the service ports (default: 127.0.0.1, kernel-chosen ports)')
     .option('--udp-timeout <duration>', 'userspace mode: idle time after which a UDP session is closed (default 250ms)');
@@ -80,20 +81,20 @@ function createSource(cfg: AgentConfig, logger: Logger): Source {
 export function agentDnsFlags(opts: Record<string, unknown>): AgentDnsFlags {
   const listens = (opts.dnsListen as string[] | undefined) ?? [];
   const upstreams = (opts.dnsUpstream as string[] | undefined) ?? [];
-  const given = { clusterDomain: opts.dnsClusterDomain, podRecords: opts.dnsPodRecords, ttl: opts.dnsTtl };
+  const given = { clusterDomain: opts.dnsClusterDomain, podRecords: opts.dnsPodRecords, ttl: opts.dnsTtl, workers: opts.dnsWorkers };
   if (listens.length === 0) {
-    const stray = Object.entries({ '--dns-upstream': opts.dnsUpstream, '--dns-cluster-domain': given.clusterDomain, '--dns-pod-records': given.podRecords, '--dns-ttl': given.ttl }).find(([, v]) => v !== undefined);
+    const stray = Object.entries({ '--dns-upstream': opts.dnsUpstream, '--dns-cluster-domain': given.clusterDomain, '--dns-pod-records': given.podRecords, '--dns-ttl': given.ttl, '--dns-workers': given.workers }).find(([, v]) => v !== undefined);
     if (stray) throw new Error(`run: ${stray[0]} needs --dns-listen (the agent serves DNS only where told)`);
   }
-  return { listens, upstreams, ...parseDnsServing(given, { clusterDomain: '--dns-cluster-domain', podRecords: '--dns-pod-records', ttl: '--dns-ttl' }, 'run') };
+  return { listens, upstreams, ...parseDnsServing(given, { clusterDomain: '--dns-cluster-domain', podRecords: '--dns-pod-records', ttl: '--dns-ttl', workers: '--dns-workers' }, 'run') };
 }
 
 /** Cluster DNS inside the agent: one watch, one store; the agent hands each applied batch over. */
 async function startAgentDns(flags: AgentDnsFlags, logger: Logger): Promise<{ dns: ClusterDns; onStoreChange: (store: ObjectStore, keys: ServiceKeySet) => void } | undefined> {
   if (flags.listens.length === 0) return undefined;
-  const dns = new ClusterDns({ listens: flags.listens.map(parseListen), clusterDomain: flags.clusterDomain, upstreams: dnsUpstreams(flags.upstreams), podRecords: flags.podRecords, ttl: flags.ttl, logger });
+  const dns = new ClusterDns({ listens: flags.listens.map(parseListen), clusterDomain: flags.clusterDomain, upstreams: dnsUpstreams(flags.upstreams), podRecords: flags.podRecords, ttl: flags.ttl, udpWorkers: flags.workers, logger });
   await dns.start();
-  logger.info({ listen: dns.addresses.map((a) => `${a.host}:${a.port}`), zone: flags.clusterDomain, podRecords: flags.podRecords, ttl: flags.ttl }, 'serving cluster DNS');
+  logger.info({ listen: dns.addresses.map((a) => `${a.host}:${a.port}`), zone: flags.clusterDomain, podRecords: flags.podRecords, ttl: flags.ttl, udpWorkers: flags.workers }, 'serving cluster DNS');
   return { dns, onStoreChange: (store, keys) => dns.update(store, changedServices(keys)) };
 }
 

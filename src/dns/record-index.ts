@@ -4,6 +4,20 @@
 import { isInZone } from './names.js';
 import type { NamedRecords, ZoneRecord } from './service-records.js';
 
+/**
+ * One change to the index, as ClusterRecords makes it: what a replica (a UDP worker's copy of the
+ * index) applies to stay identical to the index it mirrors.
+ */
+export type IndexOp =
+  | { readonly op: 'set'; readonly key: string; readonly namespace: string; readonly records: NamedRecords; readonly addresses: readonly string[] }
+  | { readonly op: 'remove'; readonly key: string };
+
+/** A batch of ops and the serial the index had after them (replicas take it as theirs). */
+export interface IndexBatch {
+  readonly ops: readonly IndexOp[];
+  readonly serial: number;
+}
+
 interface Contribution {
   readonly namespace: string;
   readonly names: readonly string[];
@@ -26,6 +40,10 @@ export class RecordIndex {
   /** Bumped on every change (the SOA serial follows it). */
   get serial(): number {
     return this.version;
+  }
+
+  hasService(key: string): boolean {
+    return this.byService.has(key);
   }
 
   get serviceCount(): number {
@@ -78,6 +96,25 @@ export class RecordIndex {
       if (addrs.size === 0) this.addressesPerNamespace.delete(prev.namespace);
     }
     this.version = (this.version + 1) >>> 0;
+  }
+
+  apply(batch: IndexBatch): void {
+    for (const op of batch.ops) {
+      if (op.op === 'set') this.setService(op.key, op.namespace, op.records, op.addresses);
+      else this.removeService(op.key);
+    }
+    this.version = batch.serial;
+  }
+
+  /** The ops that rebuild this index from empty (a new replica's first batch). */
+  snapshot(): IndexBatch {
+    const ops: IndexOp[] = [];
+    for (const [key, c] of this.byService) {
+      const records: NamedRecords = new Map();
+      for (const name of c.names) records.set(name, this.names.get(name)?.get(key) ?? []);
+      ops.push({ op: 'set', key, namespace: c.namespace, records, addresses: c.addresses });
+    }
+    return { ops, serial: this.version };
   }
 
   /** The records owned by `name` (a key), or undefined when no service defines that name. */

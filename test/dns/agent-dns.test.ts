@@ -1,5 +1,5 @@
 // `svcplane run --dns-listen` with run's DNS flags (--dns-cluster-domain, --dns-ttl,
-// --dns-pod-records, --dns-upstream): the real agent (userspace mode without redirects, so no
+// --dns-pod-records, --dns-upstream, --dns-workers): the real agent (userspace mode without redirects, so no
 // kernel table is touched) in a scratch network namespace, queried with dig inside it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -34,6 +34,8 @@ describe('svcplane run serves DNS with its --dns-* flags', () => {
       '--healthz-bind-address', '127.0.0.1:10256', '--metrics-bind-address', '127.0.0.1:10249',
       '--dns-listen', '127.0.0.1:53', '--dns-upstream', '127.0.0.2:53',
       '--dns-cluster-domain', ZONE, '--dns-ttl', '30', '--dns-pod-records', 'disabled',
+      // UDP in the agent's own thread here; the `svcplane dns` tests run the default workers.
+      '--dns-workers', '0',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     agent.stdout?.on('data', (d: Buffer) => (log += d.toString()));
     agent.stderr?.on('data', (d: Buffer) => (log += d.toString()));
@@ -52,6 +54,10 @@ describe('svcplane run serves DNS with its --dns-* flags', () => {
     }
     await runCommand('ip', ['netns', 'del', NS]);
     if (dir) cleanup(dir);
+  });
+
+  it('logs the settings it serves with', () => {
+    expect(log).toMatch(new RegExp(`serving cluster DNS .*zone=${ZONE}.*podRecords=disabled.*ttl=30.*udpWorkers=0`));
   });
 
   it('answers the --dns-cluster-domain zone with the --dns-ttl TTL', async () => {
