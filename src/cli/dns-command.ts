@@ -77,7 +77,7 @@ function createSource(opts: DnsCommandOptions, logger: Logger): Source {
   if (opts.source === 'kubernetes') {
     const kubeConfig = buildKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.master ? { master: opts.master } : {}) });
     // The agent reports invalid objects with Events; a DNS server beside it would say it twice.
-    return new KubernetesSource({ kubeConfig, nodeName: (process.env.NODE_NAME || hostname()).toLowerCase(), logger, recordEvents: false });
+    return new KubernetesSource({ kubeConfig, nodeName: (process.env.NODE_NAME || hostname()).toLowerCase(), logger, recordEvents: false, watchNamespaces: true });
   }
   if (opts.manifests.length === 0) throw new Error('dns: --manifests is required with --source files');
   return new ManifestSource({ paths: [...opts.manifests], serviceCIDRs: [...opts.serviceCIDRs], logger });
@@ -99,7 +99,8 @@ export async function runDns(opts: DnsCommandOptions): Promise<void> {
   const source = createSource(opts, logger);
   await source.start((events: readonly SourceEvent[]) => {
     reportInvalid(events, logger);
-    dns.update(store, changedServices(store.apply(events)));
+    const changed = store.apply(events);
+    dns.update(store, changedServices(changed), changed.namespaces);
   });
   await dns.start();
   logger.info({ listen: dns.addresses.map((a) => `${a.host}:${a.port}`), zone: opts.clusterDomain, services: dns.records.index.serviceCount, udpWorkers: opts.workers }, 'serving cluster DNS');

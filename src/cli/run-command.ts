@@ -64,10 +64,11 @@ export function registerRun(program: Command): void {
     });
 }
 
-function createSource(cfg: AgentConfig, logger: Logger): Source {
+/** `watchNamespaces`: cluster DNS is served, and needs to know empty namespaces. */
+function createSource(cfg: AgentConfig, logger: Logger, watchNamespaces: boolean): Source {
   if (cfg.source === 'kubernetes') {
     const kubeConfig = buildKubeConfig({ ...(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}), ...(cfg.master ? { master: cfg.master } : {}) });
-    return new KubernetesSource({ kubeConfig, nodeName: cfg.nodeName, logger, ...(cfg.serviceProxyName ? { serviceProxyName: cfg.serviceProxyName } : {}) });
+    return new KubernetesSource({ kubeConfig, nodeName: cfg.nodeName, logger, watchNamespaces, ...(cfg.serviceProxyName ? { serviceProxyName: cfg.serviceProxyName } : {}) });
   }
   if (cfg.manifests.length === 0) throw new Error('run: --manifests is required with --source files');
   return new ManifestSource({ paths: [...cfg.manifests], serviceCIDRs: [...cfg.serviceCIDRs], logger });
@@ -95,7 +96,7 @@ async function startAgentDns(flags: AgentDnsFlags, logger: Logger): Promise<{ dn
   const dns = new ClusterDns({ listens: flags.listens.map(parseListen), clusterDomain: flags.clusterDomain, upstreams: dnsUpstreams(flags.upstreams), podRecords: flags.podRecords, ttl: flags.ttl, udpWorkers: flags.workers, logger });
   await dns.start();
   logger.info({ listen: dns.addresses.map((a) => `${a.host}:${a.port}`), zone: flags.clusterDomain, podRecords: flags.podRecords, ttl: flags.ttl, udpWorkers: flags.workers }, 'serving cluster DNS');
-  return { dns, onStoreChange: (store, keys) => dns.update(store, changedServices(keys)) };
+  return { dns, onStoreChange: (store, keys) => dns.update(store, changedServices(keys), keys.namespaces) };
 }
 
 export interface AgentDnsFlags extends DnsServingSettings {
@@ -108,7 +109,7 @@ export async function runAgent(
 ): Promise<void> {
   const logger = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
   const ingress = ingressOptions === undefined ? undefined : await startIngress(ingressOptions, logger);
-  const source = createSource(cfg, logger);
+  const source = createSource(cfg, logger, dnsFlags.listens.length > 0);
   const ctx = nodeContextFrom({ ...cfg, nodeIPs: cfg.nodeIPs.length > 0 ? cfg.nodeIPs : detectNodeIPs() });
   logger.info({ requestedMode: cfg.mode, source: cfg.source, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, ...(cfg.source === 'files' ? { manifests: cfg.manifests } : { master: cfg.master ?? 'from kubeconfig' }) }, 'starting svcplane');
   const deps = {

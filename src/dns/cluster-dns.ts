@@ -44,9 +44,9 @@ export class ClusterDns {
     return this.server.addresses;
   }
 
-  /** Brings the records up to date with the store: `keys` are the services a batch changed, all when omitted. */
-  update(store: ObjectStore, keys?: Iterable<string>): void {
-    this.records.update(store, keys);
+  /** Brings the records up to date with the store: `keys` and `namespaces` are what a batch changed, all when `keys` is omitted. */
+  update(store: ObjectStore, keys?: Iterable<string>, namespaces?: Iterable<string>): void {
+    this.records.update(store, keys, namespaces);
   }
 
   async start(): Promise<void> {

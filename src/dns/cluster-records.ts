@@ -14,9 +14,13 @@ export class ClusterRecords {
     this.index = new RecordIndex(nameKey(zone));
   }
 
-  /** Recomputes the given services (all of the store's when omitted). */
-  update(store: ObjectStore, keys?: Iterable<string>): void {
+  /** Recomputes the given services and Namespace objects (all of the store's when `keys` is omitted). */
+  update(store: ObjectStore, keys?: Iterable<string>, namespaces?: Iterable<string>): void {
     const ops: IndexOp[] = [];
+    for (const name of keys === undefined ? store.namespaces() : namespaces ?? []) {
+      const present = store.hasNamespace(name);
+      if (present !== this.index.hasNamespaceObject(name)) ops.push({ op: 'namespace', name, present });
+    }
     for (const key of keys ?? allServices(store)) {
       const view = dnsServiceView(store, key);
       if (!view) {

@@ -10,7 +10,9 @@ import type { NamedRecords, ZoneRecord } from './service-records.js';
  */
 export type IndexOp =
   | { readonly op: 'set'; readonly key: string; readonly namespace: string; readonly records: NamedRecords; readonly addresses: readonly string[] }
-  | { readonly op: 'remove'; readonly key: string };
+  | { readonly op: 'remove'; readonly key: string }
+  /** A Namespace object known (present) or gone. */
+  | { readonly op: 'namespace'; readonly name: string; readonly present: boolean };
 
 /** A batch of ops and the serial the index had after them (replicas take it as theirs). */
 export interface IndexBatch {
@@ -31,6 +33,8 @@ export class RecordIndex {
   private readonly nonTerminals = new Map<string, number>();
   private readonly byService = new Map<string, Contribution>();
   private readonly servicesPerNamespace = new Map<string, number>();
+  /** Namespaces with a Namespace object. */
+  private readonly namespaceObjects = new Set<string>();
   /** Namespace -> endpoint address -> count (for verified pod records). */
   private readonly addressesPerNamespace = new Map<string, Map<string, number>>();
   private version = 0;
@@ -101,14 +105,16 @@ export class RecordIndex {
   apply(batch: IndexBatch): void {
     for (const op of batch.ops) {
       if (op.op === 'set') this.setService(op.key, op.namespace, op.records, op.addresses);
-      else this.removeService(op.key);
+      else if (op.op === 'remove') this.removeService(op.key);
+      else if (op.present) this.namespaceObjects.add(op.name);
+      else this.namespaceObjects.delete(op.name);
     }
     this.version = batch.serial;
   }
 
   /** The ops that rebuild this index from empty (a new replica's first batch). */
   snapshot(): IndexBatch {
-    const ops: IndexOp[] = [];
+    const ops: IndexOp[] = [...this.namespaceObjects].map((name) => ({ op: 'namespace' as const, name, present: true }));
     for (const [key, c] of this.byService) {
       const records: NamedRecords = new Map();
       for (const name of c.names) records.set(name, this.names.get(name)?.get(key) ?? []);
@@ -130,9 +136,13 @@ export class RecordIndex {
     return (this.nonTerminals.get(name) ?? 0) > 0;
   }
 
-  /** A namespace exists for DNS once a service in it is known. */
+  /** A namespace exists for DNS once its Namespace object or a Service in it is known. */
   namespaceExists(namespace: string): boolean {
-    return this.servicesPerNamespace.has(namespace);
+    return this.namespaceObjects.has(namespace) || this.servicesPerNamespace.has(namespace);
+  }
+
+  hasNamespaceObject(namespace: string): boolean {
+    return this.namespaceObjects.has(namespace);
   }
 
   namespaceHasAddress(namespace: string, address: string): boolean {

@@ -40,7 +40,9 @@ export class UdpWorkers {
   ) {}
 
   async start(listens: readonly ListenAddress[]): Promise<void> {
-    for (let i = 0; i < this.count; i++) this.workers[i] = await this.spawn(i, listens);
+    // Started side by side: each loads its modules (about a second on a busy machine).
+    const started = await Promise.all(Array.from({ length: this.count }, (_, i) => this.spawn(i, listens)));
+    started.forEach((w, i) => (this.workers[i] = w));
   }
 
   /** Every worker applies the batch after what it already has (messages keep their order). */

@@ -60,6 +60,7 @@ describe('svcplane dns answers dig', () => {
     ['ext.dnstest.svc.cluster.local', 'A', ['ext-target.example.test. A 192.0.2.20', 'ext.dnstest.svc.cluster.local. CNAME ext-target.example.test.']],
     ['dns-version.cluster.local', 'TXT', ['dns-version.cluster.local. TXT "1.1.0"']],
     ['10-244-9-9.dnstest.pod.cluster.local', 'A', ['10-244-9-9.dnstest.pod.cluster.local. A 10.244.9.9']],
+    ['10-244-9-9.quiet.pod.cluster.local', 'A', ['10-244-9-9.quiet.pod.cluster.local. A 10.244.9.9']],
     ['www.example.test', 'A', ['www.example.test. A 192.0.2.10']],
   ])('%s %s', async (name, type, expected) => {
     const r = await q(name, type);
@@ -116,6 +117,7 @@ describe('svcplane dns answers dig', () => {
     ['svc.cluster.local', 'A'],
     ['cluster.local', 'A'],
     ['_tcp.web.dnstest.svc.cluster.local', 'SRV'],
+    ['quiet.svc.cluster.local', 'A'], // a Namespace object without services
   ])('NODATA with the SOA: %s %s', async (name, type) => {
     const r = await q(name, type);
     expect(r.status).toBe('NOERROR');
