@@ -2,6 +2,7 @@
 // or forwards, and fits the reply to the transport (EDNS0 buffer size, TC over UDP).
 import dnsPacket, { type Answer, type DecodedPacket, type Packet } from 'dns-packet';
 import type { ZoneResponder } from './answer.js';
+import { AnswerCache } from './answer-cache.js';
 import { CLASSIC_UDP_SIZE, compressMessage, FLAG_AA, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LENGTH, headerReply, MAX_TCP_MESSAGE, MAX_UDP_SIZE, RCODE } from './wire.js';
 
 export type Transport = 'udp' | 'tcp';
@@ -15,11 +16,18 @@ export interface Upstream {
 /** Zone transfers are not offered. */
 const NOT_IMPLEMENTED_TYPES = new Set(['AXFR', 'IXFR', 'MAILA', 'MAILB']);
 
+/** Cluster-zone answers kept for repeated questions (per handler: per UDP worker). */
+const ANSWER_CACHE_ENTRIES = 10_000;
+
 export class QueryHandler {
+  private readonly cache: AnswerCache;
+
   constructor(
     private readonly responder: ZoneResponder,
     private readonly upstream: Upstream | undefined,
-  ) {}
+  ) {
+    this.cache = new AnswerCache(ANSWER_CACHE_ENTRIES, () => responder.serial);
+  }
 
   async handle(raw: Buffer, transport: Transport): Promise<Buffer | undefined> {
     // Too short to carry an id to answer, or itself a response (never answer those: loops).
@@ -27,6 +35,9 @@ export class QueryHandler {
     const opcode = (raw.readUInt16BE(2) >> 11) & 0xf;
     if (opcode !== 0) return headerReply(raw, RCODE.NOTIMP);
     if (raw.readUInt16BE(4) !== 1) return headerReply(raw, RCODE.FORMERR);
+    const cached = this.cache.get(raw, transport);
+    if (cached) return cached;
+    const serial = this.responder.serial;
     let query: DecodedPacket;
     try {
       query = dnsPacket.decode(raw);
@@ -49,7 +60,10 @@ export class QueryHandler {
     }
     const answers = [...zone.answers];
     if (zone.chase && this.upstream) answers.push(...(await this.upstream.resolve(zone.chase, q.type)).filter((r) => r.type === 'CNAME' || r.type === q.type));
-    return this.encode(query, { rcode: RCODE[zone.rcode], answers, authorities: zone.authorities, additionals: [...zone.additionals, ...replyOpt], aa: true }, limit);
+    const out = this.encode(query, { rcode: RCODE[zone.rcode], answers, authorities: zone.authorities, additionals: [...zone.additionals, ...replyOpt], aa: true }, limit);
+    // Answers with upstream data (a chased ExternalName) follow the upstream's TTLs: not kept here.
+    if (!zone.chase) this.cache.set(raw, transport, out, serial);
+    return out;
   }
 
   private encode(query: DecodedPacket, r: { rcode: number; answers: Answer[]; authorities: Answer[]; additionals: Answer[]; aa: boolean }, limit: number): Buffer {
