@@ -1,5 +1,6 @@
-// Keeps the record index in step with the object store: the initial build, then only
-// the services each batch changed.
+// Keeps the record index in step with the object store: the initial build, then only the
+// services and Namespace objects each batch changed, as one batch of ops (which the UDP
+// workers' replicas apply too).
 import type { ObjectStore } from '../state/object-store.js';
 import { type IndexBatch, type IndexOp, RecordIndex } from './record-index.js';
 import { allServices, dnsServiceView } from './records-from-store.js';
