@@ -17,9 +17,13 @@ import { addNetns, deleteNetns, ProcessGroup } from '../testbed/netns.js';
 import { renderTable } from './report/text-table.js';
 import { benchExtraManifest, benchManifests, benchQueries, benchServices, benchZoneFile } from './dns-zone.js';
 import { dnsperf, percentile } from './dns-perf.js';
+import { changeThroughWorkersMs } from './dns-change.js';
+import { defaultDnsWorkers } from '../cli/dns-flags.js';
 
 export interface DnsBenchOptions {
   readonly services: number;
+  /** `svcplane dns --workers`; undefined: its default (one per core). */
+  readonly workers?: number;
   readonly seconds: number;
   readonly out: Writable;
 }
@@ -40,6 +44,9 @@ export interface DnsBenchReport {
   readonly changeViaManifestsMs: number[];
   /** Store batch -> index updated -> answer, ms, at the same number of services. */
   readonly changeInIndexMs: number;
+  /** Store batch -> index -> the UDP workers' replicas -> a UDP answer, ms (in process, no manifest debounce). */
+  readonly changeThroughWorkersMs: number[];
+  readonly workers: number;
 }
 
 const NS = 'svcp-dnsbench';
@@ -107,11 +114,17 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<DnsBenchReport> {
     await addNetns(NS);
     log(`${o.services} services; starting knotd and svcplane dns in ${NS}`);
     procs.spawn(NS, 'knotd', ['-c', join(dir, 'knot.conf')]);
-    procs.spawn(NS, process.execPath, [cliEntry(), 'dns', '--manifests', manifests, '--listen', `${SVCPLANE.host}:${SVCPLANE.port}`, '--upstream', '127.0.0.1:5309', '--log-format', 'text']);
+    const workers = o.workers ?? defaultDnsWorkers();
+    procs.spawn(NS, process.execPath, [cliEntry(), 'dns', '--manifests', manifests, '--listen', `${SVCPLANE.host}:${SVCPLANE.port}`, '--upstream', '127.0.0.1:5309', '--workers', String(workers), '--log-format', 'text']);
     await waitForAnswer('svc-0.ns-0.svc.cluster.local', KNOT.port, 'NOERROR', 60_000);
     await waitForAnswer('svc-0.ns-0.svc.cluster.local', SVCPLANE.port, 'NOERROR', 120_000);
 
     const perf = (port: number, rate?: number, verbose = false) => dnsperf({ netns: NS, server: '127.0.0.1', port, dataFile: queries, seconds: o.seconds, ...(rate ? { rate } : {}), verbose });
+    // A short unmeasured run for each first: JIT compilation and the answer caches warm up
+    // (Knot needs neither, and gets the same).
+    log('warming both up (2 s each, not measured)');
+    await dnsperf({ netns: NS, server: '127.0.0.1', port: SVCPLANE.port, dataFile: queries, seconds: 2 });
+    await dnsperf({ netns: NS, server: '127.0.0.1', port: KNOT.port, dataFile: queries, seconds: 2 });
     log('svcplane at full load');
     const svcMax = await perf(SVCPLANE.port);
     log('knot at full load');
@@ -140,6 +153,8 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<DnsBenchReport> {
       rows: [row('svcplane', svcMax, svcHalf), row('knot', knotMax, knotHalf)],
       changeViaManifestsMs,
       changeInIndexMs: indexChangeMs(o.services),
+      changeThroughWorkersMs: await changeThroughWorkersMs(o.services, workers),
+      workers,
     };
   } finally {
     await procs.killAll();
@@ -164,11 +179,13 @@ export function renderDnsBench(r: DnsBenchReport): string {
     r.rows.map((x) => [x.name, f(x.maxQps), knot ? `${f((100 * x.maxQps) / knot.maxQps)}%` : '', f(x.halfLoadQps), f(x.p50Ms, 3), f(x.p99Ms, 3), String(x.lost)]),
   );
   const sorted = [...r.changeViaManifestsMs].sort((a, b) => a - b);
+  const viaWorkers = [...r.changeThroughWorkersMs].sort((a, b) => a - b);
   return [
-    `DNS: ${r.services} services, dnsperf (70% A, 20% SRV, 10% NXDOMAIN), same records in Knot's zone`,
+    `DNS: ${r.services} services, dnsperf (70% A, 20% SRV, 10% NXDOMAIN), same records in Knot's zone; svcplane dns --workers ${r.workers}`,
     table,
     `change -> answer through the manifest files: median ${f(percentile(sorted, 50))} ms, max ${f(sorted[sorted.length - 1] ?? NaN)} ms (includes the manifest source's 200 ms debounce and dig polling)`,
     `change -> answer in the record index (store batch, index update, lookup): ${f(r.changeInIndexMs, 3)} ms`,
+    `change -> UDP answer through the workers' replicas (in process, no manifest source): median ${f(percentile(viaWorkers, 50), 2)} ms, max ${f(viaWorkers[viaWorkers.length - 1] ?? NaN, 2)} ms`,
     '',
   ].join('\n');
 }

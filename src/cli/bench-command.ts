@@ -24,6 +24,7 @@ interface BenchFlags {
   readonly dns: boolean;
   readonly dnsOnly?: boolean;
   readonly dnsServices: string;
+  readonly dnsWorkers?: string;
   readonly ingress: boolean;
   readonly ingressOnly: boolean;
   readonly ingresses: string;
@@ -39,6 +40,12 @@ export function parseBenchModes(text: string): ProxyMode[] {
   const modes = text.split(',').map((s) => s.trim());
   for (const m of modes) if (!(PROXY_MODES as readonly string[]).includes(m)) throw new Error(`--modes: unknown mode "${m}" (known: ${PROXY_MODES.join(', ')})`);
   return modes as ProxyMode[];
+}
+
+function nonNegativeInt(text: string, flag: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 0) throw new Error(`bench: ${flag} ${text}: expected a whole number, 0 or more`);
+  return n;
 }
 
 export function registerBench(program: Command): void {
@@ -57,6 +64,7 @@ export function registerBench(program: Command): void {
     .option('--no-dns', 'skip the DNS section (svcplane dns against Knot, with dnsperf)')
     .option('--dns-only', 'run only the DNS section')
     .option('--dns-services <n>', 'services in the DNS section', '10000')
+    .option('--dns-workers <n>', 'svcplane dns --workers in the DNS section (default: its own, one per core)')
     .option('--ingress', 'also measure the Ingress controller (nginx, wrk)')
     .option('--ingress-only', 'measure only the Ingress controller')
     .option('--ingresses <n>', 'Ingresses loaded while measuring the ingress', '1000')
@@ -66,7 +74,7 @@ export function registerBench(program: Command): void {
       if (!flags.dnsOnly) await runModes(flags);
       if (flags.dns || flags.dnsOnly) {
         const seconds = Math.max(1, Math.round(parseDuration(flags.duration, 'duration') / 1000));
-        process.stdout.write(renderDnsBench(await runDnsBench({ services: positiveInts(flags.dnsServices, '--dns-services')[0] as number, seconds, out: process.stderr })));
+        process.stdout.write(renderDnsBench(await runDnsBench({ services: positiveInts(flags.dnsServices, '--dns-services')[0] as number, seconds, out: process.stderr, ...(flags.dnsWorkers === undefined ? {} : { workers: nonNegativeInt(flags.dnsWorkers, '--dns-workers') }) })));
       }
       if (flags.ingress && !flags.dnsOnly) await benchIngress(flags);
     });

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
 import { createLogger, type Logger } from '../agent/logger.js';
 import { POD_RECORD_MODES, type PodRecordMode } from '../dns/answer.js';
+import { parseDnsServing } from './dns-flags.js';
 import { ClusterDns } from '../dns/cluster-dns.js';
 import { changedServices } from '../dns/records-from-store.js';
 import { parseUpstream, readResolvConf, type UpstreamAddress } from '../dns/resolv-conf.js';
@@ -25,6 +26,7 @@ export interface DnsCommandOptions {
   readonly upstreams: readonly string[];
   readonly podRecords: PodRecordMode;
   readonly ttl: number;
+  readonly workers: number;
   readonly serviceCIDRs: readonly string[];
   readonly logFormat: 'json' | 'text';
 }
@@ -38,15 +40,15 @@ export function registerDns(program: Command): void {
     .option('--kubeconfig <file>', 'kubeconfig for --source kubernetes')
     .option('--master <url>', 'API server URL, overriding the kubeconfig')
     .option('--listen <addr...>', 'IP:PORT to serve UDP and TCP on (repeatable; required)')
-    .option('--cluster-domain <domain>', 'the cluster zone', 'cluster.local')
+    .option('--cluster-domain <domain>', 'the cluster zone (default cluster.local)')
     .option('--upstream <addr...>', 'IP[:PORT] of nameservers for other names (default: those of /etc/resolv.conf)')
-    .addOption(new Option('--pod-records <mode>', 'pod A records: insecure, verified or disabled').choices([...POD_RECORD_MODES]).default('insecure'))
-    .option('--ttl <seconds>', 'TTL of cluster records and of negative answers', '5')
+    .addOption(new Option('--pod-records <mode>', 'pod A records: insecure (default), verified or disabled').choices([...POD_RECORD_MODES]))
+    .option('--ttl <seconds>', 'TTL of cluster records and of negative answers (default 5)')
+    .option('--workers <n>', 'threads serving UDP with SO_REUSEPORT, each with a copy of the records; 0: UDP in the main thread (default: one per core, at most 8)')
     .option('--service-cluster-ip-range <cidrs>', 'ranges for cluster IPs that manifests leave unset (as `run`)')
     .option('--log-format <format>', 'json or text', 'json')
     .action(async (opts: Record<string, unknown>) => {
-      const ttl = Number(opts.ttl);
-      if (!Number.isInteger(ttl) || ttl < 0 || ttl > 3600) throw new Error(`dns: --ttl ${String(opts.ttl)}: expected whole seconds from 0 to 3600`);
+      const serving = parseDnsServing(opts, { clusterDomain: '--cluster-domain', podRecords: '--pod-records', ttl: '--ttl', workers: '--workers' }, 'dns');
       const source = opts.source === 'kubernetes' ? 'kubernetes' : opts.source === 'files' ? 'files' : undefined;
       if (!source) throw new Error(`dns: --source ${String(opts.source)}: expected files or kubernetes`);
       await runDns({
@@ -55,10 +57,11 @@ export function registerDns(program: Command): void {
         ...(typeof opts.kubeconfig === 'string' ? { kubeconfig: opts.kubeconfig } : {}),
         ...(typeof opts.master === 'string' ? { master: opts.master } : {}),
         listens: (opts.listen as string[] | undefined) ?? [],
-        clusterDomain: String(opts.clusterDomain),
+        clusterDomain: serving.clusterDomain,
         upstreams: (opts.upstream as string[] | undefined) ?? [],
-        podRecords: opts.podRecords as PodRecordMode,
-        ttl,
+        podRecords: serving.podRecords,
+        ttl: serving.ttl,
+        workers: serving.workers,
         serviceCIDRs: typeof opts.serviceClusterIpRange === 'string' ? opts.serviceClusterIpRange.split(',').map((s) => s.trim()) : DEFAULT_SERVICE_CIDRS,
         logFormat: opts.logFormat === 'text' ? 'text' : 'json',
       });
@@ -74,7 +77,7 @@ function createSource(opts: DnsCommandOptions, logger: Logger): Source {
   if (opts.source === 'kubernetes') {
     const kubeConfig = buildKubeConfig({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.master ? { master: opts.master } : {}) });
     // The agent reports invalid objects with Events; a DNS server beside it would say it twice.
-    return new KubernetesSource({ kubeConfig, nodeName: (process.env.NODE_NAME || hostname()).toLowerCase(), logger, recordEvents: false });
+    return new KubernetesSource({ kubeConfig, nodeName: (process.env.NODE_NAME || hostname()).toLowerCase(), logger, recordEvents: false, watchNamespaces: true });
   }
   if (opts.manifests.length === 0) throw new Error('dns: --manifests is required with --source files');
   return new ManifestSource({ paths: [...opts.manifests], serviceCIDRs: [...opts.serviceCIDRs], logger });
@@ -89,16 +92,18 @@ export async function runDns(opts: DnsCommandOptions): Promise<void> {
     upstreams: dnsUpstreams(opts.upstreams),
     podRecords: opts.podRecords,
     ttl: opts.ttl,
+    udpWorkers: opts.workers,
     logger,
   });
   const store = new ObjectStore();
   const source = createSource(opts, logger);
   await source.start((events: readonly SourceEvent[]) => {
     reportInvalid(events, logger);
-    dns.update(store, changedServices(store.apply(events)));
+    const changed = store.apply(events);
+    dns.update(store, changedServices(changed), changed.namespaces);
   });
   await dns.start();
-  logger.info({ listen: dns.addresses.map((a) => `${a.host}:${a.port}`), zone: opts.clusterDomain, services: dns.records.index.serviceCount }, 'serving cluster DNS');
+  logger.info({ listen: dns.addresses.map((a) => `${a.host}:${a.port}`), zone: opts.clusterDomain, services: dns.records.index.serviceCount, udpWorkers: opts.workers }, 'serving cluster DNS');
   const stop = (signal: string): void => {
     logger.info({ signal }, 'stopping cluster DNS');
     void Promise.all([source.stop(), dns.stop()]).finally(() => process.exit(0));

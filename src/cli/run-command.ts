@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { networkInterfaces } from 'node:os';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { Agent } from '../agent/agent.js';
 import { nodeContextFrom, readConfigFile, resolveConfig, type AgentConfig } from '../agent/config.js';
 import { ConntrackFlowCleaner } from '../agent/conntrack-cleaner.js';
@@ -23,6 +23,8 @@ import { changedServices } from '../dns/records-from-store.js';
 import { parseListen } from '../dns/server.js';
 import type { ObjectStore, ServiceKeySet } from '../state/object-store.js';
 import { dnsUpstreams } from './dns-command.js';
+import { DNS_SERVING_DEFAULTS, parseDnsServing, type DnsServingSettings } from './dns-flags.js';
+import { POD_RECORD_MODES } from '../dns/answer.js';
 import { addRunIngressOptions, ingressOptionsFromRunFlags, IngressRuntime, type IngressRuntimeOptions } from './ingress-command.js';
 import { userspaceSettings } from './userspace-options.js';
 import type { UserspaceSettings } from '../backends/userspace/userspace-backend.js';
@@ -46,6 +48,10 @@ export function registerRun(program: Command): void {
     .option('--log-level <level>', 'debug, info, warn, error (default info)')
     .option('--dns-listen <addr...>', 'also serve cluster DNS on IP:PORT (UDP and TCP) from the agent\'s state')
     .option('--dns-upstream <addr...>', 'with --dns-listen: nameservers for other names (default: those of /etc/resolv.conf)')
+    .option('--dns-cluster-domain <domain>', 'with --dns-listen: the cluster zone (default cluster.local; `dns --cluster-domain`)')
+    .addOption(new Option('--dns-pod-records <mode>', 'with --dns-listen: pod A records, insecure (default), verified or disabled').choices([...POD_RECORD_MODES]))
+    .option('--dns-ttl <seconds>', 'with --dns-listen: TTL of cluster records and negative answers (default 5)')
+    .option('--dns-workers <n>', 'with --dns-listen: threads serving UDP (SO_REUSEPORT); 0: in the agent\'s thread (default: one per core, at most 8)')
     .option('--userspace-no-redirect', 'userspace mode without root: open the listeners only, no iptables rules')
     .option('--userspace-listen-address <ip>', 'with --userspace-no-redirect: listen on this address at the service ports (default: 127.0.0.1, kernel-chosen ports)')
     .option('--udp-timeout <duration>', 'userspace mode: idle time after which a UDP session is closed (default 250ms)');
@@ -53,40 +59,57 @@ export function registerRun(program: Command): void {
     .action(async (opts: Record<string, unknown>, cmd: Command) => {
       const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
       const cfg = resolveConfig(flagsToSettings(opts, (n) => cmd.getOptionValueSource(n) === 'cli'), file);
-      const dnsFlags = { listens: (opts.dnsListen as string[] | undefined) ?? [], upstreams: (opts.dnsUpstream as string[] | undefined) ?? [] };
+      const dnsFlags = agentDnsFlags(opts);
       await runAgent(cfg, dnsFlags, opts['ingress'] === true ? ingressOptionsFromRunFlags(opts, cfg) : undefined, userspaceSettings(opts));
     });
 }
 
-function createSource(cfg: AgentConfig, logger: Logger): Source {
+/** `watchNamespaces`: cluster DNS is served, and needs to know empty namespaces. */
+function createSource(cfg: AgentConfig, logger: Logger, watchNamespaces: boolean): Source {
   if (cfg.source === 'kubernetes') {
     const kubeConfig = buildKubeConfig({ ...(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}), ...(cfg.master ? { master: cfg.master } : {}) });
-    return new KubernetesSource({ kubeConfig, nodeName: cfg.nodeName, logger, ...(cfg.serviceProxyName ? { serviceProxyName: cfg.serviceProxyName } : {}) });
+    return new KubernetesSource({ kubeConfig, nodeName: cfg.nodeName, logger, watchNamespaces, ...(cfg.serviceProxyName ? { serviceProxyName: cfg.serviceProxyName } : {}) });
   }
   if (cfg.manifests.length === 0) throw new Error('run: --manifests is required with --source files');
   return new ManifestSource({ paths: [...cfg.manifests], serviceCIDRs: [...cfg.serviceCIDRs], logger });
 }
 
-/** Cluster DNS inside the agent: one watch, one store; the agent hands each applied batch over. */
-async function startAgentDns({ listens, upstreams }: AgentDnsFlags, logger: Logger): Promise<{ dns: ClusterDns; onStoreChange: (store: ObjectStore, keys: ServiceKeySet) => void } | undefined> {
-  if (listens.length === 0) return undefined;
-  const dns = new ClusterDns({ listens: listens.map(parseListen), clusterDomain: 'cluster.local', upstreams: dnsUpstreams(upstreams), podRecords: 'insecure', ttl: 5, logger });
-  await dns.start();
-  logger.info({ listen: dns.addresses.map((a) => `${a.host}:${a.port}`) }, 'serving cluster DNS');
-  return { dns, onStoreChange: (store, keys) => dns.update(store, changedServices(keys)) };
+/**
+ * `run`'s DNS flags: those of `svcplane dns` under a --dns- prefix (--dns-cluster-domain, not the
+ * kubelet's --cluster-domain: in `run` they only configure the --dns-listen server, and kube-proxy,
+ * whose flags `run` mirrors, has no cluster domain). Without --dns-listen they are an error.
+ */
+export function agentDnsFlags(opts: Record<string, unknown>): AgentDnsFlags {
+  const listens = (opts.dnsListen as string[] | undefined) ?? [];
+  const upstreams = (opts.dnsUpstream as string[] | undefined) ?? [];
+  const given = { clusterDomain: opts.dnsClusterDomain, podRecords: opts.dnsPodRecords, ttl: opts.dnsTtl, workers: opts.dnsWorkers };
+  if (listens.length === 0) {
+    const stray = Object.entries({ '--dns-upstream': opts.dnsUpstream, '--dns-cluster-domain': given.clusterDomain, '--dns-pod-records': given.podRecords, '--dns-ttl': given.ttl, '--dns-workers': given.workers }).find(([, v]) => v !== undefined);
+    if (stray) throw new Error(`run: ${stray[0]} needs --dns-listen (the agent serves DNS only where told)`);
+  }
+  return { listens, upstreams, ...parseDnsServing(given, { clusterDomain: '--dns-cluster-domain', podRecords: '--dns-pod-records', ttl: '--dns-ttl', workers: '--dns-workers' }, 'run') };
 }
 
-export interface AgentDnsFlags {
+/** Cluster DNS inside the agent: one watch, one store; the agent hands each applied batch over. */
+async function startAgentDns(flags: AgentDnsFlags, logger: Logger): Promise<{ dns: ClusterDns; onStoreChange: (store: ObjectStore, keys: ServiceKeySet) => void } | undefined> {
+  if (flags.listens.length === 0) return undefined;
+  const dns = new ClusterDns({ listens: flags.listens.map(parseListen), clusterDomain: flags.clusterDomain, upstreams: dnsUpstreams(flags.upstreams), podRecords: flags.podRecords, ttl: flags.ttl, udpWorkers: flags.workers, logger });
+  await dns.start();
+  logger.info({ listen: dns.addresses.map((a) => `${a.host}:${a.port}`), zone: flags.clusterDomain, podRecords: flags.podRecords, ttl: flags.ttl, udpWorkers: flags.workers }, 'serving cluster DNS');
+  return { dns, onStoreChange: (store, keys) => dns.update(store, changedServices(keys), keys.namespaces) };
+}
+
+export interface AgentDnsFlags extends DnsServingSettings {
   readonly listens: readonly string[];
   readonly upstreams: readonly string[];
 }
 
 export async function runAgent(
-  cfg: AgentConfig, dnsFlags: AgentDnsFlags = { listens: [], upstreams: [] }, ingressOptions?: IngressRuntimeOptions, userspace?: UserspaceSettings,
+  cfg: AgentConfig, dnsFlags: AgentDnsFlags = { listens: [], upstreams: [], ...DNS_SERVING_DEFAULTS }, ingressOptions?: IngressRuntimeOptions, userspace?: UserspaceSettings,
 ): Promise<void> {
   const logger = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
   const ingress = ingressOptions === undefined ? undefined : await startIngress(ingressOptions, logger);
-  const source = createSource(cfg, logger);
+  const source = createSource(cfg, logger, dnsFlags.listens.length > 0);
   const ctx = nodeContextFrom({ ...cfg, nodeIPs: cfg.nodeIPs.length > 0 ? cfg.nodeIPs : detectNodeIPs() });
   logger.info({ requestedMode: cfg.mode, source: cfg.source, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, ...(cfg.source === 'files' ? { manifests: cfg.manifests } : { master: cfg.master ?? 'from kubeconfig' }) }, 'starting svcplane');
   const deps = {

@@ -13,7 +13,10 @@ const ZONE = 'cluster.local';
 function cluster(podRecords: PodRecordMode = 'insecure'): { responder: ZoneResponder; apply: (events: SourceEvent[]) => void; records: ClusterRecords } {
   const store = new ObjectStore();
   const records = new ClusterRecords(ZONE);
-  const apply = (events: SourceEvent[]): void => records.update(store, changedServices(store.apply(events)));
+  const apply = (events: SourceEvent[]): void => {
+    const changed = store.apply(events);
+    records.update(store, changedServices(changed), changed.namespaces);
+  };
   apply([
     { type: 'service-upsert', service: makeService({ name: 'svc1', namespace: 'testns', clusterIPs: ['10.0.0.1'], ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 80, nodePort: 0 }, { name: '', protocol: 'UDP', port: 53, targetPort: 53, nodePort: 0 }] }) },
     { type: 'service-upsert', service: makeService({ name: 'dual', namespace: 'testns', clusterIPs: ['10.0.0.2', 'fd00::2'], ipFamilies: ['IPv4', 'IPv6'] }) },
@@ -186,5 +189,25 @@ describe('incremental updates', () => {
     expect(records.index.lookup('svc1.testns.svc.cluster.local')).toBe(before);
     expect(records.index.lookup('hdls1.testns.svc.cluster.local')?.filter((r) => r.type === 'A')).toEqual([{ type: 'A', data: '172.0.0.9' }]);
     expect(records.index.lookup('dup-name.hdls1.testns.svc.cluster.local')).toBeUndefined();
+  });
+});
+
+describe('Namespace objects', () => {
+  it('make a namespace without services exist: NODATA for it, pod names in it; gone again when deleted', () => {
+    const { responder, apply } = cluster();
+    expect(local(responder.answer('quiet.svc.cluster.local', 'A')).rcode).toBe('NXDOMAIN');
+    apply([{ type: 'namespace-upsert', namespace: { name: 'quiet' } }]);
+    expect(local(responder.answer('quiet.svc.cluster.local', 'A'))).toMatchObject({ rcode: 'NOERROR', answers: [] });
+    expect(lines(local(responder.answer('10-1-2-3.quiet.pod.cluster.local', 'A')).answers)).toEqual(['10-1-2-3.quiet.pod.cluster.local A 10.1.2.3']);
+    expect(local(responder.answer('web.quiet.svc.cluster.local', 'A')).rcode).toBe('NXDOMAIN');
+    apply([{ type: 'namespace-delete', name: 'quiet' }]);
+    expect(local(responder.answer('quiet.svc.cluster.local', 'A')).rcode).toBe('NXDOMAIN');
+    expect(local(responder.answer('10-1-2-3.quiet.pod.cluster.local', 'A')).rcode).toBe('NXDOMAIN');
+  });
+
+  it('a namespace with services outlives its Namespace object\'s deletion (services still name it)', () => {
+    const { responder, apply } = cluster();
+    apply([{ type: 'namespace-upsert', namespace: { name: 'testns' } }, { type: 'namespace-delete', name: 'testns' }]);
+    expect(local(responder.answer('testns.svc.cluster.local', 'A')).rcode).toBe('NOERROR');
   });
 });

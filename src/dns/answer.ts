@@ -43,6 +43,11 @@ export class ZoneResponder {
     this.zone = index.zone;
   }
 
+  /** The record index's serial: answers made at one serial hold until it changes. */
+  get serial(): number {
+    return this.index.serial;
+  }
+
   /** `qname` as asked (its case is kept in the answer's owner names). */
   answer(qname: string, qtype: QType): ZoneAnswer {
     const key = nameKey(qname);

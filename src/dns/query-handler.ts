@@ -2,7 +2,8 @@
 // or forwards, and fits the reply to the transport (EDNS0 buffer size, TC over UDP).
 import dnsPacket, { type Answer, type DecodedPacket, type Packet } from 'dns-packet';
 import type { ZoneResponder } from './answer.js';
-import { CLASSIC_UDP_SIZE, FLAG_AA, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LENGTH, headerReply, MAX_TCP_MESSAGE, MAX_UDP_SIZE, RCODE } from './wire.js';
+import { AnswerCache } from './answer-cache.js';
+import { CLASSIC_UDP_SIZE, compressMessage, FLAG_AA, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LENGTH, headerReply, MAX_TCP_MESSAGE, MAX_UDP_SIZE, RCODE } from './wire.js';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -15,11 +16,18 @@ export interface Upstream {
 /** Zone transfers are not offered. */
 const NOT_IMPLEMENTED_TYPES = new Set(['AXFR', 'IXFR', 'MAILA', 'MAILB']);
 
+/** Cluster-zone answers kept for repeated questions (per handler: per UDP worker). */
+const ANSWER_CACHE_ENTRIES = 10_000;
+
 export class QueryHandler {
+  private readonly cache: AnswerCache;
+
   constructor(
     private readonly responder: ZoneResponder,
     private readonly upstream: Upstream | undefined,
-  ) {}
+  ) {
+    this.cache = new AnswerCache(ANSWER_CACHE_ENTRIES, () => responder.serial);
+  }
 
   async handle(raw: Buffer, transport: Transport): Promise<Buffer | undefined> {
     // Too short to carry an id to answer, or itself a response (never answer those: loops).
@@ -27,6 +35,9 @@ export class QueryHandler {
     const opcode = (raw.readUInt16BE(2) >> 11) & 0xf;
     if (opcode !== 0) return headerReply(raw, RCODE.NOTIMP);
     if (raw.readUInt16BE(4) !== 1) return headerReply(raw, RCODE.FORMERR);
+    const cached = this.cache.get(raw, transport);
+    if (cached) return cached;
+    const serial = this.responder.serial;
     let query: DecodedPacket;
     try {
       query = dnsPacket.decode(raw);
@@ -49,25 +60,33 @@ export class QueryHandler {
     }
     const answers = [...zone.answers];
     if (zone.chase && this.upstream) answers.push(...(await this.upstream.resolve(zone.chase, q.type)).filter((r) => r.type === 'CNAME' || r.type === q.type));
-    return this.encode(query, { rcode: RCODE[zone.rcode], answers, authorities: zone.authorities, additionals: [...zone.additionals, ...replyOpt], aa: true }, limit);
+    const out = this.encode(query, { rcode: RCODE[zone.rcode], answers, authorities: zone.authorities, additionals: [...zone.additionals, ...replyOpt], aa: true }, limit);
+    // Answers with upstream data (a chased ExternalName) follow the upstream's TTLs: not kept here.
+    if (!zone.chase) this.cache.set(raw, transport, out, serial);
+    return out;
   }
 
   private encode(query: DecodedPacket, r: { rcode: number; answers: Answer[]; authorities: Answer[]; additionals: Answer[]; aa: boolean }, limit: number): Buffer {
     const flags = (r.aa ? FLAG_AA : 0) | ((query.flags ?? 0) & FLAG_RD) | FLAG_RA | r.rcode;
     const packet: Packet = { type: 'response', id: query.id ?? 0, flags, questions: query.questions ?? [], answers: r.answers, authorities: r.authorities, additionals: r.additionals };
-    const out = dnsPacket.encode(packet);
+    // Sizes are those of the compressed message: what goes on the wire decides what fits.
+    const encode = (p: Packet): Buffer => compressMessage(dnsPacket.encode(p));
+    const out = encode(packet);
     if (out.length <= limit) return out;
     const opt = r.additionals.filter((a) => a.type === 'OPT');
     if (limit < MAX_TCP_MESSAGE) {
+      // The additional section is a courtesy: drop it before truncating (RFC 2181 9).
+      const lean = encode({ ...packet, additionals: opt });
+      if (lean.length <= limit) return lean;
       // Over UDP: an empty answer with TC sends the client to TCP for all of it.
-      return dnsPacket.encode({ ...packet, flags: flags | FLAG_TC, answers: [], authorities: [], additionals: opt });
+      return encode({ ...packet, flags: flags | FLAG_TC, answers: [], authorities: [], additionals: opt });
     }
     // Over TCP the message cannot grow past 64 KiB: keep as many answers as fit.
     let keep = r.answers.length;
-    let fitted = dnsPacket.encode({ ...packet, additionals: opt });
+    let fitted = encode({ ...packet, additionals: opt });
     while (fitted.length > limit && keep > 0) {
       keep = Math.floor(keep * (limit / fitted.length) * 0.98);
-      fitted = dnsPacket.encode({ ...packet, answers: r.answers.slice(0, keep), additionals: opt });
+      fitted = encode({ ...packet, answers: r.answers.slice(0, keep), additionals: opt });
     }
     return fitted;
   }

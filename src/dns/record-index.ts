@@ -4,6 +4,22 @@
 import { isInZone } from './names.js';
 import type { NamedRecords, ZoneRecord } from './service-records.js';
 
+/**
+ * One change to the index, as ClusterRecords makes it: what a replica (a UDP worker's copy of the
+ * index) applies to stay identical to the index it mirrors.
+ */
+export type IndexOp =
+  | { readonly op: 'set'; readonly key: string; readonly namespace: string; readonly records: NamedRecords; readonly addresses: readonly string[] }
+  | { readonly op: 'remove'; readonly key: string }
+  /** A Namespace object known (present) or gone. */
+  | { readonly op: 'namespace'; readonly name: string; readonly present: boolean };
+
+/** A batch of ops and the serial the index had after them (replicas take it as theirs). */
+export interface IndexBatch {
+  readonly ops: readonly IndexOp[];
+  readonly serial: number;
+}
+
 interface Contribution {
   readonly namespace: string;
   readonly names: readonly string[];
@@ -17,6 +33,8 @@ export class RecordIndex {
   private readonly nonTerminals = new Map<string, number>();
   private readonly byService = new Map<string, Contribution>();
   private readonly servicesPerNamespace = new Map<string, number>();
+  /** Namespaces with a Namespace object. */
+  private readonly namespaceObjects = new Set<string>();
   /** Namespace -> endpoint address -> count (for verified pod records). */
   private readonly addressesPerNamespace = new Map<string, Map<string, number>>();
   private version = 0;
@@ -26,6 +44,10 @@ export class RecordIndex {
   /** Bumped on every change (the SOA serial follows it). */
   get serial(): number {
     return this.version;
+  }
+
+  hasService(key: string): boolean {
+    return this.byService.has(key);
   }
 
   get serviceCount(): number {
@@ -80,6 +102,27 @@ export class RecordIndex {
     this.version = (this.version + 1) >>> 0;
   }
 
+  apply(batch: IndexBatch): void {
+    for (const op of batch.ops) {
+      if (op.op === 'set') this.setService(op.key, op.namespace, op.records, op.addresses);
+      else if (op.op === 'remove') this.removeService(op.key);
+      else if (op.present) this.namespaceObjects.add(op.name);
+      else this.namespaceObjects.delete(op.name);
+    }
+    this.version = batch.serial;
+  }
+
+  /** The ops that rebuild this index from empty (a new replica's first batch). */
+  snapshot(): IndexBatch {
+    const ops: IndexOp[] = [...this.namespaceObjects].map((name) => ({ op: 'namespace' as const, name, present: true }));
+    for (const [key, c] of this.byService) {
+      const records: NamedRecords = new Map();
+      for (const name of c.names) records.set(name, this.names.get(name)?.get(key) ?? []);
+      ops.push({ op: 'set', key, namespace: c.namespace, records, addresses: c.addresses });
+    }
+    return { ops, serial: this.version };
+  }
+
   /** The records owned by `name` (a key), or undefined when no service defines that name. */
   lookup(name: string): readonly ZoneRecord[] | undefined {
     const owners = this.names.get(name);
@@ -93,9 +136,13 @@ export class RecordIndex {
     return (this.nonTerminals.get(name) ?? 0) > 0;
   }
 
-  /** A namespace exists for DNS once a service in it is known. */
+  /** A namespace exists for DNS once its Namespace object or a Service in it is known. */
   namespaceExists(namespace: string): boolean {
-    return this.servicesPerNamespace.has(namespace);
+    return this.namespaceObjects.has(namespace) || this.servicesPerNamespace.has(namespace);
+  }
+
+  hasNamespaceObject(namespace: string): boolean {
+    return this.namespaceObjects.has(namespace);
   }
 
   namespaceHasAddress(namespace: string, address: string): boolean {

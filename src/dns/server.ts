@@ -33,6 +33,47 @@ export interface DnsServerLogger {
   warn(obj: object, msg: string): void;
 }
 
+/** A UDP socket bound to `host:port`; with `reusePort` several sockets (the UDP workers') share it. */
+export async function bindUdp(host: string, port: number, reusePort: boolean): Promise<dgram.Socket> {
+  const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reusePort });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', (err) => reject(new DnsListenError(`listening on UDP ${host}:${port}: ${err.message}`, { cause: err })));
+    socket.bind({ address: host, port }, () => resolve());
+  });
+  return socket;
+}
+
+/** Answers every datagram on `socket` with `handler`; a failing query gets SERVFAIL, never a crash. */
+export function serveUdp(socket: dgram.Socket, handler: QueryHandler, logger?: DnsServerLogger): void {
+  socket.on('error', (err) => logger?.warn({ err }, 'dns udp socket error'));
+  socket.on('message', (msg, rinfo) => {
+    void safeReply(handler, msg, 'udp', logger).then((out) => {
+      if (!out) return;
+      try {
+        socket.send(out, rinfo.port, rinfo.address);
+      } catch (err) {
+        // A closed socket (stopping) or a bad peer address must not take the server down.
+        logger?.warn({ err }, 'dns udp reply failed');
+      }
+    });
+  });
+}
+
+/** Never throws: a query that breaks the handler gets SERVFAIL, and the server keeps serving. */
+async function safeReply(handler: QueryHandler, msg: Buffer, transport: Transport, logger?: DnsServerLogger): Promise<Buffer | undefined> {
+  try {
+    return await handler.handle(msg, transport);
+  } catch (err) {
+    logger?.warn({ err }, 'dns query failed');
+    return msg.length >= HEADER_LENGTH ? headerReply(msg, RCODE.SERVFAIL) : undefined;
+  }
+}
+
+export interface DnsServerOptions {
+  /** false: this process serves TCP only, and UDP workers bind the UDP side (port 0 resolved by TCP). */
+  readonly udp?: boolean;
+}
+
 export class DnsServer {
   private readonly udp: dgram.Socket[] = [];
   private readonly tcp: net.Server[] = [];
@@ -43,6 +84,7 @@ export class DnsServer {
     private readonly handler: QueryHandler,
     private readonly listens: readonly ListenAddress[],
     private readonly logger?: DnsServerLogger,
+    private readonly options: DnsServerOptions = {},
   ) {}
 
   /** The addresses actually bound (port 0 resolved), in --listen order. */
@@ -61,24 +103,11 @@ export class DnsServer {
       });
       this.tcp.push(server);
       const port = (server.address() as net.AddressInfo).port;
-      const socket = dgram.createSocket({ type: listen.host.includes(':') ? 'udp6' : 'udp4' });
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', (err) => reject(new DnsListenError(`listening on UDP ${listen.host}:${port}: ${err.message}`, { cause: err })));
-        socket.bind({ address: listen.host, port }, () => resolve());
-      });
-      socket.on('error', (err) => this.logger?.warn({ err }, 'dns udp socket error'));
-      socket.on('message', (msg, rinfo) => {
-        void this.reply(msg, 'udp').then((out) => {
-          if (!out) return;
-          try {
-            socket.send(out, rinfo.port, rinfo.address);
-          } catch (err) {
-            // A closed socket (stopping) or a bad peer address must not take the server down.
-            this.logger?.warn({ err }, 'dns udp reply failed');
-          }
-        });
-      });
-      this.udp.push(socket);
+      if (this.options.udp !== false) {
+        const socket = await bindUdp(listen.host, port, false);
+        serveUdp(socket, this.handler, this.logger);
+        this.udp.push(socket);
+      }
       this.bound.push({ host: listen.host, port });
     }
   }
@@ -90,16 +119,6 @@ export class DnsServer {
     this.udp.length = 0;
     this.tcp.length = 0;
     this.bound = [];
-  }
-
-  /** Never throws: a query that breaks the handler gets SERVFAIL, and the server keeps serving. */
-  private async reply(msg: Buffer, transport: Transport): Promise<Buffer | undefined> {
-    try {
-      return await this.handler.handle(msg, transport);
-    } catch (err) {
-      this.logger?.warn({ err }, 'dns query failed');
-      return msg.length >= HEADER_LENGTH ? headerReply(msg, RCODE.SERVFAIL) : undefined;
-    }
   }
 
   /** RFC 1035 framing: a 2-byte length before each message; queries answered in order. */
@@ -118,7 +137,7 @@ export class DnsServer {
         const msg = buffered.subarray(2, 2 + len);
         buffered = buffered.subarray(2 + len);
         chain = chain.then(async () => {
-          const out = await this.reply(msg, 'tcp');
+          const out = await safeReply(this.handler, msg, 'tcp', this.logger);
           if (!out || socket.destroyed) return;
           const prefix = Buffer.alloc(2);
           prefix.writeUInt16BE(out.length, 0);

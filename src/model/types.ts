@@ -113,6 +113,11 @@ export interface Node {
   readonly taintKeys?: readonly string[];
 }
 
+/** A Namespace object (cluster-scoped): cluster DNS reads that it exists. */
+export interface Namespace {
+  readonly name: string;
+}
+
 /** Namespaced key used everywhere: `namespace/name`. */
 export function objectKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;

@@ -155,3 +155,15 @@ describe('validateObject: hostile input', () => {
     expect(node?.kind === 'Node' && Object.keys(node.value.labels)).toEqual(['__proto__']);
   });
 });
+
+describe('Namespace', () => {
+  it('is read with its name (cluster-scoped: a namespace in its metadata is ignored)', () => {
+    expect(validateObject({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'quiet', namespace: 'x' } }).objects).toEqual([{ kind: 'Namespace', value: { name: 'quiet' } }]);
+  });
+
+  it('names the object and field of a bad name', () => {
+    const r = validateObject({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'Not_A_Label' } }, 'ns.yaml:1');
+    expect(r.objects).toEqual([]);
+    expect(r.errors.map((e) => `${e.ref.kind} ${e.ref.name} ${e.field}`)).toEqual(['Namespace Not_A_Label metadata.name']);
+  });
+});

@@ -3,9 +3,10 @@
 import { ValidationError } from './errors.js';
 import { validateIngressKinds } from './ingress-dispatch.js';
 import type { Ingress, IngressClass, TLSSecret } from './ingress-types.js';
-import type { EndpointSlice, Node, Service } from './types.js';
+import type { EndpointSlice, Namespace, Node, Service } from './types.js';
 import { validateEndpoints, validateEndpointSlice } from './validate-endpoints.js';
 import { describeValue, isRawObject, ROOT_FIELD, UNNAMED } from './validate-fields.js';
+import { validateNamespace } from './validate-namespace.js';
 import { validateNode } from './validate-node.js';
 import { validateService } from './validate-service.js';
 
@@ -18,6 +19,7 @@ export type ModelObject =
   | { readonly kind: 'Service'; readonly value: Service }
   | { readonly kind: 'EndpointSlice'; readonly value: EndpointSlice }
   | { readonly kind: 'Node'; readonly value: Node }
+  | { readonly kind: 'Namespace'; readonly value: Namespace }
   | { readonly kind: 'Ingress'; readonly value: Ingress }
   | { readonly kind: 'IngressClass'; readonly value: IngressClass }
   | { readonly kind: 'Secret'; readonly value: TLSSecret };
@@ -33,6 +35,7 @@ const API_VERSIONS: Readonly<Record<string, string>> = {
   Service: 'v1',
   Endpoints: 'v1',
   Node: 'v1',
+  Namespace: 'v1',
   EndpointSlice: 'discovery.k8s.io/v1',
 };
 
@@ -47,7 +50,7 @@ function identify(raw: Readonly<Record<string, unknown>>, defaultNamespace: stri
   const kind = typeof raw['kind'] === 'string' && raw['kind'] !== '' ? raw['kind'] : '<unknown kind>';
   const name = typeof meta['name'] === 'string' && meta['name'] !== '' ? meta['name'] : UNNAMED;
   const namespace =
-    kind === 'Node' ? '' : typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : defaultNamespace;
+    kind === 'Node' || kind === 'Namespace' ? '' : typeof meta['namespace'] === 'string' && meta['namespace'] !== '' ? meta['namespace'] : defaultNamespace;
   return { kind, namespace, name };
 }
 
@@ -125,6 +128,8 @@ export function validateObject(raw: unknown, source?: string, defaultNamespace =
       return fromValidated(validateEndpoints(raw, source, defaultNamespace), (slices) =>
         slices.map((value) => ({ kind: 'EndpointSlice', value }) as const),
       );
+    case 'Namespace':
+      return fromValidated(validateNamespace(raw, source), (value) => [{ kind: 'Namespace', value }]);
     default:
       return fromValidated(validateNode(raw, source), (value) => [{ kind: 'Node', value }]);
   }

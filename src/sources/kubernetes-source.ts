@@ -1,5 +1,5 @@
-// A Source reading Services, EndpointSlices and this node's Node from the
-// Kubernetes API with client-node's list/watch informers. It delivers what the
+// A Source reading Services, EndpointSlices and this node's Node (and Namespaces, for cluster
+// DNS, when asked) from the Kubernetes API with client-node's list/watch informers. It delivers what the
 // manifest source does: one first batch with the complete view ending in
 // 'synced' (only once all three resources were listed), then small batches of
 // changes. Lists come in pages of 500 (a continue token that expires restarts
@@ -39,6 +39,11 @@ export interface KubernetesSourceOptions {
   readonly relistBackoff?: Backoff;
   /** Post a Warning Event on each invalid Service and EndpointSlice (default true). */
   readonly recordEvents?: boolean;
+  /**
+   * Also list and watch Namespaces (cluster DNS: an empty namespace exists). Off for the proxy
+   * alone, which then needs no permission on namespaces.
+   */
+  readonly watchNamespaces?: boolean;
 }
 
 export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, maxMs: 30_000 };
@@ -95,6 +100,7 @@ export class KubernetesSource implements Source {
       this.makeResource('Service', 'services', '/api/v1/services'),
       this.makeResource('EndpointSlice', 'endpointslices', '/apis/discovery.k8s.io/v1/endpointslices'),
       this.makeResource('Node', `node ${options.nodeName}`, '/api/v1/nodes', `metadata.name=${options.nodeName}`),
+      ...(options.watchNamespaces === true ? [this.makeResource('Namespace', 'namespaces', '/api/v1/namespaces')] : []),
     ];
   }
 
@@ -223,7 +229,7 @@ export class KubernetesSource implements Source {
   /** Warning Events for the objects `change` rejects; the ones it found valid may get a new one when they break again. */
   private recordEvents(kind: ResourceKind, change: StateChange, raws: readonly unknown[]): void {
     const events = this.events;
-    if (events === undefined || kind === 'Node') return;
+    if (events === undefined || kind === 'Node' || kind === 'Namespace') return;
     const invalid = byObject(change.errors);
     const skipped = byObject(change.skipped);
     for (const key of change.cleared) {

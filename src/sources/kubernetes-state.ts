@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ValidationError } from '../model/errors.js';
 import { LABEL_HEADLESS, LABEL_SERVICE_PROXY_NAME } from '../model/types.js';
 import { validateEndpointSlice } from '../model/validate-endpoints.js';
+import { validateNamespace } from '../model/validate-namespace.js';
 import { validateNode } from '../model/validate-node.js';
 import { validateService } from '../model/validate-service.js';
 import type { ModelObject, Validated } from '../model/validate.js';
@@ -15,7 +16,7 @@ import { deleteEvent, upsertEvent } from './model-events.js';
 export { upsertEvent } from './model-events.js';
 
 /** The kinds this source watches (the Ingress kinds come from manifests only, for now). */
-export type ResourceKind = Extract<ModelObject['kind'], 'Node' | 'Service' | 'EndpointSlice'>;
+export type ResourceKind = Extract<ModelObject['kind'], 'Node' | 'Namespace' | 'Service' | 'EndpointSlice'>;
 
 /** Put into validation errors as where the object came from. */
 export const KUBERNETES_ORIGIN = 'kubernetes';
@@ -43,7 +44,7 @@ interface RawMeta {
   readonly labels: Readonly<Record<string, unknown>>;
 }
 
-const KINDS: readonly ResourceKind[] = ['Node', 'Service', 'EndpointSlice'];
+const KINDS: readonly ResourceKind[] = ['Node', 'Namespace', 'Service', 'EndpointSlice'];
 
 function record(value: unknown): Readonly<Record<string, unknown>> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
@@ -71,6 +72,8 @@ function validate(kind: ResourceKind, raw: unknown): Validated<ModelObject> {
       return wrap(validateEndpointSlice(raw, KUBERNETES_ORIGIN, 'default', 'lenient'), (value) => ({ kind, value }));
     case 'Node':
       return wrap(validateNode(raw, KUBERNETES_ORIGIN), (value) => ({ kind, value }));
+    case 'Namespace':
+      return wrap(validateNamespace(raw, KUBERNETES_ORIGIN), (value) => ({ kind, value }));
   }
 }
 
@@ -88,9 +91,9 @@ function merge(into: StateChange, from: StateChange): void {
 
 export class KubernetesState {
   /** resourceVersion last processed per object (valid or not): the same version is never re-reported. */
-  private readonly seen: Record<ResourceKind, Map<string, string | undefined>> = { Node: new Map(), Service: new Map(), EndpointSlice: new Map() };
+  private readonly seen: Record<ResourceKind, Map<string, string | undefined>> = { Node: new Map(), Namespace: new Map(), Service: new Map(), EndpointSlice: new Map() };
   /** What was delivered (or will be, in the first batch): the last good version of each object. */
-  private readonly delivered: Record<ResourceKind, Map<string, ModelObject>> = { Node: new Map(), Service: new Map(), EndpointSlice: new Map() };
+  private readonly delivered: Record<ResourceKind, Map<string, ModelObject>> = { Node: new Map(), Namespace: new Map(), Service: new Map(), EndpointSlice: new Map() };
 
   constructor(private readonly options: KubernetesStateOptions) {}
 
@@ -172,6 +175,7 @@ export class KubernetesState {
    */
   private ignored(kind: ResourceKind, meta: RawMeta): boolean {
     if (kind === 'Node') return meta.name !== this.options.nodeName;
+    if (kind === 'Namespace') return false;
     if (Object.hasOwn(meta.labels, LABEL_HEADLESS)) return true;
     if (!Object.hasOwn(meta.labels, LABEL_SERVICE_PROXY_NAME)) return false;
     return meta.labels[LABEL_SERVICE_PROXY_NAME] !== this.options.serviceProxyName;

@@ -5,7 +5,7 @@ import type { ModelObject } from '../model/validate.js';
 import type { SourceEvent } from './source.js';
 import { deleteEvent, upsertEvent } from './model-events.js';
 
-const UPSERT_ORDER: readonly ModelObject['kind'][] = ['Node', 'Service', 'EndpointSlice', 'IngressClass', 'Secret', 'Ingress'];
+const UPSERT_ORDER: readonly ModelObject['kind'][] = ['Node', 'Namespace', 'Service', 'EndpointSlice', 'IngressClass', 'Secret', 'Ingress'];
 
 /** kind + namespace/name: how objects are told apart. */
 export function modelKey(object: ModelObject): string {
@@ -48,7 +48,7 @@ function sortedByKindThenKey(objects: readonly ModelObject[]): ModelObject[] {
 }
 
 function refOf(object: ModelObject): { namespace: string; name: string } {
-  return object.kind === 'Node' || object.kind === 'IngressClass' ? { namespace: '', name: object.value.name } : object.value;
+  return object.kind === 'Node' || object.kind === 'Namespace' || object.kind === 'IngressClass' ? { namespace: '', name: object.value.name } : object.value;
 }
 
 export function compare(a: string, b: string): number {

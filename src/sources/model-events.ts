@@ -10,6 +10,8 @@ export function upsertEvent(object: ModelObject): SourceEvent {
       return { type: 'slice-upsert', slice: object.value };
     case 'Node':
       return { type: 'node-upsert', node: object.value };
+    case 'Namespace':
+      return { type: 'namespace-upsert', namespace: object.value };
     case 'Ingress':
       return { type: 'ingress-upsert', ingress: object.value };
     case 'IngressClass':
@@ -27,6 +29,8 @@ export function deleteEvent(object: ModelObject): SourceEvent {
       return { type: 'slice-delete', namespace: object.value.namespace, name: object.value.name };
     case 'Node':
       return { type: 'node-delete', name: object.value.name };
+    case 'Namespace':
+      return { type: 'namespace-delete', name: object.value.name };
     case 'Ingress':
       return { type: 'ingress-delete', namespace: object.value.namespace, name: object.value.name };
     case 'IngressClass':

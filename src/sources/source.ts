@@ -2,7 +2,7 @@
 // (manifest files now, the Kubernetes API later): batches of change events.
 import type { ValidationError } from '../model/errors.js';
 import type { Ingress, IngressClass, TLSSecret } from '../model/ingress-types.js';
-import type { EndpointSlice, Node, Service } from '../model/types.js';
+import type { EndpointSlice, Namespace, Node, Service } from '../model/types.js';
 
 export type SourceEvent =
   | { readonly type: 'service-upsert'; readonly service: Service }
@@ -11,6 +11,9 @@ export type SourceEvent =
   | { readonly type: 'slice-delete'; readonly namespace: string; readonly name: string }
   | { readonly type: 'node-upsert'; readonly node: Node }
   | { readonly type: 'node-delete'; readonly name: string }
+  /** Namespace objects (cluster DNS only; the Kubernetes source watches them when asked). */
+  | { readonly type: 'namespace-upsert'; readonly namespace: Namespace }
+  | { readonly type: 'namespace-delete'; readonly name: string }
   /** For the Ingress controller (the L4 modes ignore these). */
   | { readonly type: 'ingress-upsert'; readonly ingress: Ingress }
   | { readonly type: 'ingress-delete'; readonly namespace: string; readonly name: string }

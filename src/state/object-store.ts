@@ -15,6 +15,8 @@ export interface ServiceKeySet {
   readonly endpoints: Set<string>;
   /** Node names added, removed or modified (for the agent, e.g. its own zone). */
   readonly nodes: Set<string>;
+  /** Namespace objects added or removed (cluster DNS; absent: none). */
+  readonly namespaces?: Set<string>;
 }
 
 export interface ObjectStoreOptions {
@@ -37,6 +39,7 @@ export class ObjectStore {
   /** Service key -> (slice key -> slice). */
   private readonly slicesByService = new Map<string, Map<string, EndpointSlice>>();
   private readonly nodesByName = new Map<string, Node>();
+  private readonly namespaceNames = new Set<string>();
   private synced = false;
 
   constructor(options: ObjectStoreOptions = {}) {
@@ -50,7 +53,7 @@ export class ObjectStore {
 
   /** Applies one batch in order and reports what changed; identical upserts are no change. */
   apply(events: readonly SourceEvent[]): ServiceKeySet {
-    const changed: ServiceKeySet = { services: new Set(), endpoints: new Set(), nodes: new Set() };
+    const changed = { services: new Set<string>(), endpoints: new Set<string>(), nodes: new Set<string>(), namespaces: new Set<string>() } satisfies ServiceKeySet;
     for (const ev of events) {
       switch (ev.type) {
         case 'service-upsert':
@@ -77,6 +80,15 @@ export class ObjectStore {
           break;
         case 'node-delete':
           if (this.nodesByName.delete(ev.name)) changed.nodes.add(ev.name);
+          break;
+        case 'namespace-upsert':
+          if (!this.namespaceNames.has(ev.namespace.name)) {
+            this.namespaceNames.add(ev.namespace.name);
+            changed.namespaces.add(ev.namespace.name);
+          }
+          break;
+        case 'namespace-delete':
+          if (this.namespaceNames.delete(ev.name)) changed.namespaces.add(ev.name);
           break;
         case 'synced':
           this.synced = true;
@@ -110,6 +122,15 @@ export class ObjectStore {
 
   get sliceCount(): number {
     return this.slicesByKey.size;
+  }
+
+  /** Whether a Namespace object of that name is known (not whether services live there). */
+  hasNamespace(name: string): boolean {
+    return this.namespaceNames.has(name);
+  }
+
+  namespaces(): IterableIterator<string> {
+    return this.namespaceNames.values();
   }
 
   getNode(name: string): Node | undefined {

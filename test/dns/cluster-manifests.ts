@@ -25,7 +25,12 @@ export function clusterDocs(): Doc[] {
     slice('default-subdomain', 'dnstest', 'IPv4', [{ addresses: ['10.244.7.1'], hostname: 'busybox-1' }], [{ name: 'foo', port: 1234 }]),
     service('big', 'dnstest', { clusterIP: 'None', selector: { app: 'big' }, ports: [{ port: 80 }] }),
     slice('big', 'dnstest', 'IPv4', big, [{ port: 80 }]),
+    // 24 endpoints: 600 bytes uncompressed, under 512 with name compression.
+    service('wide', 'dnstest', { clusterIP: 'None', selector: { app: 'wide' }, ports: [{ port: 80 }] }),
+    slice('wide', 'dnstest', 'IPv4', Array.from({ length: 24 }, (_, i) => ({ addresses: [`10.246.0.${i + 1}`] })), [{ port: 80 }]),
     service('ext', 'dnstest', { type: 'ExternalName', externalName: 'ext-target.example.test' }),
+    // A namespace with no services: it exists because its Namespace object does.
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'quiet' } },
     service('my-service', 'my-ns', { clusterIP: '10.96.60.1', selector: { app: 'my' }, ports: [{ name: 'http', port: 80 }] }),
   ];
 }

@@ -60,6 +60,7 @@ describe('svcplane dns answers dig', () => {
     ['ext.dnstest.svc.cluster.local', 'A', ['ext-target.example.test. A 192.0.2.20', 'ext.dnstest.svc.cluster.local. CNAME ext-target.example.test.']],
     ['dns-version.cluster.local', 'TXT', ['dns-version.cluster.local. TXT "1.1.0"']],
     ['10-244-9-9.dnstest.pod.cluster.local', 'A', ['10-244-9-9.dnstest.pod.cluster.local. A 10.244.9.9']],
+    ['10-244-9-9.quiet.pod.cluster.local', 'A', ['10-244-9-9.quiet.pod.cluster.local. A 10.244.9.9']],
     ['www.example.test', 'A', ['www.example.test. A 192.0.2.10']],
   ])('%s %s', async (name, type, expected) => {
     const r = await q(name, type);
@@ -116,6 +117,7 @@ describe('svcplane dns answers dig', () => {
     ['svc.cluster.local', 'A'],
     ['cluster.local', 'A'],
     ['_tcp.web.dnstest.svc.cluster.local', 'SRV'],
+    ['quiet.svc.cluster.local', 'A'], // a Namespace object without services
   ])('NODATA with the SOA: %s %s', async (name, type) => {
     const r = await q(name, type);
     expect(r.status).toBe('NOERROR');
@@ -140,6 +142,18 @@ describe('svcplane dns answers dig', () => {
     const fallback = await q('big.dnstest.svc.cluster.local', 'A'); // dig retries over TCP on TC
     expect(fallback.answer).toHaveLength(1000);
     expect(fallback.raw).toMatch(/Truncated, retrying in TCP mode/);
+  });
+
+  it('compresses names, so 24 records fit in 512 bytes without EDNS0', async () => {
+    const name = 'wide.dnstest.svc.cluster.local';
+    const r = await q(name, 'A', '+noedns');
+    expect(r.flags).not.toContain('tc');
+    expect(rrs(r.answer)).toEqual(Array.from({ length: 24 }, (_, i) => `${name}. A 10.246.0.${i + 1}`).sort());
+    const size = Number(/MSG SIZE\s+rcvd: (\d+)/.exec(r.raw)?.[1]);
+    const wireName = name.length + 2;
+    const uncompressed = 12 + wireName + 4 + 24 * (wireName + 10 + 4);
+    expect(uncompressed).toBeGreaterThan(512);
+    expect(size).toBe(12 + wireName + 4 + 24 * (2 + 10 + 4)); // every owner name a 2-byte pointer
   });
 
   it('passes a truncated upstream answer on with TC', async () => {

@@ -80,8 +80,17 @@ export interface DigResult {
 
 /** Runs dig (argv, never a shell) and parses its sections into `name ttl class type data` lines (TTL kept). */
 export function dig(server: string, port: number, args: string[], timeoutMs = 10_000): Promise<DigResult> {
+  return digWith('dig', [], server, port, args, timeoutMs);
+}
+
+/** dig inside a network namespace (`ip netns exec`). */
+export function digIn(netns: string, server: string, port: number, args: string[], timeoutMs = 10_000): Promise<DigResult> {
+  return digWith('ip', ['netns', 'exec', netns, 'dig'], server, port, args, timeoutMs);
+}
+
+function digWith(command: string, prefix: string[], server: string, port: number, args: string[], timeoutMs: number): Promise<DigResult> {
   return new Promise((resolve, reject) => {
-    execFile('dig', [`@${server}`, '-p', String(port), '+tries=1', '+time=3', ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout) => {
+    execFile(command, [...prefix, `@${server}`, '-p', String(port), '+tries=1', '+time=3', ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout) => {
       if (err && !stdout) return reject(err);
       const sections: Record<string, string[]> = { ANSWER: [], AUTHORITY: [], ADDITIONAL: [] };
       let current: string | undefined;

@@ -69,8 +69,11 @@ export function describeEvent(e: SourceEvent): string {
     case 'slice-delete':
       return `${e.type} ${e.namespace}/${e.name}`;
     case 'node-delete':
+    case 'namespace-delete':
     case 'ingress-class-delete':
       return `${e.type} ${e.name}`;
+    case 'namespace-upsert':
+      return `${e.type} ${e.namespace.name}`;
     case 'ingress-upsert':
       return `${e.type} ${e.ingress.namespace}/${e.ingress.name}`;
     case 'ingress-class-upsert':

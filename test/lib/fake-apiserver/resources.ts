@@ -1,5 +1,5 @@
 // The resources the fake API server serves and how their URLs look.
-export type ResourceName = 'services' | 'endpointslices' | 'nodes';
+export type ResourceName = 'services' | 'endpointslices' | 'nodes' | 'namespaces';
 
 export interface ResourceType {
   readonly name: ResourceName;
@@ -14,6 +14,7 @@ export const RESOURCES: Readonly<Record<ResourceName, ResourceType>> = {
   services: { name: 'services', group: '', version: 'v1', kind: 'Service', namespaced: true },
   endpointslices: { name: 'endpointslices', group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', namespaced: true },
   nodes: { name: 'nodes', group: '', version: 'v1', kind: 'Node', namespaced: false },
+  namespaces: { name: 'namespaces', group: '', version: 'v1', kind: 'Namespace', namespaced: false },
 };
 
 export function apiVersionOf(type: ResourceType): string {
@@ -29,7 +30,7 @@ export interface ParsedPath {
 }
 
 /**
- * /api/v1/services, /api/v1/namespaces/NS/services[/NAME], /api/v1/nodes[/NAME],
+ * /api/v1/services, /api/v1/namespaces/NS/services[/NAME], /api/v1/nodes[/NAME], /api/v1/namespaces[/NAME],
  * /apis/discovery.k8s.io/v1/[namespaces/NS/]endpointslices[/NAME].
  */
 export function parsePath(pathname: string): ParsedPath | undefined {
