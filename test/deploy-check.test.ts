@@ -98,14 +98,18 @@ describe('Kubernetes manifests', () => {
     expect(loadManifestDir(join(dir, 'kubernetes')).problems).toEqual(['config-map.yaml: not listed in kustomization.yaml\'s resources, so kubectl apply -k leaves it out']);
   });
 
-  it('grant the ClusterRole exactly the reads and writes a service proxy (and its cluster DNS) needs', () => {
+  it('grant the ClusterRole exactly the reads and writes a service proxy (with its cluster DNS and Ingress controller) needs', () => {
     const grants = (at(objects().get('ClusterRole'), 'rules') as { apiGroups: string[]; resources: string[]; verbs: string[] }[])
       .flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g || 'core'}/${res}:${v}`))))
       .sort();
     expect(grants).toEqual([
       'core/events:create', 'core/events:patch', 'core/namespaces:list', 'core/namespaces:watch', 'core/nodes:get', 'core/nodes:list', 'core/nodes:watch',
+      'core/secrets:get', 'core/secrets:list', 'core/secrets:watch',
       'core/services:list', 'core/services:watch', 'discovery.k8s.io/endpointslices:list', 'discovery.k8s.io/endpointslices:watch',
       'events.k8s.io/events:create', 'events.k8s.io/events:patch',
+      'networking.k8s.io/ingressclasses:get', 'networking.k8s.io/ingressclasses:list', 'networking.k8s.io/ingressclasses:watch',
+      'networking.k8s.io/ingresses/status:update',
+      'networking.k8s.io/ingresses:get', 'networking.k8s.io/ingresses:list', 'networking.k8s.io/ingresses:watch',
     ]);
   });
 

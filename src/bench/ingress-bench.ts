@@ -2,14 +2,18 @@
 // with wrk from a client namespace: requests/s and p50/p99 through the ingress
 // against the backend directly; the time from an Ingress change to it serving
 // with 1,000 Ingresses loaded; failed requests across 20 reloads under load.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { IngressRuntime } from '../cli/ingress-command.js';
 import { runCommand } from '../kernel/exec.js';
 import { NginxProcess } from '../kernel/nginx-process.js';
 import { ManifestSource } from '../sources/manifest-source.js';
+import { loadAverage, processTreeCpuMs } from './ingress-cpu.js';
 import { wrk, type WrkResult } from './ingress-wrk.js';
 
 const NODE_IP = '10.231.200.1';
@@ -34,6 +38,10 @@ export interface IngressBenchResult {
   readonly reloads: number;
   readonly reloadsKeepAlive: WrkResult;
   readonly reloadsNewConnections: WrkResult;
+  /** CPU microseconds per request (nginx masters and workers): the backend serving wrk directly; the ingress and the backend behind it. */
+  readonly cpuPerRequestUs: { readonly direct: { readonly backend: number }; readonly ingress: { readonly ingress: number; readonly backend: number } };
+  /** /proc/loadavg when the bench started and ended. */
+  readonly loadAverage: { readonly start: string; readonly end: string };
 }
 
 async function must(file: string, args: readonly string[], netns?: string): Promise<void> {
@@ -52,17 +60,26 @@ function backendConfig(dir: string): string {
   return `worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/logs/error.log notice;\nevents { worker_connections 4096; }\nhttp { access_log off; ${temp} keepalive_requests 100000;\n  server { listen ${BACKEND_IP}:80; location / { return 200 "ok\\n"; } } }\n`;
 }
 
-async function statusOf(client: string, host: string): Promise<number> {
-  const r = await runCommand('curl', ['-s', '-o', '/dev/null', '-m', '2', '-w', '%{http_code}', '--resolve', `${host}:80:${NODE_IP}`, `http://${host}/`], { netns: client });
-  return Number(r.stdout);
-}
-
-async function waitServing(client: string, host: string, timeoutMs = 30_000): Promise<number> {
-  const start = performance.now();
-  while ((await statusOf(client, host)) !== 200) {
-    if (performance.now() - start > timeoutMs) throw new Error(`${host} did not serve within ${timeoutMs} ms`);
-  }
-  return performance.now() - start;
+/** The poller (ingress-poller.ts) in the client namespace: `served(host)` resolves once host answers 200. */
+function startPoller(client: string): { served: (host: string, timeoutMs?: number) => Promise<number>; stop: () => void } {
+  const child = spawn('ip', ['netns', 'exec', client, process.execPath, fileURLToPath(new URL('./ingress-poller.js', import.meta.url)), NODE_IP], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = new Map<string, () => void>();
+  createInterface({ input: child.stdout }).on('line', (host) => waiting.get(host)?.());
+  return {
+    served: (host, timeoutMs = 30_000) => {
+      const start = performance.now();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${host} did not serve within ${timeoutMs} ms`)), timeoutMs);
+        waiting.set(host, () => {
+          clearTimeout(timer);
+          waiting.delete(host);
+          resolve(performance.now() - start);
+        });
+        child.stdin.write(`${host}\n`);
+      });
+    },
+    stop: () => child.kill(),
+  };
 }
 
 export async function runIngressBench(opts: IngressBenchOptions): Promise<IngressBenchResult> {
@@ -74,6 +91,7 @@ export async function runIngressBench(opts: IngressBenchOptions): Promise<Ingres
   const logger = pino({ level: process.env['SVCPLANE_BENCH_LOG'] ?? 'warn' }, pino.destination(2));
   const cleanups: (() => Promise<unknown>)[] = [];
   const say = (text: string): void => void opts.out.write(`ingress bench: ${text}\n`);
+  const loadAtStart = loadAverage();
   try {
     await must('ip', ['netns', 'add', client]);
     cleanups.push(() => runCommand('ip', ['netns', 'del', client]));
@@ -111,21 +129,32 @@ export async function runIngressBench(opts: IngressBenchOptions): Promise<Ingres
     const source = new ManifestSource({ paths: [manifests], logger, debounceMs: 50 });
     cleanups.push(() => source.stop());
     await source.start((events) => runtime.handle(events));
-    await waitServing(client, 'bench.example');
-    await waitServing(client, `h${opts.ingresses - 1}.many.example`);
+    const poller = startPoller(client);
+    cleanups.push(async () => poller.stop());
+    await poller.served('bench.example');
+    await poller.served(`h${opts.ingresses - 1}.many.example`);
 
     const durationS = Math.max(1, Math.round(opts.durationMs / 1000));
     say(`${durationS}s of wrk directly, then through the ingress (${opts.ingresses} Ingresses loaded)`);
-    const direct = await wrk(client, `http://${BACKEND_IP}/`, { durationS, connections: 32, headers: [] });
-    const ingress = await wrk(client, `http://${NODE_IP}/`, { durationS, connections: 32, headers: ['Host: bench.example'] });
+    // CPU per request, besides requests/s: on two vCPUs shared by wrk, both nginx and other jobs, it says what the hop costs.
+    const cpuOf = (pid: number | undefined): number => (pid === undefined ? NaN : processTreeCpuMs(pid));
+    const measured = async (url: string, headers: readonly string[]): Promise<{ w: WrkResult; backendUs: number; ingressUs: number }> => {
+      const [b0, i0] = [cpuOf(backend.pid), cpuOf(runtime.nginxPid)];
+      const w = await wrk(client, url, { durationS, connections: 32, headers });
+      return { w, backendUs: ((cpuOf(backend.pid) - b0) * 1000) / w.requests, ingressUs: ((cpuOf(runtime.nginxPid) - i0) * 1000) / w.requests };
+    };
+    const directRun = await measured(`http://${BACKEND_IP}/`, []);
+    const ingressRun = await measured(`http://${NODE_IP}/`, ['Host: bench.example']);
+    const [direct, ingress] = [directRun.w, ingressRun.w];
+    const cpuPerRequestUs = { direct: { backend: directRun.backendUs }, ingress: { ingress: ingressRun.ingressUs, backend: ingressRun.backendUs } };
 
     const changeToServingMs: number[] = [];
     for (let i = 0; i < opts.runs; i++) {
-      const start = performance.now();
       logger.info({ change: i }, 'writing a change');
+      // The poller is asked first (its requests get 404 until the change serves), so the clock starts before the write.
+      const served = poller.served(`change-${i}.example`);
       writeFileSync(join(manifests, `change-${i}.yaml`), ingressYaml(`change-${i}`, `change-${i}.example`));
-      await waitServing(client, `change-${i}.example`);
-      changeToServingMs.push(performance.now() - start);
+      changeToServingMs.push(await served);
     }
     say(`change to serving: ${changeToServingMs.map((m) => m.toFixed(0)).join(', ')} ms`);
 
@@ -134,13 +163,16 @@ export async function runIngressBench(opts: IngressBenchOptions): Promise<Ingres
       await new Promise((r) => setTimeout(r, 1000));
       for (let i = 0; i < 20; i++) {
         writeFileSync(join(manifests, 'reload.yaml'), ingressYaml('reload', `reload-${round}-${i}.example`));
-        await waitServing(client, `reload-${round}-${i}.example`);
+        await poller.served(`reload-${round}-${i}.example`);
       }
       return load;
     };
     const reloadsKeepAlive = await underLoad([], 'ka');
     const reloadsNewConnections = await underLoad(['Connection: close'], 'nc');
-    return { direct, ingress, ratio: ingress.requestsPerSecond / direct.requestsPerSecond, ingresses: opts.ingresses, changeToServingMs, reloads: 20, reloadsKeepAlive, reloadsNewConnections };
+    return {
+      direct, ingress, ratio: ingress.requestsPerSecond / direct.requestsPerSecond, ingresses: opts.ingresses, changeToServingMs, reloads: 20, reloadsKeepAlive, reloadsNewConnections,
+      cpuPerRequestUs, loadAverage: { start: loadAtStart, end: loadAverage() },
+    };
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
@@ -163,9 +195,11 @@ export function renderIngressTable(r: IngressBenchResult): string {
     row(`through the ingress (${r.ingresses} Ingresses)`, r.ingress),
     '',
     `through the ingress / direct: ${(r.ratio * 100).toFixed(0)}% of requests/s`,
+    `CPU per request: direct, backend ${r.cpuPerRequestUs.direct.backend.toFixed(1)} us; through the ingress, ingress ${r.cpuPerRequestUs.ingress.ingress.toFixed(1)} us + backend ${r.cpuPerRequestUs.ingress.backend.toFixed(1)} us`,
     `Ingress change to serving, ${r.ingresses} Ingresses loaded: median ${median(r.changeToServingMs).toFixed(0)} ms (runs: ${r.changeToServingMs.map((m) => m.toFixed(0)).join(', ')}; includes the 50 ms file debounce)`,
     `${r.reloads} reloads under load, keep-alive connections: ${r.reloadsKeepAlive.failed} failed of ${r.reloadsKeepAlive.requests}`,
     `${r.reloads} reloads under load, a connection per request: ${r.reloadsNewConnections.failed} failed of ${r.reloadsNewConnections.requests}`,
+    `load average: ${r.loadAverage.start} at the start, ${r.loadAverage.end} at the end`,
     '',
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDefaultBackend, parseListen } from './ingress-command.js';
+import { parseAddresses, parseDefaultBackend, parseListen } from './ingress-command.js';
 
 describe('ingress flags', () => {
   it('parses listen addresses of both families', () => {
@@ -16,5 +16,11 @@ describe('ingress flags', () => {
     expect(parseDefaultBackend('default/web:http')).toEqual({ namespace: 'default', backend: { service: 'web', port: 'http' } });
     expect(() => parseDefaultBackend('web:80')).toThrow(/NAMESPACE\/SERVICE:PORT/);
     expect(() => parseDefaultBackend('default/web:80;')).toThrow(/NAMESPACE\/SERVICE:PORT/);
+  });
+
+  it('parses --publish-status-address as comma-separated IPs, naming a bad one', () => {
+    expect(parseAddresses(undefined)).toEqual([]);
+    expect(parseAddresses('192.0.2.1, 2001:db8::1')).toEqual(['192.0.2.1', '2001:db8::1']);
+    expect(() => parseAddresses('192.0.2.1,lb.example')).toThrow(/--publish-status-address: "lb.example" is not an IP address/);
   });
 });

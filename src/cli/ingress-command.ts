@@ -2,21 +2,26 @@
 // as its child; IngressRuntime is also what `run --ingress` starts in the agent.
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { createLogger, type Logger } from '../agent/logger.js';
 import { SyncRunner } from '../agent/sync-runner.js';
-import { IngressController } from '../ingress/ingress-controller.js';
+import { IngressController, type SyncOutcome } from '../ingress/ingress-controller.js';
 import { DEFAULT_INGRESS_CLASS } from '../ingress/ingress-store.js';
 import { IngressView } from '../ingress/ingress-view.js';
 import type { ListenAddress } from '../ingress/nginx-config.js';
 import { NginxCertificates } from '../kernel/nginx-certs.js';
 import { NginxProcess } from '../kernel/nginx-process.js';
 import type { IngressBackend } from '../model/ingress-types.js';
+import type { Node } from '../model/types.js';
 import { DEFAULT_SERVICE_CIDRS } from '../sources/cluster-ip-allocator.js';
+import { buildKubeConfig } from '../sources/kubernetes-config.js';
+import { KubernetesSource } from '../sources/kubernetes-source.js';
 import { ManifestSource } from '../sources/manifest-source.js';
 import type { SourceEvent } from '../sources/source.js';
 import { parseDuration } from '../util/duration.js';
 import { SvcplaneError } from '../util/errors.js';
+import { IngressKubernetes } from './ingress-kubernetes.js';
 
 export class IngressOptionError extends SvcplaneError {
   override readonly code = 'SVCPLANE_INGRESS_OPTION';
@@ -36,6 +41,8 @@ export interface IngressRuntimeOptions {
   readonly workerProcesses?: number | 'auto';
   /** nginx in this network namespace (the benchmark's). */
   readonly netns?: string;
+  /** --publish-status-address: what Ingress statuses say (default: the Node's addresses). */
+  readonly publishStatusAddresses?: readonly string[];
 }
 
 /** nginx, the controller and a bounded-frequency runner coalescing its reloads. */
@@ -45,8 +52,13 @@ export class IngressRuntime {
   readonly controller: IngressController;
   private readonly view: IngressView;
   private readonly runner: SyncRunner;
+  /** False while a separate source of the Ingress kinds has not delivered its first list. */
+  private ingressKindsListed = true;
+  private syncListener: ((outcome: SyncOutcome) => void) | undefined;
+  /** This node's Node object, from the source (for the addresses Ingress statuses publish). */
+  node: Node | undefined;
 
-  constructor(options: IngressRuntimeOptions, private readonly logger: Logger, onNginxExit: (code: number | null) => void) {
+  constructor(private readonly options: IngressRuntimeOptions, private readonly logger: Logger, onNginxExit: (code: number | null) => void) {
     this.nginx = new NginxProcess({ binary: options.nginx, stateDir: options.stateDir, logger, ...(options.netns === undefined ? {} : { netns: options.netns }) }, onNginxExit);
     this.certificates = new NginxCertificates(`${options.stateDir.replace(/\/+$/, '')}/certs`);
     this.view = new IngressView({ ...options, ...(options.defaultBackend === undefined ? {} : { defaultBackend: options.defaultBackend }) });
@@ -56,7 +68,9 @@ export class IngressRuntime {
     });
     this.runner = new SyncRunner(
       async () => {
-        if (this.view.synced) await this.controller.sync();
+        if (!this.view.synced || !this.ingressKindsListed) return;
+        const outcome = await this.controller.sync();
+        this.syncListener?.(outcome);
       },
       { minIntervalMs: options.minSyncPeriodMs, maxIntervalMs: 60_000, onError: (err, attempt) => logger.warn({ err, attempt }, 'ingress sync failed; nginx keeps its running config') },
     );
@@ -75,8 +89,24 @@ export class IngressRuntime {
     this.runner.start();
   }
 
+  /** The Ingress kinds come from their own source (see ingress-kubernetes.ts): no sync before its first list. */
+  expectIngressSource(onSynced: (outcome: SyncOutcome) => void): void {
+    this.ingressKindsListed = false;
+    this.syncListener = onSynced;
+  }
+
+  /** A batch of that source: its 'synced' marks the Ingress kinds listed, not Services. */
+  handleIngressKinds(events: readonly SourceEvent[]): void {
+    if (events.some((e) => e.type === 'synced')) {
+      this.ingressKindsListed = true;
+      this.runner.request();
+    }
+    this.handle(events.filter((e) => e.type !== 'synced'));
+  }
+
   /** A source batch: a sync is requested when routes may have changed. */
   handle(events: readonly SourceEvent[]): void {
+    for (const e of events) if (e.type === 'node-upsert' && e.node.name === this.options.nodeName) this.node = e.node;
     const changed = this.controller.apply(events);
     if (changed || events.some((e) => e.type === 'synced')) this.runner.request();
   }
@@ -106,6 +136,15 @@ export function parseDefaultBackend(value: string): { namespace: string; backend
   return { namespace: m[1], backend: { service: m[3], port } };
 }
 
+/** --publish-status-address: comma-separated IPs. */
+export function parseAddresses(value: unknown): string[] {
+  if (typeof value !== 'string' || value === '') return [];
+  return value.split(',').map((ip) => {
+    if (isIP(ip.trim()) === 0) throw new IngressOptionError(`--publish-status-address: ${JSON.stringify(ip)} is not an IP address`);
+    return ip.trim();
+  });
+}
+
 function parseBool(value: string, flag: string): boolean {
   if (value === 'true' || value === 'false') return value === 'true';
   throw new IngressOptionError(`${flag}: expected true or false, got ${JSON.stringify(value)}`);
@@ -122,7 +161,8 @@ export function addRunIngressOptions(cmd: Command): Command {
     .option('--default-backend <ns/name:port>', 'ingress: the service for requests no rule matches')
     .option('--service-upstream <bool>', 'ingress: proxy to cluster IPs (true) or endpoints (false)', 'true')
     .option('--ingress-state-dir <dir>', 'ingress: nginx config, pid file, logs, certificates', '/run/svcplane/ingress')
-    .option('--nginx <path>', 'ingress: the nginx binary', '/usr/sbin/nginx');
+    .option('--nginx <path>', 'ingress: the nginx binary', '/usr/sbin/nginx')
+    .option('--publish-status-address <ips>', 'ingress, with --source kubernetes: the addresses written to Ingress statuses (default: the Node\'s)');
 }
 
 export function ingressOptionsFromRunFlags(opts: Record<string, unknown>, cfg: { readonly nodeName: string; readonly minSyncPeriodMs: number }): IngressRuntimeOptions {
@@ -137,6 +177,7 @@ export function ingressOptionsFromRunFlags(opts: Record<string, unknown>, cfg: {
     serviceUpstream: parseBool(String(opts['serviceUpstream']), '--service-upstream'),
     nodeName: cfg.nodeName,
     minSyncPeriodMs: Math.min(cfg.minSyncPeriodMs, 250),
+    publishStatusAddresses: parseAddresses(opts['publishStatusAddress']),
   };
 }
 
@@ -144,8 +185,11 @@ export function registerIngress(program: Command): void {
   program
     .command('ingress')
     .description('run the Ingress controller: nginx as a child process, programmed from Ingresses, Services and EndpointSlices')
-    .option('--source <source>', 'files (manifests, the default); kubernetes is not supported by the ingress controller yet')
-    .option('--manifests <paths...>', 'manifest files or directories')
+    .option('--source <source>', 'files (manifests, the default) or kubernetes (the API server)', 'files')
+    .option('--manifests <paths...>', 'manifest files or directories (--source files)')
+    .option('--kubeconfig <path>', '--source kubernetes: kubeconfig file (default: in-cluster config, else $KUBECONFIG)')
+    .option('--master <url>', '--source kubernetes: the API server\'s address (overrides the kubeconfig\'s)')
+    .option('--publish-status-address <ips>', '--source kubernetes: the addresses written to Ingress statuses (default: the Node\'s)')
     .requiredOption('--http-listen <ip:port>', 'where nginx serves HTTP')
     .requiredOption('--https-listen <ip:port>', 'where nginx serves HTTPS')
     .option('--ingress-class <name>', 'the IngressClass name served', DEFAULT_INGRESS_CLASS)
@@ -160,9 +204,10 @@ export function registerIngress(program: Command): void {
     .option('--worker-processes <n>', 'nginx worker processes (a number or auto)', 'auto')
     .option('--log-format <format>', 'json or text', 'json')
     .action(async (opts: Record<string, string | string[] | undefined>) => {
-      if (opts['source'] !== undefined && opts['source'] !== 'files') throw new IngressOptionError('--source: only "files" is supported by the ingress controller for now');
+      const sourceKind = String(opts['source']);
+      if (sourceKind !== 'files' && sourceKind !== 'kubernetes') throw new IngressOptionError(`--source: expected files or kubernetes, got ${JSON.stringify(sourceKind)}`);
       const manifests = opts['manifests'];
-      if (!Array.isArray(manifests) || manifests.length === 0) throw new IngressOptionError('--manifests is required');
+      if (sourceKind === 'files' && (!Array.isArray(manifests) || manifests.length === 0)) throw new IngressOptionError('--manifests is required with --source files');
       const logger = createLogger({ format: opts['logFormat'] === 'text' ? 'text' : 'json' });
       const workers = String(opts['workerProcesses']);
       const options: IngressRuntimeOptions = {
@@ -177,20 +222,33 @@ export function registerIngress(program: Command): void {
         nodeName: typeof opts['nodeName'] === 'string' ? opts['nodeName'] : (process.env['NODE_NAME'] ?? hostname()),
         minSyncPeriodMs: parseDuration(String(opts['minSyncPeriod']), '--min-sync-period'),
         workerProcesses: workers === 'auto' ? 'auto' : Number(workers),
+        publishStatusAddresses: parseAddresses(opts['publishStatusAddress']),
       };
-      await runIngress(options, manifests, String(opts['serviceClusterIpRange']).split(','), logger);
+      const source: SourceChoice =
+        sourceKind === 'files'
+          ? { kind: 'files', manifests: manifests as string[], serviceCIDRs: String(opts['serviceClusterIpRange']).split(',') }
+          : { kind: 'kubernetes', kubeConfig: buildKubeConfig({ ...(typeof opts['kubeconfig'] === 'string' ? { kubeconfig: opts['kubeconfig'] } : {}), ...(typeof opts['master'] === 'string' ? { master: opts['master'] } : {}) }) };
+      await runIngress(options, source, logger);
     });
 }
 
-async function runIngress(options: IngressRuntimeOptions, manifests: readonly string[], serviceCIDRs: readonly string[], logger: Logger): Promise<void> {
+type SourceChoice = { readonly kind: 'files'; readonly manifests: readonly string[]; readonly serviceCIDRs: readonly string[] } | { readonly kind: 'kubernetes'; readonly kubeConfig: KubeConfig };
+
+async function runIngress(options: IngressRuntimeOptions, choice: SourceChoice, logger: Logger): Promise<void> {
   let stopping = false;
   const runtime = new IngressRuntime(options, logger, (code) => {
     if (stopping) return;
     logger.error({ code }, 'nginx exited; stopping');
     process.exit(1);
   });
-  const source = new ManifestSource({ paths: [...manifests], serviceCIDRs, logger });
+  // Kubernetes: Services, EndpointSlices and the Node from the L4 source (its Warning Events are the agent's to post), the Ingress kinds beside.
+  const source =
+    choice.kind === 'files'
+      ? new ManifestSource({ paths: [...choice.manifests], serviceCIDRs: choice.serviceCIDRs, logger })
+      : new KubernetesSource({ kubeConfig: choice.kubeConfig, nodeName: options.nodeName, logger, recordEvents: false });
+  const kube = choice.kind === 'kubernetes' ? new IngressKubernetes(runtime, { kubeConfig: choice.kubeConfig, publishStatusAddresses: options.publishStatusAddresses ?? [] }, logger) : undefined;
   await runtime.start();
+  kube?.start();
   logger.info({ http: options.http, https: options.https, stateDir: options.stateDir, nginxPid: runtime.nginxPid }, 'ingress controller started');
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -198,6 +256,7 @@ async function runIngress(options: IngressRuntimeOptions, manifests: readonly st
     logger.info({ signal }, 'stopping the ingress controller and nginx');
     void source
       .stop()
+      .then(() => kube?.stop())
       .then(() => runtime.stop())
       .finally(() => process.exit(0));
   };

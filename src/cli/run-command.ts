@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { networkInterfaces } from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { Option, type Command } from 'commander';
 import { Agent } from '../agent/agent.js';
 import { nodeContextFrom, readConfigFile, resolveConfig, type AgentConfig } from '../agent/config.js';
@@ -25,6 +26,7 @@ import type { ObjectStore, ServiceKeySet } from '../state/object-store.js';
 import { dnsUpstreams } from './dns-command.js';
 import { DNS_SERVING_DEFAULTS, parseDnsServing, type DnsServingSettings } from './dns-flags.js';
 import { POD_RECORD_MODES } from '../dns/answer.js';
+import { IngressKubernetes } from './ingress-kubernetes.js';
 import { addRunIngressOptions, ingressOptionsFromRunFlags, IngressRuntime, type IngressRuntimeOptions } from './ingress-command.js';
 import { userspaceSettings } from './userspace-options.js';
 import type { UserspaceSettings } from '../backends/userspace/userspace-backend.js';
@@ -64,11 +66,14 @@ export function registerRun(program: Command): void {
     });
 }
 
+function agentKubeConfig(cfg: AgentConfig): KubeConfig {
+  return buildKubeConfig({ ...(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}), ...(cfg.master ? { master: cfg.master } : {}) });
+}
+
 /** `watchNamespaces`: cluster DNS is served, and needs to know empty namespaces. */
 function createSource(cfg: AgentConfig, logger: Logger, watchNamespaces: boolean): Source {
   if (cfg.source === 'kubernetes') {
-    const kubeConfig = buildKubeConfig({ ...(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}), ...(cfg.master ? { master: cfg.master } : {}) });
-    return new KubernetesSource({ kubeConfig, nodeName: cfg.nodeName, logger, watchNamespaces, ...(cfg.serviceProxyName ? { serviceProxyName: cfg.serviceProxyName } : {}) });
+    return new KubernetesSource({ kubeConfig: agentKubeConfig(cfg), nodeName: cfg.nodeName, logger, watchNamespaces, ...(cfg.serviceProxyName ? { serviceProxyName: cfg.serviceProxyName } : {}) });
   }
   if (cfg.manifests.length === 0) throw new Error('run: --manifests is required with --source files');
   return new ManifestSource({ paths: [...cfg.manifests], serviceCIDRs: [...cfg.serviceCIDRs], logger });
@@ -110,6 +115,9 @@ export async function runAgent(
   const logger = createLogger({ format: cfg.logFormat, level: cfg.logLevel });
   const ingress = ingressOptions === undefined ? undefined : await startIngress(ingressOptions, logger);
   const source = createSource(cfg, logger, dnsFlags.listens.length > 0);
+  // --source kubernetes: the Ingress kinds come from their own watches, and the served Ingresses get a status.
+  const ingressKube = ingress === undefined || cfg.source !== 'kubernetes' ? undefined : new IngressKubernetes(ingress, { kubeConfig: agentKubeConfig(cfg), publishStatusAddresses: ingressOptions?.publishStatusAddresses ?? [] }, logger);
+  ingressKube?.start();
   const ctx = nodeContextFrom({ ...cfg, nodeIPs: cfg.nodeIPs.length > 0 ? cfg.nodeIPs : detectNodeIPs() });
   logger.info({ requestedMode: cfg.mode, source: cfg.source, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, ...(cfg.source === 'files' ? { manifests: cfg.manifests } : { master: cfg.master ?? 'from kubeconfig' }) }, 'starting svcplane');
   const deps = {
@@ -163,6 +171,7 @@ export async function runAgent(
     logger.info({ signal }, 'stopping; rules stay in place');
     void agent
       .stop()
+      .then(() => ingressKube?.stop())
       .then(() => ingress?.stop())
       .then(() => Promise.all([...servers.map((s) => new Promise((r) => s.close(r))), agentDns?.dns.stop(), serviceHealth.close()]))
       .finally(() => process.exit(0));

@@ -47,6 +47,8 @@ export interface SyncOutcome {
   readonly problems: readonly ValidationError[];
   /** Ingresses left out because nginx (or the renderer) refused what they produced. */
   readonly excluded: readonly string[];
+  /** `namespace/name` of the Ingresses nginx now serves (their status gets this node's addresses). */
+  readonly served: ReadonlySet<string>;
 }
 
 const MAX_EXCLUSIONS = 20;
@@ -127,7 +129,7 @@ export class IngressController {
       // renderMs: route table, config and certificate files; nginxMs: nginx -t, then the reload until new workers run.
       this.options.logger.info({ ingresses: this.options.view.ingresses.ingressCount, excluded: [...excluded], renderMs: Math.round(renderMs), nginxMs: Math.round(nginxMs) }, 'nginx reloaded');
     }
-    return { reloaded, problems, excluded: [...excluded] };
+    return { reloaded, problems, excluded: [...excluded], served: this.options.view.servedKeys(excluded) };
   }
 
   /** Marks `text` as what nginx runs (after starting nginx on it). */

@@ -34,6 +34,11 @@ export class IngressView {
     return this.objects.hasSynced;
   }
 
+  /** `namespace/name` of the Ingresses served, but for `excluded`. */
+  servedKeys(excluded: ReadonlySet<string>): Set<string> {
+    return new Set(this.ingresses.served(this.options).map((i) => `${i.namespace}/${i.name}`).filter((k) => !excluded.has(k)));
+  }
+
   /** `excluded`: Ingresses (`namespace/name`) left out after nginx refused a config they produced. */
   routeTable(excluded: ReadonlySet<string> = new Set()): RouteTable {
     const lookup: ServiceLookup = {

@@ -69,6 +69,7 @@ describe('nginx config', () => {
     expect(text).toContain('location = "/foo" {');
     expect(text).toContain('location "/foo/" {');
     expect(text).toContain('pid "/run/sp \\"dir\\"/nginx.pid";');
+    expect(text).toContain('worker_shutdown_timeout 240s;');
   });
 
   it('a regex path with a } and a quote stays inside its string', () => {

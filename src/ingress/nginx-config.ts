@@ -78,6 +78,9 @@ export function renderNginxConfig(table: RouteTable, options: RenderOptions): Re
   w.line(`worker_processes ${options.workerProcesses ?? 'auto'};`);
   w.line(`pid ${quote(`${dir}/nginx.pid`)};`);
   w.line(`error_log ${quote(`${dir}/logs/error.log`)} notice;`);
+  // As ingress-nginx: a reload's old workers finish their requests, but long-lived
+  // connections (WebSockets, slow downloads) may not keep them alive for ever.
+  w.line('worker_shutdown_timeout 240s;');
   w.open('events');
   w.line('worker_connections 8192;');
   w.close();

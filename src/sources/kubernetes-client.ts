@@ -1,4 +1,4 @@
-// The two requests the Kubernetes source makes, on client-node's KubeConfig:
+// The requests the Kubernetes sources make, on client-node's KubeConfig:
 // LIST (plain GETs in pages of 500, keeping the objects as the API server's
 // JSON, which the model validators read) and WATCH (client-node's Watch, asking for bookmarks
 // and telling when a watch is established or ends, for status()).
@@ -47,7 +47,7 @@ function describeFailure(status: number, body: string): { message: string; reaso
 /** One request with the kubeconfig's server, credentials and TLS settings; resolves to the status and body. */
 async function send(
   kubeConfig: KubeConfig,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT',
   path: string,
   query: Readonly<Record<string, string>>,
   payload: string | undefined,
@@ -84,6 +84,15 @@ export async function createObject(kubeConfig: KubeConfig, path: string, object:
   if (status !== 201 && status !== 200) {
     const { message, reason } = describeFailure(status, body);
     throw new KubernetesApiError(`POST ${url.pathname}: ${message}`, status, reason);
+  }
+}
+
+/** PUT `object` at `path` (an update, e.g. a status subresource); resolves once the server answered 200. */
+export async function replaceObject(kubeConfig: KubeConfig, path: string, object: unknown, timeoutMs = LIST_TIMEOUT_MS): Promise<void> {
+  const { status, body, url } = await send(kubeConfig, 'PUT', path, {}, JSON.stringify(object), timeoutMs);
+  if (status !== 200 && status !== 201) {
+    const { message, reason } = describeFailure(status, body);
+    throw new KubernetesApiError(`PUT ${url.pathname}: ${message}`, status, reason);
   }
 }
 

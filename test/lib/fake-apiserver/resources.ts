@@ -1,5 +1,5 @@
 // The resources the fake API server serves and how their URLs look.
-export type ResourceName = 'services' | 'endpointslices' | 'nodes' | 'namespaces';
+export type ResourceName = 'services' | 'endpointslices' | 'nodes' | 'namespaces' | 'ingresses' | 'ingressclasses' | 'secrets';
 
 export interface ResourceType {
   readonly name: ResourceName;
@@ -15,6 +15,9 @@ export const RESOURCES: Readonly<Record<ResourceName, ResourceType>> = {
   endpointslices: { name: 'endpointslices', group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', namespaced: true },
   nodes: { name: 'nodes', group: '', version: 'v1', kind: 'Node', namespaced: false },
   namespaces: { name: 'namespaces', group: '', version: 'v1', kind: 'Namespace', namespaced: false },
+  ingresses: { name: 'ingresses', group: 'networking.k8s.io', version: 'v1', kind: 'Ingress', namespaced: true },
+  ingressclasses: { name: 'ingressclasses', group: 'networking.k8s.io', version: 'v1', kind: 'IngressClass', namespaced: false },
+  secrets: { name: 'secrets', group: '', version: 'v1', kind: 'Secret', namespaced: true },
 };
 
 export function apiVersionOf(type: ResourceType): string {
@@ -27,11 +30,14 @@ export interface ParsedPath {
   readonly namespace: string | undefined;
   /** Set for a GET of one object. */
   readonly name: string | undefined;
+  /** 'status' for NAME/status (PUT only). */
+  readonly subresource?: 'status';
 }
 
 /**
  * /api/v1/services, /api/v1/namespaces/NS/services[/NAME], /api/v1/nodes[/NAME], /api/v1/namespaces[/NAME],
- * /apis/discovery.k8s.io/v1/[namespaces/NS/]endpointslices[/NAME].
+ * /apis/discovery.k8s.io/v1/[namespaces/NS/]endpointslices[/NAME], the same for ingresses,
+ * ingressclasses and secrets, and NAME/status.
  */
 export function parsePath(pathname: string): ParsedPath | undefined {
   const segments = pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
@@ -52,8 +58,9 @@ export function parsePath(pathname: string): ParsedPath | undefined {
     namespace = rest[1];
     rest = rest.slice(2);
   }
-  if (rest.length < 1 || rest.length > 2) return undefined;
+  const subresource = rest.length === 3 && rest[2] === 'status' ? 'status' : undefined;
+  if (rest.length < 1 || rest.length > (subresource === undefined ? 2 : 3)) return undefined;
   const type = Object.values(RESOURCES).find((t) => t.name === rest[0] && t.group === group);
   if (type === undefined || (namespace !== undefined && !type.namespaced)) return undefined;
-  return { type, namespace, name: rest[1] };
+  return { type, namespace, name: rest[1], ...(subresource === undefined ? {} : { subresource }) };
 }

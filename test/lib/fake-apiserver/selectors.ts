@@ -79,6 +79,8 @@ export function parseLabelSelector(text: string | null): ObjectPredicate {
 const FIELDS: Readonly<Record<string, (object: Json) => string>> = {
   'metadata.name': (o) => String((o['metadata'] as Json | undefined)?.['name'] ?? ''),
   'metadata.namespace': (o) => String((o['metadata'] as Json | undefined)?.['namespace'] ?? ''),
+  /** Secrets' type (the real server has it for Secrets only). */
+  type: (o) => String(o['type'] ?? ''),
 };
 
 export function parseFieldSelector(text: string | null): ObjectPredicate {

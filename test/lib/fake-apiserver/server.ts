@@ -1,5 +1,5 @@
 // A fake kube-apiserver over node:http speaking the real list and watch protocol
-// for Services, EndpointSlices and Nodes (see the Kubernetes API concepts doc:
+// for Services, EndpointSlices, Nodes, Ingresses, IngressClasses and Secrets (see the Kubernetes API concepts doc:
 // "Efficient detection of changes", "Resource versions", "Watch bookmarks").
 //  - LIST: 200 {kind: 'ServiceList', apiVersion, metadata: {resourceVersion}, items}, items without kind/apiVersion.
 //  - WATCH (?watch=1|true): 200, chunked, one JSON event per line; from resourceVersion N it replays the
@@ -9,6 +9,7 @@
 //  - LIST pages (?limit=N, ?continue=TOKEN), one snapshot per list, 410 Expired once compacted: see list.ts.
 //  - Events: POST /apis/events.k8s.io/v1/namespaces/NS/events creates an Event (validated as the real
 //    server does, 422 when invalid), kept in `events`; rejectEvents() answers them 403 as RBAC would.
+//  - Status: PUT .../NAME/status replaces the stored object's status (409 on a stale resourceVersion), see status-update.ts.
 //  - Selectors filter as the watch cache does: an object moving out of a selector is DELETED, into it ADDED.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -16,6 +17,7 @@ import { apiVersionOf, parsePath, type ResourceName, type ResourceType } from '.
 import { type Json, type ObjectPredicate, parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import { EVENTS_PATH, FakeEvents } from './events.js';
 import { serveList } from './list.js';
+import { updateStatus } from './status-update.js';
 import { sendJson, statusObject } from './status.js';
 import { type Change, FakeStore } from './store.js';
 
@@ -210,7 +212,11 @@ export class FakeApiServer {
       sendJson(res, 404, statusObject(404, 'NotFound', 'the server could not find the requested resource', {}));
       return;
     }
-    if (req.method !== 'GET') {
+    if (parsed.subresource === 'status' && req.method === 'PUT') {
+      void updateStatus(this.store, parsed, req, res).then(record);
+      return;
+    }
+    if (req.method !== 'GET' || parsed.subresource !== undefined) {
       record(405);
       sendJson(res, 405, statusObject(405, 'MethodNotAllowed', `the fake API server only serves GET (got ${req.method ?? ''})`));
       return;

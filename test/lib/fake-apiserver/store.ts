@@ -57,7 +57,7 @@ export class FakeStore {
   ) {
     this.rv = initialResourceVersion;
     const empty = (): ResourceData => ({ objects: new Map(), history: [], floor: 0 });
-    this.data = { services: empty(), endpointslices: empty(), nodes: empty(), namespaces: empty() };
+    this.data = { services: empty(), endpointslices: empty(), nodes: empty(), namespaces: empty(), ingresses: empty(), ingressclasses: empty(), secrets: empty() };
   }
 
   get resourceVersion(): number {
