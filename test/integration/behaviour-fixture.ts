@@ -38,8 +38,10 @@ export interface ModeDriver {
   /**
    * kube-proxy's nftables cluster-ips-check: an unused port of a cluster IP is refused, an
    * unallocated address of the service CIDR dropped; without it such packets leave un-NATed.
+   * 'local-ports': the cluster IPs are the node's own addresses (IPVS, on kube-ipvs0), so an
+   * unused port is refused by the node's stack, and unallocated addresses leave un-NATed.
    */
-  readonly clusterIPCheck?: boolean;
+  readonly clusterIPCheck?: boolean | 'local-ports';
   /** Cluster IPs are served to traffic routed in from outside the node (not in eBPF mode: sockets only). */
   readonly clusterIPFromOutside?: boolean;
 }

@@ -25,6 +25,9 @@ behaviourSuite({
   timeScale: TIME_SCALE,
   // IPVS persistence outlives the 2 s timeout while the client's connection entries live.
   affinityOutlivesConnections: true,
+  // NodePort virtual servers are on the node's addresses, not 127.0.0.1; cluster IPs are local (kube-ipvs0).
+  localhostNodePorts: 'refused',
+  clusterIPCheck: 'local-ports',
   snapshot,
   async breakRules(tb) {
     // Delete a virtual server by hand: its VIP stays bound, so connections are refused until the repair.
