@@ -10,6 +10,8 @@ import { BpfMap, Libbpf } from '../kernel/bpf/index.js';
 import { Iptables, type IptablesVariant } from '../kernel/iptables.js';
 import { IpvsClient, RtnetlinkClient } from '../kernel/netlink/index.js';
 import { Nft } from '../kernel/nft.js';
+import { Ipset } from '../kernel/ipset.js';
+import { CLUSTER_IP_SET, LOOP_BACK_SET } from '../backends/ipvs/ipvs-ipsets.js';
 import type { IPFamily } from '../model/types.js';
 
 export interface LiveOptions {
@@ -23,6 +25,17 @@ export const LOOPBACK: readonly string[] = ['127.0.0.0/8', '::1'];
 export async function iptablesSave(family: IPFamily, opts: LiveOptions): Promise<string> {
   const ipt = new Iptables({ family, variant: opts.iptablesBackend });
   return (await ipt.save('filter')) + (await ipt.save('nat'));
+}
+
+/** IPVS mode's ipsets of this family as the kernel holds them (`ipset list`); absent sets are left out. */
+export async function ipvsIpsets(family: IPFamily): Promise<Map<string, string[]>> {
+  const ipset = new Ipset();
+  const sets = new Map<string, string[]>();
+  for (const set of [LOOP_BACK_SET[family], CLUSTER_IP_SET[family]]) {
+    const members = await ipset.members(set.name);
+    if (members !== undefined) sets.set(set.name, members.map((m) => m.trim()));
+  }
+  return sets;
 }
 
 export async function nftTable(family: IPFamily, table: string): Promise<string | undefined> {

@@ -11,6 +11,7 @@ import { parseRuleset, type Ruleset } from '../backends/iptables/tracer-parse.js
 import { tracePacket as traceIptables } from '../backends/iptables/tracer.js';
 import { IPVS_IPTABLES_JUMPS, renderIpvsIptables } from '../backends/ipvs/ipvs-iptables.js';
 import { traceVirtualServers, type TracedVirtualServer } from '../backends/ipvs/tracer.js';
+import { ipvsIpsetContents } from '../backends/ipvs/ipvs-ipsets.js';
 import { desiredVirtualServers } from '../backends/ipvs/virtual-servers.js';
 import { parseNftList } from '../backends/nftables/list-parse.js';
 import { memoObjects, planFull as planNftables } from '../backends/nftables/planner.js';
@@ -23,7 +24,7 @@ import { queryPacket, type TraceEnv, type TraceOutcome, type TraceQuery, type Tr
 import { ipFamily } from '../backends/common/address.js';
 import type { IPFamily } from '../model/types.js';
 import { SvcplaneError } from '../util/errors.js';
-import { ebpfMaps, iptablesSave, ipvsDump, localAddresses, LOOPBACK, nftTable, type LiveOptions } from './live-state.js';
+import { ebpfMaps, iptablesSave, ipvsDump, ipvsIpsets, localAddresses, LOOPBACK, nftTable, type LiveOptions } from './live-state.js';
 import { userspaceWants, type PlannedMode, type PlanInput } from './plan-modes.js';
 
 export class TraceInputError extends SvcplaneError {
@@ -81,7 +82,8 @@ export function tracePlan(mode: PlannedMode, p: PlanInput, q: TraceQuery): Trace
     case 'ipvs': {
       const desired = desiredVirtualServers(p.state, p.ctx, { scheduler: p.ipvsScheduler });
       const companion = parseRuleset({ restore: renderIpvsIptables(family, desired, p.state[family], p.ctx), jumps: IPVS_IPTABLES_JUMPS });
-      return ipvsTrace(q, [...desired.virtualServers.values()], companion, planEnv(p, desired.boundAddresses), p.ctx.masqueradeBit);
+      const ipsets = new Map(ipvsIpsetContents(family, desired.virtualServers.values()).map(({ set, entries }) => [set.name, entries] as const));
+      return ipvsTrace(q, [...desired.virtualServers.values()], companion, { ...planEnv(p, desired.boundAddresses), ipsets }, p.ctx.masqueradeBit);
     }
     case 'ebpf':
       return traceEbpf(planEbpf(p.state, p.ctx, emptyMapsContent(), { algorithm: p.ebpfAlgorithm }).content, packet);
@@ -128,7 +130,7 @@ export async function traceLive(mode: PlannedMode, p: PlanInput, q: TraceQuery, 
     }
     case 'ipvs': {
       const servers = ipvsDump();
-      return ipvsTrace(q, servers, parseSaved(await iptablesSave(family, opts)), env, p.ctx.masqueradeBit);
+      return ipvsTrace(q, servers, parseSaved(await iptablesSave(family, opts)), { ...env, ipsets: await ipvsIpsets(family) }, p.ctx.masqueradeBit);
     }
     case 'ebpf':
       return traceEbpf(ebpfMaps(opts), packet);

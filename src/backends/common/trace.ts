@@ -19,6 +19,11 @@ export interface TracePacket {
 export interface TraceEnv {
   /** What `addrtype LOCAL` / `fib ... type local` match and what is delivered locally: addresses or CIDRs (node IPs, 127.0.0.0/8, ::1). */
   readonly localAddresses: readonly string[];
+  /**
+   * ipsets the rules match (`-m set`), each member as `ipset list` prints it (`10.96.0.1,tcp:80`,
+   * `10.244.1.5,tcp:8080,10.244.1.5`); a set not given is empty.
+   */
+  readonly ipsets?: ReadonlyMap<string, readonly string[]>;
 }
 
 export type TraceVerdict = 'DNAT' | 'ACCEPT' | 'DROP' | 'REJECT';

@@ -27,7 +27,9 @@ export type Match =
   | { readonly kind: 'statistic'; readonly probability: number }
   | { readonly kind: 'recent'; readonly name: string; readonly mode: 'rcheck' | 'set'; readonly seconds: number | undefined; readonly reap: boolean }
   | { readonly kind: 'mark'; readonly value: number; readonly mask: number; readonly negated: boolean }
-  | { readonly kind: 'ctstate'; readonly states: readonly ConntrackState[]; readonly negated: boolean };
+  | { readonly kind: 'ctstate'; readonly states: readonly ConntrackState[]; readonly negated: boolean }
+  /** `-m set [!] --match-set NAME src|dst[,...]` (IPVS mode's KUBE-LOOP-BACK and KUBE-CLUSTER-IP). */
+  | { readonly kind: 'set'; readonly name: string; readonly directions: readonly ('src' | 'dst')[]; readonly negated: boolean };
 
 export type Target =
   | { readonly kind: 'jump'; readonly chain: string }

@@ -18,6 +18,8 @@ import {
 interface OptionSpec {
   readonly takesValue: boolean;
   readonly negatable: boolean;
+  /** `--match-set NAME FLAGS` takes two words; they are kept joined by a space. */
+  readonly twoValues?: boolean;
 }
 
 const VALUE: OptionSpec = { takesValue: true, negatable: false };
@@ -37,6 +39,7 @@ const MATCH_MODULES: Readonly<Record<string, Readonly<Record<string, OptionSpec>
   recent: { '--name': VALUE, '--rcheck': FLAG, '--set': FLAG, '--seconds': VALUE, '--reap': FLAG, '--mask': VALUE, '--rsource': FLAG },
   mark: { '--mark': NEGATABLE_VALUE },
   conntrack: { '--ctstate': NEGATABLE_VALUE },
+  set: { '--match-set': { takesValue: true, negatable: true, twoValues: true } },
 };
 
 const TARGET_OPTIONS: Readonly<Record<string, Readonly<Record<string, OptionSpec>>>> = {
@@ -160,7 +163,7 @@ export function parseRule(table: IptablesTable, args: readonly string[], origin:
         if (!owner || !spec) throw fail(`unsupported option "${token}"`);
         if (negated && !spec.negatable) throw fail(`"!" cannot apply to ${token}`);
         if (owner.options.has(token)) throw fail(`${token} given twice`);
-        owner.options.set(token, { value: spec.takesValue ? value() : undefined, negated });
+        owner.options.set(token, { value: spec.takesValue ? (spec.twoValues === true ? `${value()} ${value()}` : value()) : undefined, negated });
       }
     }
   }
@@ -272,6 +275,15 @@ function moduleMatches(module: Extension, protocol: { protocol: TracerProtocol; 
         throw fail(`invalid --ctstate "${given.value}"`);
       }
       return [{ kind: 'ctstate', states, negated: given.negated }];
+    }
+    case 'set': {
+      const given = opt('--match-set');
+      if (!given) throw fail('-m set needs --match-set');
+      const [name = '', flags = ''] = (given.value ?? '').split(' ');
+      const directions = flags.split(',');
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw fail(`invalid set name "${name}"`);
+      if (directions.length > 3 || !directions.every((d): d is 'src' | 'dst' => d === 'src' || d === 'dst')) throw fail(`invalid --match-set flags "${flags}"`);
+      return [{ kind: 'set', name, directions, negated: given.negated }];
     }
     default:
       throw fail(`unsupported match module "${module.name}"`);

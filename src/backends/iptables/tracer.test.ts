@@ -227,3 +227,27 @@ describe('chain semantics', () => {
     expect(result).toMatchObject({ verdict: 'DNAT', destination: '[fd00:244::5]:8080' });
   });
 });
+
+describe('tracePacket with -m set (IPVS mode companion rules)', () => {
+  const SET_NAT = `*nat
+:KUBE-SERVICES - [0:0]
+:KUBE-MARK-MASQ - [0:0]
+-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
+COMMIT
+`;
+  const setRules = parseRuleset({ restore: SET_NAT, jumps: [{ table: 'nat', chain: 'PREROUTING', args: ['-j', 'KUBE-SERVICES'] }] });
+
+  it('matches a hash:ip,port member by destination address and proto:port, and only then', () => {
+    const withMember = { ...env, ipsets: new Map([['KUBE-CLUSTER-IP', ['10.96.0.10,tcp:80']]]) };
+    const marked = (e: typeof env, p: Partial<TracePacket>) => tracePacket(setRules, packet({ src: '203.0.113.7', ...p }), e).outcomes.map((o) => ((o.mark ?? 0) & 0x4000) !== 0);
+    expect(marked(withMember, {})).toEqual([true]);
+    expect(marked(withMember, { dport: 81 })).toEqual([false]);
+    expect(marked(withMember, { protocol: 'UDP' })).toEqual([false]);
+    expect(marked(env, {})).toEqual([false]); // a set not given is empty
+  });
+
+  it('refuses --match-set flags it does not know', () => {
+    expect(() => parseRuleset({ restore: SET_NAT.replace('dst,dst', 'dst,dest') })).toThrow(/invalid --match-set flags "dst,dest"/);
+  });
+});

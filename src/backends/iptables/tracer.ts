@@ -168,5 +168,15 @@ function matches(walk: Walk, match: Exclude<Match, { kind: 'statistic' }>, branc
       return ((branch.mark & match.mask) >>> 0 === match.value) !== match.negated;
     case 'ctstate':
       return match.states.some((s) => walk.ctstates.includes(s)) !== match.negated;
+    case 'set':
+      return (env.ipsets?.get(match.name)?.includes(setKey(match.directions, packet, branch)) === true) !== match.negated;
   }
+}
+
+/** The member a packet is looked up as: hash:ip,port[,ip], the second part `proto:port` (a traced packet has no source port: `src` there matches nothing). */
+function setKey(directions: readonly ('src' | 'dst')[], packet: TracePacket, branch: TraceBranch): string {
+  const proto = packet.protocol.toLowerCase();
+  return directions
+    .map((d, i) => (i === 1 ? (d === 'dst' ? `${proto}:${branch.dport}` : '-') : d === 'dst' ? branch.dst : packet.src))
+    .join(',');
 }
