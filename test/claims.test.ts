@@ -43,11 +43,12 @@ describe('claims the code backs', () => {
     expect(hits(/\.cache\/[\w.-]+\.md|\/work\/(shared|wt|main)\b/)).toEqual([]);
   });
 
-  it('installs and names ipset nowhere, since nothing runs it', () => {
-    expect(hits(/['"`]ipset['"`]/, (f) => f.startsWith('src/'))).toEqual([]); // nothing spawns it...
-    // ...so no package list, image, unit or deploy comment may claim it (the IPVS iptables
-    // rules' comment saying ipsets are not used yet is the one honest mention).
-    expect(hits(/\bipset\b/i, (f) => !f.startsWith('src/backends/ipvs/'))).toEqual([]);
+  it('runs ipset (IPVS mode\'s sets), so every install list that provides its tools names it', () => {
+    // Only the kernel layer spawns it...
+    expect(hits(/['"`]ipset['"`]/, (f) => f.startsWith('src/')).map((h) => h.split(':')[0])).toEqual(expect.arrayContaining(['src/kernel/ipset.ts']));
+    expect(hits(/['"`]ipset['"`]/, (f) => f.startsWith('src/') && !f.startsWith('src/kernel/') && !f.endsWith('.test.ts'))).toEqual([]);
+    // ...and CI, make system-deps and the image install it.
+    for (const file of ['.ci/run', 'Makefile', 'deploy/Dockerfile']) expect(hits(/\bipset\b/, (f) => f === file), file).not.toEqual([]);
   });
 
   it('names in the deploy files only the kernel settings the agent writes', () => {
