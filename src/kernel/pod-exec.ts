@@ -61,7 +61,7 @@ export async function execInPodNamespaces(opts: PodExecOptions): Promise<PodExec
   try {
     await bindResolvConf(holder.pid, opts.resolvConf);
     const args = ['--target', String(holder.pid), '--mount', `--wd=${process.cwd()}`, ...(netPath ? [`--net=${netPath}`] : []), '--', ...opts.argv];
-    return await runForwarding(spawn('nsenter', args, { stdio: 'inherit', env: { ...opts.env }, shell: false }), opts.forwardSignals ?? DEFAULT_FORWARDED);
+    return await runForwarding(() => spawn('nsenter', args, { stdio: 'inherit', env: { ...opts.env }, shell: false }), opts.forwardSignals ?? DEFAULT_FORWARDED);
   } finally {
     holder.stop();
   }
@@ -135,20 +135,30 @@ function waitFor(child: ChildProcess): Promise<{ code: number | null; stderr: st
   });
 }
 
-function runForwarding(child: ChildProcess, signals: readonly NodeJS.Signals[]): Promise<PodExecResult> {
+/**
+ * Spawns the command with our signal handlers already in place. Registered after the
+ * spawn, a signal sent once the command runs (whoever signals us may see it running
+ * before our spawn call has returned, on a loaded machine) found the default action and
+ * killed us without the command knowing. Handlers run from the event loop, so by the time
+ * one runs, the child exists.
+ */
+export function runForwarding(start: () => ChildProcess, signals: readonly NodeJS.Signals[]): Promise<PodExecResult> {
+  let child: ChildProcess | undefined;
   const forward = (signal: NodeJS.Signals): void => {
-    child.kill(signal);
+    child?.kill(signal);
   };
   for (const s of signals) process.on(s, forward);
   const detach = (): void => {
     for (const s of signals) process.off(s, forward);
   };
+  const spawned = start();
+  child = spawned;
   return new Promise((resolve, reject) => {
-    child.once('error', (err) => {
+    spawned.once('error', (err) => {
       detach();
       reject(new PodExecError(`cannot run nsenter (util-linux): ${err.message}`));
     });
-    child.once('exit', (code, signal) => {
+    spawned.once('exit', (code, signal) => {
       detach();
       resolve({ code, signal });
     });
