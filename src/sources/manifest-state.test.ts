@@ -3,17 +3,8 @@ import { validateObject } from '../model/validate.js';
 import { ClusterIPAllocator } from './cluster-ip-allocator.js';
 import { ManifestState, type FileChange } from './manifest-state.js';
 import type { SourceEvent } from './source.js';
+import { seededRandom } from '../util/seeded-random.js';
 
-/** A small deterministic PRNG, so that a failing sequence can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INVALID = '# invalid';
 
@@ -69,7 +60,7 @@ function comparable(view: ReadonlyMap<string, unknown>): Record<string, unknown>
 
 describe('ManifestState', () => {
   it.each([1, 2, 3, 4, 5, 6, 7, 8])('incremental updates end where a fresh load of the same files does (seed %i)', (seed) => {
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
     const state = new ManifestState(new ClusterIPAllocator(['10.96.0.0/24']));
     const view = new Map<string, unknown>();
     const files = new Map<string, string>();

@@ -8,22 +8,12 @@ import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterDocs } from './cluster-manifests.js';
 import { cleanup, dig, DnsProcess, requireTool, rrs, tempDir, TEST_NET, writeManifests } from './dns-fixture.js';
+import { seededRandom } from '../../src/util/seeded-random.js';
 
 const SERVER = `${TEST_NET}.20`;
 const PORT = 5353;
 const SEED = 0x5eed;
 
-/** mulberry32: a tiny seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function header(id: number, flags: number, qd: number, an = 0, ns = 0, ar = 0): Buffer {
   const h = Buffer.alloc(12);
@@ -108,7 +98,7 @@ describe('svcplane dns under mangled input', () => {
   });
 
   it('still answers after 5,000 mangled UDP packets and 300 mangled TCP messages', async () => {
-    const rand = prng(SEED);
+    const rand = seededRandom(SEED);
     const bases = [
       ...malformed(),
       ...['web.dnstest.svc.cluster.local', '_pg._tcp.db.dnstest.svc.cluster.local', 'big.dnstest.svc.cluster.local', '1.50.96.10.in-addr.arpa', '10-1-2-3.dnstest.pod.cluster.local'].map((name) =>

@@ -11,20 +11,10 @@ import { applyEbpfOp, cloneMapsContent, emptyMapsContent, isIPv6Address, lb4KeyS
 import { lookupProblems } from './maps-invariants.js';
 import { planEbpf, type EbpfPlan } from './planner.js';
 import type { EbpfAlgorithm } from './frontends.js';
+import { seededRandom } from '../../util/seeded-random.js';
 
 const CTX = defaultNodeContext({ nodeIPs: ['10.0.0.5', '192.168.1.10', 'fd00::5'] });
 
-/** mulberry32: a seeded PRNG, so a failure names its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function generator(r: () => number) {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
@@ -128,7 +118,7 @@ function changedKeys(a: FamilyState, b: FamilyState): Set<string> {
 }
 
 function walk(seed: number, algorithm: EbpfAlgorithm, steps: number): { ops: number } {
-  const g = generator(rng(seed));
+  const g = generator(seededRandom(seed));
   let desired: DesiredState = { IPv4: new Map(), IPv6: new Map() };
   let content = emptyMapsContent();
   let last: EbpfPlan | undefined;
@@ -181,7 +171,7 @@ describe('write ordering (model-checked after every op)', () => {
   });
 
   it('switching algorithm keeps every lookup whole', () => {
-    const g = generator(rng(7));
+    const g = generator(seededRandom(7));
     let desired: DesiredState = { IPv4: new Map(), IPv6: new Map() };
     let content = emptyMapsContent();
     for (let step = 0; step < 10; step++) {

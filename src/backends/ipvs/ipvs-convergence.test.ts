@@ -11,21 +11,11 @@ import { destinationKey, virtualServerKey } from './ipvs-keys.js';
 import { planIpvs } from './ipvs-planner.js';
 import type { IpvsDestination, IpvsService } from './ipvs-types.js';
 import { familyVirtualServers } from './virtual-servers.js';
+import { seededRandom } from '../../util/seeded-random.js';
 
 const GRACE = 20_000;
 const ctx = defaultNodeContext({ nodeIPs: ['192.168.1.10'] });
 
-/** mulberry32: a small seeded PRNG, so that a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomState(r: () => number): ServicePortState[] {
   const out: ServicePortState[] = [];
@@ -48,7 +38,7 @@ const foreignDest: IpvsDestination = { address: '10.1.1.1', port: 443, forwardMe
 describe('planIpvs convergence', () => {
   for (const seed of [1, 2, 3, 4, 5]) {
     it(`random walk ${seed}`, () => {
-      const r = prng(seed);
+      const r = seededRandom(seed);
       const k = fakeKernel([{ service: foreign, destinations: [foreignDest] }]);
       const foreignBefore = JSON.stringify(dump(k).services.find((s) => s.service.address === '172.16.0.1'));
       let terminating = new Map<string, number>();

@@ -9,18 +9,8 @@ import { decodeFamily, encodeGetFamily } from './genl.js';
 import { encodeGetInfo, encodeNewDestination, encodeNewService } from './ipvs-messages.js';
 import { decodeDestinationMessage, decodeInfo, decodeServiceMessage } from './ipvs-replies.js';
 import { decodeAddress, decodeLink, encodeNewAddress, encodeNewLink } from './rtnetlink-messages.js';
+import { seededRandom } from '../../util/seeded-random.js';
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Walks attributes recursively, reading each as every type would. */
 function walk(ad: AttributeDecoder, depth: number): void {
@@ -77,7 +67,7 @@ const SEEDS: Uint8Array[] = [
 
 describe('decoders under random and mangled input', () => {
   it('survive random buffers', () => {
-    const rand = prng(1);
+    const rand = seededRandom(1);
     for (let i = 0; i < 3000; i++) {
       const buf = new Uint8Array(Math.floor(rand() * 200));
       for (let j = 0; j < buf.length; j++) buf[j] = Math.floor(rand() * 256);
@@ -87,7 +77,7 @@ describe('decoders under random and mangled input', () => {
   });
 
   it('survive truncation, byte flips and length tampering of real messages', () => {
-    const rand = prng(2);
+    const rand = seededRandom(2);
     for (let i = 0; i < 3000; i++) {
       const seed = SEEDS[i % SEEDS.length]!;
       const buf = seed.slice(0, rand() < 0.3 ? Math.floor(rand() * seed.length) : seed.length);
