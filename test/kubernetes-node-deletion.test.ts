@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEntry } from '../src/testbed/agent-process.js';
 import { killChild } from '../src/testbed/netns.js';
+import { eventually as within } from './lib/eventually.js';
 import { apiNode, apiService, apiSlice, FakeApiServer, type Json } from './lib/fake-apiserver/index.js';
 
 const NODE = 'node-a';
@@ -34,17 +35,8 @@ async function get(url: string): Promise<Answer> {
 }
 
 /** Polls until `check` passes (each check is a real HTTP request to the agent). */
-async function eventually(check: () => Promise<void>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > end) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
+// The agent reacts through a watch and a sync: give it 20 s on a loaded machine.
+const eventually = (check: () => Promise<void>, timeoutMs = 20_000): Promise<void> => within(check, timeoutMs);
 
 function leaving(patch: { deletionTimestamp?: string; taint?: string }): Json {
   const node = apiNode(NODE, '127.0.0.1');

@@ -126,16 +126,6 @@ export function tally(results: readonly RequestResult[]): Record<string, number>
 }
 
 /** Retries `check` until it passes or `timeoutMs` runs out (then its last error is thrown). */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5000, intervalMs = 100): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > end) throw err;
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
-  }
-}
+export { eventually } from '../lib/eventually.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
