@@ -3,9 +3,28 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { afterEach, beforeEach } from 'vitest';
 import { backendKey, type Backend } from '../../src/backends/userspace/round-robin.js';
 
 export const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+/**
+ * Registers the describe block's hooks: what a test pushes is closed after it (last first),
+ * and then every socket the test and the proxy opened must be closed again.
+ */
+export function socketCleanups(): { push(cleanup: () => Promise<void>): void } {
+  let cleanups: (() => Promise<void>)[] = [];
+  let fdsBefore = 0;
+  beforeEach(() => {
+    cleanups = [];
+    fdsBefore = openFds();
+  });
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c();
+    await until(() => openFds() <= fdsBefore, `fds back to ${fdsBefore} (now ${openFds()})`);
+  });
+  return { push: (cleanup) => void cleanups.push(cleanup) };
+}
 
 export interface TestServer {
   readonly backend: Backend;

@@ -1,24 +1,12 @@
 // The TCP proxy against real sockets on 127.0.0.1, including backends that fail on purpose.
 import { connect } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TcpProxy } from './proxy-tcp.js';
-import { blackholeBackend, halfCloseEcho, identity, openFds, refusingBackend, request, tcpServer, until, type TestServer } from '../../../test/integration/userspace-kit.js';
+import { blackholeBackend, halfCloseEcho, identity, refusingBackend, request, socketCleanups, tcpServer, type TestServer, until } from '../../../test/integration/userspace-kit.js';
 import { RoundRobin, type Backend } from './round-robin.js';
 
 describe('TcpProxy', () => {
-  let cleanups: (() => Promise<void>)[] = [];
-  let fdsBefore = 0;
-
-  beforeEach(() => {
-    cleanups = [];
-    fdsBefore = openFds();
-  });
-
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    // Every socket the test and the proxy opened is closed again.
-    await until(() => openFds() <= fdsBefore, `fds back to ${fdsBefore} (now ${openFds()})`);
-  });
+  const cleanups = socketCleanups();
 
   async function proxyTo(backends: Backend[], affinitySeconds = 0, dialTimeoutsMs?: number[]): Promise<{ proxy: TcpProxy; rr: RoundRobin; errors: Error[] }> {
     const rr = new RoundRobin();

@@ -1,8 +1,8 @@
 // The UDP proxy against real sockets on 127.0.0.1.
 import { createSocket, type Socket } from 'node:dgram';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { UdpProxy } from './proxy-udp.js';
-import { openFds, until } from '../../../test/integration/userspace-kit.js';
+import { socketCleanups, until } from '../../../test/integration/userspace-kit.js';
 import { backendKey, RoundRobin, type Backend } from './round-robin.js';
 
 /** Answers every datagram with `name:payload`. */
@@ -41,16 +41,7 @@ function ask(c: Socket, port: number, payload: string, timeoutMs = 1000): Promis
 }
 
 describe('UdpProxy', () => {
-  let cleanups: (() => Promise<void>)[] = [];
-  let fdsBefore = 0;
-  beforeEach(() => {
-    cleanups = [];
-    fdsBefore = openFds();
-  });
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    await until(() => openFds() <= fdsBefore, `fds back to ${fdsBefore} (now ${openFds()})`);
-  });
+  const cleanups = socketCleanups();
 
   async function setup(names: string[], idleTimeoutMs = 250): Promise<{ proxy: UdpProxy; rr: RoundRobin; servers: Awaited<ReturnType<typeof udpIdentity>>[]; c: Socket }> {
     const servers = [];

@@ -4,31 +4,20 @@
 // between the shared buffer and their own.
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openFds, tcpServer, until, type TestServer } from '../../../test/integration/userspace-kit.js';
+import { describe, expect, it } from 'vitest';
+import { socketCleanups, tcpServer, type TestServer, until } from '../../../test/integration/userspace-kit.js';
 import { TcpProxy } from './proxy-tcp.js';
 import { RoundRobin } from './round-robin.js';
 import { OWN_BUFFER_FROM, SharedReadBuffer } from './tcp-relay.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-/** Chunk sizes the backends write: below, around and above the shared/own threshold and a read's size. */
 /** Bytes each connection carries each way (more than loopback socket buffers hold). */
 const SLICE = 8 * 1024 * 1024;
+/** Chunk sizes the backends write: below, around and above the shared/own threshold and a read's size. */
 const SIZES = [1, 100, 3000, OWN_BUFFER_FROM - 1, OWN_BUFFER_FROM, 20_000, 65_536, 70_000, 500, 200_000];
 
 describe('Relay', () => {
-  let cleanups: (() => Promise<void>)[] = [];
-  let fdsBefore = 0;
-
-  beforeEach(() => {
-    cleanups = [];
-    fdsBefore = openFds();
-  });
-
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c();
-    await until(() => openFds() <= fdsBefore, `fds back to ${fdsBefore} (now ${openFds()})`);
-  });
+  const cleanups = socketCleanups();
 
   async function proxyTo(server: TestServer, shared = new SharedReadBuffer()): Promise<{ proxy: TcpProxy; shared: SharedReadBuffer }> {
     const rr = new RoundRobin();
