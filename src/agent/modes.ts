@@ -273,19 +273,33 @@ const LEFTOVERS: readonly Leftovers[] = [
  * and nf_tables rules are separate rulesets, and both would be evaluated).
  */
 export async function cleanupOtherModes(mode: ProxyMode, deps: BackendDeps): Promise<void> {
+  // Best effort: a leftover that cannot be removed now (another program holding the xtables
+  // lock, say) is reported, and the agent goes on serving; exiting would leave the node
+  // unprogrammed, and the next start tries again.
+  const attempt = async (what: string, remove: () => Promise<void>): Promise<void> => {
+    try {
+      await remove();
+    } catch (err) {
+      deps.logger.warn({ leftovers: what, err: err instanceof Error ? err.message : String(err) }, 'could not remove what another mode left; going on without');
+    }
+  };
   if (mode === 'iptables') {
     const other: IptablesVariant = deps.iptablesVariant === 'legacy' ? 'nft' : 'legacy';
     deps.logger.debug({ variant: other }, 'removing rules left by the other iptables variant');
-    await (await createBackend('iptables', { ...deps, iptablesVariant: other })).cleanup();
+    await attempt(`iptables-${other}`, async () => (await createBackend('iptables', { ...deps, iptablesVariant: other })).cleanup());
   }
   for (const l of LEFTOVERS) {
-    if (l.mode === mode || !(await l.present(deps))) continue;
-    deps.logger.info({ mode: l.mode }, `removing what svcplane's ${l.mode} mode left in the kernel`);
-    await l.remove(deps);
+    if (l.mode === mode) continue;
+    await attempt(l.mode, async () => {
+      if (!(await l.present(deps))) return;
+      deps.logger.info({ mode: l.mode }, `removing what svcplane's ${l.mode} mode left in the kernel`);
+      await l.remove(deps);
+    });
   }
   // IPVS mode shares the base chains: only the iptables mode's own chains are leftovers for it.
-  if (mode === 'ipvs' ? await iptablesModeLeftovers(deps) : mode !== 'iptables' && (await anyIptablesLeftovers(deps))) {
+  await attempt('iptables', async () => {
+    if (!(mode === 'ipvs' ? await iptablesModeLeftovers(deps) : mode !== 'iptables' && (await anyIptablesLeftovers(deps)))) return;
     deps.logger.info({ mode: 'iptables' }, 'removing rules left by another svcplane mode');
     await (await createBackend('iptables', deps)).cleanup();
-  }
+  });
 }
