@@ -96,7 +96,7 @@ export class BehaviourWorld {
 
   async startAgent(): Promise<void> {
     this.agent = new AgentProcess(this.tb, this.agentArgs());
-    await this.agent.start(20_000 * (this.driver.timeScale ?? 1));
+    await this.agent.start(45_000 * (this.driver.timeScale ?? 1));
   }
 
   /** Writes a service (and, unless `endpoints` is undefined, its slice) to its own file. */

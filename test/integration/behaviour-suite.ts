@@ -42,7 +42,7 @@ export function behaviourSuite(driver: ModeDriver): void {
       w.service({ name: 'morph', clusterIP: '10.96.10.13' }, [ep('a2')]);
       w.service({ name: 'udp', clusterIP: '10.96.10.14', ports: [{ protocol: 'UDP', port: 53, targetPort: 5353 }] }, [ep('a1')], [{ protocol: 'UDP', port: 5353 }]);
       await w.startAgent();
-    });
+    }, 120_000 * scale);
 
     afterAll(async () => {
       await w?.destroy();
