@@ -3,12 +3,12 @@
 // field selector, so other Secrets never reach the node). Listed in pages of
 // 500 and watched as KubernetesSource does for Services: one first batch once
 // all three are listed (ending in 'synced'), then small batches of changes;
-// failures retry with backoff, a 410 relists and the relist is diffed.
-import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+// failures retry with backoff, a 410 relists and the relist is diffed (one
+// ResourceWatch per collection, shared with KubernetesSource).
+import type { KubeConfig } from '@kubernetes/client-node';
 import { SECRET_TYPE_TLS } from '../model/secret-validate.js';
-import { listAllPages, ObservedWatch } from './kubernetes-client.js';
 import { KubernetesIngressState, type IngressApiObject, type IngressResourceKind, type IngressStateChange } from './kubernetes-ingress-state.js';
-import { DEFAULT_BACKOFF, KubernetesSourceError, type Backoff, type KubernetesSourceLogger } from './kubernetes-source.js';
+import { DEFAULT_BACKOFF, KubernetesSourceError, ResourceWatch, SILENT_LOGGER, type Backoff, type KubernetesSourceLogger } from './kubernetes-resource-watch.js';
 import type { Source, SourceEvent, SourceSink } from './source.js';
 
 export interface KubernetesIngressSourceOptions {
@@ -21,20 +21,7 @@ export interface KubernetesIngressSourceOptions {
 
 interface Resource {
   readonly kind: IngressResourceKind;
-  readonly label: string;
-  readonly informer: ListWatch<KubernetesObject>;
-  listed: boolean;
-  connected: boolean;
-  lastError: string | undefined;
-  failures: number;
-  restartTimer: NodeJS.Timeout | undefined;
-}
-
-const SILENT: KubernetesSourceLogger = { info: () => undefined, warn: () => undefined, debug: () => undefined, error: () => undefined };
-
-function errorMessage(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  return err.cause instanceof Error && !err.message.includes(err.cause.message) ? `${err.message}: ${err.cause.message}` : err.message;
+  readonly watch: ResourceWatch;
 }
 
 export class KubernetesIngressSource implements Source {
@@ -50,7 +37,7 @@ export class KubernetesIngressSource implements Source {
   private settleStart: { resolve: () => void; reject: (err: Error) => void } | undefined;
 
   constructor(private readonly options: KubernetesIngressSourceOptions) {
-    this.logger = options.logger ?? SILENT;
+    this.logger = options.logger ?? SILENT_LOGGER;
     this.backoff = options.relistBackoff ?? DEFAULT_BACKOFF;
     this.resources = [
       this.makeResource('IngressClass', 'ingressclasses', '/apis/networking.k8s.io/v1/ingressclasses'),
@@ -71,73 +58,42 @@ export class KubernetesIngressSource implements Source {
     const first = new Promise<void>((resolve, reject) => {
       this.settleStart = { resolve, reject };
     });
-    for (const resource of this.resources) this.startInformer(resource);
+    for (const resource of this.resources) resource.watch.start();
     await first;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const resource of this.resources) {
-      clearTimeout(resource.restartTimer);
-      resource.restartTimer = undefined;
-    }
-    await Promise.all(this.resources.map((r) => r.informer.stop()));
+    await Promise.all(this.resources.map((r) => r.watch.stop()));
     this.settleStart?.reject(new KubernetesSourceError('kubernetes ingress source stopped before the initial sync'));
     this.settleStart = undefined;
   }
 
   status(): { readonly healthy: boolean; readonly detail: string } {
-    const problems = this.resources
-      .filter((r) => !r.connected)
-      .map((r) => `${r.label} ${r.listed ? 'watch disconnected' : 'not listed yet'}${r.lastError === undefined ? '' : ` (${r.lastError})`}`);
+    const problems = this.resources.flatMap((r) => r.watch.problem() ?? []);
     if (problems.length > 0) return { healthy: false, detail: problems.join('; ') };
     return { healthy: true, detail: `watching ${this.state.count('Ingress')} ingresses, ${this.state.count('IngressClass')} ingress classes, ${this.state.count('Secret')} TLS secrets` };
   }
 
   private makeResource(kind: IngressResourceKind, label: string, path: string, fieldSelector?: string): Resource {
-    const watch = new ObservedWatch(this.options.kubeConfig, {
-      active: () => !this.stopped,
-      established: () => {
-        resource.connected = true;
-        resource.lastError = undefined;
-        resource.failures = 0;
+    const watch = new ResourceWatch(
+      { kubeConfig: this.options.kubeConfig, label, path, backoff: this.backoff, logger: this.logger, ...(fieldSelector === undefined ? {} : { fieldSelector }) },
+      {
+        list: (items, relist) => this.onList(resource, items, relist),
+        upsert: (obj) => this.apply(this.state.upsert(kind, obj)),
+        remove: (obj) => this.apply(this.state.remove(kind, obj)),
       },
-      ended: (err) => {
-        resource.connected = false;
-        if (err !== undefined && err !== null) resource.lastError = errorMessage(err);
-      },
-    });
-    const query: Record<string, string> = fieldSelector === undefined ? {} : { fieldSelector };
-    const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const result = await listAllPages(this.options.kubeConfig, path, query, {
-        onRestart: (pages) => this.logger.info({ resource: label, pagesDiscarded: pages }, 'list continue token expired; listing again from the first page'),
-      });
-      if (this.stopped) throw new KubernetesSourceError('kubernetes ingress source stopped');
-      this.onList(resource, result.items);
-      return result;
-    };
-    const informer = new ListWatch<KubernetesObject>(path, watch, list, false, undefined, fieldSelector);
-    const resource: Resource = { kind, label, informer, listed: false, connected: false, lastError: undefined, failures: 0, restartTimer: undefined };
-    informer.on('add', (obj) => this.apply(this.state.upsert(kind, obj)));
-    informer.on('update', (obj) => this.apply(this.state.upsert(kind, obj)));
-    informer.on('delete', (obj) => this.apply(this.state.remove(kind, obj)));
-    informer.on('error', (err) => this.onError(resource, err));
+    );
+    const resource: Resource = { kind, watch };
     return resource;
   }
 
-  private startInformer(resource: Resource): void {
-    resource.restartTimer = undefined;
-    if (this.stopped) return;
-    resource.informer.start().catch((err: unknown) => this.onError(resource, err));
-  }
-
-  private onList(resource: Resource, items: readonly unknown[]): void {
+  private onList(resource: Resource, items: readonly unknown[], relist: boolean): void {
     if (this.stopped) return;
     const change = this.state.replace(resource.kind, items);
-    if (resource.listed) this.logger.info({ resource: resource.label, objects: items.length, changes: change.events.length }, 'relisted after the watch expired');
-    resource.listed = true;
+    if (relist) this.logger.info({ resource: resource.watch.label, objects: items.length, changes: change.events.length }, 'relisted after the watch expired');
     this.apply(change);
-    if (!this.synced && this.resources.every((r) => r.listed)) this.deliverFirstBatch();
+    if (!this.synced && this.resources.every((r) => r.watch.listed)) this.deliverFirstBatch();
   }
 
   private apply(change: IngressStateChange): void {
@@ -178,15 +134,5 @@ export class KubernetesIngressSource implements Source {
       this.logger.error({ err }, 'kubernetes ingress source sink failed');
     }
     this.options.onIngressObjects?.();
-  }
-
-  private onError(resource: Resource, err: unknown): void {
-    if (this.stopped || resource.restartTimer !== undefined) return;
-    resource.connected = false;
-    resource.lastError = errorMessage(err);
-    const delay = Math.min(this.backoff.initialMs * 2 ** resource.failures, this.backoff.maxMs);
-    resource.failures++;
-    this.logger.warn({ resource: resource.label, err: resource.lastError, retryInMs: delay, attempt: resource.failures }, 'Kubernetes API request failed; retrying');
-    resource.restartTimer = setTimeout(() => this.startInformer(resource), delay);
   }
 }
