@@ -246,7 +246,7 @@ async function runIngress(options: IngressRuntimeOptions, choice: SourceChoice, 
     choice.kind === 'files'
       ? new ManifestSource({ paths: [...choice.manifests], serviceCIDRs: choice.serviceCIDRs, logger })
       : new KubernetesSource({ kubeConfig: choice.kubeConfig, nodeName: options.nodeName, logger, recordEvents: false });
-  const kube = choice.kind === 'kubernetes' ? new IngressKubernetes(runtime, { kubeConfig: choice.kubeConfig, publishStatusAddresses: options.publishStatusAddresses ?? [] }, logger) : undefined;
+  const kube = choice.kind === 'kubernetes' ? new IngressKubernetes(runtime, { kubeConfig: choice.kubeConfig, publishStatusAddresses: options.publishStatusAddresses ?? [], nodeName: options.nodeName }, logger) : undefined;
   await runtime.start();
   kube?.start();
   logger.info({ http: options.http, https: options.https, stateDir: options.stateDir, nginxPid: runtime.nginxPid }, 'ingress controller started');

@@ -7,6 +7,7 @@
 // ResourceWatch per collection, shared with KubernetesSource).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { SECRET_TYPE_TLS } from '../model/secret-validate.js';
+import { errorsByObject, InvalidObjectEvents, regardingOf } from './kubernetes-events.js';
 import { KubernetesIngressState, type IngressApiObject, type IngressResourceKind, type IngressStateChange } from './kubernetes-ingress-state.js';
 import { DEFAULT_BACKOFF, KubernetesSourceError, ResourceWatch, SILENT_LOGGER, type Backoff, type KubernetesSourceLogger } from './kubernetes-resource-watch.js';
 import type { Source, SourceEvent, SourceSink } from './source.js';
@@ -15,6 +16,10 @@ export interface KubernetesIngressSourceOptions {
   readonly kubeConfig: KubeConfig;
   readonly logger?: KubernetesSourceLogger;
   readonly relistBackoff?: Backoff;
+  /** This node: the reporting instance of the Warning Events. */
+  readonly nodeName: string;
+  /** Post a Warning Event on each invalid Ingress, one per object and reason (default true). */
+  readonly recordEvents?: boolean;
   /** Called after every batch the source delivered (the status writer re-reads ingressObjects()). */
   readonly onIngressObjects?: () => void;
 }
@@ -29,6 +34,7 @@ export class KubernetesIngressSource implements Source {
   private readonly backoff: Backoff;
   private readonly state = new KubernetesIngressState();
   private readonly resources: Resource[];
+  private readonly events: InvalidObjectEvents | undefined;
   private sink: SourceSink | undefined;
   private synced = false;
   private stopped = false;
@@ -39,6 +45,7 @@ export class KubernetesIngressSource implements Source {
   constructor(private readonly options: KubernetesIngressSourceOptions) {
     this.logger = options.logger ?? SILENT_LOGGER;
     this.backoff = options.relistBackoff ?? DEFAULT_BACKOFF;
+    this.events = options.recordEvents === false ? undefined : new InvalidObjectEvents(options.kubeConfig, options.nodeName, this.logger);
     this.resources = [
       this.makeResource('IngressClass', 'ingressclasses', '/apis/networking.k8s.io/v1/ingressclasses'),
       this.makeResource('Secret', 'tls secrets', '/api/v1/secrets', `type=${SECRET_TYPE_TLS}`),
@@ -65,8 +72,14 @@ export class KubernetesIngressSource implements Source {
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.all(this.resources.map((r) => r.watch.stop()));
+    await this.events?.settled();
     this.settleStart?.reject(new KubernetesSourceError('kubernetes ingress source stopped before the initial sync'));
     this.settleStart = undefined;
+  }
+
+  /** Resolves once every Warning Event being posted got its answer (tests). */
+  async settledEvents(): Promise<void> {
+    await this.events?.settled();
   }
 
   status(): { readonly healthy: boolean; readonly detail: string } {
@@ -80,8 +93,12 @@ export class KubernetesIngressSource implements Source {
       { kubeConfig: this.options.kubeConfig, label, path, backoff: this.backoff, logger: this.logger, ...(fieldSelector === undefined ? {} : { fieldSelector }) },
       {
         list: (items, relist) => this.onList(resource, items, relist),
-        upsert: (obj) => this.apply(this.state.upsert(kind, obj)),
-        remove: (obj) => this.apply(this.state.remove(kind, obj)),
+        upsert: (obj) => this.apply(kind, this.state.upsert(kind, obj), [obj]),
+        remove: (obj) => {
+          const gone = regardingOf(kind, obj);
+          this.events?.forget(kind, gone.namespace, gone.name);
+          this.apply(kind, this.state.remove(kind, obj), []);
+        },
       },
     );
     const resource: Resource = { kind, watch };
@@ -92,18 +109,38 @@ export class KubernetesIngressSource implements Source {
     if (this.stopped) return;
     const change = this.state.replace(resource.kind, items);
     if (relist) this.logger.info({ resource: resource.watch.label, objects: items.length, changes: change.events.length }, 'relisted after the watch expired');
-    this.apply(change);
+    this.events?.retain(resource.kind, new Set(items.map((raw) => regardingOf(resource.kind, raw)).map((r) => `${r.namespace}/${r.name}`)));
+    this.apply(resource.kind, change, items);
     if (!this.synced && this.resources.every((r) => r.watch.listed)) this.deliverFirstBatch();
   }
 
-  private apply(change: IngressStateChange): void {
+  /** `raws`: the API objects the change came from, for the Events' object references. */
+  private apply(kind: IngressResourceKind, change: IngressStateChange, raws: readonly unknown[]): void {
     if (this.stopped) return;
+    this.recordEvents(kind, change, raws);
     for (const error of change.errors) this.logger.warn({ problem: error.message }, 'invalid object skipped');
     if (!this.synced) return;
     this.pending.push(...change.events);
     if (change.errors.length > 0) this.pending.push({ type: 'invalid', errors: change.errors });
     // Status-only changes deliver no event but still tell the status writer.
     this.scheduleFlush();
+  }
+
+  /** A Warning Event on each Ingress `change` rejects; one found valid may get a new one when it breaks again. */
+  private recordEvents(kind: IngressResourceKind, change: IngressStateChange, raws: readonly unknown[]): void {
+    const events = this.events;
+    if (events === undefined || kind !== 'Ingress') return;
+    for (const key of change.cleared) {
+      const slash = key.indexOf('/');
+      events.forget(kind, key.slice(0, slash), key.slice(slash + 1));
+    }
+    if (change.errors.length === 0) return;
+    const invalid = errorsByObject(change.errors);
+    for (const raw of raws) {
+      const regarding = regardingOf(kind, raw);
+      const errors = invalid.get(`${regarding.namespace}/${regarding.name}`);
+      if (errors !== undefined) events.warnInvalid(regarding, errors);
+    }
   }
 
   private deliverFirstBatch(): void {

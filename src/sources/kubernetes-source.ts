@@ -9,7 +9,7 @@
 // is unreachable: the dataplane keeps its last state.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ValidationError } from '../model/errors.js';
-import { InvalidObjectEvents, regardingOf } from './kubernetes-events.js';
+import { errorsByObject, InvalidObjectEvents, regardingOf } from './kubernetes-events.js';
 import { DEFAULT_BACKOFF, KubernetesSourceError, ResourceWatch, SILENT_LOGGER, type Backoff, type KubernetesSourceLogger } from './kubernetes-resource-watch.js';
 import { KubernetesState, type ResourceKind, type StateChange } from './kubernetes-state.js';
 import type { Source, SourceEvent, SourceSink } from './source.js';
@@ -153,8 +153,8 @@ export class KubernetesSource implements Source {
   private recordEvents(kind: ResourceKind, change: StateChange, raws: readonly unknown[]): void {
     const events = this.events;
     if (events === undefined || kind === 'Node' || kind === 'Namespace') return;
-    const invalid = byObject(change.errors);
-    const skipped = byObject(change.skipped);
+    const invalid = errorsByObject(change.errors);
+    const skipped = errorsByObject(change.skipped);
     for (const key of change.cleared) {
       const slash = key.indexOf('/');
       // Still programmed without some part: that part's Warning stands (one per object while it lasts).
@@ -202,14 +202,4 @@ export class KubernetesSource implements Source {
       this.logger.error({ err }, 'kubernetes source sink failed');
     }
   }
-}
-
-/** Errors by the `namespace/name` of their object. */
-function byObject(errors: readonly ValidationError[]): Map<string, ValidationError[]> {
-  const out = new Map<string, ValidationError[]>();
-  for (const error of errors) {
-    const key = `${error.ref.namespace}/${error.ref.name}`;
-    out.set(key, [...(out.get(key) ?? []), error]);
-  }
-  return out;
 }
