@@ -142,6 +142,7 @@ export async function runAgent(
     using: selection.mode,
     ...(selection.fallbacks.length > 0 ? { fallbacks: selection.fallbacks } : {}),
   });
+  if (ingress !== undefined) health.addComponent('ingress', () => ingress.healthReport(ingressKube?.source.status()));
   const servers: Server[] = [
     await startHealthServer(parseBindAddress(cfg.healthzBindAddress, 'healthzBindAddress'), health),
     await startMetricsServer(parseBindAddress(cfg.metricsBindAddress, 'metricsBindAddress'), metrics.registry, health),
