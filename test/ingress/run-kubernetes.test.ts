@@ -57,8 +57,8 @@ describe('svcplane run --mode nftables --source kubernetes --ingress', () => {
       '--cluster-cidr', '10.244.0.0/16', '--metrics-bind-address', METRICS, '--log-format', 'text',
       '--ingress', '--http-listen', `${NODE_IP}:80`, '--https-listen', `${NODE_IP}:443`, '--ingress-state-dir', bed.stateDir,
       '--publish-status-address', STATUS_IP,
-    ]);
-  }, 60_000);
+    ], 90_000); // Node alone took 20 s to start here at load 17
+  }, 120_000);
 
   afterAll(async () => {
     await bed.down();
