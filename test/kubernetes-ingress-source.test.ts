@@ -31,8 +31,8 @@ describe('KubernetesIngressSource', () => {
     await server.stop();
   });
 
-  const start = async (): Promise<void> => {
-    source = new KubernetesIngressSource({ kubeConfig: buildKubeConfig({ master: server.url, env: {} }), relistBackoff: { initialMs: 50, maxMs: 200 } });
+  const start = async (recordEvents = true): Promise<void> => {
+    source = new KubernetesIngressSource({ kubeConfig: buildKubeConfig({ master: server.url, env: {} }), nodeName: 'node-a', recordEvents, relistBackoff: { initialMs: 50, maxMs: 200 } });
     await source.start((batch) => batches.push([...batch]));
   };
   const events = (): SourceEvent[] => batches.flat();
@@ -82,5 +82,50 @@ describe('KubernetesIngressSource', () => {
     await until('the deletion after the relist', () => events().slice(before).some((e) => e.type === 'ingress-delete' && e.name === 'a'));
     expect(events().slice(before).filter((e) => e.type === 'ingress-upsert')).toEqual([]);
     expect(server.requests.filter((r) => r.path === '/apis/networking.k8s.io/v1/ingresses' && !r.watch)).toHaveLength(2);
+  });
+
+  it('posts one Warning Event per invalid Ingress and reason, again only once it was fixed and broke again, or was recreated', async () => {
+    const warnings = (): Json[] => server.events.filter((e) => (e['regarding'] as Json)['kind'] === 'Ingress');
+    server.create('ingresses', ingress('good', 'good.example'));
+    server.create('ingresses', ingress('bad', 'bad.example', 'Sometimes'));
+    await start();
+    await until('the first Event', () => warnings().length === 1);
+    expect(warnings()[0]).toMatchObject({
+      type: 'Warning', reason: 'InvalidIngress', action: 'Validate', reportingController: 'svcplane.io/svcplane', reportingInstance: 'svcplane-node-a',
+      metadata: { namespace: 'default' },
+      regarding: { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: 'default', name: 'bad', uid: (server.store.get('ingresses', 'default', 'bad')?.['metadata'] as Json)['uid'] },
+    });
+    expect(String(warnings()[0]?.['note'])).toMatch(/^svcplane skips this Ingress: spec\.rules\[0\]\.http\.paths\[0\]\.pathType: /);
+
+    // Another bad version, and a relist that sees it again: no second Event.
+    server.update('ingresses', ingress('bad', 'bad2.example', 'Never'));
+    await until('the second bad version', () => events().filter((e) => e.type === 'invalid').length >= 1);
+    server.dropWatches();
+    server.compact();
+    server.create('ingresses', ingress('later', 'later.example'));
+    await until('the relist', () => events().some((e) => e.type === 'ingress-upsert' && e.ingress.name === 'later'));
+    await source?.settledEvents();
+    expect(warnings()).toHaveLength(1);
+
+    // Fixed, then broken again: news.
+    server.update('ingresses', ingress('bad', 'bad.example'));
+    await until('the fix', () => events().some((e) => e.type === 'ingress-upsert' && e.ingress.name === 'bad'));
+    server.update('ingresses', ingress('bad', 'bad.example', 'Often'));
+    await until('an Event for the new breakage', () => warnings().length === 2);
+
+    // Deleted and recreated invalid (a new uid): its own Event.
+    server.delete('ingresses', 'default', 'bad');
+    server.create('ingresses', ingress('bad', 'bad.example', 'Rarely'));
+    await until('an Event for the recreated Ingress', () => warnings().length === 3);
+    expect((warnings()[2]?.['regarding'] as Json)['uid']).toBe((server.store.get('ingresses', 'default', 'bad')?.['metadata'] as Json)['uid']);
+    expect(warnings().every((e) => (e['regarding'] as Json)['name'] === 'bad')).toBe(true);
+  });
+
+  it('posts no Event with recordEvents false', async () => {
+    await start(false);
+    server.create('ingresses', ingress('bad', 'bad.example', 'Sometimes'));
+    await until('the invalid Ingress reported', () => events().some((e) => e.type === 'invalid'));
+    await source?.settledEvents();
+    expect(server.events).toEqual([]);
   });
 });

@@ -24,6 +24,18 @@ describe('HealthTracker', () => {
   });
 });
 
+describe('HealthTracker components', () => {
+  it('shows a component (the Ingress controller) in full in the detailed report and only its verdict publicly, never failing the proxy for it', () => {
+    const h = new HealthTracker(60_000);
+    h.recordSuccess();
+    h.addComponent('ingress', () => ({ healthy: false, reason: 'a change has waited 61 s for nginx', lastError: 'nginx -t: /tmp/x' }));
+    expect(h.detailReport()).toMatchObject({ healthy: true, body: { ingress: { healthy: false, reason: 'a change has waited 61 s for nginx', lastError: 'nginx -t: /tmp/x' } } });
+    const pub = h.publicReport();
+    expect(pub.healthy).toBe(true);
+    expect(pub.body['ingress']).toEqual({ healthy: false });
+  });
+});
+
 describe('parseBindAddress', () => {
   it('parses IPv4, IPv6 and empty hosts', () => {
     expect(parseBindAddress('0.0.0.0:10256', 'x')).toEqual({ host: '0.0.0.0', port: 10256 });

@@ -35,6 +35,8 @@ export class HealthTracker {
   private conntrack: { failures: number; since: number; code: string; toolMissing: boolean } | undefined;
   /** Eligible until this node's Node object says otherwise (kube-proxy starts the same way). */
   private node: { eligible: boolean; reason?: string; deletionTimestamp?: string } = { eligible: true };
+  /** Parts of the agent beside the proxy (the Ingress controller), by name. */
+  private readonly components = new Map<string, () => { readonly healthy: boolean }>();
 
   constructor(
     /** Longest acceptable gap between successful syncs (kube-proxy: 2 x sync period). */
@@ -44,6 +46,22 @@ export class HealthTracker {
     /** The mode in use and why a requested one was not (shown, never a reason for 503). */
     private readonly mode?: Readonly<Record<string, unknown>>,
   ) {}
+
+  /**
+   * A part of the agent reported beside the sync (`run --ingress`: the Ingress controller): its
+   * report in the detailed /healthz, its `healthy` alone in /healthz. Shown, never a reason for
+   * 503: /healthz answers for the L4 proxy, which load balancers route NodePorts by.
+   */
+  addComponent(name: string, report: () => { readonly healthy: boolean }): void {
+    this.components.set(name, report);
+  }
+
+  private componentReports(brief: boolean): Record<string, unknown> {
+    return Object.fromEntries([...this.components].map(([name, report]) => {
+      const r = report();
+      return [name, brief ? { healthy: r.healthy } : r];
+    }));
+  }
 
   recordSuccess(): void {
     this.lastSuccess = this.lastAttempt = this.now();
@@ -100,6 +118,7 @@ export class HealthTracker {
         lastAttempt: body['lastAttempt'],
         ...(withNode ? { nodeEligible: this.node.eligible } : {}),
         source: { healthy: source.healthy },
+        ...this.componentReports(true),
         ...mode,
       },
     };
@@ -141,6 +160,7 @@ export class HealthTracker {
           ? { healthy: true }
           : { healthy: false, consecutiveFailures: this.conntrack.failures, since: new Date(this.conntrack.since).toISOString(), code: this.conntrack.code, toolMissing: this.conntrack.toolMissing },
         ...(this.mode ? { mode: this.mode } : {}),
+        ...this.componentReports(false),
       },
     };
   }

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { createLogger, type Logger } from '../agent/logger.js';
 import { SyncRunner } from '../agent/sync-runner.js';
 import { IngressController, type SyncOutcome } from '../ingress/ingress-controller.js';
+import { IngressHealth, type IngressHealthReport, type IngressSourceStatus } from '../ingress/ingress-health.js';
 import { DEFAULT_INGRESS_CLASS } from '../ingress/ingress-store.js';
 import { IngressView } from '../ingress/ingress-view.js';
 import type { ListenAddress } from '../ingress/nginx-config.js';
@@ -55,6 +56,7 @@ export class IngressRuntime {
   /** False while a separate source of the Ingress kinds has not delivered its first list. */
   private ingressKindsListed = true;
   private syncListener: ((outcome: SyncOutcome) => void) | undefined;
+  private readonly health = new IngressHealth();
   /** This node's Node object, from the source (for the addresses Ingress statuses publish). */
   node: Node | undefined;
 
@@ -69,7 +71,16 @@ export class IngressRuntime {
     this.runner = new SyncRunner(
       async () => {
         if (!this.view.synced || !this.ingressKindsListed) return;
-        const outcome = await this.controller.sync();
+        this.health.started();
+        const started = performance.now();
+        let outcome: SyncOutcome;
+        try {
+          outcome = await this.controller.sync();
+        } catch (err) {
+          this.health.failed(err);
+          throw err;
+        }
+        this.health.succeeded(outcome, performance.now() - started);
         this.syncListener?.(outcome);
       },
       { minIntervalMs: options.minSyncPeriodMs, maxIntervalMs: 60_000, onError: (err, attempt) => logger.warn({ err, attempt }, 'ingress sync failed; nginx keeps its running config') },
@@ -89,9 +100,15 @@ export class IngressRuntime {
     this.runner.start();
   }
 
+  /** The controller's part of the detailed /healthz; `source`: the Ingress kinds' own source, if any. */
+  healthReport(source?: IngressSourceStatus): IngressHealthReport {
+    return this.health.report({ nginxPid: this.nginx.pid, servicesListed: this.view.synced, ...(source === undefined ? {} : { source }) });
+  }
+
   /** The Ingress kinds come from their own source (see ingress-kubernetes.ts): no sync before its first list. */
   expectIngressSource(onSynced: (outcome: SyncOutcome) => void): void {
     this.ingressKindsListed = false;
+    this.health.expectIngressKinds();
     this.syncListener = onSynced;
   }
 
@@ -99,6 +116,8 @@ export class IngressRuntime {
   handleIngressKinds(events: readonly SourceEvent[]): void {
     if (events.some((e) => e.type === 'synced')) {
       this.ingressKindsListed = true;
+      this.health.ingressKindsListed();
+      this.health.changed();
       this.runner.request();
     }
     this.handle(events.filter((e) => e.type !== 'synced'));
@@ -108,7 +127,10 @@ export class IngressRuntime {
   handle(events: readonly SourceEvent[]): void {
     for (const e of events) if (e.type === 'node-upsert' && e.node.name === this.options.nodeName) this.node = e.node;
     const changed = this.controller.apply(events);
-    if (changed || events.some((e) => e.type === 'synced')) this.runner.request();
+    if (changed || events.some((e) => e.type === 'synced')) {
+      this.health.changed();
+      this.runner.request();
+    }
   }
 
   async stop(): Promise<void> {
@@ -246,7 +268,7 @@ async function runIngress(options: IngressRuntimeOptions, choice: SourceChoice, 
     choice.kind === 'files'
       ? new ManifestSource({ paths: [...choice.manifests], serviceCIDRs: choice.serviceCIDRs, logger })
       : new KubernetesSource({ kubeConfig: choice.kubeConfig, nodeName: options.nodeName, logger, recordEvents: false });
-  const kube = choice.kind === 'kubernetes' ? new IngressKubernetes(runtime, { kubeConfig: choice.kubeConfig, publishStatusAddresses: options.publishStatusAddresses ?? [] }, logger) : undefined;
+  const kube = choice.kind === 'kubernetes' ? new IngressKubernetes(runtime, { kubeConfig: choice.kubeConfig, publishStatusAddresses: options.publishStatusAddresses ?? [], nodeName: options.nodeName }, logger) : undefined;
   await runtime.start();
   kube?.start();
   logger.info({ http: options.http, https: options.https, stateDir: options.stateDir, nginxPid: runtime.nginxPid }, 'ingress controller started');

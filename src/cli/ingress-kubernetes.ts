@@ -14,6 +14,8 @@ export interface IngressKubernetesOptions {
   readonly kubeConfig: KubeConfig;
   /** --publish-status-address ([]: the Node's addresses). */
   readonly publishStatusAddresses: readonly string[];
+  /** This node: the reporting instance of the Warning Events on invalid Ingresses. */
+  readonly nodeName: string;
   readonly relistBackoff?: Backoff;
   readonly statusRetryMs?: number;
 }
@@ -24,7 +26,7 @@ export class IngressKubernetes {
 
   constructor(private readonly runtime: IngressRuntime, options: IngressKubernetesOptions, private readonly logger: Logger) {
     this.source = new KubernetesIngressSource({
-      kubeConfig: options.kubeConfig, logger,
+      kubeConfig: options.kubeConfig, logger, nodeName: options.nodeName,
       ...(options.relistBackoff === undefined ? {} : { relistBackoff: options.relistBackoff }),
       onIngressObjects: () => this.status.request(),
     });

@@ -116,7 +116,7 @@ export async function runAgent(
   const ingress = ingressOptions === undefined ? undefined : await startIngress(ingressOptions, logger);
   const source = createSource(cfg, logger, dnsFlags.listens.length > 0);
   // --source kubernetes: the Ingress kinds come from their own watches, and the served Ingresses get a status.
-  const ingressKube = ingress === undefined || cfg.source !== 'kubernetes' ? undefined : new IngressKubernetes(ingress, { kubeConfig: agentKubeConfig(cfg), publishStatusAddresses: ingressOptions?.publishStatusAddresses ?? [] }, logger);
+  const ingressKube = ingress === undefined || cfg.source !== 'kubernetes' ? undefined : new IngressKubernetes(ingress, { kubeConfig: agentKubeConfig(cfg), publishStatusAddresses: ingressOptions?.publishStatusAddresses ?? [], nodeName: ingressOptions?.nodeName ?? cfg.nodeName }, logger);
   ingressKube?.start();
   const ctx = nodeContextFrom({ ...cfg, nodeIPs: cfg.nodeIPs.length > 0 ? cfg.nodeIPs : detectNodeIPs() });
   logger.info({ requestedMode: cfg.mode, source: cfg.source, node: ctx.nodeName, nodeIPs: ctx.nodeIPs, ...(cfg.source === 'files' ? { manifests: cfg.manifests } : { master: cfg.master ?? 'from kubeconfig' }) }, 'starting svcplane');
@@ -142,6 +142,7 @@ export async function runAgent(
     using: selection.mode,
     ...(selection.fallbacks.length > 0 ? { fallbacks: selection.fallbacks } : {}),
   });
+  if (ingress !== undefined) health.addComponent('ingress', () => ingress.healthReport(ingressKube?.source.status()));
   const servers: Server[] = [
     await startHealthServer(parseBindAddress(cfg.healthzBindAddress, 'healthzBindAddress'), health),
     await startMetricsServer(parseBindAddress(cfg.metricsBindAddress, 'metricsBindAddress'), metrics.registry, health),

@@ -67,4 +67,32 @@ describe('IngressController', () => {
     c.apply([ingressEvent('good', '/ok')]);
     await expect(c.sync()).rejects.toBeInstanceOf(IngressSyncError);
   });
+
+  it('after the first sync, has nginx -t read only the changed server blocks (with the upstreams), and blames a refusal on the whole config', async () => {
+    const checked: string[] = [];
+    const applied: string[] = [];
+    const inner = fakeNginx(applied);
+    const c = controller({ apply: async (text, checkOnly) => {
+      checked.push(checkOnly ?? text);
+      return inner.apply(checkOnly ?? text);
+    } }, []);
+    c.apply([ingressEvent('one', '/one')]);
+    await c.sync();
+    expect(checked[0]).toContain('one.example');
+
+    c.apply([ingressEvent('two', '/two')]);
+    await c.sync();
+    expect(checked).toHaveLength(2);
+    expect(checked[1]).toContain('two.example');
+    expect(checked[1]).not.toContain('one.example');
+    expect(checked[1]).toMatch(/upstream cip_default_web_80 \{/);
+    expect(checked[1]?.trimEnd().endsWith('}')).toBe(true);
+
+    // Refused in the changed parts: the whole config is checked to find the line, the Ingress left out, the rest applied.
+    c.apply([ingressEvent('bad', '/refused'), ingressEvent('three', '/three')]);
+    const outcome = await c.sync();
+    expect(outcome.excluded).toEqual(['default/bad']);
+    expect(checked.slice(2).map((t) => [t.includes('one.example'), t.includes('three.example')])).toEqual([[false, true], [true, true], [false, true]]);
+    expect(applied.at(-1)).toContain('three.example');
+  });
 });

@@ -6,7 +6,7 @@ import type { TLSSecret } from '../model/ingress-types.js';
 import type { SourceEvent } from '../sources/source.js';
 import { SvcplaneError } from '../util/errors.js';
 import type { IngressView } from './ingress-view.js';
-import { renderNginxConfig, type ListenAddress, type RenderOptions } from './nginx-config.js';
+import { changedPartsConfig, renderNginxConfig, type ListenAddress, type RenderedConfig, type RenderOptions } from './nginx-config.js';
 import type { RouteTable } from './route-table.js';
 import { NginxRenderError } from './nginx-escape.js';
 
@@ -16,7 +16,8 @@ export class IngressSyncError extends SvcplaneError {
 
 /** What the controller needs of nginx (src/kernel/nginx-process.ts). */
 export interface NginxControl {
-  apply(text: string): Promise<{ readonly ok: true } | { readonly ok: false; readonly message: string; readonly line: number | undefined }>;
+  /** `checkOnly`: what `nginx -t` reads instead of `text` (its changed parts); the reload parses `text`. */
+  apply(text: string, checkOnly?: string): Promise<{ readonly ok: true } | { readonly ok: false; readonly message: string; readonly line: number | undefined }>;
 }
 
 /** What the controller needs of the certificate files (src/kernel/nginx-certs.ts). */
@@ -55,6 +56,8 @@ const MAX_EXCLUSIONS = 20;
 
 export class IngressController {
   private applied: string | undefined;
+  /** The server blocks of the config nginx runs, when this controller rendered it. */
+  private appliedServers: ReadonlySet<string> | undefined;
   private reported = new Set<string>();
 
   constructor(private readonly options: IngressControllerOptions) {}
@@ -80,7 +83,7 @@ export class IngressController {
     };
   }
 
-  private render(excluded: ReadonlySet<string>): { text: string; owners: ReadonlyMap<number, string>; secrets: TLSSecret[]; problems: readonly ValidationError[] } {
+  private render(excluded: ReadonlySet<string>): RenderedConfig & { secrets: TLSSecret[]; problems: readonly ValidationError[] } {
     const table = this.options.view.routeTable(excluded);
     const secrets = table.servers.flatMap((s) => (s.tls?.secret === undefined ? [] : [s.tls.secret]));
     const rendered = renderNginxConfig(table, this.renderOptions());
@@ -104,9 +107,10 @@ export class IngressController {
       if (rendered.text === this.applied) return this.finish(false, rendered.problems, excluded, refusals, 0, 0);
       await this.options.certificates.write(rendered.secrets);
       const rendering = performance.now() - started;
-      const result = await this.options.nginx.apply(rendered.text);
+      const result = await this.applyToNginx(rendered);
       if (result.ok) {
         this.applied = rendered.text;
+        this.appliedServers = new Set(rendered.servers);
         await this.options.certificates.prune(rendered.secrets);
         return this.finish(true, rendered.problems, excluded, refusals, rendering, performance.now() - started - rendering);
       }
@@ -118,6 +122,20 @@ export class IngressController {
       refusals.push(`Ingress ${owner}: nginx refused its configuration (${result.message}); left out`);
     }
     throw new IngressSyncError(`more than ${MAX_EXCLUSIONS} Ingresses refused by nginx in one sync; the running config stays`);
+  }
+
+  /**
+   * nginx -t of the changed server blocks only (with the upstreams), then the reload, which
+   * parses everything and keeps the old workers on any error; after a refusal, the whole
+   * config goes through nginx -t, whose line numbers name the Ingress to leave out.
+   */
+  private async applyToNginx(rendered: RenderedConfig): ReturnType<NginxControl['apply']> {
+    if (this.appliedServers !== undefined) {
+      const fast = await this.options.nginx.apply(rendered.text, changedPartsConfig(rendered, this.appliedServers));
+      if (fast.ok) return fast;
+      this.options.logger.info({ problem: fast.message }, 'nginx refused the changed parts; checking the whole config to find the Ingress');
+    }
+    return this.options.nginx.apply(rendered.text);
   }
 
   /** Reports each problem once, for as long as it lasts. */
@@ -135,5 +153,6 @@ export class IngressController {
   /** Marks `text` as what nginx runs (after starting nginx on it). */
   markApplied(text: string): void {
     this.applied = text;
+    this.appliedServers = undefined;
   }
 }

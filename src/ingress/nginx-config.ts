@@ -25,6 +25,19 @@ export interface RenderedConfig {
   readonly text: string;
   /** 1-based line number -> `namespace/name` of the Ingress the line came from. */
   readonly owners: ReadonlyMap<number, string>;
+  /** `text` in parts: everything before the first server block (the upstreams included), then each server block. */
+  readonly prelude: string;
+  readonly servers: readonly string[];
+}
+
+/**
+ * A config of `rendered`'s prelude and only those of its server blocks that `applied`
+ * (the servers of the running config) lacks: what a change adds, for an `nginx -t` that
+ * does not parse the unchanged servers again (about 70 us each, 3 ms each with TLS).
+ */
+export function changedPartsConfig(rendered: RenderedConfig, applied: ReadonlySet<string>): string {
+  const changed = rendered.servers.filter((server) => !applied.has(server));
+  return `${[rendered.prelude, ...changed, '}'].join('\n')}\n`;
 }
 
 class Writer {
@@ -104,9 +117,15 @@ export function renderNginxConfig(table: RouteTable, options: RenderOptions): Re
   w.close();
   for (const line of PROXY_HEADERS) w.line(line);
   for (const upstream of [...table.upstreams.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) renderUpstream(w, upstream);
-  for (const server of table.servers) renderServer(w, server, table.defaultUpstream, options);
+  const prelude = w.lines.join('\n');
+  const servers: string[] = [];
+  for (const server of table.servers) {
+    const start = w.lines.length;
+    renderServer(w, server, table.defaultUpstream, options);
+    servers.push(w.lines.slice(start).join('\n'));
+  }
   w.close();
-  return { text: `${w.lines.join('\n')}\n`, owners: w.owners };
+  return { text: `${w.lines.join('\n')}\n`, owners: w.owners, prelude, servers };
 }
 
 function renderUpstream(w: Writer, upstream: Upstream): void {

@@ -38,6 +38,7 @@ export class NginxProcess {
   private stopping = false;
   private readonly configPath: string;
   private readonly candidatePath: string;
+  private readonly scratchPath: string;
   private readonly errorLog: string;
 
   constructor(
@@ -47,6 +48,7 @@ export class NginxProcess {
   ) {
     this.configPath = join(options.stateDir, 'nginx.conf');
     this.candidatePath = join(options.stateDir, 'nginx.conf.candidate');
+    this.scratchPath = join(options.stateDir, 'nginx.conf.changed');
     this.errorLog = join(options.stateDir, 'logs', 'error.log');
   }
 
@@ -65,13 +67,13 @@ export class NginxProcess {
     return ['-p', this.options.stateDir, '-c', config, '-e', this.errorLog];
   }
 
-  /** `nginx -t` on `text`, written beside the live config. */
-  async check(text: string): Promise<ConfigCheck> {
-    await writeFile(this.candidatePath, text, { mode: 0o600 });
-    const result = await runCommand(this.options.binary, ['-t', '-q', ...this.args(this.candidatePath)], { timeoutMs: 30_000, ...(this.options.netns === undefined ? {} : { netns: this.options.netns }) });
+  /** `nginx -t` on `text`, written beside the live config (as the candidate, or `path`). */
+  async check(text: string, path = this.candidatePath): Promise<ConfigCheck> {
+    await writeFile(path, text, { mode: 0o600 });
+    const result = await runCommand(this.options.binary, ['-t', '-q', ...this.args(path)], { timeoutMs: 30_000, ...(this.options.netns === undefined ? {} : { netns: this.options.netns }) });
     if (result.code === 0) return { ok: true };
     const message = result.stderr.trim().split('\n').filter((l) => !l.includes('test failed')).join('; ') || `nginx -t exited with ${result.code}`;
-    const escaped = this.candidatePath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const line = new RegExp(`${escaped}:(\\d+)`).exec(message)?.[1];
     return { ok: false, message, line: line === undefined ? undefined : Number(line) };
   }
@@ -122,12 +124,16 @@ export class NginxProcess {
   /**
    * Replaces the running config with `text` if nginx -t accepts it, then reloads
    * gracefully and waits for the new workers. A refused config changes nothing.
+   * With `checkOnly`, nginx -t reads that instead (the changed parts of `text`,
+   * see changedPartsConfig); the reload, which parses all of `text` again and keeps
+   * the old workers on any error, checks the rest.
    */
-  async apply(text: string): Promise<ConfigCheck> {
+  async apply(text: string, checkOnly?: string): Promise<ConfigCheck> {
     const child = this.child;
     if (child?.pid === undefined) throw new NginxError('nginx is not running');
-    const checked = await this.check(text);
+    const checked = checkOnly === undefined ? await this.check(text) : await this.check(checkOnly, this.scratchPath);
     if (!checked.ok) return checked;
+    if (checkOnly !== undefined) await writeFile(this.candidatePath, text, { mode: 0o600 });
     const previous = await readFile(this.configPath, 'utf8');
     await rename(this.candidatePath, this.configPath);
     const offset = await this.logSize();

@@ -1,5 +1,5 @@
-// Warning Events (events.k8s.io/v1) on Services and EndpointSlices the
-// Kubernetes source rejects, so `kubectl describe` shows why an object is not
+// Warning Events (events.k8s.io/v1) on Services, EndpointSlices and Ingresses the
+// Kubernetes sources reject, so `kubectl describe` shows why an object is not
 // programmed. One Event per object and reason while the object stays invalid:
 // a fixed, deleted or recreated (new uid) object may get a new one. An object programmed
 // without some part of it (read leniently, see Strictness) gets its own reason,
@@ -20,7 +20,7 @@ export const EVENTS_IN_FLIGHT_MAX = 50;
 const EVENT_TIMEOUT_MS = 10_000;
 
 /** The kinds that get Events, with the apiVersion their reference names. */
-const API_VERSIONS: Readonly<Record<string, string>> = { Service: 'v1', EndpointSlice: 'discovery.k8s.io/v1' };
+const API_VERSIONS: Readonly<Record<string, string>> = { Service: 'v1', EndpointSlice: 'discovery.k8s.io/v1', Ingress: 'networking.k8s.io/v1' };
 
 /** The raw object's identity the Event refers to. */
 export interface RegardingObject {
@@ -91,6 +91,16 @@ export function invalidObjectEvent(regarding: RegardingObject, errors: readonly 
   };
 }
 
+/** Errors by the `namespace/name` of their object. */
+export function errorsByObject(errors: readonly ValidationError[]): Map<string, ValidationError[]> {
+  const out = new Map<string, ValidationError[]>();
+  for (const error of errors) {
+    const key = `${error.ref.namespace}/${error.ref.name}`;
+    out.set(key, [...(out.get(key) ?? []), error]);
+  }
+  return out;
+}
+
 interface Reported {
   readonly uid: string | undefined;
   readonly reasons: Set<string>;
@@ -107,7 +117,7 @@ export class InvalidObjectEvents {
     private readonly logger: EventLogger,
   ) {}
 
-  /** Posts a Warning for an invalid Service or EndpointSlice (or parts of it) unless this object already has one for that reason. */
+  /** Posts a Warning for an invalid Service, EndpointSlice or Ingress (or parts of it) unless this object already has one for that reason. */
   warnInvalid(regarding: RegardingObject, errors: readonly ValidationError[], scope: InvalidScope = 'object'): void {
     if (API_VERSIONS[regarding.kind] === undefined || regarding.namespace === '' || regarding.name === '' || errors.length === 0) return;
     const key = `${regarding.kind}/${regarding.namespace}/${regarding.name}`;

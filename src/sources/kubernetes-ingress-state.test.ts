@@ -43,6 +43,6 @@ describe('KubernetesIngressState', () => {
     const state = new KubernetesIngressState();
     const invalid = state.upsert('Secret', { metadata: { name: 's', namespace: 'default', resourceVersion: '1' }, type: 'kubernetes.io/tls', data: { 'tls.crt': 'eA==', 'tls.key': 'eA==' } });
     expect(invalid.errors.length).toBeGreaterThan(0);
-    expect(state.upsert('Secret', { metadata: { name: 's', namespace: 'default', resourceVersion: '2' }, type: 'Opaque' })).toEqual({ events: [], errors: [] });
+    expect(state.upsert('Secret', { metadata: { name: 's', namespace: 'default', resourceVersion: '2' }, type: 'Opaque' })).toEqual({ events: [], errors: [], cleared: [] });
   });
 });

@@ -23,7 +23,11 @@ export const NETWORKING_V1 = 'networking.k8s.io/v1';
 export interface IngressStateChange {
   readonly events: SourceEvent[];
   readonly errors: ValidationError[];
+  /** `namespace/name` of the objects found valid (an earlier Warning about them is history). */
+  readonly cleared: string[];
 }
+
+const NO_CHANGE = (): IngressStateChange => ({ events: [], errors: [], cleared: [] });
 
 /** What the status writer needs of an Ingress as the API holds it. */
 export interface IngressApiObject {
@@ -95,17 +99,17 @@ export class KubernetesIngressState {
       this.apiIngresses.set(meta.key, { namespace: meta.namespace, name: meta.name, resourceVersion: meta.resourceVersion, loadBalancer: loadBalancerOf(raw), raw: record(raw) });
     }
     const seen = this.seen[kind];
-    if (meta.resourceVersion !== '' && seen.get(meta.key) === meta.resourceVersion) return { events: [], errors: [] };
+    if (meta.resourceVersion !== '' && seen.get(meta.key) === meta.resourceVersion) return NO_CHANGE();
     seen.set(meta.key, meta.resourceVersion);
     const object = typed(kind, raw);
     // A Secret that changed its type is no longer ours (the list's field selector would drop it too).
     if (kind === 'Secret' && !isTLSSecret(object)) return this.forget(kind, meta.key);
     const result = validate(kind, object);
-    if (!result.ok) return { events: [], errors: [...result.errors] };
+    if (!result.ok) return { events: [], errors: [...result.errors], cleared: [] };
     const previous = this.delivered[kind].get(meta.key);
-    if (previous !== undefined && isDeepStrictEqual(previous, result.value)) return { events: [], errors: [] };
+    if (previous !== undefined && isDeepStrictEqual(previous, result.value)) return { ...NO_CHANGE(), cleared: [meta.key] };
     this.delivered[kind].set(meta.key, result.value);
-    return { events: [upsertEvent(result.value)], errors: [] };
+    return { events: [upsertEvent(result.value)], errors: [], cleared: [meta.key] };
   }
 
   remove(kind: IngressResourceKind, raw: unknown): IngressStateChange {
@@ -117,13 +121,14 @@ export class KubernetesIngressState {
 
   /** A complete list (first, or a relist): upserts for what is new or changed, deletes for what vanished. */
   replace(kind: IngressResourceKind, items: readonly unknown[]): IngressStateChange {
-    const change: IngressStateChange = { events: [], errors: [] };
+    const change = NO_CHANGE();
     const present = new Set<string>();
     for (const raw of items) {
       present.add(keyOf(raw).key);
       const one = this.upsert(kind, raw);
       change.events.push(...one.events);
       change.errors.push(...one.errors);
+      change.cleared.push(...one.cleared);
     }
     for (const key of new Set([...this.seen[kind].keys(), ...this.delivered[kind].keys()])) {
       if (present.has(key)) continue;
@@ -141,8 +146,8 @@ export class KubernetesIngressState {
 
   private forget(kind: IngressResourceKind, key: string): IngressStateChange {
     const previous = this.delivered[kind].get(key);
-    if (previous === undefined) return { events: [], errors: [] };
+    if (previous === undefined) return NO_CHANGE();
     this.delivered[kind].delete(key);
-    return { events: [deleteEvent(previous)], errors: [] };
+    return { events: [deleteEvent(previous)], errors: [], cleared: [] };
   }
 }

@@ -1,31 +1,20 @@
 // A Source reading Services, EndpointSlices and this node's Node (and Namespaces, for cluster
-// DNS, when asked) from the Kubernetes API with client-node's list/watch informers. It delivers what the
+// DNS, when asked) from the Kubernetes API, each collection through a ResourceWatch
+// (kubernetes-resource-watch.ts, shared with the Ingress kinds' source). It delivers what the
 // manifest source does: one first batch with the complete view ending in
 // 'synced' (only once all three resources were listed), then small batches of
 // changes. Lists come in pages of 500 (a continue token that expires restarts
 // the list). Disconnects reconnect with backoff and resume the watch; a 410 Gone
 // relists and the relist is diffed. Nothing is deleted because the API server
 // is unreachable: the dataplane keeps its last state.
-import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { ValidationError } from '../model/errors.js';
-import { SvcplaneError } from '../util/errors.js';
-import { listAllPages, ObservedWatch } from './kubernetes-client.js';
-import { InvalidObjectEvents, regardingOf } from './kubernetes-events.js';
+import { errorsByObject, InvalidObjectEvents, regardingOf } from './kubernetes-events.js';
+import { DEFAULT_BACKOFF, KubernetesSourceError, ResourceWatch, SILENT_LOGGER, type Backoff, type KubernetesSourceLogger } from './kubernetes-resource-watch.js';
 import { KubernetesState, type ResourceKind, type StateChange } from './kubernetes-state.js';
 import type { Source, SourceEvent, SourceSink } from './source.js';
 
-/** The pino subset used here. */
-export interface KubernetesSourceLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  debug(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-export interface Backoff {
-  readonly initialMs: number;
-  readonly maxMs: number;
-}
+export { DEFAULT_BACKOFF, KubernetesSourceError, type Backoff, type KubernetesSourceLogger } from './kubernetes-resource-watch.js';
 
 export interface KubernetesSourceOptions {
   /** Built by the caller (see buildKubeConfig in kubernetes-config.ts). */
@@ -46,32 +35,9 @@ export interface KubernetesSourceOptions {
   readonly watchNamespaces?: boolean;
 }
 
-export const DEFAULT_BACKOFF: Backoff = { initialMs: 1000, maxMs: 30_000 };
-
-export class KubernetesSourceError extends SvcplaneError {
-  override readonly code = 'SVCPLANE_KUBERNETES_SOURCE';
-}
-
 interface Resource {
   readonly kind: ResourceKind;
-  /** For logs and status: 'services', 'endpointslices', 'node NAME'. */
-  readonly label: string;
-  readonly informer: ListWatch<KubernetesObject>;
-  listed: boolean;
-  connected: boolean;
-  /** When the last disconnect began (undefined while connected). */
-  disconnectedSince: Date | undefined;
-  lastError: string | undefined;
-  failures: number;
-  restartTimer: NodeJS.Timeout | undefined;
-}
-
-const SILENT: KubernetesSourceLogger = { info: () => undefined, warn: () => undefined, debug: () => undefined, error: () => undefined };
-
-/** The message with its cause (undici says "fetch failed", the cause says ECONNREFUSED). */
-function errorMessage(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  return err.cause instanceof Error && !err.message.includes(err.cause.message) ? `${err.message}: ${err.cause.message}` : err.message;
+  readonly watch: ResourceWatch;
 }
 
 export class KubernetesSource implements Source {
@@ -92,7 +58,7 @@ export class KubernetesSource implements Source {
 
   constructor(private readonly options: KubernetesSourceOptions) {
     if (options.nodeName === '') throw new KubernetesSourceError('node name is required');
-    this.logger = options.logger ?? SILENT;
+    this.logger = options.logger ?? SILENT_LOGGER;
     this.backoff = options.relistBackoff ?? DEFAULT_BACKOFF;
     this.events = options.recordEvents === false ? undefined : new InvalidObjectEvents(options.kubeConfig, options.nodeName, this.logger);
     this.state = new KubernetesState({ nodeName: options.nodeName, ...(options.serviceProxyName === undefined ? {} : { serviceProxyName: options.serviceProxyName }) });
@@ -112,99 +78,56 @@ export class KubernetesSource implements Source {
       this.settleStart = { resolve, reject };
     });
     this.logger.info({ server: this.options.kubeConfig.getCurrentCluster()?.server, node: this.options.nodeName }, 'listing and watching the Kubernetes API');
-    for (const resource of this.resources) this.startInformer(resource);
+    for (const resource of this.resources) resource.watch.start();
     await first;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const resource of this.resources) {
-      clearTimeout(resource.restartTimer);
-      resource.restartTimer = undefined;
-    }
-    await Promise.all(this.resources.map((r) => r.informer.stop()));
+    await Promise.all(this.resources.map((r) => r.watch.stop()));
     await this.events?.settled();
     this.settleStart?.reject(new KubernetesSourceError('kubernetes source stopped before the initial sync'));
     this.settleStart = undefined;
   }
 
   status(): { readonly healthy: boolean; readonly detail: string } {
-    const problems: string[] = [];
-    for (const r of this.resources) {
-      if (r.connected) continue;
-      const since = r.disconnectedSince === undefined ? '' : ` since ${r.disconnectedSince.toISOString()}`;
-      const why = r.lastError === undefined ? '' : ` (${r.lastError})`;
-      problems.push(r.listed ? `${r.label} watch disconnected${since}${why}` : `${r.label} not listed yet${since}${why}`);
-    }
+    const problems = this.resources.flatMap((r) => r.watch.problem() ?? []);
     if (problems.length > 0) return { healthy: false, detail: problems.join('; ') };
     const counts = `${this.state.count('Service')} services, ${this.state.count('EndpointSlice')} endpoint slices, node ${this.state.count('Node') > 0 ? 'known' : 'not found'}`;
     return { healthy: true, detail: `watching the Kubernetes API: ${counts}` };
   }
 
   private makeResource(kind: ResourceKind, label: string, path: string, fieldSelector?: string): Resource {
-    const watch = new ObservedWatch(this.options.kubeConfig, {
-      active: () => !this.stopped,
-      established: () => this.onConnected(resource),
-      ended: (err) => this.onDisconnected(resource, err),
-    });
-    const query: Record<string, string> = fieldSelector === undefined ? {} : { fieldSelector };
-    const list = async (): Promise<KubernetesListObject<KubernetesObject>> => {
-      const result = await listAllPages(this.options.kubeConfig, path, query, {
-        onRestart: (pages) => this.logger.info({ resource: label, pagesDiscarded: pages }, 'list continue token expired; listing again from the first page'),
-      });
-      // ListWatch goes on to watch after a list even if it was stopped meanwhile: fail instead.
-      if (this.stopped) throw new KubernetesSourceError('kubernetes source stopped');
-      this.onList(resource, result.items);
-      return result;
-    };
-    // ListWatch rather than makeInformer: makeInformer takes no field selector and builds its own Watch.
-    const informer = new ListWatch<KubernetesObject>(path, watch, list, false, undefined, fieldSelector);
-    const resource: Resource = {
-      kind,
-      label,
-      informer,
-      listed: false,
-      connected: false,
-      disconnectedSince: new Date(),
-      lastError: undefined,
-      failures: 0,
-      restartTimer: undefined,
-    };
-    informer.on('add', (obj) => this.apply(resource, this.state.upsert(kind, obj), [obj]));
-    informer.on('update', (obj) => this.apply(resource, this.state.upsert(kind, obj), [obj]));
-    informer.on('delete', (obj) => {
-      const gone = regardingOf(kind, obj);
-      this.events?.forget(kind, gone.namespace, gone.name);
-      this.apply(resource, this.state.remove(kind, obj), []);
-    });
-    informer.on('error', (err) => this.onError(resource, err));
-    informer.on('connect', () => this.logger.debug({ resource: label }, resource.listed ? 'watch (re)connecting' : 'listing'));
+    const watch = new ResourceWatch(
+      { kubeConfig: this.options.kubeConfig, label, path, backoff: this.backoff, logger: this.logger, ...(fieldSelector === undefined ? {} : { fieldSelector }) },
+      {
+        list: (items, relist) => this.onList(resource, items, relist),
+        upsert: (obj) => this.apply(resource, this.state.upsert(kind, obj), [obj]),
+        remove: (obj) => {
+          const gone = regardingOf(kind, obj);
+          this.events?.forget(kind, gone.namespace, gone.name);
+          this.apply(resource, this.state.remove(kind, obj), []);
+        },
+      },
+    );
+    const resource: Resource = { kind, watch };
     return resource;
   }
 
-  private startInformer(resource: Resource): void {
-    resource.restartTimer = undefined;
-    if (this.stopped) return;
-    // ListWatch reports its failures through 'error' (handled below); start() itself settles after the first step.
-    resource.informer.start().catch((err: unknown) => this.onError(resource, err));
-  }
-
   /** A complete list arrived (first list, or a relist after 410): applied as one diffed batch. */
-  private onList(resource: Resource, items: readonly unknown[]): void {
+  private onList(resource: Resource, items: readonly unknown[], relist: boolean): void {
     if (this.stopped) return;
-    const relist = resource.listed;
     const change = this.state.replace(resource.kind, items);
-    resource.listed = true;
     if (relist) {
       const changes = change.events.length;
-      this.logger.info({ resource: resource.label, objects: items.length, changes }, 'relisted after the watch expired');
+      this.logger.info({ resource: resource.watch.label, objects: items.length, changes }, 'relisted after the watch expired');
     }
     if (this.events !== undefined) {
       const present = items.map((raw) => regardingOf(resource.kind, raw));
       this.events.retain(resource.kind, new Set(present.map((r) => `${r.namespace}/${r.name}`)));
     }
     this.apply(resource, change, items);
-    if (!this.synced && this.resources.every((r) => r.listed)) this.deliverFirstBatch();
+    if (!this.synced && this.resources.every((r) => r.watch.listed)) this.deliverFirstBatch();
   }
 
   /** `raws`: the API objects the change came from, for the Events' object references. */
@@ -215,7 +138,7 @@ export class KubernetesSource implements Source {
     for (const e of change.skipped) {
       this.logger.warn({ object: `${e.ref.kind}/${e.ref.namespace}/${e.ref.name}`, field: e.field, reason: e.reason, code: e.code }, 'programming an object without an invalid part');
     }
-    if (change.errors.length > 0) this.logger.debug({ resource: resource.label, errors: change.errors.map((e) => e.message) }, 'invalid objects');
+    if (change.errors.length > 0) this.logger.debug({ resource: resource.watch.label, errors: change.errors.map((e) => e.message) }, 'invalid objects');
     if (!this.synced) {
       // Before the first batch only the state moves; the batch is built from it.
       this.pendingErrors.push(...change.errors);
@@ -230,8 +153,8 @@ export class KubernetesSource implements Source {
   private recordEvents(kind: ResourceKind, change: StateChange, raws: readonly unknown[]): void {
     const events = this.events;
     if (events === undefined || kind === 'Node' || kind === 'Namespace') return;
-    const invalid = byObject(change.errors);
-    const skipped = byObject(change.skipped);
+    const invalid = errorsByObject(change.errors);
+    const skipped = errorsByObject(change.skipped);
     for (const key of change.cleared) {
       const slash = key.indexOf('/');
       // Still programmed without some part: that part's Warning stands (one per object while it lasts).
@@ -279,41 +202,4 @@ export class KubernetesSource implements Source {
       this.logger.error({ err }, 'kubernetes source sink failed');
     }
   }
-
-  private onConnected(resource: Resource): void {
-    if (!resource.connected && resource.failures > 0) {
-      this.logger.info({ resource: resource.label, downSince: resource.disconnectedSince?.toISOString() }, 'watch re-established');
-    }
-    resource.connected = true;
-    resource.disconnectedSince = undefined;
-    resource.lastError = undefined;
-    resource.failures = 0;
-  }
-
-  private onDisconnected(resource: Resource, err: unknown): void {
-    if (resource.connected) resource.disconnectedSince = new Date();
-    resource.connected = false;
-    if (err !== undefined && err !== null) resource.lastError = errorMessage(err);
-  }
-
-  /** ListWatch stops on a failed list or watch: restart it after a growing delay. */
-  private onError(resource: Resource, err: unknown): void {
-    if (this.stopped || resource.restartTimer !== undefined) return;
-    this.onDisconnected(resource, err);
-    resource.disconnectedSince ??= new Date();
-    const delay = Math.min(this.backoff.initialMs * 2 ** resource.failures, this.backoff.maxMs);
-    resource.failures++;
-    this.logger.warn({ resource: resource.label, err: errorMessage(err), retryInMs: delay, attempt: resource.failures }, 'Kubernetes API request failed; retrying');
-    resource.restartTimer = setTimeout(() => this.startInformer(resource), delay);
-  }
-}
-
-/** Errors by the `namespace/name` of their object. */
-function byObject(errors: readonly ValidationError[]): Map<string, ValidationError[]> {
-  const out = new Map<string, ValidationError[]>();
-  for (const error of errors) {
-    const key = `${error.ref.namespace}/${error.ref.name}`;
-    out.set(key, [...(out.get(key) ?? []), error]);
-  }
-  return out;
 }

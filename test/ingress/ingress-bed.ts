@@ -92,8 +92,8 @@ export class IngressBed {
     await this.startCommand(['ingress', '--manifests', this.manifests, '--http-listen', `${NODE_IP}:80`, '--https-listen', `${NODE_IP}:443`, '--state-dir', this.stateDir, '--log-format', 'text', '--min-sync-period', '100ms', ...extra]);
   }
 
-  /** `svcplane <args>` in the node namespace, its log collected. */
-  async startCommand(svcplaneArgs: readonly string[]): Promise<void> {
+  /** `svcplane <args>` in the node namespace, its log collected; `timeoutMs` for its first log line that says it started. */
+  async startCommand(svcplaneArgs: readonly string[], timeoutMs?: number): Promise<void> {
     const child = spawn('ip', ['netns', 'exec', this.node, 'bin/svcplane', ...svcplaneArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.controller = child;
     this.children.push(child);
@@ -102,7 +102,7 @@ export class IngressBed {
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
-    await this.waitFor(() => this.log.includes('nginx reloaded') || this.log.includes('ingress controller started'), 'the controller to start');
+    await this.waitFor(() => this.log.includes('nginx reloaded') || this.log.includes('ingress controller started'), 'the controller to start', timeoutMs);
   }
 
   async waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {

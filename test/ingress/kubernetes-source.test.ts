@@ -67,7 +67,7 @@ describe('svcplane ingress --source kubernetes', () => {
       logger,
       () => undefined,
     );
-    kube = new IngressKubernetes(runtime, { kubeConfig, publishStatusAddresses: [], relistBackoff: { initialMs: 100, maxMs: 1000 }, statusRetryMs: 200 }, logger);
+    kube = new IngressKubernetes(runtime, { kubeConfig, publishStatusAddresses: [], nodeName: NODE, relistBackoff: { initialMs: 100, maxMs: 1000 }, statusRetryMs: 200 }, logger);
     services = new KubernetesSource({ kubeConfig, nodeName: NODE, logger, recordEvents: false, relistBackoff: { initialMs: 100, maxMs: 1000 } });
     await runtime.start();
     kube.start();
