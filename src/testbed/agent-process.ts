@@ -29,7 +29,7 @@ export class AgentProcess {
   ) {}
 
   /** Starts the agent; resolves after its first successful sync. */
-  async start(timeoutMs = 20_000): Promise<void> {
+  async start(timeoutMs = 45_000): Promise<void> {
     const before = this.syncCount();
     const child = this.tb.spawn('node', this.command.file, [...this.command.args, 'run', ...this.args]);
     this.child = child;

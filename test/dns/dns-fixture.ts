@@ -49,7 +49,8 @@ export class DnsProcess {
     const p = new DnsProcess(child);
     child.stderr?.on('data', (d: Buffer) => (p.stderr += d.toString()));
     child.stdout?.on('data', (d: Buffer) => (p.stderr += d.toString()));
-    const deadline = Date.now() + 20_000;
+    // A loaded 2-vCPU machine took over 20 s to start a Node CLI.
+    const deadline = Date.now() + 45_000;
     while (!p.stderr.includes('serving cluster DNS')) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`svcplane dns did not start:\n${p.stderr}`);
       await new Promise((r) => setTimeout(r, 50));
