@@ -26,10 +26,11 @@ export interface PerfOptions {
 }
 
 /**
- * Many flows, so that SO_REUSEPORT spreads them over the server threads (4 flows over 2
- * threads often split 3:1); the same for every server measured.
+ * Enough flows that SO_REUSEPORT spreads them over two server threads (4 flows over 2 threads
+ * often split 3:1), the same for every server measured; not many more: with 32, dnsperf's single
+ * thread held Knot to 15-21k q/s where 4 reached 31-50k in alternating runs on this machine.
  */
-export const DNSPERF_CLIENTS = 32;
+export const DNSPERF_CLIENTS = 8;
 
 export async function dnsperf(o: PerfOptions): Promise<PerfResult> {
   const args = ['-s', o.server, '-p', String(o.port), '-d', o.dataFile, '-l', String(o.seconds), '-c', String(o.clients ?? DNSPERF_CLIENTS), '-q', '200', '-t', '2'];

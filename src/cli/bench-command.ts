@@ -66,7 +66,7 @@ export function registerBench(program: Command): void {
     .option('--dns-only', 'run only the DNS section')
     .option('--dns-services <n>', 'services in the DNS section', '10000')
     .option('--dns-workers <n>', 'svcplane dns --workers in the DNS section, and Knot\'s udp-workers (default: its own, one per core)')
-    .option('--dns-clients <n>', 'dnsperf clients (-c, one flow each) in the DNS section', '32')
+    .option('--dns-clients <n>', 'dnsperf clients (-c, one flow each) in the DNS section', '8')
     .option('--ingress', 'also measure the Ingress controller (nginx, wrk)')
     .option('--ingress-only', 'measure only the Ingress controller')
     .option('--ingresses <n>', 'Ingresses loaded while measuring the ingress', '1000')
