@@ -5,7 +5,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { ZoneResponder } from '../dns/answer.js';
 import { ClusterRecords } from '../dns/cluster-records.js';
 import { changedServices } from '../dns/records-from-store.js';
@@ -16,7 +19,8 @@ import { cliEntry } from '../testbed/agent-process.js';
 import { addNetns, deleteNetns, ProcessGroup } from '../testbed/netns.js';
 import { renderTable } from './report/text-table.js';
 import { benchExtraManifest, benchManifests, benchQueries, benchServices, benchZoneFile } from './dns-zone.js';
-import { dnsperf, percentile } from './dns-perf.js';
+import { dnsperf, DNSPERF_CLIENTS, percentile, type PerfResult } from './dns-perf.js';
+import { loadAverage, processTreeCpuMs } from './ingress-cpu.js';
 import { changeThroughWorkersMs } from './dns-change.js';
 import { defaultDnsWorkers } from '../cli/dns-flags.js';
 
@@ -25,6 +29,8 @@ export interface DnsBenchOptions {
   /** `svcplane dns --workers`; undefined: its default (one per core). */
   readonly workers?: number;
   readonly seconds: number;
+  /** dnsperf `-c` (default DNSPERF_CLIENTS). */
+  readonly clients?: number;
   readonly out: Writable;
 }
 
@@ -35,23 +41,45 @@ interface ServerRow {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly lost: number;
+  /** The server's CPU time (all threads) per answered query at full load: steadier than q/s on a shared machine. */
+  readonly cpuUsPerQuery: number;
+  /** /proc/loadavg when its full-load and half-load runs started. */
+  readonly loadAtMax: string;
+  readonly loadAtHalf: string;
 }
 
 export interface DnsBenchReport {
   readonly services: number;
   readonly rows: ServerRow[];
-  /** Manifest file written -> new name answered, ms (includes the manifest source's debounce). */
+  /** Manifest file written -> new name answered over UDP, ms (the source's wait for the writer's close, the reload, the poll). */
   readonly changeViaManifestsMs: number[];
   /** Store batch -> index updated -> answer, ms, at the same number of services. */
   readonly changeInIndexMs: number;
   /** Store batch -> index -> the UDP workers' replicas -> a UDP answer, ms (in process, no manifest debounce). */
   readonly changeThroughWorkersMs: number[];
   readonly workers: number;
+  readonly clients: number;
 }
 
 const NS = 'svcp-dnsbench';
 const KNOT = { host: '127.0.0.1', port: 5300 };
 const SVCPLANE = { host: '127.0.0.1', port: 5301 };
+
+/** Asks the poller in the namespace (dns-poller.ts) to wait for `name`; resolves once it answers. */
+function startPoller(child: ChildProcessWithoutNullStreams): (name: string) => Promise<void> {
+  const waiting = new Map<string, () => void>();
+  createInterface({ input: child.stdout }).on('line', (name) => waiting.get(name)?.());
+  return (name) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${name} not answered within 30 s`)), 30_000);
+      waiting.set(name, () => {
+        clearTimeout(timer);
+        waiting.delete(name);
+        resolve();
+      });
+      child.stdin.write(`${name}\n`);
+    });
+}
 
 async function waitForAnswer(name: string, port: number, status: string, timeoutMs: number): Promise<number> {
   const t0 = performance.now();
@@ -62,11 +90,13 @@ async function waitForAnswer(name: string, port: number, status: string, timeout
   }
 }
 
-function knotConfig(dir: string): string {
+/** Knot with as many UDP threads as svcplane has UDP workers (both default to one per core). */
+function knotConfig(dir: string, udpWorkers: number): string {
   return [
     'server:',
     `    rundir: "${dir}"`,
     `    listen: ${KNOT.host}@${KNOT.port}`,
+    `    udp-workers: ${Math.max(1, udpWorkers)}`,
     'database:',
     `    storage: "${dir}"`,
     'log:',
@@ -107,45 +137,59 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<DnsBenchReport> {
     await runCommand('mkdir', ['-p', manifests]);
     writeFileSync(join(manifests, 'services.yaml'), benchManifests(services));
     writeFileSync(join(dir, 'cluster.local.zone'), benchZoneFile(services));
-    writeFileSync(join(dir, 'knot.conf'), knotConfig(dir));
+    const workers = o.workers ?? defaultDnsWorkers();
+    writeFileSync(join(dir, 'knot.conf'), knotConfig(dir, workers));
     const queries = join(dir, 'queries.txt');
     writeFileSync(queries, benchQueries(services, 100_000));
     await deleteNetns(NS);
     await addNetns(NS);
     log(`${o.services} services; starting knotd and svcplane dns in ${NS}`);
-    procs.spawn(NS, 'knotd', ['-c', join(dir, 'knot.conf')]);
-    const workers = o.workers ?? defaultDnsWorkers();
-    procs.spawn(NS, process.execPath, [cliEntry(), 'dns', '--manifests', manifests, '--listen', `${SVCPLANE.host}:${SVCPLANE.port}`, '--upstream', '127.0.0.1:5309', '--workers', String(workers), '--log-format', 'text']);
+    const knot = procs.spawn(NS, 'knotd', ['-c', join(dir, 'knot.conf')]);
+    const svcplane = procs.spawn(NS, process.execPath, [cliEntry(), 'dns', '--manifests', manifests, '--listen', `${SVCPLANE.host}:${SVCPLANE.port}`, '--upstream', '127.0.0.1:5309', '--workers', String(workers), '--log-format', 'text']);
     await waitForAnswer('svc-0.ns-0.svc.cluster.local', KNOT.port, 'NOERROR', 60_000);
     await waitForAnswer('svc-0.ns-0.svc.cluster.local', SVCPLANE.port, 'NOERROR', 120_000);
 
-    const perf = (port: number, rate?: number, verbose = false) => dnsperf({ netns: NS, server: '127.0.0.1', port, dataFile: queries, seconds: o.seconds, ...(rate ? { rate } : {}), verbose });
+    const clients = o.clients ?? DNSPERF_CLIENTS;
+    const perf = (port: number, rate?: number, verbose = false) => dnsperf({ netns: NS, server: '127.0.0.1', port, dataFile: queries, seconds: o.seconds, clients, ...(rate ? { rate } : {}), verbose });
+    /** A run with the server's CPU time over it and the load average when it started. */
+    const measured = async (pid: number | undefined, port: number, rate?: number, verbose = false): Promise<{ r: PerfResult; cpuUsPerQuery: number; load: string }> => {
+      const load = loadAverage();
+      const cpu0 = pid === undefined ? NaN : processTreeCpuMs(pid);
+      const r = await perf(port, rate, verbose);
+      const cpuMs = pid === undefined ? NaN : processTreeCpuMs(pid) - cpu0;
+      return { r, cpuUsPerQuery: (cpuMs * 1000) / Math.max(1, r.sent - r.lost), load };
+    };
     // A short unmeasured run for each first: JIT compilation and the answer caches warm up
     // (Knot needs neither, and gets the same).
     log('warming both up (2 s each, not measured)');
-    await dnsperf({ netns: NS, server: '127.0.0.1', port: SVCPLANE.port, dataFile: queries, seconds: 2 });
-    await dnsperf({ netns: NS, server: '127.0.0.1', port: KNOT.port, dataFile: queries, seconds: 2 });
-    log('svcplane at full load');
-    const svcMax = await perf(SVCPLANE.port);
-    log('knot at full load');
-    const knotMax = await perf(KNOT.port);
-    const half = svcMax.qps / 2;
-    log(`both at ${Math.round(half)} q/s (half of svcplane's maximum)`);
-    const svcHalf = await perf(SVCPLANE.port, half, true);
-    const knotHalf = await perf(KNOT.port, half, true);
+    await dnsperf({ netns: NS, server: '127.0.0.1', port: SVCPLANE.port, dataFile: queries, seconds: 2, clients });
+    await dnsperf({ netns: NS, server: '127.0.0.1', port: KNOT.port, dataFile: queries, seconds: 2, clients });
+    log(`svcplane at full load (load average ${loadAverage()})`);
+    const svcMax = await measured(svcplane.pid, SVCPLANE.port);
+    log(`knot at full load (load average ${loadAverage()})`);
+    const knotMax = await measured(knot.pid, KNOT.port);
+    const half = svcMax.r.qps / 2;
+    log(`both at ${Math.round(half)} q/s (half of svcplane's maximum; load average ${loadAverage()})`);
+    const svcHalf = await measured(svcplane.pid, SVCPLANE.port, half, true);
+    const knotHalf = await measured(knot.pid, KNOT.port, half, true);
     const row = (name: string, max: typeof svcMax, at: typeof svcHalf): ServerRow => {
-      const sorted = [...at.latenciesMs].sort((a, b) => a - b);
-      return { name, maxQps: max.qps, halfLoadQps: at.qps, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), lost: max.lost + at.lost };
+      const sorted = [...at.r.latenciesMs].sort((a, b) => a - b);
+      return {
+        name, maxQps: max.r.qps, halfLoadQps: at.r.qps, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), lost: max.r.lost + at.r.lost,
+        cpuUsPerQuery: max.cpuUsPerQuery, loadAtMax: max.load, loadAtHalf: at.load,
+      };
     };
 
-    log('change latency through the manifests');
+    log(`change latency through the manifests (load average ${loadAverage()})`);
+    const poller = startPoller(procs.spawn(NS, process.execPath, [fileURLToPath(new URL('./dns-poller.js', import.meta.url)), String(SVCPLANE.port)]));
+    // Once before timing: the poller's own start-up (node, in the namespace) is no part of a change.
+    await poller('svc-0.ns-0.svc.cluster.local');
     const changeViaManifestsMs: number[] = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 10; i++) {
       const file = join(manifests, `extra-${i}.yaml`);
-      const name = `extra-${i}.ns-0.svc.cluster.local`;
       const t0 = performance.now();
       writeFileSync(file, benchExtraManifest(`extra-${i}`, `10.99.1.${i + 1}`));
-      await waitForAnswer(name, SVCPLANE.port, 'NOERROR', 10_000);
+      await poller(`extra-${i}.ns-0.svc.cluster.local`);
       changeViaManifestsMs.push(performance.now() - t0);
     }
     return {
@@ -155,6 +199,7 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<DnsBenchReport> {
       changeInIndexMs: indexChangeMs(o.services),
       changeThroughWorkersMs: await changeThroughWorkersMs(o.services, workers),
       workers,
+      clients,
     };
   } finally {
     await procs.killAll();
@@ -175,15 +220,20 @@ export function renderDnsBench(r: DnsBenchReport): string {
       { header: 'p50 ms', align: 'right' },
       { header: 'p99 ms', align: 'right' },
       { header: 'lost', align: 'right' },
+      { header: 'CPU us/query (full load)', align: 'right' },
+      { header: 'load avg (full / half)', align: 'left' },
     ],
-    r.rows.map((x) => [x.name, f(x.maxQps), knot ? `${f((100 * x.maxQps) / knot.maxQps)}%` : '', f(x.halfLoadQps), f(x.p50Ms, 3), f(x.p99Ms, 3), String(x.lost)]),
+    r.rows.map((x) => [
+      x.name, f(x.maxQps), knot ? `${f((100 * x.maxQps) / knot.maxQps)}%` : '', f(x.halfLoadQps), f(x.p50Ms, 3), f(x.p99Ms, 3), String(x.lost),
+      f(x.cpuUsPerQuery, 1), `${x.loadAtMax.split(' ')[0] ?? ''} / ${x.loadAtHalf.split(' ')[0] ?? ''}`,
+    ]),
   );
   const sorted = [...r.changeViaManifestsMs].sort((a, b) => a - b);
   const viaWorkers = [...r.changeThroughWorkersMs].sort((a, b) => a - b);
   return [
-    `DNS: ${r.services} services, dnsperf (70% A, 20% SRV, 10% NXDOMAIN), same records in Knot's zone; svcplane dns --workers ${r.workers}`,
+    `DNS: ${r.services} services, dnsperf (70% A, 20% SRV, 10% NXDOMAIN), same records in Knot's zone; svcplane dns --workers ${r.workers}, knot udp-workers ${Math.max(1, r.workers)}, dnsperf -c ${r.clients}`,
     table,
-    `change -> answer through the manifest files: median ${f(percentile(sorted, 50))} ms, max ${f(sorted[sorted.length - 1] ?? NaN)} ms (includes the manifest source's 200 ms debounce and dig polling)`,
+    `change -> answer through the manifest files: median ${f(percentile(sorted, 50))} ms, max ${f(sorted[sorted.length - 1] ?? NaN)} ms (file written, inotify close seen, reload, then a UDP poll every 2 ms from inside the namespace)`,
     `change -> answer in the record index (store batch, index update, lookup): ${f(r.changeInIndexMs, 3)} ms`,
     `change -> UDP answer through the workers' replicas (in process, no manifest source): median ${f(percentile(viaWorkers, 50), 2)} ms, max ${f(viaWorkers[viaWorkers.length - 1] ?? NaN, 2)} ms`,
     '',

@@ -21,10 +21,19 @@ export interface PerfOptions {
   /** Queries per second to offer; undefined: as fast as the server answers. */
   readonly rate?: number;
   readonly verbose?: boolean;
+  /** dnsperf's clients (`-c`): each is a socket, a flow the kernel's SO_REUSEPORT hash puts on one server thread. */
+  readonly clients?: number;
 }
 
+/**
+ * Enough flows that SO_REUSEPORT spreads them over two server threads (4 flows over 2 threads
+ * often split 3:1), the same for every server measured; not many more: with 32, dnsperf's single
+ * thread held Knot to 15-21k q/s where 4 reached 31-50k in alternating runs on this machine.
+ */
+export const DNSPERF_CLIENTS = 8;
+
 export async function dnsperf(o: PerfOptions): Promise<PerfResult> {
-  const args = ['-s', o.server, '-p', String(o.port), '-d', o.dataFile, '-l', String(o.seconds), '-c', '4', '-q', '200', '-t', '2'];
+  const args = ['-s', o.server, '-p', String(o.port), '-d', o.dataFile, '-l', String(o.seconds), '-c', String(o.clients ?? DNSPERF_CLIENTS), '-q', '200', '-t', '2'];
   if (o.rate !== undefined) args.push('-Q', String(Math.max(1, Math.round(o.rate))));
   if (o.verbose) args.push('-v');
   const r = await runCommand('dnsperf', args, { netns: o.netns, timeoutMs: (o.seconds + 30) * 1000 });

@@ -25,6 +25,7 @@ interface BenchFlags {
   readonly dnsOnly?: boolean;
   readonly dnsServices: string;
   readonly dnsWorkers?: string;
+  readonly dnsClients: string;
   readonly ingress: boolean;
   readonly ingressOnly: boolean;
   readonly ingresses: string;
@@ -64,7 +65,8 @@ export function registerBench(program: Command): void {
     .option('--no-dns', 'skip the DNS section (svcplane dns against Knot, with dnsperf)')
     .option('--dns-only', 'run only the DNS section')
     .option('--dns-services <n>', 'services in the DNS section', '10000')
-    .option('--dns-workers <n>', 'svcplane dns --workers in the DNS section (default: its own, one per core)')
+    .option('--dns-workers <n>', 'svcplane dns --workers in the DNS section, and Knot\'s udp-workers (default: its own, one per core)')
+    .option('--dns-clients <n>', 'dnsperf clients (-c, one flow each) in the DNS section', '8')
     .option('--ingress', 'also measure the Ingress controller (nginx, wrk)')
     .option('--ingress-only', 'measure only the Ingress controller')
     .option('--ingresses <n>', 'Ingresses loaded while measuring the ingress', '1000')
@@ -74,7 +76,7 @@ export function registerBench(program: Command): void {
       if (!flags.dnsOnly) await runModes(flags);
       if (flags.dns || flags.dnsOnly) {
         const seconds = Math.max(1, Math.round(parseDuration(flags.duration, 'duration') / 1000));
-        process.stdout.write(renderDnsBench(await runDnsBench({ services: positiveInts(flags.dnsServices, '--dns-services')[0] as number, seconds, out: process.stderr, ...(flags.dnsWorkers === undefined ? {} : { workers: nonNegativeInt(flags.dnsWorkers, '--dns-workers') }) })));
+        process.stdout.write(renderDnsBench(await runDnsBench({ services: positiveInts(flags.dnsServices, '--dns-services')[0] as number, seconds, out: process.stderr, clients: dnsperfClients(flags.dnsClients), ...(flags.dnsWorkers === undefined ? {} : { workers: nonNegativeInt(flags.dnsWorkers, '--dns-workers') }) })));
       }
       if (flags.ingress && !flags.dnsOnly) await benchIngress(flags);
     });
@@ -122,4 +124,11 @@ async function benchIngress(flags: BenchFlags): Promise<void> {
     writeFileSync(join(flags.out, 'ingress.json'), `${JSON.stringify(result, null, 2)}\n`);
     process.stderr.write(`wrote ${join(flags.out, 'ingress.json')}\n`);
   }
+}
+
+/** dnsperf's `-c`: 1 to 256 clients. */
+function dnsperfClients(text: string): number {
+  const n = positiveInts(text, '--dns-clients')[0] as number;
+  if (n > 256) throw new Error(`--dns-clients ${text}: dnsperf takes at most 256 clients`);
+  return n;
 }

@@ -47,16 +47,23 @@ export async function bindUdp(host: string, port: number, reusePort: boolean): P
 export function serveUdp(socket: dgram.Socket, handler: QueryHandler, logger?: DnsServerLogger): void {
   socket.on('error', (err) => logger?.warn({ err }, 'dns udp socket error'));
   socket.on('message', (msg, rinfo) => {
+    // A repeated question is answered at once from the cache: no decode, no promise.
+    const hit = handler.cached(msg, 'udp');
+    if (hit !== undefined) return sendUdp(socket, hit, rinfo, logger);
     void safeReply(handler, msg, 'udp', logger).then((out) => {
-      if (!out) return;
-      try {
-        socket.send(out, rinfo.port, rinfo.address);
-      } catch (err) {
-        // A closed socket (stopping) or a bad peer address must not take the server down.
-        logger?.warn({ err }, 'dns udp reply failed');
-      }
+      if (out) sendUdp(socket, out, rinfo, logger);
     });
   });
+}
+
+function sendUdp(socket: dgram.Socket, out: Buffer, to: dgram.RemoteInfo, logger?: DnsServerLogger): void {
+  try {
+    // No callback: nothing to do after a send, and a lost UDP answer is retried by the client.
+    socket.send(out, to.port, to.address);
+  } catch (err) {
+    // A closed socket (stopping) or a bad peer address must not take the server down.
+    logger?.warn({ err }, 'dns udp reply failed');
+  }
 }
 
 /** Never throws: a query that breaks the handler gets SERVFAIL, and the server keeps serving. */

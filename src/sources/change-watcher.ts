@@ -14,9 +14,19 @@
 // fs.watch names the entry that changed: those names are handed to the reload,
 // so that it can look at just those files. A poll, an event without a name or
 // a burst naming too many files asks for a full look instead.
+//
+// With a write tracker (inotify close events, src/kernel/write-close-watch.ts), a
+// change to named files is reloaded as soon as every one was closed by its writer
+// or renamed into place (checked settleMs after the last event), and waits, up to
+// maxDelayMs, while one is open and being written: no quiet time to guess, and a
+// writer pausing mid-file is not read half-way. Changes the tracker knows nothing
+// about wait out the quiet time (debounceMs) as before.
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+
+/** With a write tracker: first look this long after a change (a writer's burst of events). */
+export const DEFAULT_SETTLE_MS = 20;
 
 /** Beyond this many named paths in one reload, a full scan is as cheap. */
 export const MAX_NAMED_PATHS = 4096;
@@ -26,8 +36,20 @@ export interface ChangeWatcherLogger {
   debug(obj: object, msg: string): void;
 }
 
+/** What inotify's close events say of files (WriteCloseWatch in src/kernel/). */
+export interface WriteTracker {
+  watch(dir: string): boolean;
+  unwatch(dir: string): void;
+  state(paths: Iterable<string>): 'closed' | 'writing' | 'unknown';
+  close(): void;
+}
+
 export interface ChangeWatcherOptions {
+  /** Quiet time after the last change before reloading (changes the write tracker cannot vouch for). */
   readonly debounceMs: number;
+  readonly writes?: WriteTracker;
+  /** With `writes`: how long after the last change to look whether its files were closed (default 20 ms). */
+  readonly settleMs?: number;
   /** Longest wait from the first pending change to its reload (default 5 x debounceMs). */
   readonly maxDelayMs?: number;
   /** Whether an event naming this (resolved) path can matter; default: every path. */
@@ -64,6 +86,8 @@ export class ChangeWatcher {
   private pendingAll = false;
   /** When the oldest change not yet reloaded was seen (undefined: none pending). */
   private pendingSince: number | undefined;
+  /** When the latest change was seen. */
+  private lastChangeAt = 0;
 
   constructor(private readonly options: ChangeWatcherOptions) {}
 
@@ -81,6 +105,7 @@ export class ChangeWatcher {
     for (const { watcher } of this.watches.values()) watcher.close();
     this.watches.clear();
     await this.running;
+    this.options.writes?.close();
   }
 
   /**
@@ -98,14 +123,37 @@ export class ChangeWatcher {
     }
     const now = performance.now();
     this.pendingSince ??= now;
+    this.lastChangeAt = now;
+    this.schedule(this.trackable() ? (this.options.settleMs ?? DEFAULT_SETTLE_MS) : this.options.debounceMs);
+  }
+
+  /** Named files the write tracker can vouch for (a full look waits the quiet time). */
+  private trackable(): boolean {
+    return this.options.writes !== undefined && !this.pendingAll && this.pendingPaths.size > 0;
+  }
+
+  /** Looks again in `ms`, but never past maxDelayMs after the oldest pending change. */
+  private schedule(ms: number): void {
     const maxDelayMs = this.options.maxDelayMs ?? 5 * this.options.debounceMs;
-    const delay = Math.max(0, Math.min(this.options.debounceMs, this.pendingSince + maxDelayMs - now));
+    const delay = Math.max(0, Math.min(ms, (this.pendingSince ?? performance.now()) + maxDelayMs - performance.now()));
     clearTimeout(this.debounceTimer);
-    this.debounceTimer = setTimeout(() => {
-      this.debounceTimer = undefined;
-      this.pendingSince = undefined;
-      this.runReload();
-    }, delay);
+    this.debounceTimer = setTimeout(() => this.settle(), delay);
+  }
+
+  /** Reloads now if the changed files are complete (or the wait is over), else waits more. */
+  private settle(): void {
+    this.debounceTimer = undefined;
+    const now = performance.now();
+    const maxDelayMs = this.options.maxDelayMs ?? 5 * this.options.debounceMs;
+    const overdue = this.pendingSince === undefined || now >= this.pendingSince + maxDelayMs;
+    if (!overdue) {
+      const state = this.trackable() ? this.options.writes?.state(this.pendingPaths) : 'unknown';
+      if (state === 'writing') return this.schedule(this.options.settleMs ?? DEFAULT_SETTLE_MS);
+      const quietFor = now - this.lastChangeAt;
+      if (state !== 'closed' && quietFor < this.options.debounceMs) return this.schedule(this.options.debounceMs - quietFor);
+    }
+    this.pendingSince = undefined;
+    this.runReload();
   }
 
   private runReload(): void {
@@ -172,6 +220,8 @@ export class ChangeWatcher {
       if (current !== undefined) this.unwatch(dir, current);
       if (this.stopped) return;
       try {
+        // The tracker first: an event fs.watch reports must not be missing from it.
+        this.options.writes?.watch(dir);
         const watcher = watch(dir, { persistent: true }, (_event, name) => this.trigger(name === null ? undefined : path.join(dir, name)));
         watcher.on('error', (err) => {
           this.options.logger.debug({ err, dir }, 'directory watch failed; polling until it can be re-established');
@@ -187,6 +237,7 @@ export class ChangeWatcher {
 
   private unwatch(dir: string, current: DirectoryWatch): void {
     current.watcher.close();
+    this.options.writes?.unwatch(dir);
     this.watches.delete(dir);
   }
 }

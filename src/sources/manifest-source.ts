@@ -8,6 +8,7 @@
 // last defined, and status() says so.
 import { ValidationError } from '../model/errors.js';
 import { SvcplaneError } from '../util/errors.js';
+import { WriteCloseWatch } from '../kernel/write-close-watch.js';
 import { ChangeWatcher } from './change-watcher.js';
 import { ClusterIPAllocator, DEFAULT_SERVICE_CIDRS } from './cluster-ip-allocator.js';
 import {
@@ -36,8 +37,10 @@ export interface ManifestSourceLogger {
 
 export interface ManifestSourceOptions {
   readonly paths: readonly string[];
-  /** Quiet time after the last change before reloading. */
+  /** Quiet time after the last change before reloading, when inotify cannot tell the file was closed. */
   readonly debounceMs?: number;
+  /** false: no inotify close events, only the quiet time (default: tracked where inotify works). */
+  readonly trackWrites?: boolean;
   /** Ranges cluster IPs are allocated from; the first of each family is used. */
   readonly serviceCIDRs?: readonly string[];
   readonly logger?: ManifestSourceLogger;
@@ -108,8 +111,11 @@ export class ManifestSource implements Source {
       this.logger.warn({ problems: this.inventory.scan?.problems }, 'manifest paths cannot be read; programming nothing until they can');
     }
     if (this.options.watch !== false && !this.stopped) {
+      // A file closed by its writer is read at once; one still written to is waited for.
+      const writes = this.options.trackWrites === false ? undefined : WriteCloseWatch.open();
       this.watcher = new ChangeWatcher({
         debounceMs: this.options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
+        ...(writes === undefined ? {} : { writes }),
         maxDelayMs: this.options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
         pollIntervalMs: this.options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
         relevant: (changed) => this.inventory.concerns(changed),
