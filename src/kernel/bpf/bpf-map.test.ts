@@ -129,6 +129,30 @@ describe('BpfMap batches', () => {
     expect(fake.calls).toEqual({ update: 0, updateBatch: 0, deleteBatch: 0 });
   });
 
+  it('takes keys and values already back to back (updatePacked, deletePacked), batched or, forced off, one by one', () => {
+    for (const batching of [true, false]) {
+      const fake = new FakeHash();
+      const map = open(fake);
+      map.setBatching(batching);
+      const keys = Uint8Array.of(1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0);
+      const values = new Uint8Array(24).map((_, i) => i);
+      map.updatePacked(keys, values, 3);
+      expect([...fake.entries.keys()].sort()).toEqual(['01000000', '02000000', '03000000']);
+      expect(fake.entries.get('02000000')).toEqual(values.slice(8, 16));
+      expect(map.deletePacked(Uint8Array.of(2, 0, 0, 0, 9, 0, 0, 0, 3, 0, 0, 0), 3)).toBe(2);
+      expect([...fake.entries.keys()]).toEqual(['01000000']);
+      expect(fake.calls.updateBatch + fake.calls.deleteBatch > 0).toBe(batching);
+      expect(fake.calls.update).toBe(batching ? 0 : 3);
+    }
+  });
+
+  it('refuses packed buffers shorter than count elements', () => {
+    const fake = new FakeHash();
+    expect(() => open(fake).updatePacked(new Uint8Array(8), new Uint8Array(24), 3)).toThrow(/3 keys of 4 bytes need 12 bytes, got 8/);
+    expect(() => open(fake).deletePacked(new Uint8Array(8), 3)).toThrow(BpfUsageError);
+    expect(fake.calls).toEqual({ update: 0, updateBatch: 0, deleteBatch: 0 });
+  });
+
   it('sizes per-CPU values for every possible CPU', () => {
     const map = new BpfMap(new FakeHash(), 3, { name: 'pcpu', type: 5, keySize: 4, valueSize: 4, maxEntries: 1 }, true);
     expect(map.valueBufferSize).toBe(4 * 8);

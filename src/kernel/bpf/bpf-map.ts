@@ -5,6 +5,7 @@
 //   map.lookup(key);                                 // Uint8Array | undefined
 //   map.delete(key);                                 // false when absent
 //   map.updateBatch(keys, values);                   // one bpf() call where the map type allows
+//   map.updatePacked(keyBytes, valueBytes, count);   // the same, keys and values already back to back
 //
 // Keys and values are raw bytes (the codecs in src/backends/ebpf make them).
 // Per-CPU maps take and return one value per possible CPU, each padded to 8
@@ -216,30 +217,49 @@ export class BpfMap implements BpfMapInfo {
     if (keys.length === 0) return;
     const packedKeys = this.pack(keys, this.keySize, 'key', 'keys');
     const packedValues = this.pack(values, this.valueBufferSize, 'value', 'values');
+    this.updatePacked(packedKeys, packedValues, keys.length, flags);
+  }
+
+  /**
+   * Like updateBatch, for `count` keys and values already back to back (keySize and
+   * valueBufferSize bytes each): callers encoding straight into one buffer copy nothing.
+   */
+  updatePacked(keys: Uint8Array, values: Uint8Array, count: number, flags: number = BPF_ANY): void {
+    this.checkPacked(keys, this.keySize, count, 'keys');
+    this.checkPacked(values, this.valueBufferSize, count, 'values');
+    if (count === 0) return;
     if (this.batchUpdates) {
       this.batchOptsView.setBigUint64(8, BigInt(flags), true);
-      this.count[0] = keys.length;
-      const rc = this.lib.mapUpdateBatch(this.fd, packedKeys, packedValues, this.count, this.batchOpts);
+      this.count[0] = count;
+      const rc = this.lib.mapUpdateBatch(this.fd, keys, values, this.count, this.batchOpts);
       if (rc === 0) return;
       const done = this.count[0] ?? 0;
       if (!(done === 0 && (rc === -ENOTSUPP || rc === -EOPNOTSUPP))) throw this.error(rc, `bpf_map_update_batch (element ${done})`);
       this.batchUpdates = false; // an older kernel: loop from now on
     }
-    for (let i = 0; i < keys.length; i++) this.update(keys[i] as Uint8Array, values[i] as Uint8Array, flags);
+    const k = this.keySize;
+    const v = this.valueBufferSize;
+    for (let i = 0; i < count; i++) this.update(keys.subarray(i * k, (i + 1) * k), values.subarray(i * v, (i + 1) * v), flags);
   }
 
   /** Deletes the keys (absent ones are skipped); returns how many were there. */
   deleteBatch(keys: readonly Uint8Array[]): number {
     if (keys.length === 0) return 0;
-    if (!this.batchDeletes) return this.deleteEach(keys);
-    const packed = this.pack(keys, this.keySize, 'key', 'keys');
+    return this.deletePacked(this.pack(keys, this.keySize, 'key', 'keys'), keys.length);
+  }
+
+  /** Like deleteBatch, for `count` keys already back to back. */
+  deletePacked(keys: Uint8Array, count: number): number {
+    this.checkPacked(keys, this.keySize, count, 'keys');
+    if (count === 0) return 0;
+    if (!this.batchDeletes) return this.deleteEach(keys, count);
     this.batchOptsView.setBigUint64(8, 0n, true);
     let deleted = 0;
     let start = 0;
-    while (start < keys.length) {
+    while (start < count) {
       // The kernel stops at the first absent key: count it out and go on after it.
-      this.count[0] = keys.length - start;
-      const rc = this.lib.mapDeleteBatch(this.fd, packed.subarray(start * this.keySize), this.count, this.batchOpts);
+      this.count[0] = count - start;
+      const rc = this.lib.mapDeleteBatch(this.fd, keys.subarray(start * this.keySize), this.count, this.batchOpts);
       const done = this.count[0] ?? 0;
       deleted += done;
       if (rc === 0) return deleted;
@@ -249,11 +269,20 @@ export class BpfMap implements BpfMapInfo {
       }
       if (deleted === 0 && (rc === -ENOTSUPP || rc === -EOPNOTSUPP)) {
         this.batchDeletes = false;
-        return this.deleteEach(keys);
+        return this.deleteEach(keys, count);
       }
       throw this.error(rc, `bpf_map_delete_batch (element ${start + done})`);
     }
     return deleted;
+  }
+
+  /**
+   * Whether update and delete batches are tried (where the map type has them). Off, every
+   * element is its own bpf() call, as on a kernel without batches: tests compare the two.
+   */
+  setBatching(enabled: boolean): void {
+    this.batchUpdates = enabled && UPDATE_BATCH_MAP_TYPES.has(this.type);
+    this.batchDeletes = enabled && DELETE_BATCH_MAP_TYPES.has(this.type);
   }
 
   /** Closes the fd of a map opened by path; a no-op for an object's maps (the object owns them). */
@@ -263,10 +292,17 @@ export class BpfMap implements BpfMapInfo {
     this.fdOrClosed = -1;
   }
 
-  private deleteEach(keys: readonly Uint8Array[]): number {
+  private deleteEach(keys: Uint8Array, count: number): number {
+    const k = this.keySize;
     let deleted = 0;
-    for (let i = 0; i < keys.length; i++) if (this.delete(keys[i] as Uint8Array)) deleted++;
+    for (let i = 0; i < count; i++) if (this.delete(keys.subarray(i * k, (i + 1) * k))) deleted++;
     return deleted;
+  }
+
+  private checkPacked(bytes: Uint8Array, size: number, count: number, what: string): void {
+    if (!Number.isInteger(count) || count < 0 || bytes.length < count * size) {
+      throw new BpfUsageError(`BPF map ${this.name}: ${count} ${what} of ${size} bytes need ${count * size} bytes, got ${bytes.length}`);
+    }
   }
 
   /** Copies items back to back into a reused buffer (grown, never shrunk). */
