@@ -3,7 +3,7 @@
 // gone, delete batches stop at the first absent key, old kernels lack batches.
 import { describe, expect, it } from 'vitest';
 import { BpfMap, type MapSyscalls } from './bpf-map.js';
-import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, ENOENT, ENOTSUPP } from './constants.js';
+import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, ENOENT, ENOSPC, ENOTSUPP } from './constants.js';
 import { BpfError, BpfUsageError } from './errors.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -58,6 +58,34 @@ class FakeHash implements MapSyscalls {
     }
     return 0;
   };
+  /** Lookup batches hand out at most this many entries per call (as a hash map does, bucket by bucket). */
+  lookupPerCall = 2;
+  lookupBatches = 0;
+  /** The next lookup batch answers ENOSPC (a bucket larger than the count asked). */
+  lookupNoSpace = false;
+  mapLookupBatch = (_fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number[]): number => {
+    this.lookupBatches++;
+    if (!this.batchSupported) {
+      count[0] = 0;
+      return -ENOTSUPP;
+    }
+    if (this.lookupNoSpace) {
+      this.lookupNoSpace = false;
+      count[0] = 0;
+      return -ENOSPC;
+    }
+    const start = inBatch === null ? 0 : new DataView(inBatch.buffer, inBatch.byteOffset).getUint32(0, true);
+    const all = [...this.entries];
+    const n = Math.min(this.lookupPerCall, count[0] ?? 0, all.length - start);
+    for (let i = 0; i < n; i++) {
+      const [k, v] = all[start + i] as [string, Uint8Array];
+      keys.set(Buffer.from(k, 'hex'), i * 4);
+      values.set(v, i * 8);
+    }
+    count[0] = n;
+    new DataView(outBatch.buffer, outBatch.byteOffset).setUint32(0, start + n, true);
+    return start + n >= all.length ? -ENOENT : 0;
+  };
   numPossibleCpus = (): number => 4;
   closeFd = (): number => 0;
 }
@@ -89,6 +117,44 @@ describe('BpfMap.keys', () => {
       fake.entries.set(hex(key(n++ % 250)), new Uint8Array(8)); // a map that never settles
     };
     expect(open(fake).keys().length).toBeLessThanOrEqual(250);
+  });
+});
+
+describe('BpfMap.entries', () => {
+  const filled = (n: number): FakeHash => {
+    const fake = new FakeHash();
+    for (let i = 1; i <= n; i++) fake.entries.set(hex(key(i)), new Uint8Array(8).fill(i));
+    return fake;
+  };
+  const decoded = (map: BpfMap): number[][] => map.entries().map(([k, v]) => [k[0] as number, v[7] as number]);
+
+  it('reads a hash map by lookup batches, following the kernel\'s token until ENOENT', () => {
+    const fake = filled(5);
+    expect(decoded(open(fake))).toEqual([[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]]);
+    expect(fake.lookupBatches).toBe(3); // 2 + 2 + 1
+  });
+
+  it('asks again with a larger count after ENOSPC', () => {
+    const fake = filled(3);
+    fake.lookupNoSpace = true;
+    const map = new BpfMap(fake, 3, { name: 'big', type: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 1 << 20 }, true);
+    expect(decoded(map)).toEqual([[1, 1], [2, 2], [3, 3]]);
+  });
+
+  it('walks keys and looks each up where lookup batches are missing (old kernel, LPM trie, forced off)', () => {
+    const old = filled(3);
+    old.batchSupported = false;
+    const map = open(old);
+    expect(decoded(map)).toEqual([[1, 1], [2, 2], [3, 3]]);
+    expect(decoded(map)).toEqual([[1, 1], [2, 2], [3, 3]]);
+    expect(old.lookupBatches).toBe(1); // not asked again
+    const trie = filled(2);
+    expect(decoded(open(trie, BPF_MAP_TYPE_LPM_TRIE))).toEqual([[1, 1], [2, 2]]);
+    const forced = filled(2);
+    const off = open(forced);
+    off.setBatching(false);
+    expect(decoded(off)).toEqual([[1, 1], [2, 2]]);
+    expect(trie.lookupBatches + forced.lookupBatches).toBe(0);
   });
 });
 

@@ -15,8 +15,11 @@ import { BpfError, BpfUsageError } from './errors.js';
 import {
   BPF_ANY,
   DELETE_BATCH_MAP_TYPES,
+  EINVAL,
   ENOENT,
+  ENOSPC,
   ENOTSUPP,
+  LOOKUP_BATCH_MAP_TYPES,
   EOPNOTSUPP,
   PERCPU_MAP_TYPES,
   UPDATE_BATCH_MAP_TYPES,
@@ -40,6 +43,7 @@ export type MapSyscalls = Pick<
   | 'mapGetNextKey'
   | 'mapUpdateBatch'
   | 'mapDeleteBatch'
+  | 'mapLookupBatch'
   | 'numPossibleCpus'
   | 'closeFd'
 >;
@@ -58,6 +62,10 @@ function stage(scratch: Uint8Array, bytes: Uint8Array): Uint8Array {
 const MAP_INFO_SIZE = 40;
 /** struct bpf_map_batch_opts { size_t sz; __u64 elem_flags; __u64 flags; } */
 const BATCH_OPTS_SIZE = 24;
+/** How many bytes of keys and values one lookup batch asks for (at least one element). */
+const LOOKUP_BATCH_BYTES = 1 << 20;
+/** Elements per lookup batch at most; ENOSPC (a bucket larger than that) doubles it. */
+const LOOKUP_BATCH_MAX = 4096;
 
 export class BpfMap implements BpfMapInfo {
   readonly name: string;
@@ -81,6 +89,7 @@ export class BpfMap implements BpfMapInfo {
   private readonly packed = { keys: new Uint8Array(0), values: new Uint8Array(0) };
   private batchUpdates: boolean;
   private batchDeletes: boolean;
+  private batchLookups: boolean;
 
   /** `owned`: close() closes the fd (pinned maps opened by path); an object's maps are closed with it. */
   constructor(
@@ -101,6 +110,7 @@ export class BpfMap implements BpfMapInfo {
     this.nextKey = new Uint8Array(new ArrayBuffer(info.keySize));
     this.batchUpdates = UPDATE_BATCH_MAP_TYPES.has(info.type);
     this.batchDeletes = DELETE_BATCH_MAP_TYPES.has(info.type);
+    this.batchLookups = LOOKUP_BATCH_MAP_TYPES.has(info.type);
     this.batchOptsView.setBigUint64(0, BigInt(BATCH_OPTS_SIZE), true);
   }
 
@@ -201,14 +211,60 @@ export class BpfMap implements BpfMapInfo {
     return keys;
   }
 
-  /** Keys with their values; keys deleted between the walk and the lookup are left out. */
+  /**
+   * Keys with their values: by lookup batches where the map type has them (a few bpf()
+   * calls for the whole map instead of two per element), else a key walk and a lookup per
+   * key (keys deleted between the two are left out). Keys and values are views into
+   * buffers of their own: keep them, they are not reused.
+   */
   entries(): [Uint8Array, Uint8Array][] {
+    if (this.batchLookups) {
+      const batched = this.lookupAll();
+      if (batched !== undefined) return batched;
+    }
     const out: [Uint8Array, Uint8Array][] = [];
     for (const key of this.keys()) {
       const value = this.lookup(key);
       if (value !== undefined) out.push([key, value]);
     }
     return out;
+  }
+
+  /** Every entry through BPF_MAP_LOOKUP_BATCH; undefined when the kernel has no lookup batches (then never tried again). */
+  private lookupAll(): [Uint8Array, Uint8Array][] | undefined {
+    const fd = this.fd;
+    const k = this.keySize;
+    const v = this.valueBufferSize;
+    let chunk = Math.max(1, Math.min(LOOKUP_BATCH_MAX, Math.floor(LOOKUP_BATCH_BYTES / (k + v))));
+    // The token is the kernel's position: a bucket index (u32) for hash maps, a key for arrays.
+    const tokenSize = Math.max(k, 8);
+    let inBatch: Uint8Array | null = null;
+    let outBatch = new Uint8Array(tokenSize);
+    const out: [Uint8Array, Uint8Array][] = [];
+    this.batchOptsView.setBigUint64(8, 0n, true);
+    for (;;) {
+      const keys = new Uint8Array(chunk * k);
+      const values = new Uint8Array(chunk * v);
+      this.count[0] = chunk;
+      const rc = this.lib.mapLookupBatch(fd, inBatch, outBatch, keys, values, this.count, this.batchOpts);
+      const got = rc === 0 || rc === -ENOENT ? (this.count[0] ?? 0) : 0;
+      for (let i = 0; i < got; i++) out.push([keys.subarray(i * k, (i + 1) * k), values.subarray(i * v, (i + 1) * v)]);
+      if (rc === -ENOENT) return out; // past the last element
+      if (rc === 0) {
+        inBatch = outBatch;
+        outBatch = new Uint8Array(tokenSize);
+        continue;
+      }
+      if (rc === -ENOSPC && chunk < this.maxEntries) {
+        chunk *= 2; // one bucket holds more than a chunk: ask again from the same place
+        continue;
+      }
+      if (out.length === 0 && inBatch === null && (rc === -ENOTSUPP || rc === -EOPNOTSUPP || rc === -EINVAL)) {
+        this.batchLookups = false;
+        return undefined;
+      }
+      throw this.error(rc, 'bpf_map_lookup_batch');
+    }
   }
 
   /** Writes keys[i] = values[i], in one bpf() call where the map type has batches (else one by one). */
@@ -283,6 +339,7 @@ export class BpfMap implements BpfMapInfo {
   setBatching(enabled: boolean): void {
     this.batchUpdates = enabled && UPDATE_BATCH_MAP_TYPES.has(this.type);
     this.batchDeletes = enabled && DELETE_BATCH_MAP_TYPES.has(this.type);
+    this.batchLookups = enabled && LOOKUP_BATCH_MAP_TYPES.has(this.type);
   }
 
   /** Closes the fd of a map opened by path; a no-op for an object's maps (the object owns them). */
