@@ -132,6 +132,9 @@ describe('BpfMap.entries', () => {
     const fake = filled(5);
     expect(decoded(open(fake))).toEqual([[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]]);
     expect(fake.lookupBatches).toBe(3); // 2 + 2 + 1
+    // Each key and value is a copy of its own, as the key walk returns them (callers read `.buffer`).
+    const [k, v] = open(filled(3)).entries()[1] as [Uint8Array, Uint8Array];
+    expect([k.buffer.byteLength, v.buffer.byteLength, new DataView(k.buffer).getUint8(0)]).toEqual([4, 8, 2]);
   });
 
   it('asks again with a larger count after ENOSPC', () => {

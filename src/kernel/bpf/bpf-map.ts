@@ -214,8 +214,7 @@ export class BpfMap implements BpfMapInfo {
   /**
    * Keys with their values: by lookup batches where the map type has them (a few bpf()
    * calls for the whole map instead of two per element), else a key walk and a lookup per
-   * key (keys deleted between the two are left out). Keys and values are views into
-   * buffers of their own: keep them, they are not reused.
+   * key (keys deleted between the two are left out). Each key and value is a copy of its own.
    */
   entries(): [Uint8Array, Uint8Array][] {
     if (this.batchLookups) {
@@ -242,13 +241,18 @@ export class BpfMap implements BpfMapInfo {
     let outBatch = new Uint8Array(tokenSize);
     const out: [Uint8Array, Uint8Array][] = [];
     this.batchOptsView.setBigUint64(8, 0n, true);
+    let keys = new Uint8Array(chunk * k);
+    let values = new Uint8Array(chunk * v);
     for (;;) {
-      const keys = new Uint8Array(chunk * k);
-      const values = new Uint8Array(chunk * v);
+      if (keys.length < chunk * k) {
+        keys = new Uint8Array(chunk * k);
+        values = new Uint8Array(chunk * v);
+      }
       this.count[0] = chunk;
       const rc = this.lib.mapLookupBatch(fd, inBatch, outBatch, keys, values, this.count, this.batchOpts);
       const got = rc === 0 || rc === -ENOENT ? (this.count[0] ?? 0) : 0;
-      for (let i = 0; i < got; i++) out.push([keys.subarray(i * k, (i + 1) * k), values.subarray(i * v, (i + 1) * v)]);
+      // Copies, as the key walk returns: callers may read `.buffer` from offset 0.
+      for (let i = 0; i < got; i++) out.push([keys.slice(i * k, (i + 1) * k), values.slice(i * v, (i + 1) * v)]);
       if (rc === -ENOENT) return out; // past the last element
       if (rc === 0) {
         inBatch = outBatch;
