@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalIP, cidrContains, isIPv4, isIPv6, normaliseCIDR, parseCIDR, parseIP, specialIPReason } from './ip.js';
+import { canonicalIP, cidrContains, isIPv4, isIPv6, normaliseCIDR, parseCIDR, parseIP, parseIPv4Uint32, specialIPReason } from './ip.js';
 
 describe('isIPv4 / isIPv6', () => {
   it.each([
@@ -35,6 +35,13 @@ describe('isIPv4 / isIPv6', () => {
     expect(isIPv4(s)).toBe(v4);
     expect(isIPv6(s)).toBe(v6);
   });
+
+  it.each(['10.0.0.1', '0.0.0.0', '255.255.255.255', '192.168.7.77', '256.0.0.1', '10.0.0', '10.0.0.1.2', '010.0.0.1', '10.00.0.1', '10..0.1', '.10.0.0', '10.0.0.', '1000.0.0.1', '10.0.0.1 ', '', '::1', '1.2.3.4::'])(
+    'parseIPv4Uint32(%j) takes what parseIP takes as IPv4, as the same number', (s) => {
+      const ip = parseIP(s);
+      const bytes = ip?.family === 'IPv4' ? ip.bytes : undefined;
+      expect(parseIPv4Uint32(s)).toBe(bytes === undefined ? undefined : new DataView(bytes.buffer).getUint32(0, false));
+    });
 });
 
 describe('canonicalIP', () => {

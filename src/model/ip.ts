@@ -77,6 +77,36 @@ function parseIPv6Bytes(s: string): Uint8Array | undefined {
   return bytes;
 }
 
+/**
+ * A dotted-quad IPv4 address as an unsigned 32-bit number (network order read as an
+ * integer), accepting exactly what parseIP takes as IPv4, without allocating: the eBPF
+ * applier encodes hundreds of thousands of addresses per full sync.
+ */
+export function parseIPv4Uint32(s: string): number | undefined {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return undefined;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return undefined; // a leading zero (ambiguous octal)
+      octet = octet * 10 + (c - 48);
+      digits++;
+      if (octet > 255) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  return dots === 3 && digits > 0 ? value * 256 + octet : undefined;
+}
+
 export function parseIP(s: string): ParsedIP | undefined {
   const v4 = parseIPv4Bytes(s);
   if (v4) return { family: 'IPv4', bytes: v4 };

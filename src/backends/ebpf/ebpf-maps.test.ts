@@ -25,6 +25,24 @@ class FakeMap {
       if (!this.data.delete(Buffer.from(k).toString('hex'))) throw new Error(`${this.name}: ENOENT`);
     }
   }
+  // The applier's calls: keys and values back to back, cut by the sizes the kernel map has.
+  updatePacked(keys: Uint8Array, values: Uint8Array, count: number): void {
+    const { key, value } = this.sizes();
+    this.updateBatch(slices(keys, key, count), slices(values, value, count));
+  }
+  deletePacked(keys: Uint8Array, count: number): void {
+    this.deleteBatch(slices(keys, this.sizes().key, count));
+  }
+  private sizes(): { key: number; value: number } {
+    const def = Object.values(EBPF_MAPS).find((d) => d.name === this.name);
+    if (def === undefined) throw new Error(`no map ${this.name}`);
+    return { key: def.key.size, value: def.value.size };
+  }
+}
+
+function slices(bytes: Uint8Array, size: number, count: number): Uint8Array[] {
+  expect(bytes.length).toBe(size * count);
+  return Array.from({ length: count }, (_, i) => bytes.slice(i * size, (i + 1) * size));
 }
 
 function fakeMaps(): { maps: LbMaps; fakes: Record<LbMapKey, FakeMap>; calls: string[] } {

@@ -3,7 +3,7 @@
 // __be fields (and addresses) are network order; every other integer is host order,
 // as the programs read them. map-struct-codec.ts drives these from the declarations.
 import { endianness } from 'node:os';
-import { formatIP, parseIP } from '../../model/ip.js';
+import { formatIP, parseIP, parseIPv4Uint32 } from '../../model/ip.js';
 import type { Protocol } from '../../model/types.js';
 import { SvcplaneError } from '../../util/errors.js';
 
@@ -80,6 +80,18 @@ export function addressBytes(family: 'IPv4' | 'IPv6', address: unknown, what = '
 
 function address(family: 'IPv4' | 'IPv6'): Access<string> {
   const size = family === 'IPv4' ? 4 : 16;
+  if (family === 'IPv4') {
+    // No allocation per address: a full sync encodes and dumps hundreds of thousands of them.
+    return {
+      size,
+      put(dv, offset, value, what) {
+        const n = typeof value === 'string' ? parseIPv4Uint32(value) : undefined;
+        if (n === undefined) throw new MapCodecError(`${what}: not an IPv4 address: ${JSON.stringify(value)}`);
+        dv.setUint32(offset, n, false);
+      },
+      get: (dv, offset) => `${dv.getUint8(offset)}.${dv.getUint8(offset + 1)}.${dv.getUint8(offset + 2)}.${dv.getUint8(offset + 3)}`,
+    };
+  }
   return {
     size,
     put: (dv, offset, value, what) => new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength).set(addressBytes(family, value, what), offset),

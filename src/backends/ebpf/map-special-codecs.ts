@@ -3,7 +3,7 @@
 // the Maglev table, and tc's affinity client id for a client address.
 import { parseCIDR } from '../../model/ip.js';
 import { addressBytes, FIELD_ACCESS, HOST_LITTLE_ENDIAN, MapCodecError, type FieldLayout, type StructLayout } from './map-fields.js';
-import { viewOf, type Codec } from './map-struct-codec.js';
+import { encodeFresh, viewOf, type Codec } from './map-struct-codec.js';
 import { LB_MAGLEV_LUT_SIZE, type Lb4SourceRange } from './map-types.js';
 
 type SourceRangeLayout = StructLayout<{ readonly lpm_prefixlen: FieldLayout; readonly rev_nat_index: FieldLayout; readonly address: FieldLayout }>;
@@ -16,22 +16,21 @@ type SourceRangeLayout = StructLayout<{ readonly lpm_prefixlen: FieldLayout; rea
 export function sourceRangeKeyCodec(layout: SourceRangeLayout, family: 'IPv4' | 'IPv6'): Codec<Lb4SourceRange> {
   const { lpm_prefixlen: lpm, rev_nat_index: index, address } = layout.fields;
   const bits = family === 'IPv4' ? 32 : 128;
+  const encodeInto = (range: Lb4SourceRange, dv: DataView, offset: number): void => {
+    const cidr = parseCIDR(range.cidr);
+    if (!cidr || cidr.family !== family) throw new MapCodecError(`${layout.name}: not an ${family} CIDR: ${JSON.stringify(range.cidr)}`);
+    FIELD_ACCESS.u32.put(dv, offset + lpm.offset, 32 + cidr.prefix, `${layout.name}.lpm_prefixlen`);
+    FIELD_ACCESS.be32.put(dv, offset + index.offset, range.revNatIndex, `${layout.name}.rev_nat_index`);
+    for (let i = 0; i < bits / 8; i++) {
+      const keep = Math.max(0, Math.min(8, cidr.prefix - 8 * i));
+      dv.setUint8(offset + address.offset + i, (cidr.bytes[i] ?? 0) & ((0xff << (8 - keep)) & 0xff));
+    }
+  };
   return {
     ctype: `struct ${layout.name}`,
     size: layout.size,
-    encode(range) {
-      const cidr = parseCIDR(range.cidr);
-      if (!cidr || cidr.family !== family) throw new MapCodecError(`${layout.name}: not an ${family} CIDR: ${JSON.stringify(range.cidr)}`);
-      const bytes = new Uint8Array(layout.size);
-      const dv = new DataView(bytes.buffer);
-      FIELD_ACCESS.u32.put(dv, lpm.offset, 32 + cidr.prefix, `${layout.name}.lpm_prefixlen`);
-      FIELD_ACCESS.be32.put(dv, index.offset, range.revNatIndex, `${layout.name}.rev_nat_index`);
-      for (let i = 0; i < bits / 8; i++) {
-        const keep = Math.max(0, Math.min(8, cidr.prefix - 8 * i));
-        bytes[address.offset + i] = (cidr.bytes[i] ?? 0) & ((0xff << (8 - keep)) & 0xff);
-      }
-      return bytes;
-    },
+    encode: encodeFresh(layout.size, encodeInto),
+    encodeInto,
     decode(bytes) {
       const dv = viewOf(bytes, layout.name, layout.size);
       const prefix = FIELD_ACCESS.u32.get(dv, lpm.offset) - 32;
@@ -42,19 +41,19 @@ export function sourceRangeKeyCodec(layout: SourceRangeLayout, family: 'IPv4' | 
   };
 }
 
+function encodeMaglevInto(backendIds: Uint32Array, dv: DataView, offset: number): void {
+  if (backendIds.length !== LB_MAGLEV_LUT_SIZE) {
+    throw new MapCodecError(`a Maglev table has ${LB_MAGLEV_LUT_SIZE} entries, got ${backendIds.length}`);
+  }
+  for (let i = 0; i < backendIds.length; i++) dv.setUint32(offset + i * 4, backendIds[i] as number, HOST_LITTLE_ENDIAN);
+}
+
 /** svcp_lb4_mglv value: LB_MAGLEV_LUT_SIZE backend ids, host order. */
 export const MAGLEV_TABLE: Codec<Uint32Array> = {
   ctype: `u32[${LB_MAGLEV_LUT_SIZE}]`,
   size: LB_MAGLEV_LUT_SIZE * 4,
-  encode(backendIds) {
-    if (backendIds.length !== LB_MAGLEV_LUT_SIZE) {
-      throw new MapCodecError(`a Maglev table has ${LB_MAGLEV_LUT_SIZE} entries, got ${backendIds.length}`);
-    }
-    const bytes = new Uint8Array(LB_MAGLEV_LUT_SIZE * 4);
-    const dv = new DataView(bytes.buffer);
-    backendIds.forEach((id, i) => dv.setUint32(i * 4, id, HOST_LITTLE_ENDIAN));
-    return bytes;
-  },
+  encode: encodeFresh(LB_MAGLEV_LUT_SIZE * 4, encodeMaglevInto),
+  encodeInto: encodeMaglevInto,
   decode(bytes) {
     const dv = viewOf(bytes, 'maglev table', LB_MAGLEV_LUT_SIZE * 4);
     return Uint32Array.from({ length: LB_MAGLEV_LUT_SIZE }, (_, i) => dv.getUint32(i * 4, HOST_LITTLE_ENDIAN));

@@ -10,7 +10,21 @@ export interface Codec<T> {
   readonly ctype: string;
   readonly size: number;
   readonly encode: (value: T) => Uint8Array;
+  /**
+   * Writes the encoding at `offset` of `dv` (a batch buffer) without allocating; the caller
+   * hands zeroed bytes (padding is not written).
+   */
+  readonly encodeInto: (value: T, dv: DataView, offset: number) => void;
   readonly decode: (bytes: Uint8Array) => T;
+}
+
+/** encode() for a codec that has encodeInto: fresh zeroed bytes, filled. */
+export function encodeFresh<T>(size: number, encodeInto: (value: T, dv: DataView, offset: number) => void): (value: T) => Uint8Array {
+  return (value) => {
+    const bytes = new Uint8Array(size);
+    encodeInto(value, new DataView(bytes.buffer), 0);
+    return bytes;
+  };
 }
 
 /** A DataView over exactly `size` bytes (which may sit inside a larger buffer). */
@@ -29,20 +43,19 @@ interface Member {
 export function structCodec<F extends Fields>(layout: StructLayout<F>): Codec<RecordOf<F>> {
   const members: Member[] = Object.entries(layout.fields).flatMap(([cname, field]) =>
     field.prop === undefined ? [] : [{ field, access: FIELD_ACCESS[field.type], prop: field.prop, what: `${layout.name}.${cname}` }]);
+  const encodeInto = (record: RecordOf<F>, dv: DataView, offset: number): void => {
+    for (const { field, access, prop, what } of members) {
+      const value = (record as Readonly<Record<string, unknown>>)[prop];
+      // field.as is loosely typed in the layout; Field<P, V> made the record's property its input type.
+      const raw = field.as ? (field.as.encode as (v: unknown) => unknown)(value) : value;
+      access.put(dv, offset + field.offset, raw, what);
+    }
+  };
   return {
     ctype: `struct ${layout.name}`,
     size: layout.size,
-    encode(record) {
-      const bytes = new Uint8Array(layout.size);
-      const dv = new DataView(bytes.buffer);
-      for (const { field, access, prop, what } of members) {
-        const value = (record as Readonly<Record<string, unknown>>)[prop];
-        // field.as is loosely typed in the layout; Field<P, V> made the record's property its input type.
-        const raw = field.as ? (field.as.encode as (v: unknown) => unknown)(value) : value;
-        access.put(dv, field.offset, raw, what);
-      }
-      return bytes;
-    },
+    encode: encodeFresh(layout.size, encodeInto),
+    encodeInto,
     decode(bytes) {
       const dv = viewOf(bytes, layout.name, layout.size);
       const record: Record<string, unknown> = {};
@@ -62,11 +75,8 @@ export function scalarCodec<T extends FieldType>(type: T): Codec<FieldValues[T]>
   return {
     ctype,
     size: access.size,
-    encode(value) {
-      const bytes = new Uint8Array(access.size);
-      access.put(new DataView(bytes.buffer), 0, value, ctype);
-      return bytes;
-    },
+    encode: encodeFresh(access.size, (value, dv, offset) => access.put(dv, offset, value, ctype)),
+    encodeInto: (value, dv, offset) => access.put(dv, offset, value, ctype),
     decode: (bytes) => access.get(viewOf(bytes, ctype, access.size), 0),
   };
 }

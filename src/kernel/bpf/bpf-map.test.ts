@@ -3,7 +3,7 @@
 // gone, delete batches stop at the first absent key, old kernels lack batches.
 import { describe, expect, it } from 'vitest';
 import { BpfMap, type MapSyscalls } from './bpf-map.js';
-import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, ENOENT, ENOTSUPP } from './constants.js';
+import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, ENOENT, ENOSPC, ENOTSUPP } from './constants.js';
 import { BpfError, BpfUsageError } from './errors.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -58,6 +58,34 @@ class FakeHash implements MapSyscalls {
     }
     return 0;
   };
+  /** Lookup batches hand out at most this many entries per call (as a hash map does, bucket by bucket). */
+  lookupPerCall = 2;
+  lookupBatches = 0;
+  /** The next lookup batch answers ENOSPC (a bucket larger than the count asked). */
+  lookupNoSpace = false;
+  mapLookupBatch = (_fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number[]): number => {
+    this.lookupBatches++;
+    if (!this.batchSupported) {
+      count[0] = 0;
+      return -ENOTSUPP;
+    }
+    if (this.lookupNoSpace) {
+      this.lookupNoSpace = false;
+      count[0] = 0;
+      return -ENOSPC;
+    }
+    const start = inBatch === null ? 0 : new DataView(inBatch.buffer, inBatch.byteOffset).getUint32(0, true);
+    const all = [...this.entries];
+    const n = Math.min(this.lookupPerCall, count[0] ?? 0, all.length - start);
+    for (let i = 0; i < n; i++) {
+      const [k, v] = all[start + i] as [string, Uint8Array];
+      keys.set(Buffer.from(k, 'hex'), i * 4);
+      values.set(v, i * 8);
+    }
+    count[0] = n;
+    new DataView(outBatch.buffer, outBatch.byteOffset).setUint32(0, start + n, true);
+    return start + n >= all.length ? -ENOENT : 0;
+  };
   numPossibleCpus = (): number => 4;
   closeFd = (): number => 0;
 }
@@ -89,6 +117,47 @@ describe('BpfMap.keys', () => {
       fake.entries.set(hex(key(n++ % 250)), new Uint8Array(8)); // a map that never settles
     };
     expect(open(fake).keys().length).toBeLessThanOrEqual(250);
+  });
+});
+
+describe('BpfMap.entries', () => {
+  const filled = (n: number): FakeHash => {
+    const fake = new FakeHash();
+    for (let i = 1; i <= n; i++) fake.entries.set(hex(key(i)), new Uint8Array(8).fill(i));
+    return fake;
+  };
+  const decoded = (map: BpfMap): number[][] => map.entries().map(([k, v]) => [k[0] as number, v[7] as number]);
+
+  it('reads a hash map by lookup batches, following the kernel\'s token until ENOENT', () => {
+    const fake = filled(5);
+    expect(decoded(open(fake))).toEqual([[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]]);
+    expect(fake.lookupBatches).toBe(3); // 2 + 2 + 1
+    // Each key and value is a copy of its own, as the key walk returns them (callers read `.buffer`).
+    const [k, v] = open(filled(3)).entries()[1] as [Uint8Array, Uint8Array];
+    expect([k.buffer.byteLength, v.buffer.byteLength, new DataView(k.buffer).getUint8(0)]).toEqual([4, 8, 2]);
+  });
+
+  it('asks again with a larger count after ENOSPC', () => {
+    const fake = filled(3);
+    fake.lookupNoSpace = true;
+    const map = new BpfMap(fake, 3, { name: 'big', type: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 1 << 20 }, true);
+    expect(decoded(map)).toEqual([[1, 1], [2, 2], [3, 3]]);
+  });
+
+  it('walks keys and looks each up where lookup batches are missing (old kernel, LPM trie, forced off)', () => {
+    const old = filled(3);
+    old.batchSupported = false;
+    const map = open(old);
+    expect(decoded(map)).toEqual([[1, 1], [2, 2], [3, 3]]);
+    expect(decoded(map)).toEqual([[1, 1], [2, 2], [3, 3]]);
+    expect(old.lookupBatches).toBe(1); // not asked again
+    const trie = filled(2);
+    expect(decoded(open(trie, BPF_MAP_TYPE_LPM_TRIE))).toEqual([[1, 1], [2, 2]]);
+    const forced = filled(2);
+    const off = open(forced);
+    off.setBatching(false);
+    expect(decoded(off)).toEqual([[1, 1], [2, 2]]);
+    expect(trie.lookupBatches + forced.lookupBatches).toBe(0);
   });
 });
 
@@ -126,6 +195,30 @@ describe('BpfMap batches', () => {
     const map = open(fake);
     expect(() => map.updateBatch([key(1), new Uint8Array(3)], [new Uint8Array(8), new Uint8Array(8)])).toThrow(/key 1 has 3 bytes/);
     expect(() => map.update(key(1), new Uint8Array(4))).toThrow(BpfUsageError);
+    expect(fake.calls).toEqual({ update: 0, updateBatch: 0, deleteBatch: 0 });
+  });
+
+  it('takes keys and values already back to back (updatePacked, deletePacked), batched or, forced off, one by one', () => {
+    for (const batching of [true, false]) {
+      const fake = new FakeHash();
+      const map = open(fake);
+      map.setBatching(batching);
+      const keys = Uint8Array.of(1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0);
+      const values = new Uint8Array(24).map((_, i) => i);
+      map.updatePacked(keys, values, 3);
+      expect([...fake.entries.keys()].sort()).toEqual(['01000000', '02000000', '03000000']);
+      expect(fake.entries.get('02000000')).toEqual(values.slice(8, 16));
+      expect(map.deletePacked(Uint8Array.of(2, 0, 0, 0, 9, 0, 0, 0, 3, 0, 0, 0), 3)).toBe(2);
+      expect([...fake.entries.keys()]).toEqual(['01000000']);
+      expect(fake.calls.updateBatch + fake.calls.deleteBatch > 0).toBe(batching);
+      expect(fake.calls.update).toBe(batching ? 0 : 3);
+    }
+  });
+
+  it('refuses packed buffers shorter than count elements', () => {
+    const fake = new FakeHash();
+    expect(() => open(fake).updatePacked(new Uint8Array(8), new Uint8Array(24), 3)).toThrow(/3 keys of 4 bytes need 12 bytes, got 8/);
+    expect(() => open(fake).deletePacked(new Uint8Array(8), 3)).toThrow(BpfUsageError);
     expect(fake.calls).toEqual({ update: 0, updateBatch: 0, deleteBatch: 0 });
   });
 

@@ -5,6 +5,7 @@
 //   map.lookup(key);                                 // Uint8Array | undefined
 //   map.delete(key);                                 // false when absent
 //   map.updateBatch(keys, values);                   // one bpf() call where the map type allows
+//   map.updatePacked(keyBytes, valueBytes, count);   // the same, keys and values already back to back
 //
 // Keys and values are raw bytes (the codecs in src/backends/ebpf make them).
 // Per-CPU maps take and return one value per possible CPU, each padded to 8
@@ -14,8 +15,11 @@ import { BpfError, BpfUsageError } from './errors.js';
 import {
   BPF_ANY,
   DELETE_BATCH_MAP_TYPES,
+  EINVAL,
   ENOENT,
+  ENOSPC,
   ENOTSUPP,
+  LOOKUP_BATCH_MAP_TYPES,
   EOPNOTSUPP,
   PERCPU_MAP_TYPES,
   UPDATE_BATCH_MAP_TYPES,
@@ -39,6 +43,7 @@ export type MapSyscalls = Pick<
   | 'mapGetNextKey'
   | 'mapUpdateBatch'
   | 'mapDeleteBatch'
+  | 'mapLookupBatch'
   | 'numPossibleCpus'
   | 'closeFd'
 >;
@@ -57,6 +62,10 @@ function stage(scratch: Uint8Array, bytes: Uint8Array): Uint8Array {
 const MAP_INFO_SIZE = 40;
 /** struct bpf_map_batch_opts { size_t sz; __u64 elem_flags; __u64 flags; } */
 const BATCH_OPTS_SIZE = 24;
+/** How many bytes of keys and values one lookup batch asks for (at least one element). */
+const LOOKUP_BATCH_BYTES = 1 << 20;
+/** Elements per lookup batch at most; ENOSPC (a bucket larger than that) doubles it. */
+const LOOKUP_BATCH_MAX = 4096;
 
 export class BpfMap implements BpfMapInfo {
   readonly name: string;
@@ -80,6 +89,7 @@ export class BpfMap implements BpfMapInfo {
   private readonly packed = { keys: new Uint8Array(0), values: new Uint8Array(0) };
   private batchUpdates: boolean;
   private batchDeletes: boolean;
+  private batchLookups: boolean;
 
   /** `owned`: close() closes the fd (pinned maps opened by path); an object's maps are closed with it. */
   constructor(
@@ -100,6 +110,7 @@ export class BpfMap implements BpfMapInfo {
     this.nextKey = new Uint8Array(new ArrayBuffer(info.keySize));
     this.batchUpdates = UPDATE_BATCH_MAP_TYPES.has(info.type);
     this.batchDeletes = DELETE_BATCH_MAP_TYPES.has(info.type);
+    this.batchLookups = LOOKUP_BATCH_MAP_TYPES.has(info.type);
     this.batchOptsView.setBigUint64(0, BigInt(BATCH_OPTS_SIZE), true);
   }
 
@@ -200,8 +211,16 @@ export class BpfMap implements BpfMapInfo {
     return keys;
   }
 
-  /** Keys with their values; keys deleted between the walk and the lookup are left out. */
+  /**
+   * Keys with their values: by lookup batches where the map type has them (a few bpf()
+   * calls for the whole map instead of two per element), else a key walk and a lookup per
+   * key (keys deleted between the two are left out). Each key and value is a copy of its own.
+   */
   entries(): [Uint8Array, Uint8Array][] {
+    if (this.batchLookups) {
+      const batched = this.lookupAll();
+      if (batched !== undefined) return batched;
+    }
     const out: [Uint8Array, Uint8Array][] = [];
     for (const key of this.keys()) {
       const value = this.lookup(key);
@@ -210,36 +229,97 @@ export class BpfMap implements BpfMapInfo {
     return out;
   }
 
+  /** Every entry through BPF_MAP_LOOKUP_BATCH; undefined when the kernel has no lookup batches (then never tried again). */
+  private lookupAll(): [Uint8Array, Uint8Array][] | undefined {
+    const fd = this.fd;
+    const k = this.keySize;
+    const v = this.valueBufferSize;
+    let chunk = Math.max(1, Math.min(LOOKUP_BATCH_MAX, Math.floor(LOOKUP_BATCH_BYTES / (k + v))));
+    // The token is the kernel's position: a bucket index (u32) for hash maps, a key for arrays.
+    const tokenSize = Math.max(k, 8);
+    let inBatch: Uint8Array | null = null;
+    let outBatch = new Uint8Array(tokenSize);
+    const out: [Uint8Array, Uint8Array][] = [];
+    this.batchOptsView.setBigUint64(8, 0n, true);
+    let keys = new Uint8Array(chunk * k);
+    let values = new Uint8Array(chunk * v);
+    for (;;) {
+      if (keys.length < chunk * k) {
+        keys = new Uint8Array(chunk * k);
+        values = new Uint8Array(chunk * v);
+      }
+      this.count[0] = chunk;
+      const rc = this.lib.mapLookupBatch(fd, inBatch, outBatch, keys, values, this.count, this.batchOpts);
+      const got = rc === 0 || rc === -ENOENT ? (this.count[0] ?? 0) : 0;
+      // Copies, as the key walk returns: callers may read `.buffer` from offset 0.
+      for (let i = 0; i < got; i++) out.push([keys.slice(i * k, (i + 1) * k), values.slice(i * v, (i + 1) * v)]);
+      if (rc === -ENOENT) return out; // past the last element
+      if (rc === 0) {
+        inBatch = outBatch;
+        outBatch = new Uint8Array(tokenSize);
+        continue;
+      }
+      if (rc === -ENOSPC && chunk < this.maxEntries) {
+        chunk *= 2; // one bucket holds more than a chunk: ask again from the same place
+        continue;
+      }
+      if (out.length === 0 && inBatch === null && (rc === -ENOTSUPP || rc === -EOPNOTSUPP || rc === -EINVAL)) {
+        this.batchLookups = false;
+        return undefined;
+      }
+      throw this.error(rc, 'bpf_map_lookup_batch');
+    }
+  }
+
   /** Writes keys[i] = values[i], in one bpf() call where the map type has batches (else one by one). */
   updateBatch(keys: readonly Uint8Array[], values: readonly Uint8Array[], flags: number = BPF_ANY): void {
     if (keys.length !== values.length) throw new BpfUsageError(`updateBatch on ${this.name}: ${keys.length} keys but ${values.length} values`);
     if (keys.length === 0) return;
     const packedKeys = this.pack(keys, this.keySize, 'key', 'keys');
     const packedValues = this.pack(values, this.valueBufferSize, 'value', 'values');
+    this.updatePacked(packedKeys, packedValues, keys.length, flags);
+  }
+
+  /**
+   * Like updateBatch, for `count` keys and values already back to back (keySize and
+   * valueBufferSize bytes each): callers encoding straight into one buffer copy nothing.
+   */
+  updatePacked(keys: Uint8Array, values: Uint8Array, count: number, flags: number = BPF_ANY): void {
+    this.checkPacked(keys, this.keySize, count, 'keys');
+    this.checkPacked(values, this.valueBufferSize, count, 'values');
+    if (count === 0) return;
     if (this.batchUpdates) {
       this.batchOptsView.setBigUint64(8, BigInt(flags), true);
-      this.count[0] = keys.length;
-      const rc = this.lib.mapUpdateBatch(this.fd, packedKeys, packedValues, this.count, this.batchOpts);
+      this.count[0] = count;
+      const rc = this.lib.mapUpdateBatch(this.fd, keys, values, this.count, this.batchOpts);
       if (rc === 0) return;
       const done = this.count[0] ?? 0;
       if (!(done === 0 && (rc === -ENOTSUPP || rc === -EOPNOTSUPP))) throw this.error(rc, `bpf_map_update_batch (element ${done})`);
       this.batchUpdates = false; // an older kernel: loop from now on
     }
-    for (let i = 0; i < keys.length; i++) this.update(keys[i] as Uint8Array, values[i] as Uint8Array, flags);
+    const k = this.keySize;
+    const v = this.valueBufferSize;
+    for (let i = 0; i < count; i++) this.update(keys.subarray(i * k, (i + 1) * k), values.subarray(i * v, (i + 1) * v), flags);
   }
 
   /** Deletes the keys (absent ones are skipped); returns how many were there. */
   deleteBatch(keys: readonly Uint8Array[]): number {
     if (keys.length === 0) return 0;
-    if (!this.batchDeletes) return this.deleteEach(keys);
-    const packed = this.pack(keys, this.keySize, 'key', 'keys');
+    return this.deletePacked(this.pack(keys, this.keySize, 'key', 'keys'), keys.length);
+  }
+
+  /** Like deleteBatch, for `count` keys already back to back. */
+  deletePacked(keys: Uint8Array, count: number): number {
+    this.checkPacked(keys, this.keySize, count, 'keys');
+    if (count === 0) return 0;
+    if (!this.batchDeletes) return this.deleteEach(keys, count);
     this.batchOptsView.setBigUint64(8, 0n, true);
     let deleted = 0;
     let start = 0;
-    while (start < keys.length) {
+    while (start < count) {
       // The kernel stops at the first absent key: count it out and go on after it.
-      this.count[0] = keys.length - start;
-      const rc = this.lib.mapDeleteBatch(this.fd, packed.subarray(start * this.keySize), this.count, this.batchOpts);
+      this.count[0] = count - start;
+      const rc = this.lib.mapDeleteBatch(this.fd, keys.subarray(start * this.keySize), this.count, this.batchOpts);
       const done = this.count[0] ?? 0;
       deleted += done;
       if (rc === 0) return deleted;
@@ -249,11 +329,21 @@ export class BpfMap implements BpfMapInfo {
       }
       if (deleted === 0 && (rc === -ENOTSUPP || rc === -EOPNOTSUPP)) {
         this.batchDeletes = false;
-        return this.deleteEach(keys);
+        return this.deleteEach(keys, count);
       }
       throw this.error(rc, `bpf_map_delete_batch (element ${start + done})`);
     }
     return deleted;
+  }
+
+  /**
+   * Whether update and delete batches are tried (where the map type has them). Off, every
+   * element is its own bpf() call, as on a kernel without batches: tests compare the two.
+   */
+  setBatching(enabled: boolean): void {
+    this.batchUpdates = enabled && UPDATE_BATCH_MAP_TYPES.has(this.type);
+    this.batchDeletes = enabled && DELETE_BATCH_MAP_TYPES.has(this.type);
+    this.batchLookups = enabled && LOOKUP_BATCH_MAP_TYPES.has(this.type);
   }
 
   /** Closes the fd of a map opened by path; a no-op for an object's maps (the object owns them). */
@@ -263,10 +353,17 @@ export class BpfMap implements BpfMapInfo {
     this.fdOrClosed = -1;
   }
 
-  private deleteEach(keys: readonly Uint8Array[]): number {
+  private deleteEach(keys: Uint8Array, count: number): number {
+    const k = this.keySize;
     let deleted = 0;
-    for (let i = 0; i < keys.length; i++) if (this.delete(keys[i] as Uint8Array)) deleted++;
+    for (let i = 0; i < count; i++) if (this.delete(keys.subarray(i * k, (i + 1) * k))) deleted++;
     return deleted;
+  }
+
+  private checkPacked(bytes: Uint8Array, size: number, count: number, what: string): void {
+    if (!Number.isInteger(count) || count < 0 || bytes.length < count * size) {
+      throw new BpfUsageError(`BPF map ${this.name}: ${count} ${what} of ${size} bytes need ${count * size} bytes, got ${bytes.length}`);
+    }
   }
 
   /** Copies items back to back into a reused buffer (grown, never shrunk). */

@@ -50,6 +50,10 @@ export const UPDATE_BATCH_MAP_TYPES: ReadonlySet<number> = new Set([
   BPF_MAP_TYPE_LRU_HASH,
   BPF_MAP_TYPE_LRU_PERCPU_HASH,
 ]);
+/** Map types with BPF_MAP_LOOKUP_BATCH (not LPM tries). */
+export const LOOKUP_BATCH_MAP_TYPES: ReadonlySet<number> = UPDATE_BATCH_MAP_TYPES;
+/** The kernel returns ENOSPC from a hash map's lookup batch when one bucket holds more than the count asked for. */
+export const ENOSPC = 28;
 /** Arrays cannot delete elements at all. */
 export const DELETE_BATCH_MAP_TYPES: ReadonlySet<number> = new Set([
   BPF_MAP_TYPE_HASH,

@@ -75,6 +75,8 @@ export interface LibbpfCalls {
   /** count: in, elements to process; out (count[0]), elements processed. */
   readonly mapUpdateBatch: (fd: number, keys: Uint8Array, values: Uint8Array, count: number[], opts: Uint8Array) => number;
   readonly mapDeleteBatch: (fd: number, keys: Uint8Array, count: number[], opts: Uint8Array) => number;
+  /** `inBatch` null: from the start; `outBatch` receives the token of the next call. */
+  readonly mapLookupBatch: (fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number[], opts: Uint8Array) => number;
   readonly progLoad: (type: number, name: string, license: string, insns: Uint8Array, count: number, opts: Uint8Array) => number;
   readonly linkCreate: (progFd: number, targetFd: number, attachType: number) => number;
   readonly numPossibleCpus: () => number;
@@ -150,6 +152,7 @@ function bindLibbpf(): LibbpfCalls {
   calls.mapGetNextKey = f('int bpf_map_get_next_key(int fd, const void *key, void *next_key)') as LibbpfCalls['mapGetNextKey'];
   calls.mapUpdateBatch = int('int bpf_map_update_batch(int fd, const void *keys, const void *values, _Inout_ uint32_t *count, const void *opts)');
   calls.mapDeleteBatch = int('int bpf_map_delete_batch(int fd, const void *keys, _Inout_ uint32_t *count, const void *opts)');
+  calls.mapLookupBatch = int('int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, const void *opts)');
   calls.progLoad = int('int bpf_prog_load(int type, const char *name, const char *license, const void *insns, size_t insn_cnt, const void *opts)');
   const linkCreate = int('int bpf_link_create(int prog_fd, int target_fd, int attach_type, const void *opts)');
   calls.linkCreate = (progFd, targetFd, attachType) => linkCreate(progFd, targetFd, attachType, null);
