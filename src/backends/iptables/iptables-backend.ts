@@ -10,6 +10,7 @@ import { hasRule, parseChainNames, type IptablesKernel } from '../../kernel/ipta
 import type { Sysctl } from '../../kernel/sysctl.js';
 import { nodeFamilyEnv } from '../../state/service-policy.js';
 import { planFull, planPartial } from './planner.js';
+import { countSave, iptablesDrift } from './drift-check.js';
 
 /** What localhost NodePorts need: packets from 127.0.0.1 may be routed off the loopback device once DNATed. */
 export const ROUTE_LOCALNET = 'net.ipv4.conf.all.route_localnet';
@@ -111,6 +112,23 @@ export class IptablesBackend implements ProxyBackend {
     if (plan.kind === 'full') await ensureJumps(kernel, plan.jumps.filter((j) => !saved || !hasRule(saved[j.table], j)));
     this.memo.set(family, plan.memo);
     return plan;
+  }
+
+  /** Reads each table back once (iptables-save) and compares its counts with the committed memo. */
+  async checkDrift(): Promise<readonly string[]> {
+    const out: string[] = [];
+    for (const family of this.families) {
+      const memo = this.memo.get(family);
+      if (memo === undefined) {
+        out.push(`${family}: nothing committed since the last failure or context change`);
+        continue;
+      }
+      const kernel = this.opts.kernels[family] as IptablesKernel;
+      const [nat, filter] = await Promise.all([kernel.save('nat'), kernel.save('filter')]);
+      const { jumps } = planFull(new Map(), { family, ctx: this.ctx });
+      for (const d of iptablesDrift(memo, { nat: countSave('nat', nat), filter: countSave('filter', filter) }, jumps)) out.push(`${family} ${d}`);
+    }
+    return out;
   }
 
   /**
