@@ -11,6 +11,7 @@ import type { NodeContext } from '../../state/node-context.js';
 import type { DesiredState, StateChanges } from '../../state/types.js';
 import type { ProxyBackend, SyncOutcome } from '../backend.js';
 import { fullTransaction, type ExistingTable } from './full-transaction.js';
+import { expectedCounts, nftDrift, type NftTableCounts } from './drift-check.js';
 import { lowerOps } from './netlink-ops.js';
 import { TABLE_NAME, nftFamily } from './objects.js';
 import { planFull, planPartial, type NftMemo } from './planner.js';
@@ -27,6 +28,8 @@ export interface NftKernel {
 /** Sends one table's transaction as netlink messages (src/kernel/netlink/nftables.ts). */
 export interface NftNetlinkWriter {
   commit(family: NftAddressFamily, table: string, messages: readonly NftMessage[]): void;
+  /** The drift check's read-back (rules per chain, elements per set); without it every periodic sync is full. */
+  readCounts?(family: NftAddressFamily, table: string, sets: readonly string[]): NftTableCounts;
 }
 
 export interface NftablesBackendOptions {
@@ -132,6 +135,20 @@ export class NftablesBackend implements ProxyBackend {
     sent.chainsDeleted += tx.stats.chainsDeleted;
     this.memo.set(family, memo);
     return 'full';
+  }
+
+  /** Each committed table read back over netlink as counts, compared with its memo. */
+  async checkDrift(): Promise<readonly string[]> {
+    const netlink = this.opts.netlink;
+    if (netlink?.readCounts === undefined) return ['no nf_tables netlink socket to read the tables back'];
+    if (this.memo.get('IPv4') === undefined) return ['IPv4: nothing committed since the last failure or context change'];
+    const out: string[] = [];
+    for (const [family, memo] of this.memo) {
+      const expected = expectedCounts(memo);
+      const got = netlink.readCounts(nftFamily(family), TABLE_NAME, expected.sets);
+      for (const d of nftDrift(expected, got)) out.push(`${family} ${d}`);
+    }
+    return out;
   }
 
   private async readExisting(family: NftAddressFamily): Promise<ExistingTable | undefined> {

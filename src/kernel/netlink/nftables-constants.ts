@@ -139,3 +139,8 @@ export const NFT_TYPE_IPADDR = 7;
 export const NFT_TYPE_IP6ADDR = 8;
 export const NFT_TYPE_INET_SERVICE = 13;
 export const NFT_TYPE_BITS = 6;
+
+// Read-back (dumps) of the periodic drift check.
+export const NFT_MSG_GETCHAIN = 4;
+export const NFT_MSG_GETRULE = 7;
+export const NFT_MSG_GETSETELEM = 13;

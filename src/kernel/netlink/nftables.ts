@@ -10,7 +10,11 @@
 
 import { NftBatchEncoder, type NftMessage, type NftTableFamily } from './nftables-messages.js';
 import { NETLINK_NETFILTER } from './nftables-constants.js';
+import { chainNames, countElements, countRules, encodeDump } from './nftables-dump.js';
+import { NetlinkError } from './errors.js';
 import { NetlinkSocket, type NetlinkSocketOptions } from './socket.js';
+
+const ENOENT = 2;
 
 export type NftNetlinkOptions = Omit<NetlinkSocketOptions, 'protocol'>;
 
@@ -40,6 +44,26 @@ export class NftNetlink {
     const results = this.socket.requestBatch(bytes, (i) => `nf_tables ${family} ${table}: ${descriptions[i] ?? `message ${i}`}`, { atomic: true });
     const failed = results.find((r) => r !== undefined);
     if (failed !== undefined) throw failed;
+  }
+
+  /**
+   * Reads one table back as counts: every chain with its number of rules, and the number of
+   * elements of each of `sets` (a set that is missing is left out). Nothing is written.
+   */
+  readCounts(family: NftTableFamily, table: string, sets: readonly string[]): { chains: Map<string, number>; elements: Map<string, number> } {
+    const chains = new Map<string, number>();
+    const what = `nf_tables ${family} ${table}`;
+    chainNames(this.socket.request(encodeDump('chains', family, table, this.socket.nextSeq()), `${what}: list chains`), table, chains);
+    countRules(this.socket.request(encodeDump('rules', family, table, this.socket.nextSeq()), `${what}: list rules`), table, chains);
+    const elements = new Map<string, number>();
+    for (const set of sets) {
+      try {
+        elements.set(set, countElements(this.socket.request(encodeDump('elements', family, table, this.socket.nextSeq(), set), `${what}: list set ${set}`)));
+      } catch (err) {
+        if (!(err instanceof NetlinkError) || err.errno !== ENOENT) throw err;
+      }
+    }
+    return { chains, elements };
   }
 
   close(): void {
