@@ -38,6 +38,25 @@ export function countSave(table: IptablesTable, save: string): SavedCounts {
   return { chains, jumps };
 }
 
+/** Rules read back over nf_tables netlink (iptables-nft keeps its tables there): per chain, and the targets of the rules of chains not ours. */
+export interface NetlinkRules {
+  readonly chains: ReadonlyMap<string, number>;
+  readonly verdicts: ReadonlyMap<string, readonly string[]>;
+}
+
+/** The same counts as countSave, from a netlink read-back of an iptables-nft table. */
+export function countNetlinkRules(table: IptablesTable, rules: NetlinkRules): SavedCounts {
+  const chains = new Map<string, number>();
+  const jumps = new Map<string, number>();
+  for (const [chain, n] of rules.chains) if (isOwnChain(table, chain)) chains.set(chain, n);
+  for (const [chain, targets] of rules.verdicts) {
+    if (isOwnChain(table, chain)) continue;
+    const n = targets.filter((t) => isOwnChain(table, t)).length;
+    if (n > 0) jumps.set(chain, n);
+  }
+  return { chains, jumps };
+}
+
 const MAX_NAMED = 10;
 
 function named(what: string, names: readonly string[]): string {

@@ -144,3 +144,6 @@ export const NFT_TYPE_BITS = 6;
 export const NFT_MSG_GETCHAIN = 4;
 export const NFT_MSG_GETRULE = 7;
 export const NFT_MSG_GETSETELEM = 13;
+/** The ruleset's generation: every committed nf_tables transaction (nft, iptables-nft, ours) increments it. */
+export const NFT_MSG_GETGEN = 16;
+export const NFTA_GEN_ID = 1;

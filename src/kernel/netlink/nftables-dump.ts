@@ -27,6 +27,25 @@ export function encodeDump(kind: 'chains' | 'rules' | 'elements', family: NftTab
   return enc.finish();
 }
 
+/** NFT_MSG_GETGEN: the ruleset generation of the socket's network namespace. */
+export function encodeGetGen(seq: number): Uint8Array {
+  const enc = new NetlinkEncoder(32);
+  const start = enc.beginMessage((K.NFNL_SUBSYS_NFTABLES << 8) | K.NFT_MSG_GETGEN, NLM_F_REQUEST, seq);
+  enc.putU8(0); // NFPROTO_UNSPEC
+  enc.putU8(K.NFNETLINK_V0);
+  enc.putU16(0);
+  enc.endMessage(start);
+  return enc.finish();
+}
+
+/** NFTA_GEN_ID of a NEWGEN reply (big-endian u32), or undefined when absent. */
+export function parseGenId(replies: readonly NetlinkMessage[]): number | undefined {
+  for (const msg of replies) {
+    for (const ad = attributes(msg); ad.next(); ) if (ad.type === K.NFTA_GEN_ID) return new DataView(ad.bytes().buffer, ad.bytes().byteOffset, 4).getUint32(0, false);
+  }
+  return undefined;
+}
+
 function attributes(msg: NetlinkMessage): AttributeDecoder {
   return new AttributeDecoder(msg.data.subarray(NFGENMSG_LEN), msg.offset + NFGENMSG_LEN);
 }
@@ -44,17 +63,52 @@ export function chainNames(replies: readonly NetlinkMessage[], table: string, in
   }
 }
 
-/** Adds one to its chain for every rule of `table` in the dump. */
-export function countRules(replies: readonly NetlinkMessage[], table: string, into: Map<string, number>): void {
+/**
+ * Adds one to its chain for every rule of `table` in the dump; for rules of the chains
+ * `verdictsIn` selects, also the chain each one jumps or goes to (an immediate verdict).
+ */
+export function countRules(replies: readonly NetlinkMessage[], table: string, into: Map<string, number>, verdicts?: { readonly in: (chain: string) => boolean; readonly into: Map<string, string[]> }): void {
   for (const msg of replies) {
     let t: string | undefined;
     let chain: string | undefined;
-    for (const ad = attributes(msg); ad.next() && (t === undefined || chain === undefined); ) {
+    let exprs: AttributeDecoder | undefined;
+    for (const ad = attributes(msg); ad.next(); ) {
       if (ad.type === K.NFTA_RULE_TABLE) t = ad.string();
       else if (ad.type === K.NFTA_RULE_CHAIN) chain = ad.string();
+      else if (ad.type === K.NFTA_RULE_EXPRESSIONS) exprs = ad.nested();
+      if (t !== undefined && chain !== undefined && (verdicts === undefined || !verdicts.in(chain))) break;
     }
-    if (t === table && chain !== undefined) into.set(chain, (into.get(chain) ?? 0) + 1);
+    if (t !== table || chain === undefined) continue;
+    into.set(chain, (into.get(chain) ?? 0) + 1);
+    if (verdicts === undefined || exprs === undefined || !verdicts.in(chain)) continue;
+    const target = verdictChain(exprs);
+    if (target === undefined) continue;
+    const list = verdicts.into.get(chain);
+    if (list === undefined) verdicts.into.set(chain, [target]);
+    else list.push(target);
   }
+}
+
+/** The chain of a rule's immediate jump/goto verdict, if it has one. */
+function verdictChain(exprs: AttributeDecoder): string | undefined {
+  for (; exprs.next(); ) {
+    if (exprs.type !== K.NFTA_LIST_ELEM) continue;
+    let name: string | undefined;
+    let data: AttributeDecoder | undefined;
+    for (const e = exprs.nested(); e.next(); ) {
+      if (e.type === K.NFTA_EXPR_NAME) name = e.string();
+      else if (e.type === K.NFTA_EXPR_DATA) data = e.nested();
+    }
+    if (name !== 'immediate' || data === undefined) continue;
+    for (; data.next(); ) {
+      if (data.type !== K.NFTA_IMMEDIATE_DATA) continue;
+      for (const d = data.nested(); d.next(); ) {
+        if (d.type !== K.NFTA_DATA_VERDICT) continue;
+        for (const v = d.nested(); v.next(); ) if (v.type === K.NFTA_VERDICT_CHAIN) return v.string();
+      }
+    }
+  }
+  return undefined;
 }
 
 /** How many elements a set-element dump holds (NFTA_SET_ELEM_LIST_ELEMENTS of NFTA_LIST_ELEM). */
