@@ -3,7 +3,7 @@ import { defaultNodeContext } from '../../state/node-context.js';
 import type { ServicePortState } from '../../state/types.js';
 import { applyBatch, modelOf, type KernelModel } from '../../../test/lib/iptables-kernel-model.js';
 import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixtures.js';
-import { countSave, iptablesDrift } from './drift-check.js';
+import { countNetlinkRules, countSave, iptablesDrift } from './drift-check.js';
 import type { IptablesPlan, JumpRule } from './plan-types.js';
 import { planFull, planPartial } from './planner.js';
 
@@ -79,5 +79,12 @@ describe('iptables drift check', () => {
     const c = countSave('nat', save);
     expect(Object.fromEntries(c.chains)).toEqual({ 'KUBE-SVC-X': 1, 'KUBE-SEP-Y': 0 });
     expect(Object.fromEntries(c.jumps)).toEqual({ PREROUTING: 1, OTHER: 1 });
+  });
+
+  it('counts a netlink read-back of an iptables-nft table the same way', () => {
+    const rules = { chains: new Map([['PREROUTING', 2], ['KUBE-SVC-X', 1], ['KUBE-SEP-Y', 0], ['DOCKER', 4]]), verdicts: new Map([['PREROUTING', ['KUBE-SERVICES', 'DOCKER']], ['DOCKER', []]]) };
+    const c = countNetlinkRules('nat', rules);
+    expect(Object.fromEntries(c.chains)).toEqual({ 'KUBE-SVC-X': 1, 'KUBE-SEP-Y': 0 });
+    expect(Object.fromEntries(c.jumps)).toEqual({ PREROUTING: 1 });
   });
 });
