@@ -15,7 +15,7 @@ import type { DesiredState } from '../state/types.js';
 import type { Node } from '../model/types.js';
 import { nodeEligibility, type HealthTracker } from './health.js';
 import type { Metrics } from './metrics.js';
-import { SyncRunner, type SyncReason, type Timers } from './sync-runner.js';
+import { SyncRunner, realTimers, type SyncReason, type Timers } from './sync-runner.js';
 
 export interface ConntrackCleaner {
   clear(flows: StaleFlows): Promise<void>;
@@ -33,6 +33,11 @@ export interface AgentOptions {
   readonly conntrack?: ConntrackCleaner;
   readonly minSyncPeriodMs: number;
   readonly syncPeriodMs: number;
+  /**
+   * A periodic sync is a full rewrite only when the backend's drift check finds a difference, or
+   * when this long has passed since the last full sync (kube-proxy's one hour).
+   */
+  readonly fullSyncPeriodMs?: number;
   readonly serviceProxyName?: string;
   readonly timers?: Timers;
   /** Sees every source batch too (the Ingress controller of `run --ingress`). */
@@ -44,6 +49,7 @@ export interface AgentOptions {
 }
 
 const EMPTY_STATE: DesiredState = { IPv4: new Map(), IPv6: new Map() };
+export const DEFAULT_FULL_SYNC_PERIOD_MS = 60 * 60 * 1000;
 
 export class Agent {
   private readonly store: ObjectStore;
@@ -54,6 +60,8 @@ export class Agent {
   private programmed: DesiredState | undefined;
   private started = false;
   private ctx: NodeContext;
+  /** When the last full sync started (the timers' clock). */
+  private lastFullSync = -Infinity;
 
   constructor(private readonly opts: AgentOptions) {
     this.ctx = opts.ctx;
@@ -138,9 +146,35 @@ export class Agent {
     else this.opts.logger.warn({ node: node.name, reason: verdict.reason, deletionTimestamp: node.deletionTimestamp }, '/healthz answers 503: the node is leaving');
   }
 
+  /**
+   * Whether this sync rewrites everything: always after a failure, a forced resync or before the
+   * first success; a periodic one only on drift or once per full-sync period.
+   */
+  private async needFullSync(reason: SyncReason): Promise<boolean> {
+    if (reason === 'change') return this.programmed === undefined;
+    const { backend, logger, metrics } = this.opts;
+    const now = (this.opts.timers ?? realTimers).now();
+    const fullDue = now - this.lastFullSync >= (this.opts.fullSyncPeriodMs ?? DEFAULT_FULL_SYNC_PERIOD_MS);
+    if (reason !== 'periodic' || this.programmed === undefined || fullDue || backend.checkDrift === undefined) return true;
+    try {
+      const drift = await backend.checkDrift();
+      if (drift.length === 0) {
+        metrics.driftChecks.inc({ result: 'clean' });
+        return false;
+      }
+      metrics.driftChecks.inc({ result: 'drift' });
+      logger.warn({ mode: backend.mode, drift: drift.slice(0, 20), differences: drift.length }, 'kernel state drifted from the last sync; rewriting it');
+    } catch (err) {
+      metrics.driftChecks.inc({ result: 'error' });
+      logger.warn({ mode: backend.mode, err }, 'drift check failed; rewriting everything');
+    }
+    return true;
+  }
+
   private async sync(reason: SyncReason): Promise<void> {
     const t0 = performance.now();
-    const full = reason !== 'change' || this.programmed === undefined;
+    const full = await this.needFullSync(reason);
+    if (full) this.lastFullSync = (this.opts.timers ?? realTimers).now();
     const keys = this.pending;
     this.pending = { services: new Set(), endpoints: new Set(), nodes: new Set() };
     const counts = { serviceChanges: keys.services.size, endpointChanges: keys.endpoints.size };

@@ -18,6 +18,7 @@ export class Metrics {
   readonly proxyMode: Gauge<'mode' | 'requested'>;
   readonly modeFallbacks: Counter<'mode' | 'requested'>;
   readonly conntrackFailures: Counter<'code'>;
+  readonly driftChecks: Counter<'result'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -34,6 +35,7 @@ export class Metrics {
     this.proxyMode = new Gauge({ name: 'svcplane_proxy_mode', help: 'The proxy mode in use (1), with the mode that was requested', labelNames: ['mode', 'requested'], registers });
     this.modeFallbacks = new Counter({ name: 'svcplane_proxy_mode_fallbacks_total', help: 'Requested proxy modes the kernel could not run, by requested mode and the mode used instead', labelNames: ['mode', 'requested'], registers });
     this.conntrackFailures = new Counter({ name: 'svcplane_conntrack_cleanup_failures_total', help: 'Stale conntrack entry deletions that failed, by error code (SVCPLANE_COMMAND_NOT_FOUND: the conntrack tool is missing)', labelNames: ['code'], registers });
+    this.driftChecks = new Counter({ name: 'svcplane_drift_checks_total', help: 'Periodic read-backs of the kernel against the last committed sync, by result (clean: no rewrite; drift: a full sync followed; error: the check failed, a full sync followed)', labelNames: ['result'], registers });
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 }

@@ -159,7 +159,7 @@ export async function createBackend(mode: ProxyMode, deps: BackendDeps): Promise
       const kernels = await iptablesKernels(deps);
       const nft = deps.iptablesVariant === 'nft' || (deps.iptablesVariant !== 'legacy' && (await (kernels.IPv4 as Iptables).isNfTables()));
       return new IptablesBackend({
-        ctx: deps.ctx, kernels, ...(nft ? { servicesPerTransaction: NFT_SERVICES_PER_TRANSACTION } : {}),
+        ctx: deps.ctx, kernels, ...(nft ? { servicesPerTransaction: NFT_SERVICES_PER_TRANSACTION, ...nftNetlink(deps) } : {}),
         sysctl: new Sysctl('/proc/sys', deps.netns),
         onSysctl: (name, from, to) => deps.logger.info({ sysctl: name, from, to, why: 'NodePorts on 127.0.0.1 (--iptables-localhost-nodeports)' }, 'set kernel parameter'),
       });

@@ -2,7 +2,11 @@
 // are at least `minIntervalMs` apart, a run happens at least every
 // `maxIntervalMs`, and a failed run is retried with exponential backoff.
 
-/** 'change' runs are partial; the others are full: the clock, a retry after failure, or a forced resync. */
+/**
+ * 'change' runs are partial; 'retry' (after a failure) and 'resync' (forced) are full; a
+ * 'periodic' run (the clock) is full only when the backend's drift check finds a difference or
+ * the full-sync period (an hour) has passed: the agent decides.
+ */
 export type SyncReason = 'change' | 'periodic' | 'retry' | 'resync';
 
 export interface Timers {

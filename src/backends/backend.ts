@@ -18,6 +18,14 @@ export interface ProxyBackend {
    * holds and repairs every difference. With `changes` only those service ports are touched.
    */
   sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome>;
+  /**
+   * A cheap read-back of the kernel against what the last successful sync committed (per-chain
+   * rule counts, set or map entry counts, attachments), without writing anything. Returns the
+   * differences found, empty when the kernel holds what was committed; the agent then skips the
+   * periodic full rewrite. Any difference (or nothing committed yet) makes that sync full.
+   * A backend without it gets a full sync every period.
+   */
+  checkDrift?(): Promise<readonly string[]>;
   /** Removes everything this mode created in the kernel, and nothing else. */
   cleanup(): Promise<void>;
   /** The node's facts changed (its IPs or zone, from the Node object); the next sync is full. */

@@ -52,7 +52,7 @@ function median(xs: readonly number[]): number {
 
 const ctx = defaultNodeContext({ nodeName: 'node-0', nodeIPs: ['192.168.0.10'], clusterCIDRs: ['10.128.0.0/9'] });
 
-async function withNetns<T>(name: string, fn: (ns: string) => Promise<T>): Promise<T> {
+export async function withNetns<T>(name: string, fn: (ns: string) => Promise<T>): Promise<T> {
   await runChecked('ip', ['netns', 'add', name]);
   try {
     return await fn(name);
@@ -62,7 +62,7 @@ async function withNetns<T>(name: string, fn: (ns: string) => Promise<T>): Promi
 }
 
 /** A cgroup and a pin root of the benchmark's own for the eBPF mode, removed afterwards. */
-async function withEbpfScratch<T>(fn: (ebpf: EbpfSettings | undefined) => Promise<T>, mode: ProxyMode): Promise<T> {
+export async function withEbpfScratch<T>(fn: (ebpf: EbpfSettings | undefined) => Promise<T>, mode: ProxyMode): Promise<T> {
   if (mode !== 'ebpf') return fn(undefined);
   const root = cgroup2Root();
   if (root === undefined) throw new Error('bench: eBPF mode needs a cgroup2 hierarchy');

@@ -7,6 +7,7 @@ import type { ProxyMode } from '../agent/config.js';
 import { IMPLEMENTED_MODES, probeMode } from '../agent/modes.js';
 import { runCommand } from '../kernel/exec.js';
 import { controlPlaneRun, type ControlPlaneRun } from './control-plane.js';
+import { idleRun, type IdleResult } from './idle-cpu.js';
 import { measureDataPlane } from './dataplane.js';
 import { machineInfo } from './report/machine.js';
 import { createProgress } from './report/progress.js';
@@ -24,6 +25,8 @@ export interface BenchOptions {
   /** Run modes this kernel lacks inside the VM (default); false: skip them. */
   readonly vm: boolean;
   readonly out: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Idle cost: agent CPU over this window with no changes, per mode at the largest size (0 or absent: not measured). */
+  readonly idleWindowMs?: number;
 }
 
 async function toolVersions(): Promise<Record<string, string>> {
@@ -65,7 +68,7 @@ async function inVm(modes: readonly ProxyMode[], opts: BenchOptions): Promise<Be
   mkdirSync(join(REPO_ROOT, '.cache'), { recursive: true });
   const dir = mkdtempSync(join(REPO_ROOT, '.cache', 'bench-vm-'));
   try {
-    const args = ['bench', '--modes', modes.join(','), '--services', opts.services.join(','), '--endpoints', String(opts.endpoints), '--duration', `${opts.durationMs}ms`, '--runs', String(opts.runs), '--out', dir, '--no-vm', '--no-dns', ...(opts.dataPlane ? [] : ['--no-dataplane'])];
+    const args = ['bench', '--modes', modes.join(','), '--services', opts.services.join(','), '--endpoints', String(opts.endpoints), '--duration', `${opts.durationMs}ms`, '--runs', String(opts.runs), '--out', dir, '--no-vm', '--no-dns', '--idle-window', '0', ...(opts.dataPlane ? [] : ['--no-dataplane'])];
     const run = await runInVm({ command: [process.execPath, join(REPO_ROOT, 'dist', 'cli', 'main.js'), ...args], timeoutMs: 3_600_000, memoryMb: 4096 });
     if (run.exitCode !== 0) throw new Error(`bench in the VM failed: ${describeVmRun(run)}`);
     return JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as BenchReport;
@@ -89,7 +92,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       else skipped.push({ mode, reason: probe.reason });
     }
   }
-  const steps = here.length * opts.services.length * (opts.dataPlane ? 2 : 1) + (vm.length > 0 ? 1 : 0);
+  const idleWindowMs = opts.idleWindowMs ?? 0;
+  const steps = here.length * opts.services.length * (opts.dataPlane ? 2 : 1) + (vm.length > 0 ? 1 : 0) + (idleWindowMs > 0 ? here.length : 0);
   const progress = createProgress(steps, opts.out);
   const controlPlaneResults: ControlPlaneResult[] = [];
   const dataPlaneResults: DataPlaneResult[] = [];
@@ -101,6 +105,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
       progress.step(`${mode}: traffic at ${n} services`);
       dataPlaneResults.push(await measureDataPlane(mode, n, { durationMs: opts.durationMs, runs: opts.runs, endpoints: opts.endpoints }));
     }
+  }
+  const idle: IdleResult[] = [];
+  const largest = Math.max(...opts.services);
+  for (const mode of idleWindowMs > 0 ? here : []) {
+    progress.step(`${mode}: idle for ${Math.round(idleWindowMs / 1000)} s at ${largest} services`);
+    idle.push(await idleRun(mode, largest, opts.endpoints, idleWindowMs));
   }
   if (vm.length > 0) {
     progress.step(`${vm.join(', ')}: inside the VM (emulated)`);
@@ -115,6 +125,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     startedAt, machine: machineInfo(await toolVersions()),
     params: { modes: opts.modes, services: opts.services, endpoints: opts.endpoints, durationMs: opts.durationMs, runs: opts.runs },
     controlPlane: controlPlaneResults, dataPlane: dataPlaneResults, warnings: [], skipped,
+    ...(idle.length > 0 ? { idle } : {}),
   };
   return { ...report, warnings: spreadWarnings(report) };
 }

@@ -4,6 +4,7 @@ import { PROXY_MODES, type ProxyMode } from '../agent/config.js';
 import { parseDuration } from '../util/duration.js';
 import { runBench } from '../bench/run-bench.js';
 import { renderTables } from '../bench/report/table.js';
+import { renderIdleTable } from '../bench/idle-cpu.js';
 import { BenchResultsError, readResults, writeCharts, writeReport } from '../bench/report/write-report.js';
 import { renderDnsBench, runDnsBench } from '../bench/dns-bench.js';
 import { renderIngressTable, runIngressBench } from '../bench/ingress-bench.js';
@@ -29,6 +30,7 @@ interface BenchFlags {
   readonly ingress: boolean;
   readonly ingressOnly: boolean;
   readonly ingresses: string;
+  readonly idleWindow: string;
 }
 
 function positiveInts(text: string, flag: string): number[] {
@@ -69,6 +71,7 @@ export function registerBench(program: Command): void {
     .option('--dns-clients <n>', 'dnsperf clients (-c, one flow each) in the DNS section', '8')
     .option('--ingress', 'also measure the Ingress controller (nginx, wrk)')
     .option('--ingress-only', 'measure only the Ingress controller')
+    .option('--idle-window <d>', 'idle cost: agent CPU over this long with no changes, per mode at the largest --services (0: skip)', '5m')
     .option('--ingresses <n>', 'Ingresses loaded while measuring the ingress', '1000')
     .action(async (flags: BenchFlags) => {
       if (flags.chartsFrom !== undefined) return chartsFrom(flags.chartsFrom, flags.out);
@@ -107,9 +110,10 @@ async function runKernelModes(flags: BenchFlags): Promise<void> {
   const report = await runBench({
     modes: parseBenchModes(flags.modes), services: positiveInts(flags.services, '--services'), endpoints: positiveInts(flags.endpoints, '--endpoints')[0] as number,
     durationMs: parseDuration(flags.duration, 'duration'), runs: positiveInts(flags.runs, '--runs')[0] as number,
-    dataPlane: flags.dataplane, vm: flags.vm, out: process.stderr,
+    dataPlane: flags.dataplane, vm: flags.vm, out: process.stderr, idleWindowMs: parseDuration(flags.idleWindow, 'idle-window'),
   });
   process.stdout.write(renderTables(report));
+  process.stdout.write(renderIdleTable(report.idle ?? []));
   if (flags.out) for (const f of await writeReport(flags.out, report)) process.stderr.write(`wrote ${f}\n`);
 }
 

@@ -43,7 +43,7 @@ export function registerRun(program: Command): void {
   addNodeOptions(program.command('run'))
     .description('run the node agent: watch the manifests and keep the kernel programmed')
     .option('--min-sync-period <duration>', 'minimum time between syncs (default 1s)')
-    .option('--sync-period <duration>', 'time between full syncs that repair drift (default 30s)')
+    .option('--sync-period <duration>', 'time between periodic syncs: a read-back of the kernel, and a full rewrite when it drifted (default 30s)')
     .option('--healthz-bind-address <addr:port>', '/healthz and /livez, status and timestamps only (default 0.0.0.0:10256)')
     .option('--metrics-bind-address <addr:port>', '/metrics and the detailed /healthz (default 127.0.0.1:10249)')
     .option('--log-format <format>', 'json or text (default json)')

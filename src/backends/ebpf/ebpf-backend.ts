@@ -8,7 +8,8 @@ import type { NodeContext } from '../../state/node-context.js';
 import type { DesiredState, StateChanges } from '../../state/types.js';
 import type { ProxyBackend, SyncOutcome } from '../backend.js';
 import { attachDataplane, detachDataplane, repairDataplane, type Attached } from './ebpf-attach.js';
-import { applyOps, dumpMaps } from './ebpf-maps.js';
+import { expectedMapCounts, mapDrift } from './drift-check.js';
+import { LB_MAP_KEYS, LB_MAP_NAMES, applyOps, dumpMaps, type LbMapKey } from './ebpf-maps.js';
 import type { EbpfAlgorithm } from './frontends.js';
 import type { EbpfMapsContent } from './maps-content.js';
 import { planEbpf, type EbpfPlanMemo } from './planner.js';
@@ -132,6 +133,20 @@ export class EbpfBackend implements ProxyBackend {
         attachMicros: micros(tDump - tAttach), dumpMicros: micros(tPlan - tDump), planMicros: micros(t0 - tPlan),
       },
     };
+  }
+
+  /**
+   * The attachments checked (and repaired on the spot, as a full sync would) and every map's keys
+   * counted against the committed content. The masquerade table is left to the full syncs.
+   */
+  async checkDrift(): Promise<readonly string[]> {
+    const { attached, committed } = this;
+    if (attached === undefined || committed === undefined) return ['nothing committed since the last failure or context change'];
+    const options = { objectPath: this.opts.objectPath, pinRoot: this.opts.pinRoot, cgroupPath: this.opts.cgroupPath, interfaces: this.opts.interfaces(this.ctx) };
+    const repairs = repairDataplane(this.opts.lib, attached, options);
+    if (repairs.length > 0) this.opts.logger.warn({ repairs }, 'eBPF attachments had drifted; repaired');
+    const got = Object.fromEntries(LB_MAP_KEYS.map((k) => [k, attached.maps[k].keys().length])) as Record<LbMapKey, number>;
+    return [...repairs, ...mapDrift(expectedMapCounts(committed.content), got, LB_MAP_NAMES)];
   }
 
   /** Detaches and unpins everything of svcplane's eBPF mode; the maps go with the last reference. */

@@ -10,6 +10,7 @@ import { hasRule, parseChainNames, type IptablesKernel } from '../../kernel/ipta
 import type { Sysctl } from '../../kernel/sysctl.js';
 import { nodeFamilyEnv } from '../../state/service-policy.js';
 import { planFull, planPartial } from './planner.js';
+import { countNetlinkRules, countSave, iptablesDrift, type NetlinkRules, type SavedCounts } from './drift-check.js';
 
 /** What localhost NodePorts need: packets from 127.0.0.1 may be routed off the loopback device once DNATed. */
 export const ROUTE_LOCALNET = 'net.ipv4.conf.all.route_localnet';
@@ -21,6 +22,11 @@ export interface IptablesBackendOptions {
   readonly servicesPerTransaction?: number;
   /** Kernel parameters of the agent's network namespace (route_localnet for localhost NodePorts). */
   readonly sysctl?: Pick<Sysctl, 'ensure'>;
+  /**
+   * iptables-nft only: its tables read back over nf_tables netlink for the drift check (an
+   * iptables-nft-save of 10,000 services costs seconds of CPU; a netlink dump a fraction).
+   */
+  readonly netlink?: IptablesRuleReader;
   /** Told when a kernel parameter is changed. */
   readonly onSysctl?: (name: string, from: string, to: string) => void;
 }
@@ -36,10 +42,18 @@ export function isOwnedChain(table: IptablesTable, name: string): boolean {
   return OWNED_BASE_CHAINS[table].includes(name) || OWNED_CHAIN_PREFIXES.some((p) => name.startsWith(p));
 }
 
+export interface IptablesRuleReader {
+  /** nf_tables' ruleset generation: unchanged since a clean read-back means nothing was touched. */
+  generation(): number;
+  readRules(family: 'ip' | 'ip6', table: string, verdictsIn: (chain: string) => boolean): NetlinkRules;
+}
+
 export class IptablesBackend implements ProxyBackend {
   readonly mode = 'iptables';
   private readonly memo = new Map<IPFamily, IptablesMemo>();
   private ctx: NodeContext;
+  /** The ruleset generation at which a read-back last matched the memo (netlink only; reset by every sync). */
+  private cleanGeneration: number | undefined;
   /** route_localnet was ensured for the current context. */
   private localnetDone = false;
 
@@ -50,6 +64,7 @@ export class IptablesBackend implements ProxyBackend {
   setContext(ctx: NodeContext): void {
     this.ctx = ctx;
     this.localnetDone = false;
+    this.cleanGeneration = undefined;
     // Rules embed node facts (node IPs for hairpin checks): replan everything.
     this.memo.clear();
   }
@@ -62,6 +77,7 @@ export class IptablesBackend implements ProxyBackend {
     const ruleCounts: Record<string, number> = {};
     const sent: Record<string, number> = { restoreLines: 0, restoreBytes: 0 };
     let kind: 'full' | 'partial' = changes ? 'partial' : 'full';
+    this.cleanGeneration = undefined;
     await this.ensureRouteLocalnet();
     for (const family of this.families) {
       const synced = await this.syncFamily(family, state, changes);
@@ -118,6 +134,37 @@ export class IptablesBackend implements ProxyBackend {
     return { plan, restoreMicros };
   }
 
+  /** Reads each table back once (iptables-save) and compares its counts with the committed memo. */
+  async checkDrift(): Promise<readonly string[]> {
+    // Read before the read-back: a commit during or after it changes the generation again.
+    const generation = this.opts.netlink?.generation();
+    if (generation !== undefined && generation === this.cleanGeneration) return [];
+    const out: string[] = [];
+    for (const family of this.families) {
+      const memo = this.memo.get(family);
+      if (memo === undefined) {
+        out.push(`${family}: nothing committed since the last failure or context change`);
+        continue;
+      }
+      const { jumps } = planFull(new Map(), { family, ctx: this.ctx });
+      for (const d of iptablesDrift(memo, await this.readBack(family), jumps)) out.push(`${family} ${d}`);
+    }
+    if (out.length === 0) this.cleanGeneration = generation;
+    return out;
+  }
+
+  private async readBack(family: IPFamily): Promise<Record<IptablesTable, SavedCounts>> {
+    const { netlink } = this.opts;
+    if (netlink !== undefined) {
+      const nf = family === 'IPv6' ? 'ip6' : 'ip';
+      const read = (table: IptablesTable): SavedCounts => countNetlinkRules(table, netlink.readRules(nf, table, (c) => !isOwnedChain(table, c)));
+      return { nat: read('nat'), filter: read('filter') };
+    }
+    const kernel = this.opts.kernels[family] as IptablesKernel;
+    const [nat, filter] = await Promise.all([kernel.save('nat'), kernel.save('filter')]);
+    return { nat: countSave('nat', nat), filter: countSave('filter', filter) };
+  }
+
   /**
    * Localhost NodePorts (kube-proxy's --iptables-localhost-nodeports) need route_localnet=1, set
    * once, as kube-proxy does, and never reset (another component may rely on it too).
@@ -134,6 +181,7 @@ export class IptablesBackend implements ProxyBackend {
   /** Removes the jumps, then flushes and deletes every chain of ours, in one restore per family. */
   async cleanup(): Promise<void> {
     this.memo.clear();
+    this.cleanGeneration = undefined;
     for (const family of this.families) {
       const kernel = this.opts.kernels[family] as IptablesKernel;
       const { jumps } = planFull(new Map(), { family, ctx: this.ctx });

@@ -11,6 +11,7 @@ import type { NodeContext } from '../../state/node-context.js';
 import type { DesiredState, StateChanges } from '../../state/types.js';
 import type { ProxyBackend, SyncOutcome } from '../backend.js';
 import { fullTransaction, type ExistingTable } from './full-transaction.js';
+import { expectedCounts, nftDrift, type NftTableCounts } from './drift-check.js';
 import { lowerOps } from './netlink-ops.js';
 import { TABLE_NAME, nftFamily } from './objects.js';
 import { planFull, planPartial, type NftMemo } from './planner.js';
@@ -27,6 +28,10 @@ export interface NftKernel {
 /** Sends one table's transaction as netlink messages (src/kernel/netlink/nftables.ts). */
 export interface NftNetlinkWriter {
   commit(family: NftAddressFamily, table: string, messages: readonly NftMessage[]): void;
+  /** The drift check's read-back (rules per chain, elements per set); without it every periodic sync is full. */
+  /** nf_tables' ruleset generation: unchanged since a clean read-back means nothing was touched. */
+  generation?(): number;
+  readCounts?(family: NftAddressFamily, table: string, sets: readonly string[]): NftTableCounts;
 }
 
 export interface NftablesBackendOptions {
@@ -45,6 +50,8 @@ export class NftablesBackend implements ProxyBackend {
   readonly mode = 'nftables';
   private readonly memo = new Map<IPFamily, NftMemo>();
   private ctx: NodeContext;
+  /** The ruleset generation at which a read-back last matched the memo (reset by every sync). */
+  private cleanGeneration: number | undefined;
 
   constructor(private readonly opts: NftablesBackendOptions) {
     this.ctx = opts.ctx;
@@ -52,6 +59,7 @@ export class NftablesBackend implements ProxyBackend {
 
   setContext(ctx: NodeContext): void {
     this.ctx = ctx;
+    this.cleanGeneration = undefined;
     // Rules embed node facts (node IPs, CIDRs): the next sync rewrites everything.
     this.memo.clear();
   }
@@ -64,6 +72,7 @@ export class NftablesBackend implements ProxyBackend {
   async sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome> {
     const sent: Sent = { transactions: 0, nftLines: 0, nftBytes: 0, netlinkTransactions: 0, netlinkMessages: 0, elementsAdded: 0, elementsDeleted: 0, chainsWritten: 0, chainsDeleted: 0 };
     let kind: 'full' | 'partial' = changes === undefined ? 'full' : 'partial';
+    this.cleanGeneration = undefined;
     for (const family of FAMILIES) {
       try {
         if ((await this.syncFamily(family, state, changes, sent)) === 'full') kind = 'full';
@@ -134,6 +143,24 @@ export class NftablesBackend implements ProxyBackend {
     return 'full';
   }
 
+  /** Each committed table read back over netlink as counts, compared with its memo. */
+  async checkDrift(): Promise<readonly string[]> {
+    const netlink = this.opts.netlink;
+    if (netlink?.readCounts === undefined) return ['no nf_tables netlink socket to read the tables back'];
+    if (this.memo.get('IPv4') === undefined) return ['IPv4: nothing committed since the last failure or context change'];
+    // Read before the read-back: a commit during or after it changes the generation again.
+    const generation = netlink.generation?.();
+    if (generation !== undefined && generation === this.cleanGeneration) return [];
+    const out: string[] = [];
+    for (const [family, memo] of this.memo) {
+      const expected = expectedCounts(memo);
+      const got = netlink.readCounts(nftFamily(family), TABLE_NAME, expected.sets);
+      for (const d of nftDrift(expected, got)) out.push(`${family} ${d}`);
+    }
+    if (out.length === 0) this.cleanGeneration = generation;
+    return out;
+  }
+
   private async readExisting(family: NftAddressFamily): Promise<ExistingTable | undefined> {
     const nft = this.opts.nft;
     if (!(await nft.hasTable(family, TABLE_NAME))) return undefined;
@@ -157,6 +184,7 @@ export class NftablesBackend implements ProxyBackend {
   /** Deletes svcplane's tables, and nothing else. */
   async cleanup(): Promise<void> {
     this.memo.clear();
+    this.cleanGeneration = undefined;
     for (const family of FAMILIES) await this.opts.nft.deleteTable(nftFamily(family), TABLE_NAME);
   }
 }

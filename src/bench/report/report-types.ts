@@ -1,5 +1,6 @@
 // The data model of `svcplane bench` results: written by the measurement side, read by the
 // report side (tables, charts, results.json). Plain data only, so results.json round-trips.
+import type { IdleResult } from '../idle-cpu.js';
 
 export interface Stat {
   readonly median: number;
@@ -65,6 +66,8 @@ export interface MachineInfo {
   readonly tools: Readonly<Record<string, string>>;
 }
 
+export type { IdleResult };
+
 export interface BenchReport {
   readonly startedAt: string;
   readonly machine: MachineInfo;
@@ -79,4 +82,6 @@ export interface BenchReport {
   readonly dataPlane: readonly DataPlaneResult[];
   readonly warnings: readonly string[];
   readonly skipped: readonly { readonly mode: string; readonly reason: string }[];
+  /** Idle cost per mode at the largest size (issue 20): absent when not measured. */
+  readonly idle?: readonly IdleResult[];
 }

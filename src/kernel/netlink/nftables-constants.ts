@@ -139,3 +139,11 @@ export const NFT_TYPE_IPADDR = 7;
 export const NFT_TYPE_IP6ADDR = 8;
 export const NFT_TYPE_INET_SERVICE = 13;
 export const NFT_TYPE_BITS = 6;
+
+// Read-back (dumps) of the periodic drift check.
+export const NFT_MSG_GETCHAIN = 4;
+export const NFT_MSG_GETRULE = 7;
+export const NFT_MSG_GETSETELEM = 13;
+/** The ruleset's generation: every committed nf_tables transaction (nft, iptables-nft, ours) increments it. */
+export const NFT_MSG_GETGEN = 16;
+export const NFTA_GEN_ID = 1;

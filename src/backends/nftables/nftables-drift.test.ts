@@ -1,0 +1,46 @@
+// The nftables drift check on a real kernel: the read-back over netlink matches what a sync
+// wrote, an unchanged ruleset generation skips the read-back, and a hand edit is found.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNftNetns, type NftNetns } from '../../../test/lib/nft-netns.js';
+import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixtures.js';
+import { NftNetlink } from '../../kernel/netlink/nftables.js';
+import { defaultNodeContext } from '../../state/node-context.js';
+import { NftablesBackend } from './nftables-backend.js';
+
+const ctx = defaultNodeContext({ nodeName: 'node-a', nodeIPs: ['192.168.1.10'], clusterCIDRs: ['10.244.0.0/16'] });
+const web = servicePort({ serviceName: 'web', clusterIP: '10.96.0.10', clusterEndpoints: [endpoint('10.244.1.1', 8080), endpoint('10.244.2.2', 8080)] });
+const sticky = servicePort({ serviceName: 'sticky', clusterIP: '10.96.0.11', affinityTimeoutSeconds: 60, clusterEndpoints: [endpoint('10.244.1.3', 8080)] });
+
+let ns: NftNetns | undefined;
+let netlink: NftNetlink | undefined;
+beforeAll(async () => {
+  ns = await createNftNetns('svcp-h20drift');
+  netlink = NftNetlink.open({ netns: `/run/netns/${ns.name}` });
+});
+afterAll(async () => {
+  netlink?.close();
+  await ns?.destroy();
+});
+
+describe('NftablesBackend.checkDrift on a real kernel', () => {
+  it('is clean after a sync, reads nothing back while the generation stands, and names a deleted endpoint element', async () => {
+    const nl = netlink as NftNetlink;
+    let reads = 0;
+    const counting = { commit: nl.commit.bind(nl), generation: () => nl.generation(), readCounts: (...a: Parameters<NftNetlink['readCounts']>) => (reads++, nl.readCounts(...a)) };
+    const backend = new NftablesBackend({ ctx, nft: (ns as NftNetns).nft, netlink: counting });
+    await backend.sync({ IPv4: familyState(web, sticky), IPv6: new Map() });
+    expect(await backend.checkDrift()).toEqual([]);
+    expect(reads).toBe(1);
+    expect(await backend.checkDrift()).toEqual([]);
+    expect(reads).toBe(1); // same generation: nothing was committed since the clean read-back
+
+    const map = backend.committed('IPv4')?.fragments.get(web.key)?.sets.find((s) => s.map === 'endpoints')?.name as string;
+    expect(map).toBeDefined();
+    await (ns as NftNetns).nft.apply(`delete element ip svcplane ${map} { 1 }\n`);
+    const drift = await backend.checkDrift();
+    expect(reads).toBe(2);
+    expect(drift).toEqual([`IPv4 sets or maps whose elements changed: ${map} (1 elements, 2 committed)`]);
+    await backend.sync({ IPv4: familyState(web, sticky), IPv6: new Map() });
+    expect(await backend.checkDrift()).toEqual([]);
+  });
+});
