@@ -76,7 +76,8 @@ async function withEbpfScratch<T>(fn: (ebpf: EbpfSettings | undefined) => Promis
 }
 
 async function measure(mode: ProxyMode, services: number, endpoints: number, withChange: boolean): Promise<KernelApplyRow> {
-  return withNetns(`svcp-bench-${mode}-${services}`, (netns) => withEbpfScratch(async (ebpf) => {
+  // The pid keeps two benches on one machine (several sessions) out of each other's namespace.
+  return withNetns(`svcp-bench-${mode}-${services}-${process.pid}`, (netns) => withEbpfScratch(async (ebpf) => {
     const store = new ObjectStore();
     store.apply(syntheticEvents(services, endpoints));
     const builder = new DesiredStateBuilder(ctx);
