@@ -49,11 +49,13 @@ async function controlPlane(mode: ProxyMode, services: number, opts: BenchOption
   const last = runs.at(-1)?.row;
   const changeMs = stat((r) => r.row.changeMs);
   const addMs = stat((r) => r.row.addMs);
+  const steadyRssMB = stat((r) => r.row.steadyRssMB);
   return {
     mode, services, endpoints: opts.endpoints,
     fullMs: summarize(runs.map((r) => r.row.fullMs)),
     ...(changeMs ? { changeMs } : {}), ...(addMs ? { addMs } : {}),
     peakRssMB: summarize(runs.map((r) => r.maxRssMB)),
+    ...(steadyRssMB ? { steadyRssMB } : {}),
     sent: { full: last?.fullSent ?? {}, ...(last?.changeSent ? { change: last.changeSent } : {}), ...(last?.addSent ? { add: last.addSent } : {}) },
   };
 }
