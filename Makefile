@@ -100,7 +100,7 @@ demo: system-deps build
 	$(NODE) --enable-source-maps dist/cli/main.js demo
 
 bench: system-deps build
-	$(NODE) --enable-source-maps --expose-gc dist/bench/main.js
+	$(NODE) --enable-source-maps --max-semi-space-size=8 --expose-gc dist/bench/main.js
 
 clean:
 	rm -rf dist

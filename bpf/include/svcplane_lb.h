@@ -45,8 +45,9 @@
 /* tc marks packets it DNATed to a backend on another node; svcplane's nftables table masquerades them. */
 #define SVCP_MARK_MASQ 0x4000
 
-#define SVCP_LB4_SVC_MAX   262144
-#define SVCP_LB4_BE_MAX    262144
+/* 30,000 services x 10 endpoints: 330,000 frontend slots and 300,000 backends (preallocated: ~40 MB each). */
+#define SVCP_LB4_SVC_MAX   524288
+#define SVCP_LB4_BE_MAX    524288
 #define SVCP_LB4_RNAT_MAX  65536
 #define SVCP_LB4_AFF_MAX   65536
 #define SVCP_LB4_SRCR_MAX  16384

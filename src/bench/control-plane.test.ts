@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseBenchModes } from '../cli/bench-command.js';
-import { parseKernelApplyOutput } from './control-plane.js';
+import { agentNodeFlags, parseKernelApplyOutput } from './control-plane.js';
 
 describe('control-plane run output', () => {
   it('takes the last RESULT line, whatever was printed before it', () => {
@@ -11,6 +13,16 @@ describe('control-plane run output', () => {
 
   it('says what the run printed when there is no result', () => {
     expect(() => parseKernelApplyOutput('Error: EPERM\n')).toThrow(/printed no result:\nError: EPERM/);
+  });
+});
+
+describe('agentNodeFlags', () => {
+  it('keeps the heap flags bin/svcplane gives the agent and drops the rest', () => {
+    expect(agentNodeFlags(['--enable-source-maps', '--max-semi-space-size=8', '--conditions', 'x', '--max-old-space-size=512', '--inspect'])).toEqual(['--max-semi-space-size=8', '--max-old-space-size=512']);
+  });
+
+  it('bin/svcplane gives the agent a bounded young generation', () => {
+    expect(readFileSync(fileURLToPath(new URL('../../bin/svcplane', import.meta.url)), 'utf8')).toMatch(/exec "\$node" .*--max-semi-space-size=\d+ /);
   });
 });
 

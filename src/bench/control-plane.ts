@@ -19,8 +19,16 @@ export function parseKernelApplyOutput(stdout: string): { rows: KernelApplyRow[]
   return JSON.parse(line.slice('RESULT '.length)) as { rows: KernelApplyRow[]; maxRssMB: number };
 }
 
+/**
+ * The heap flags this process runs with: bin/svcplane's, which the agent runs with too, so a
+ * measurement's memory is the agent's (a test runner's own flags are left behind).
+ */
+export function agentNodeFlags(execArgv: readonly string[] = process.execArgv): string[] {
+  return execArgv.filter((f) => /^--max-(semi|old)-space-size=/.test(f));
+}
+
 export async function controlPlaneRun(mode: ProxyMode, services: number, endpoints: number): Promise<ControlPlaneRun> {
-  const { stdout } = await runChecked(process.execPath, ['--expose-gc', KERNEL_APPLY, mode, String(services), String(endpoints)], { timeoutMs: 1_800_000 });
+  const { stdout } = await runChecked(process.execPath, [...agentNodeFlags(), '--expose-gc', KERNEL_APPLY, mode, String(services), String(endpoints)], { timeoutMs: 1_800_000 });
   const { rows, maxRssMB } = parseKernelApplyOutput(stdout);
   const row = rows[0];
   if (row === undefined) throw new Error(`bench: no control-plane result for ${mode} at ${services} services`);

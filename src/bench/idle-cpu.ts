@@ -14,6 +14,7 @@ import { createBackend } from '../agent/modes.js';
 import { runChecked } from '../kernel/exec.js';
 import type { Source, SourceSink } from '../sources/source.js';
 import { defaultNodeContext } from '../state/node-context.js';
+import { agentNodeFlags } from './control-plane.js';
 import { syntheticEvents } from './synthetic.js';
 import { withEbpfScratch, withNetns } from './kernel-apply.js';
 import { renderTable } from './report/text-table.js';
@@ -100,7 +101,7 @@ async function measureIdle(mode: ProxyMode, services: number, endpoints: number,
 
 /** One idle measurement in a fresh process. */
 export async function idleRun(mode: ProxyMode, services: number, endpoints: number, windowMs: number, syncPeriodMs = 30_000): Promise<IdleResult> {
-  const { stdout } = await runChecked(process.execPath, [IDLE_ENTRY, mode, String(services), String(endpoints), String(windowMs), String(syncPeriodMs)], { timeoutMs: windowMs + 1_800_000 });
+  const { stdout } = await runChecked(process.execPath, [...agentNodeFlags(), IDLE_ENTRY, mode, String(services), String(endpoints), String(windowMs), String(syncPeriodMs)], { timeoutMs: windowMs + 1_800_000 });
   const line = stdout.split('\n').reverse().find((l) => l.startsWith('RESULT '));
   if (line === undefined) throw new Error(`bench: the idle run printed no result:\n${stdout.slice(-2000)}`);
   return JSON.parse(line.slice('RESULT '.length)) as IdleResult;

@@ -27,6 +27,8 @@ export interface KernelApplyRow {
   /** Full sync from an empty kernel. */
   readonly fullMs: number;
   readonly fullSent: Readonly<Record<string, number>>;
+  /** RSS once the full sync's garbage is collected: what the agent holds between syncs (steadyRss). */
+  readonly steadyRssMB?: number;
   /**
    * One service's endpoints replaced, the state rebuilt incrementally and synced: the median
    * of PARTIAL_SAMPLES such changes (each sample is in `changeSamplesMs`, the first one included:
@@ -76,7 +78,8 @@ export async function withEbpfScratch<T>(fn: (ebpf: EbpfSettings | undefined) =>
 }
 
 async function measure(mode: ProxyMode, services: number, endpoints: number, withChange: boolean): Promise<KernelApplyRow> {
-  return withNetns(`svcp-bench-${mode}-${services}`, (netns) => withEbpfScratch(async (ebpf) => {
+  // The pid keeps two benches on one machine (several sessions) out of each other's namespace.
+  return withNetns(`svcp-bench-${mode}-${services}-${process.pid}`, (netns) => withEbpfScratch(async (ebpf) => {
     const store = new ObjectStore();
     store.apply(syntheticEvents(services, endpoints));
     const builder = new DesiredStateBuilder(ctx);
@@ -90,6 +93,20 @@ async function measure(mode: ProxyMode, services: number, endpoints: number, wit
   }, mode));
 }
 
+/**
+ * RSS after the full sync's garbage is collected (the process runs with --expose-gc): a few
+ * collections with pauses between them, so that V8 also returns the pages it freed.
+ */
+async function steadyRss(): Promise<number | undefined> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return undefined;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return process.memoryUsage.rss() / 1048576;
+}
+
 async function timeSyncs(
   backend: ProxyBackend, store: ObjectStore, builder: DesiredStateBuilder, state: DesiredState,
   { mode, services, endpoints, withChange }: { mode: ProxyMode; services: number; endpoints: number; withChange: boolean },
@@ -97,7 +114,8 @@ async function timeSyncs(
   const t0 = performance.now();
   const full = await backend.sync(state);
   const fullMs = performance.now() - t0;
-  if (!withChange) return { mode, services, endpoints, fullMs, fullSent: full.sent };
+  const steadyRssMB = await steadyRss();
+  if (!withChange) return { mode, services, endpoints, fullMs, fullSent: full.sent, steadyRssMB };
 
   const partialSync = async (events: SourceEvent[]): Promise<[number, SyncOutcome]> => {
     const t = performance.now();
@@ -121,7 +139,7 @@ async function timeSyncs(
     add ??= outcome;
   }
   return {
-    mode, services, endpoints, fullMs, fullSent: full.sent,
+    mode, services, endpoints, fullMs, fullSent: full.sent, steadyRssMB,
     changeMs: median(changeSamplesMs), changeSamplesMs, changeSent: change?.sent ?? {},
     addMs: median(addSamplesMs), addSamplesMs, addSent: add?.sent ?? {},
   };
@@ -133,7 +151,8 @@ function describe(r: KernelApplyRow): string {
   const change = r.changeMs === undefined ? '' : `; one endpoint change median ${r.changeMs.toFixed(1)} ms (${sent(r.changeSent ?? {})}${samples(r.changeSamplesMs)})`;
   const add = r.addMs === undefined ? '' : `; one new service median ${r.addMs.toFixed(1)} ms (${sent(r.addSent ?? {})}${samples(r.addSamplesMs)})`;
   const where = process.env.SVCPLANE_IN_VM === '1' ? ' in VM' : '';
-  return `${r.mode}${where}: ${r.services} services x ${r.endpoints}: full sync from empty ${r.fullMs.toFixed(0)} ms (${sent(r.fullSent)})${change}${add}`;
+  const steady = r.steadyRssMB === undefined ? '' : `, then ${r.steadyRssMB.toFixed(0)} MB RSS`;
+  return `${r.mode}${where}: ${r.services} services x ${r.endpoints}: full sync from empty ${r.fullMs.toFixed(0)} ms (${sent(r.fullSent)})${steady}${change}${add}`;
 }
 
 /** Runs inside a kernel with IPVS; prints one line per row and the rows as JSON last. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ProxyMode } from '../agent/config.js';
 import { IMPLEMENTED_MODES, probeMode } from '../agent/modes.js';
 import { runCommand } from '../kernel/exec.js';
-import { controlPlaneRun, type ControlPlaneRun } from './control-plane.js';
+import { agentNodeFlags, controlPlaneRun, type ControlPlaneRun } from './control-plane.js';
 import { idleRun, type IdleResult } from './idle-cpu.js';
 import { measureDataPlane } from './dataplane.js';
 import { machineInfo } from './report/machine.js';
@@ -52,11 +52,13 @@ async function controlPlane(mode: ProxyMode, services: number, opts: BenchOption
   const last = runs.at(-1)?.row;
   const changeMs = stat((r) => r.row.changeMs);
   const addMs = stat((r) => r.row.addMs);
+  const steadyRssMB = stat((r) => r.row.steadyRssMB);
   return {
     mode, services, endpoints: opts.endpoints,
     fullMs: summarize(runs.map((r) => r.row.fullMs)),
     ...(changeMs ? { changeMs } : {}), ...(addMs ? { addMs } : {}),
     peakRssMB: summarize(runs.map((r) => r.maxRssMB)),
+    ...(steadyRssMB ? { steadyRssMB } : {}),
     sent: { full: last?.fullSent ?? {}, ...(last?.changeSent ? { change: last.changeSent } : {}), ...(last?.addSent ? { add: last.addSent } : {}) },
   };
 }
@@ -69,7 +71,7 @@ async function inVm(modes: readonly ProxyMode[], opts: BenchOptions): Promise<Be
   const dir = mkdtempSync(join(REPO_ROOT, '.cache', 'bench-vm-'));
   try {
     const args = ['bench', '--modes', modes.join(','), '--services', opts.services.join(','), '--endpoints', String(opts.endpoints), '--duration', `${opts.durationMs}ms`, '--runs', String(opts.runs), '--out', dir, '--no-vm', '--no-dns', '--idle-window', '0', ...(opts.dataPlane ? [] : ['--no-dataplane'])];
-    const run = await runInVm({ command: [process.execPath, join(REPO_ROOT, 'dist', 'cli', 'main.js'), ...args], timeoutMs: 3_600_000, memoryMb: 4096 });
+    const run = await runInVm({ command: [process.execPath, ...agentNodeFlags(), join(REPO_ROOT, 'dist', 'cli', 'main.js'), ...args], timeoutMs: 3_600_000, memoryMb: 4096 });
     if (run.exitCode !== 0) throw new Error(`bench in the VM failed: ${describeVmRun(run)}`);
     return JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as BenchReport;
   } finally {

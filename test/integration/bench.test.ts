@@ -30,6 +30,9 @@ describe('svcplane bench', () => {
         expect(r.fullMs.median).toBeGreaterThan(0);
         expect(r.changeMs?.median).toBeGreaterThan(0);
         expect(r.addMs?.median).toBeGreaterThan(0);
+        // Steady RSS: after the full sync's garbage is collected, so never above the run's peak.
+        expect(r.steadyRssMB?.median).toBeGreaterThan(0);
+        expect(r.steadyRssMB?.median).toBeLessThanOrEqual(r.peakRssMB?.median ?? 0);
       }
       const dp = report.dataPlane.filter((r) => r.mode === mode);
       expect(dp.map((r) => r.services), `${mode} data plane`).toEqual([3, 6]);

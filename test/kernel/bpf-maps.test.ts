@@ -195,6 +195,27 @@ describe('BpfMap', () => {
     expect((catchError(() => BpfMap.openPinned(lib, join(pinRoot, 'nope'))) as BpfError).errnoName).toBe('ENOENT');
   });
 
+  it('re-creates a pinned map an earlier build sized differently, and keeps the others with their data', async () => {
+    const root = `/sys/fs/bpf/svcp-test-resize-${randomSuffix()}`;
+    try {
+      const older = load(await compileBpfFixture('loader-test', outDir, ['TEST_CALLS_MAX=32']), root);
+      expect(older.map('test_calls').maxEntries).toBe(32);
+      older.map('test_calls').update(u32(1), u64(7));
+      older.map('test_bulk').update(u32(1), u64(8));
+      expect(older.resizedMaps).toEqual([]);
+      const newer = load(testObject, root);
+      expect(newer.resizedMaps).toEqual([{ name: 'test_calls', from: 32, to: 16 }]);
+      expect(newer.map('test_calls').maxEntries).toBe(16);
+      expect(newer.map('test_calls').lookup(u32(1))).toBeUndefined();
+      expect(readU64(newer.map('test_bulk').lookup(u32(1)))).toBe(8n);
+      const pinned = BpfMap.openPinned(lib, join(root, 'test_calls'));
+      expect(pinned.maxEntries).toBe(16);
+      pinned.close();
+    } finally {
+      unpinAll(root);
+    }
+  });
+
   it('pins nothing without a pin root, not even LIBBPF_PIN_BY_NAME maps', () => {
     const obj = load(testObject, null);
     obj.map('test_calls').update(u32(1), u64(5));

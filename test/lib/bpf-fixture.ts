@@ -10,10 +10,10 @@ import { CGROUP2_SUPER_MAGIC } from '../../src/kernel/bpf/index.js';
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'bpf');
 
 /** Compiles test/fixtures/bpf/<name>.bpf.c into a fresh temp dir; returns the object's path. */
-export async function compileBpfFixture(name: string, outDir: string = mkdtempSync(join(tmpdir(), 'svcp-bpf-'))): Promise<string> {
-  const out = join(outDir, `${name}.bpf.o`);
+export async function compileBpfFixture(name: string, outDir: string = mkdtempSync(join(tmpdir(), 'svcp-bpf-')), defines: readonly string[] = []): Promise<string> {
+  const out = join(outDir, `${name}${defines.map((d) => `-${d.replace(/\W/g, '_')}`).join('')}.bpf.o`);
   const arch = `/usr/include/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu`;
-  await runChecked('clang', ['-O2', '-g', '-target', 'bpf', '-Wall', '-I', arch, '-c', join(FIXTURES, `${name}.bpf.c`), '-o', out]);
+  await runChecked('clang', ['-O2', '-g', '-target', 'bpf', '-Wall', '-I', arch, ...defines.map((d) => `-D${d}`), '-c', join(FIXTURES, `${name}.bpf.c`), '-o', out]);
   return out;
 }
 

@@ -67,8 +67,8 @@ const lpm = (name: string, key: Codec<Lb4SourceRange>): MapDef<Lb4SourceRange, n
   ({ name, type: BPF_MAP_TYPE_LPM_TRIE, flags: BPF_F_NO_PREALLOC, maxEntries: 16384, key, value: scalarCodec('u8') });
 
 export const EBPF_MAPS: MapTable = {
-  services: hash(MAP_NAMES.services, LB4_KEY_CODEC, SERVICE_CODEC, 262144),
-  backends: hash(MAP_NAMES.backends, U32, structCodec(LB4_BACKEND), 262144),
+  services: hash(MAP_NAMES.services, LB4_KEY_CODEC, SERVICE_CODEC, 524288),
+  backends: hash(MAP_NAMES.backends, U32, structCodec(LB4_BACKEND), 524288),
   revNat: hash(MAP_NAMES.revNat, U32, structCodec(LB4_REVERSE_NAT), 65536),
   affinity: lru(MAP_NAMES.affinity, structCodec(LB4_AFFINITY_KEY), structCodec(LB_AFFINITY_VAL), 65536),
   sourceRanges: lpm(MAP_NAMES.sourceRanges, sourceRangeKeyCodec(LB4_SRC_RANGE_KEY, 'IPv4')),

@@ -27,6 +27,8 @@ export interface ControlPlaneResult {
   readonly changeMs?: Stat;
   readonly addMs?: Stat;
   readonly peakRssMB?: Stat;
+  /** RSS after the full sync, its garbage collected: what the agent holds between syncs. */
+  readonly steadyRssMB?: Stat;
   /** what was sent to the kernel, from the last run: restoreLines, nftBytes, netlinkMessages, mapWrites... */
   readonly sent: {
     readonly full: Readonly<Record<string, number>>;

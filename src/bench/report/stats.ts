@@ -65,7 +65,7 @@ interface Measured {
 }
 
 const CONTROL_PLANE_MEASURES: readonly {
-  readonly key: 'fullMs' | 'changeMs' | 'addMs' | 'peakRssMB';
+  readonly key: 'fullMs' | 'changeMs' | 'addMs' | 'peakRssMB' | 'steadyRssMB';
   readonly label: string;
   readonly format: (v: number) => string;
 }[] = [
@@ -73,6 +73,7 @@ const CONTROL_PLANE_MEASURES: readonly {
   { key: 'changeMs', label: 'one endpoint change', format: formatMs },
   { key: 'addMs', label: 'one new service', format: formatMs },
   { key: 'peakRssMB', label: 'peak RSS', format: (v) => `${sig3(v)} MB` },
+  { key: 'steadyRssMB', label: 'steady RSS', format: (v) => `${sig3(v)} MB` },
 ];
 
 function controlPlaneMeasures(r: ControlPlaneResult): Measured[] {

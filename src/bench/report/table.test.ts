@@ -8,11 +8,11 @@ bench-1: Test CPU @ 3.0GHz, 8 cores, 31.3 GB, Debian GNU/Linux 12 (bookworm), ke
 median of 3 runs, ±spread = (max-min)/median; 2 endpoints per service
 
 Control plane (time to program the kernel)
-mode      services  endpoints   full sync  endpoint change  new service    peak RSS  sent (full sync)   sent (endpoint change)
---------  --------  ---------  ----------  ---------------  -----------  ----------  -----------------  ----------------------
-iptables       100        200  11 ms ±18%                -            -           -  restoreLines 1.2k  -
-iptables       10k        20k  1.6 s ±13%       42 ms ±10%    45 ms ±0%  121 MB ±2%  restoreLines 120k  restoreLines 14
-nftables       100        200  21 ms ±10%                -            -           -  nftBytes 52 kB     -
+mode      services  endpoints   full sync  endpoint change  new service    peak RSS  steady RSS  sent (full sync)   sent (endpoint change)
+--------  --------  ---------  ----------  ---------------  -----------  ----------  ----------  -----------------  ----------------------
+iptables       100        200  11 ms ±18%                -            -           -           -  restoreLines 1.2k  -
+iptables       10k        20k  1.6 s ±13%       42 ms ±10%    45 ms ±0%  121 MB ±2%   95 MB ±9%  restoreLines 120k  restoreLines 14
+nftables       100        200  21 ms ±10%                -            -           -           -  nftBytes 52 kB     -
 
 Data plane (TCP connect + first byte, 5 s per run)
 mode      services  VIP p50  VIP p90  VIP p99  direct p50  VIP/direct  conn/s VIP  conn/s direct

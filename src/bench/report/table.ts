@@ -46,6 +46,7 @@ export function controlPlaneTable(results: readonly ControlPlaneResult[], modes:
     { header: 'endpoint change', align: 'right' },
     { header: 'new service', align: 'right' },
     { header: 'peak RSS', align: 'right' },
+    { header: 'steady RSS', align: 'right' },
     { header: 'sent (full sync)', align: 'left' },
     { header: 'sent (endpoint change)', align: 'left' },
   ];
@@ -57,6 +58,7 @@ export function controlPlaneTable(results: readonly ControlPlaneResult[], modes:
     statCell(r.changeMs, formatMs),
     statCell(r.addMs, formatMs),
     statCell(r.peakRssMB, (v) => `${sig3(v)} MB`),
+    statCell(r.steadyRssMB, (v) => `${sig3(v)} MB`),
     sentCell(r.sent.full),
     sentCell(r.sent.change),
   ]);

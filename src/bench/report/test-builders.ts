@@ -41,6 +41,7 @@ export function sampleReport(overrides: Partial<BenchReport> = {}): BenchReport 
         changeMs: stat(40, 42, 44),
         addMs: stat(45, 45, 45),
         peakRssMB: stat(120, 121, 122),
+        steadyRssMB: stat(90, 95, 99),
         sent: { full: { restoreLines: 120_000 }, change: { restoreLines: 14 } },
       }),
       controlPlane('iptables', 100, stat(10, 11, 12)),

@@ -9,9 +9,12 @@
 // With a pin root, every map is pinned at <pinRoot>/<map name>: a map already
 // pinned there is reused when compatible (same type, sizes, flags), so an
 // agent restart or upgrade keeps the dataplane's state; new maps are pinned on
-// load. (libbpf refuses the load when a pinned map is incompatible.)
+// load. (libbpf refuses the load when a pinned map is incompatible.) A pinned map
+// that differs only in max_entries (a newer build resized it) is unpinned first, so
+// the load creates it at its new size; `resizedMaps` names those (their contents
+// start empty: the caller rewrites them).
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap } from './bpf-map.js';
 import { BpfError, BpfLoadError, BpfUsageError } from './errors.js';
@@ -61,6 +64,8 @@ export class BpfObject {
   private handleOrClosed: Handle | null;
   private loaded = false;
   private readonly maps = new Map<string, BpfMap>();
+  /** Pinned maps of an earlier build with another max_entries, unpinned to be re-created at this build's size. */
+  readonly resizedMaps: { readonly name: string; readonly from: number; readonly to: number }[] = [];
 
   private constructor(
     private readonly lib: Libbpf,
@@ -153,6 +158,20 @@ export class BpfObject {
     return maps;
   }
 
+  private unpinIfResized(map: Handle, name: string, path: string): void {
+    if (!existsSync(path)) return;
+    const pinned = BpfMap.openPinned(this.lib, path);
+    try {
+      const want = this.lib.mapMaxEntries(map);
+      const sameShape = pinned.type === this.lib.mapType(map) && pinned.keySize === this.lib.mapKeySize(map) && pinned.valueSize === this.lib.mapValueSize(map);
+      if (!sameShape || pinned.maxEntries === want) return; // equal: reused; another shape: libbpf refuses, as before
+      unlinkSync(path);
+      this.resizedMaps.push({ name, from: pinned.maxEntries, to: want });
+    } finally {
+      pinned.close();
+    }
+  }
+
   private setPinPaths(pinRoot: string | undefined): void {
     if (pinRoot !== undefined) mkdirSync(pinRoot, { recursive: true, mode: 0o700 });
     for (const map of this.eachMap()) {
@@ -162,6 +181,7 @@ export class BpfObject {
       // .rodata/.data/.bss hold the object's own constants and globals: a reused
       // pin would keep an older build's contents, so they are never pinned.
       const path = pinRoot === undefined || this.lib.mapIsInternal(map) ? null : join(pinRoot, name);
+      if (path !== null) this.unpinIfResized(map, name, path);
       const rc = this.lib.mapSetPinPath(map, path);
       if (rc !== 0) throw new BpfError(-rc, `bpf_map__set_pin_path ${name}`);
     }
