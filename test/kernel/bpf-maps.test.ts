@@ -195,7 +195,7 @@ describe('BpfMap', () => {
     expect((catchError(() => BpfMap.openPinned(lib, join(pinRoot, 'nope'))) as BpfError).errnoName).toBe('ENOENT');
   });
 
-  it('re-creates a pinned map an earlier build sized differently, and keeps the others with their data', async () => {
+  it('re-creates a pinned map an earlier build sized differently, with its entries, and keeps the others with their data', async () => {
     const root = `/sys/fs/bpf/svcp-test-resize-${randomSuffix()}`;
     try {
       const older = load(await compileBpfFixture('loader-test', outDir, ['TEST_CALLS_MAX=32']), root);
@@ -204,13 +204,22 @@ describe('BpfMap', () => {
       older.map('test_bulk').update(u32(1), u64(8));
       expect(older.resizedMaps).toEqual([]);
       const newer = load(testObject, root);
-      expect(newer.resizedMaps).toEqual([{ name: 'test_calls', from: 32, to: 16 }]);
+      expect(newer.resizedMaps).toEqual([{ name: 'test_calls', from: 32, to: 16, copied: 1 }]);
       expect(newer.map('test_calls').maxEntries).toBe(16);
-      expect(newer.map('test_calls').lookup(u32(1))).toBeUndefined();
+      // What the old map served is in the new one before anything could attach to it.
+      expect(readU64(newer.map('test_calls').lookup(u32(1)))).toBe(7n);
       expect(readU64(newer.map('test_bulk').lookup(u32(1)))).toBe(8n);
       const pinned = BpfMap.openPinned(lib, join(root, 'test_calls'));
       expect(pinned.maxEntries).toBe(16);
       pinned.close();
+      // Shrunk below what it held: as many entries as fit are carried over, and the load succeeds.
+      const grown = load(await compileBpfFixture('loader-test', outDir, ['TEST_CALLS_MAX=32']), root);
+      for (let i = 2; i <= 20; i++) grown.map('test_calls').update(u32(i), u64(100 + i));
+      const shrunk = load(testObject, root);
+      expect(shrunk.resizedMaps).toEqual([{ name: 'test_calls', from: 32, to: 16, copied: 16 }]);
+      const kept = shrunk.map('test_calls').entries();
+      expect(kept).toHaveLength(16);
+      for (const [k, v] of kept) expect(readU64(v)).toBe(readU64(grown.map('test_calls').lookup(k)));
     } finally {
       unpinAll(root);
     }

@@ -85,9 +85,9 @@ export class EbpfBackend implements ProxyBackend {
     if (this.attached === undefined) {
       const attached = attachDataplane(this.opts.lib, options);
       this.opts.logger.info({ cgroup: options.cgroupPath, interfaces: options.interfaces, pinRoot: options.pinRoot, attachments: attached.outcomes }, 'eBPF dataplane attached');
-      // An upgrade that resized a map re-created it empty: the full sync that follows refills it.
+      // An upgrade that resized a map re-created it with the old entries copied in; the full sync follows.
       const resized = attached.object.resizedMaps;
-      if (resized.length > 0) this.opts.logger.warn({ maps: resized }, 'eBPF maps of an earlier build had another size; re-created empty, refilled by this sync');
+      if (resized.length > 0) this.opts.logger.warn({ maps: resized }, 'eBPF maps of an earlier build had another size; re-created at this size with their entries copied');
       this.attached = attached;
     }
     if (!full) return { attached: this.attached, repairs: 0 };

@@ -11,8 +11,9 @@
 // agent restart or upgrade keeps the dataplane's state; new maps are pinned on
 // load. (libbpf refuses the load when a pinned map is incompatible.) A pinned map
 // that differs only in max_entries (a newer build resized it) is unpinned first, so
-// the load creates it at its new size; `resizedMaps` names those (their contents
-// start empty: the caller rewrites them).
+// the load creates it at its new size, and its entries are copied into the new map
+// before load() returns: nothing is attached to the new map before it holds what the
+// old one served. `resizedMaps` names those maps.
 
 import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,7 +66,9 @@ export class BpfObject {
   private loaded = false;
   private readonly maps = new Map<string, BpfMap>();
   /** Pinned maps of an earlier build with another max_entries, unpinned to be re-created at this build's size. */
-  readonly resizedMaps: { readonly name: string; readonly from: number; readonly to: number }[] = [];
+  readonly resizedMaps: { readonly name: string; readonly from: number; readonly to: number; copied?: number }[] = [];
+  /** The old maps of `resizedMaps`, open until their entries are copied after the load. */
+  private readonly carried = new Map<string, BpfMap>();
 
   private constructor(
     private readonly lib: Libbpf,
@@ -106,8 +109,13 @@ export class BpfObject {
     if (this.loaded) throw new BpfUsageError(`BPF object ${this.file} is already loaded`);
     const obj = this.handle;
     const { result: rc, log } = this.lib.captureLog(() => this.lib.objectLoad(obj));
-    if (rc !== 0) throw new BpfLoadError(-rc, this.file, log);
+    if (rc !== 0) {
+      for (const old of this.carried.values()) old.close();
+      this.carried.clear();
+      throw new BpfLoadError(-rc, this.file, log);
+    }
     this.loaded = true;
+    this.carryOver();
   }
 
   program(name: string): BpfProgram {
@@ -167,9 +175,31 @@ export class BpfObject {
       if (!sameShape || pinned.maxEntries === want) return; // equal: reused; another shape: libbpf refuses, as before
       unlinkSync(path);
       this.resizedMaps.push({ name, from: pinned.maxEntries, to: want });
+      this.carried.set(name, pinned);
     } finally {
-      pinned.close();
+      if (!this.carried.has(name)) pinned.close();
     }
+  }
+
+  /** Copies each resized map's old entries into its new map (as many as fit when it shrank). */
+  private carryOver(): void {
+    for (const [name, old] of this.carried) {
+      const into = this.map(name);
+      let copied = 0;
+      try {
+        for (const [key, value] of old.entries()) {
+          into.update(key, value);
+          copied++;
+        }
+      } catch (err) {
+        if (!(err instanceof BpfError && err.errnoName === 'E2BIG')) throw err;
+      } finally {
+        old.close();
+        const entry = this.resizedMaps.find((r) => r.name === name);
+        if (entry) entry.copied = copied;
+      }
+    }
+    this.carried.clear();
   }
 
   private setPinPaths(pinRoot: string | undefined): void {
