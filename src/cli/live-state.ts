@@ -11,7 +11,7 @@ import { Iptables, type IptablesVariant } from '../kernel/iptables.js';
 import { IpvsClient, RtnetlinkClient } from '../kernel/netlink/index.js';
 import { Nft } from '../kernel/nft.js';
 import { Ipset } from '../kernel/ipset.js';
-import { CLUSTER_IP_SET, LOOP_BACK_SET } from '../backends/ipvs/ipvs-ipsets.js';
+import { familySets } from '../backends/ipvs/ipvs-ipsets.js';
 import type { IPFamily } from '../model/types.js';
 
 export interface LiveOptions {
@@ -31,7 +31,7 @@ export async function iptablesSave(family: IPFamily, opts: LiveOptions): Promise
 export async function ipvsIpsets(family: IPFamily): Promise<Map<string, string[]>> {
   const ipset = new Ipset();
   const sets = new Map<string, string[]>();
-  for (const set of [LOOP_BACK_SET[family], CLUSTER_IP_SET[family]]) {
+  for (const set of familySets(family)) {
     const members = await ipset.members(set.name);
     if (members !== undefined) sets.set(set.name, members.map((m) => m.trim()));
   }

@@ -58,7 +58,7 @@ export async function planDiff(mode: PlannedMode, p: PlanInput, opts: LiveOption
       ];
       out += section('ipvs (virtual servers, real servers, kube-ipvs0 addresses)', lines);
       for (const family of p.families) {
-        const restore = renderIpvsIptables(family, desired, p.state[family], p.ctx);
+        const restore = renderIpvsIptables(family, p.ctx);
         out += section(`iptables (${family}): the IPVS mode's companion rules`, rulesDiff({ restore, jumps: IPVS_IPTABLES_JUMPS }, await iptablesSave(family, opts), (c) => IPVS_CHAINS.has(c)));
       }
       return out;

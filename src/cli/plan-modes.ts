@@ -61,9 +61,9 @@ function ipvsText(p: PlanInput): string {
   let out = `# ipvsadm -R input (${desired.virtualServers.size} virtual servers)\n${ipvsadmRestoreText(desired)}`;
   for (const family of p.families) {
     out += `# ipset -exist restore input: the sets the rules below name (${family})\n`;
-    for (const { set, entries } of ipvsIpsetContents(family, desired.virtualServers.values())) out += ipsetRestore(set, entries);
+    for (const { set, entries } of ipvsIpsetContents(family, desired.virtualServers.values(), p.state, p.ctx)) out += ipsetRestore(set, entries);
     out += `# ${RESTORE_COMMAND[family]} --noflush input: the IPVS mode's companion rules (${family})\n`;
-    out += renderIpvsIptables(family, desired, p.state[family], p.ctx);
+    out += renderIpvsIptables(family, p.ctx);
   }
   for (const problem of desired.problems) out += `# problem: ${problem.message}\n`;
   return out;

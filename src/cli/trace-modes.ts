@@ -81,8 +81,8 @@ export function tracePlan(mode: PlannedMode, p: PlanInput, q: TraceQuery): Trace
       return traceNftables(memoObjects(planNftables(p.state[family], { family, ctx: p.ctx })), packet, planEnv(p));
     case 'ipvs': {
       const desired = desiredVirtualServers(p.state, p.ctx, { scheduler: p.ipvsScheduler });
-      const companion = parseRuleset({ restore: renderIpvsIptables(family, desired, p.state[family], p.ctx), jumps: IPVS_IPTABLES_JUMPS });
-      const ipsets = new Map(ipvsIpsetContents(family, desired.virtualServers.values()).map(({ set, entries }) => [set.name, entries] as const));
+      const companion = parseRuleset({ restore: renderIpvsIptables(family, p.ctx), jumps: IPVS_IPTABLES_JUMPS });
+      const ipsets = new Map(ipvsIpsetContents(family, desired.virtualServers.values(), p.state, p.ctx).map(({ set, entries }) => [set.name, entries] as const));
       return ipvsTrace(q, [...desired.virtualServers.values()], companion, { ...planEnv(p, desired.boundAddresses), ipsets }, p.ctx.masqueradeBit);
     }
     case 'ebpf':

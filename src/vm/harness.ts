@@ -37,8 +37,8 @@ export const DEFAULT_VM_MODULES: readonly string[] = [
   ...['xt_physdev', 'xt_recent', 'xt_state', 'xt_limit', 'xt_CT', 'xt_REDIRECT', 'xt_connmark', 'xt_NFLOG', 'xt_LOG'],
   ...['xt_owner', 'xt_socket', 'xt_TPROXY', 'xt_pkttype', 'xt_iprange', 'xt_length', 'xt_hashlimit'],
   ...['ip_set_hash_net', 'ip_set_hash_netport', 'ip_set_hash_netiface', 'ip_set_bitmap_port', 'ip_set_list_set'],
-  // IPVS mode's KUBE-LOOP-BACK (hairpin) and the rule matching it.
-  ...['ip_set_hash_ipportip', 'xt_set'],
+  // IPVS mode's ipsets (hash:ip,port,ip / hash:ip,port / hash:ip,port,net; bitmap:port above) and the rules matching them.
+  ...['ip_set_hash_ipportip', 'ip_set_hash_ipport', 'ip_set_hash_ipportnet', 'xt_set'],
 ];
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

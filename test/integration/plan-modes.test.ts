@@ -108,7 +108,7 @@ describe('svcplane plan in every mode', () => {
     const r = await runChecked(process.execPath, [cliEntry(), 'trace', '--mode', 'ipvs', '--from', 'outside', '--src', '203.0.113.9', '--dst', '192.168.77.1:30080/TCP', '--output', 'json', ...NODE_FLAGS]);
     const report = JSON.parse(r.stdout) as { outcomes: { verdict: string; destination?: string; probability: number; masqueraded: boolean; path: string[] }[] };
     expect(report.outcomes.map((o) => [o.verdict, o.destination, o.probability, o.masqueraded])).toEqual([['DNAT', '10.244.1.31:9376', 0.5, true], ['DNAT', '10.244.2.31:9376', 0.5, true]]);
-    expect(report.outcomes[0]?.path).toEqual(['nat:PREROUTING', 'nat:KUBE-SERVICES', 'nat:KUBE-MARK-MASQ', 'filter:INPUT', 'filter:KUBE-SERVICES', 'ipvs:TCP 192.168.77.1:30080 rr']);
+    expect(report.outcomes[0]?.path).toEqual(['nat:PREROUTING', 'nat:KUBE-SERVICES', 'nat:KUBE-NODE-PORT', 'nat:KUBE-MARK-MASQ', 'filter:INPUT', 'filter:KUBE-SERVICES', 'ipvs:TCP 192.168.77.1:30080 rr']);
   });
 
   it('refuses a mode it cannot plan, naming the modes it can', async () => {

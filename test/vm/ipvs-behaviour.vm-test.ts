@@ -14,9 +14,9 @@ process.env.SVCPLANE_TESTBED_TIME_SCALE = String(TIME_SCALE / 4);
 async function snapshot(tb: Testbed): Promise<string> {
   const ipvs = (await tb.exec('node', 'ipvsadm', ['-S', '-n'])).stdout.split('\n');
   const rules = ['nat', 'filter'].map(async (table) => (await tb.exec('node', 'iptables-save', ['-t', table])).stdout.split('\n').filter((l) => /^-A KUBE-|^:KUBE-/.test(l)).map((l) => l.replace(/ \[\d+:\d+\]$/, '')));
-  const set = (await tb.exec('node', 'ipset', ['list', 'KUBE-LOOP-BACK'])).stdout.split('\n');
-  const members = set.slice(set.indexOf('Members:') + 1);
-  return [...ipvs, ...(await Promise.all(rules)).flat(), ...members.map((m) => `loop-back ${m}`)].filter((l) => l.trim() !== '').sort().join('\n');
+  // Every member of every set the rules match (`add SET MEMBER`; the `create` lines carry the seed).
+  const members = (await tb.exec('node', 'ipset', ['save'])).stdout.split('\n').filter((l) => l.startsWith('add '));
+  return [...ipvs, ...(await Promise.all(rules)).flat(), ...members].filter((l) => l.trim() !== '').sort().join('\n');
 }
 
 behaviourSuite({

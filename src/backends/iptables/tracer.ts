@@ -169,14 +169,25 @@ function matches(walk: Walk, match: Exclude<Match, { kind: 'statistic' }>, branc
     case 'ctstate':
       return match.states.some((s) => walk.ctstates.includes(s)) !== match.negated;
     case 'set':
-      return (env.ipsets?.get(match.name)?.includes(setKey(match.directions, packet, branch)) === true) !== match.negated;
+      return (env.ipsets?.get(match.name)?.some((m) => memberMatches(m, match.directions, packet, branch)) === true) !== match.negated;
   }
 }
 
-/** The member a packet is looked up as: hash:ip,port[,ip], the second part `proto:port` (a traced packet has no source port: `src` there matches nothing). */
-function setKey(directions: readonly ('src' | 'dst')[], packet: TracePacket, branch: TraceBranch): string {
-  const proto = packet.protocol.toLowerCase();
-  return directions
-    .map((d, i) => (i === 1 ? (d === 'dst' ? `${proto}:${branch.dport}` : '-') : d === 'dst' ? branch.dst : packet.src))
-    .join(',');
+const PORT_PART = /^(?:(tcp|udp|sctp):)?(\d+)$/;
+
+/**
+ * Whether a packet is a set's member, the member as `ipset list` prints it: each part read in
+ * its direction by its shape, as the set's type would (hash:ip,port[,ip|net], bitmap:port):
+ * `proto:port` or a bare port, an address, or a CIDR. A traced packet has no source port.
+ */
+function memberMatches(member: string, directions: readonly ('src' | 'dst')[], packet: TracePacket, branch: TraceBranch): boolean {
+  const parts = member.split(',');
+  if (parts.length !== directions.length) return false;
+  return parts.every((part, i) => {
+    const direction = directions[i];
+    const port = PORT_PART.exec(part);
+    if (port !== null) return direction === 'dst' && (port[1] === undefined || port[1] === packet.protocol.toLowerCase()) && Number(port[2]) === branch.dport;
+    const address = direction === 'dst' ? branch.dst : packet.src;
+    return part === address || ((part.includes('/') || part.includes(':')) && addressIn([part], address));
+  });
 }

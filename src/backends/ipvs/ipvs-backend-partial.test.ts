@@ -129,25 +129,28 @@ describe('IpvsBackend partial syncs', () => {
     expect(destination(k, vs.service, '10.244.1.2', 8080)).toBeUndefined();
   });
 
-  it('restores the companion iptables rules only when a virtual server\'s rules changed, and then as on a full sync', async () => {
+  it('restores the companion iptables rules on full syncs only: they match sets and never change with the services', async () => {
     const k = fakeKernel();
     const f = fakeClients(k);
     const restored: string[] = [];
     const iptables = { restore: async (t: string) => void restored.push(t), save: async () => '', listChains: async () => new Set<string>(), ensureRule: async () => undefined, deleteRule: async () => undefined };
+    const ipset = { restore: async () => undefined, destroy: async () => true, members: async () => [] };
     const ctx = defaultNodeContext({ nodeName: 'n1', clusterCIDRs: ['10.244.0.0/16'] });
-    const backend = new IpvsBackend({ ctx, ipvs: f.ipvs, rtnl: f.rtnl, sysctl: f.sysctl, logger: pino({ level: 'silent' }), iptables: { IPv4: iptables } });
+    const backend = new IpvsBackend({ ctx, ipvs: f.ipvs, rtnl: f.rtnl, sysctl: f.sysctl, logger: pino({ level: 'silent' }), iptables: { IPv4: iptables }, ipset });
     await backend.sync(state(base));
     expect(restored).toHaveLength(1);
     const endpointMoved = base.map((s, i) => (i === 3 ? svc(4, ['10.244.3.1', '10.244.3.7']) : s));
     expect((await backend.sync(state(endpointMoved), changes('default/s4:http'))).sent.restoreLines).toBe(0);
-    // No endpoints left: the virtual server's masquerade rule becomes a REJECT.
-    const emptied = endpointMoved.map((s, i) => (i === 3 ? svc(4, []) : s));
-    await backend.sync(state(emptied), changes('default/s4:http'));
-    expect(restored).toHaveLength(2);
-    expect(restored[1]).toMatch(/-A KUBE-SERVICES .*-d 10\.96\.0\.4\/32 .*-j REJECT/);
-    const fresh = new IpvsBackend({ ctx, ipvs: fakeClients(fakeKernel()).ipvs, rtnl: fakeClients(fakeKernel()).rtnl, sysctl: f.sysctl, logger: pino({ level: 'silent' }), iptables: { IPv4: iptables } });
-    await fresh.sync(state(emptied));
-    expect(restored[2]).toBe(restored[1]);
+    // No endpoints left, a new service: set members change, the rules do not.
+    const emptied = [...endpointMoved.map((s, i) => (i === 3 ? svc(4, []) : s)), svc(70, ['10.244.70.1'], { nodePort: 30070 })];
+    await backend.sync(state(emptied), changes('default/s4:http', 'default/s70:http'));
+    expect(restored).toHaveLength(1);
+    await backend.sync(state(emptied));
+    const fresh = new IpvsBackend({ ctx, ipvs: fakeClients(fakeKernel()).ipvs, rtnl: fakeClients(fakeKernel()).rtnl, sysctl: f.sysctl, logger: pino({ level: 'silent' }), iptables: { IPv4: iptables }, ipset });
+    await fresh.sync(state([]));
+    expect(restored).toHaveLength(3);
+    expect(restored[1]).toBe(restored[0]);
+    expect(restored[2]).toBe(restored[0]);
   });
 
   it('leaves drift in unchanged virtual servers to the next full sync, which repairs it', async () => {

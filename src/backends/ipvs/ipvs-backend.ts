@@ -1,6 +1,8 @@
-// The thin applier of the IPVS mode: reads the kernel's virtual servers and the addresses
-// on kube-ipvs0 back on every sync, plans the difference (ipvs-planner.ts), and sends it in
-// netlink batches. Graceful termination state is carried from sync to sync.
+// The thin applier of the IPVS mode: a full sync reads the kernel's virtual servers and the
+// addresses on kube-ipvs0 back, plans the difference (ipvs-planner.ts), and sends it in netlink
+// batches; a partial sync plans against what the agent last read and wrote (ipvs-dump-cache.ts).
+// The companion iptables rules are fixed and match ipsets whose members follow the virtual
+// servers. Graceful termination state is carried from sync to sync.
 import type { Logger } from 'pino';
 import type { IpvsOperation } from '../../kernel/netlink/ipvs.js';
 import { NetlinkError } from '../../kernel/netlink/errors.js';
@@ -16,10 +18,11 @@ import { KUBE_IPVS_INTERFACE, type IpvsOp, type IpvsVirtualServerDump } from './
 import { SCHEDULER_ANNOTATION, desiredVirtualServers, type DesiredIpvs, type VirtualServerOptions } from './virtual-servers.js';
 import { CommittedIpvs, terminationServer } from './ipvs-incremental.js';
 import { IPVS_IPTABLES_CHAINS, IPVS_IPTABLES_JUMPS, renderIpvsIptables } from './ipvs-iptables.js';
+import { IpvsDumpCache } from './ipvs-dump-cache.js';
 import { hasRule, type IptablesKernel } from '../../kernel/iptables.js';
 import type { IPFamily } from '../../model/types.js';
 import type { IpsetKernel } from '../../kernel/ipset.js';
-import { IPVS_IPSETS, ipsetRestore, ipvsIpsetContents } from './ipvs-ipsets.js';
+import { IPVS_IPSETS, ipsetDeltaRestore, ipsetRestore } from './ipvs-ipsets.js';
 
 export class IpvsApplyError extends SvcplaneError {
   override readonly code = 'SVCPLANE_IPVS_APPLY_FAILED';
@@ -52,7 +55,7 @@ export interface IpvsBackendOptions {
   readonly sysctl: Pick<Sysctl, 'ensure'>;
   /** iptables per family for the masquerade/REJECT companion rules; a family without one gets none. */
   readonly iptables?: Partial<Record<IPFamily, IptablesKernel>>;
-  /** The KUBE-LOOP-BACK sets the companion rules match (required with `iptables`: the rules name them). */
+  /** The ipsets the companion rules match (required with `iptables`: the rules name them). */
   readonly ipset?: IpsetKernel;
   readonly logger: Logger;
   readonly scheduler?: string;
@@ -69,7 +72,11 @@ interface SyncWork {
   readonly plan: DesiredIpvs;
   readonly problems: DesiredIpvs['problems'];
   readonly current: { readonly services: IpvsVirtualServerDump[]; readonly boundAddresses: ReadonlySet<string> };
-  /** Companion iptables rule sets to restore, per family (on partial syncs only those that changed). */
+  /** The kernel's virtual servers as known after this sync's reads (the plan's ops still to apply). */
+  readonly cache: IpvsDumpCache;
+  /** How many virtual servers were read from the kernel. */
+  readonly readBack: number;
+  /** Companion iptables rule sets to restore, per family (full syncs only: they never change with the services). */
   readonly iptables: Map<IPFamily, string>;
 }
 
@@ -99,8 +106,8 @@ export class IpvsBackend implements ProxyBackend {
   private sysctlsDone = false;
   /** What the last successful sync left in the kernel; undefined forces a full sync. */
   private committed: CommittedIpvs | undefined;
-  /** Each ipset's members as last written, by name: a partial sync rewrites only a changed set. */
-  private readonly ipsets = new Map<string, string>();
+  /** The kernel's virtual servers as of the last successful sync; undefined with `committed`. */
+  private cache: IpvsDumpCache | undefined;
 
   constructor(private readonly opts: IpvsBackendOptions) {
     this.ctx = opts.ctx;
@@ -109,6 +116,7 @@ export class IpvsBackend implements ProxyBackend {
   setContext(ctx: NodeContext): void {
     this.ctx = ctx;
     this.committed = undefined;
+    this.cache = undefined;
   }
 
   private async ensureSysctls(): Promise<void> {
@@ -151,16 +159,21 @@ export class IpvsBackend implements ProxyBackend {
 
   /**
    * Without `changes` (or after a failure) the sync is full: every virtual server is read back
-   * and repaired. With `changes`, only the changed service ports' virtual servers and those
-   * still draining a real server are read back and planned (ipvs-incremental.ts).
+   * and repaired, the ipsets and companion rules rewritten. With `changes`, only the changed
+   * service ports' virtual servers and those still draining a real server are planned
+   * (ipvs-incremental.ts), against the cache; only those that would lose a real server are
+   * read from the kernel (their connection counts decide), and the ipsets get the members
+   * that changed.
    */
   async sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome> {
     await this.ensureSysctls();
     const index = this.dummyIndex();
     const committed = this.committed;
+    const cache = this.cache;
     // Whatever happens below, a failure makes the next sync full.
     this.committed = undefined;
-    const work = changes !== undefined && committed !== undefined ? this.partialWork(state, changes, committed) : this.fullWork(state, index);
+    this.cache = undefined;
+    const work = changes !== undefined && committed !== undefined && cache !== undefined ? this.partialWork(state, changes, committed, cache) : this.fullWork(state, index);
     for (const p of work.problems) this.opts.logger.warn({ problem: p.message }, 'IPVS virtual server problem');
     for (const a of work.committed.nodePortAddresses) this.nodePortAddresses.add(a);
     const plan = planIpvs(work.plan, work.current, {
@@ -175,17 +188,18 @@ export class IpvsBackend implements ProxyBackend {
     this.check('unbind addresses', this.opts.rtnl.deleteAddresses(index, plan.addresses.remove.map((address) => ({ address }))));
     // Every draining virtual server is among those planned, so the plan's list is complete.
     this.terminating = plan.terminating;
+    work.cache.apply(plan.ops);
     // The sets before the rules: a rule naming a set that does not exist yet is refused.
     const ipsetEntries = await this.syncIpsets(work.committed, work.kind === 'full');
     const restoreLines = await this.syncIptables(work.iptables, work.kind === 'full');
-    for (const [family, text] of work.iptables) work.committed.iptables.set(family, text);
     this.committed = work.committed;
+    this.cache = work.cache;
     return {
       kind: work.kind,
       ruleCounts: { virtualServers: work.committed.virtualServers.size },
       sent: {
         netlinkMessages: plan.ops.length + plan.addresses.add.length + plan.addresses.remove.length,
-        readBack: work.current.services.length, draining: plan.terminating.size, restoreLines, ipsetEntries,
+        readBack: work.readBack, draining: plan.terminating.size, restoreLines, ipsetEntries,
       },
     };
   }
@@ -198,50 +212,72 @@ export class IpvsBackend implements ProxyBackend {
     const desired = desiredVirtualServers(state, this.ctx, this.virtualServerOptions());
     const committed = CommittedIpvs.fromFull(desired, state, this.ctx);
     const iptables = new Map<IPFamily, string>();
-    for (const family of Object.keys(this.opts.iptables ?? {}) as IPFamily[]) iptables.set(family, renderIpvsIptables(family, desired, state[family], this.ctx));
+    for (const family of this.families()) iptables.set(family, renderIpvsIptables(family, this.ctx));
     const current = { services: this.dump(), boundAddresses: this.boundVips(index) };
-    return { kind: 'full', committed, plan: desired, problems: desired.problems, current, iptables };
+    const cache = IpvsDumpCache.fromDump(current.services);
+    return { kind: 'full', committed, plan: desired, problems: desired.problems, current, cache, readBack: current.services.length, iptables };
   }
 
-  private partialWork(state: DesiredState, changes: StateChanges, committed: CommittedIpvs): SyncWork {
+  /** The families with companion rules (and so ipsets). */
+  private families(): IPFamily[] {
+    return Object.keys(this.opts.iptables ?? {}) as IPFamily[];
+  }
+
+  private partialWork(state: DesiredState, changes: StateChanges, committed: CommittedIpvs, cache: IpvsDumpCache): SyncWork {
     const pick = (family: FamilyState, keys: ReadonlySet<string>): FamilyState => new Map([...keys].flatMap((k) => { const sp = family.get(k); return sp ? [[k, sp] as const] : []; }));
     const subset = desiredVirtualServers({ IPv4: pick(state.IPv4, changes.IPv4), IPv6: pick(state.IPv6, changes.IPv6) }, this.ctx, this.virtualServerOptions());
     const draining = new Set([...this.terminating.keys()].map(terminationServer));
     const bound = committed.boundAddresses;
     const change = committed.apply(subset, new Set([...changes.IPv4, ...changes.IPv6]), draining);
     const services: IpvsVirtualServerDump[] = [];
-    for (const known of change.known.values()) {
+    let readBack = 0;
+    for (const [key, known] of change.known) {
+      const want = change.plan.virtualServers.get(key);
+      const cached = cache.get(key);
+      // Nothing to retire: what the agent last read and wrote is enough.
+      if (want === undefined || cache.enoughFor(want)) {
+        if (cached !== undefined) services.push(cached);
+        continue;
+      }
+      readBack++;
       try {
-        services.push({ service: known.service, destinations: this.opts.ipvs.getDestinations(known.service) });
+        const vs = { service: cached?.service ?? known.service, destinations: this.opts.ipvs.getDestinations(known.service) };
+        cache.replace(vs, key);
+        services.push(vs);
       } catch (err) {
         // Gone from the kernel (deleted by hand): planned as missing, so it is created again.
         // Any other failure fails the sync, which is retried as a full one.
         if (!(err instanceof NetlinkError && MISSING_SERVICE.has(err.errnoName))) throw err;
+        cache.forget(key);
       }
     }
-    const iptables = committed.updateIptables(change, state, this.ctx);
-    for (const family of iptables.keys()) if (!(family in (this.opts.iptables ?? {}))) iptables.delete(family);
-    return { kind: 'partial', committed, plan: change.plan, problems: change.problems, current: { services, boundAddresses: bound }, iptables };
+    committed.updateIpsets(change, state, this.ctx);
+    return { kind: 'partial', committed, plan: change.plan, problems: change.problems, current: { services, boundAddresses: bound }, cache, readBack, iptables: new Map() };
   }
 
   /**
-   * Makes each family's ipsets (KUBE-LOOP-BACK, KUBE-CLUSTER-IP) hold what `committed` (all
-   * virtual servers after this sync) calls for. A full sync always rewrites them (repairing
-   * drift); a partial one only those whose members changed. Returns the number of members written.
+   * Makes each family's ipsets hold what `committed` (all virtual servers after this sync) calls
+   * for: a full sync swaps in every set whole (repairing drift), a partial one adds and deletes
+   * the members that changed, in one `ipset restore` each. Returns the number of members written.
    */
   private async syncIpsets(committed: CommittedIpvs, full: boolean): Promise<number> {
     const ipset = this.opts.ipset;
+    const families = this.families();
     if (ipset === undefined) return 0;
     let written = 0;
-    for (const family of Object.keys(this.opts.iptables ?? {}) as IPFamily[]) {
-      for (const { set, entries } of ipvsIpsetContents(family, committed.virtualServers.values())) {
-        const key = entries.join('\n');
-        if (!full && this.ipsets.get(set.name) === key) continue;
-        this.ipsets.delete(set.name);
-        await ipset.restore(ipsetRestore(set, entries));
-        this.ipsets.set(set.name, key);
+    if (!full) {
+      const deltas = committed.ipsets.takeDeltas(families);
+      for (const d of deltas) written += d.add.length + d.del.length;
+      if (written > 0) await ipset.restore(ipsetDeltaRestore(deltas));
+      return written;
+    }
+    for (const family of families) {
+      let text = '';
+      for (const { set, entries } of committed.ipsets.contents(family)) {
+        text += ipsetRestore(set, entries);
         written += entries.length;
       }
+      await ipset.restore(text);
     }
     return written;
   }
@@ -302,6 +338,7 @@ export class IpvsBackend implements ProxyBackend {
     // After the rules naming them are gone (a set still referenced cannot be destroyed).
     const ipset = this.opts.ipset;
     if (ipset !== undefined) for (const name of IPVS_IPSETS) await ipset.destroy(name);
-    this.ipsets.clear();
+    this.committed = undefined;
+    this.cache = undefined;
   }
 }

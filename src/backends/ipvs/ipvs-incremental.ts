@@ -3,13 +3,15 @@
 // server) are read back from the kernel and planned. A dump of every virtual server costs
 // one netlink round trip per virtual server, which at 10,000 services is most of a sync;
 // so is any pass over all of them in JavaScript, so the committed state is indexed by
-// service port and updated in place (a failed sync drops it: the next one is full).
+// service port and updated in place (a failed sync drops it: the next one is full). The
+// ipset members are kept per virtual server alongside (ipvs-ipset-book.ts).
 import type { IPFamily } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { DesiredState } from '../../state/types.js';
 import { ClaimBook } from '../../state/claims.js';
 import { IpvsVirtualServerConflictError, type IpvsDesiredProblem } from './errors.js';
-import { assembleIpvsIptables, ipvsIptablesFragments, virtualServerRules, type IptablesFragment } from './ipvs-iptables.js';
+import { IpsetBook } from './ipvs-ipset-book.js';
+import { virtualServerMembers } from './ipvs-ipsets.js';
 import { ipvsAddress } from './ipvs-keys.js';
 import type { DesiredIpvs, DesiredVirtualServer } from './virtual-servers.js';
 
@@ -35,9 +37,8 @@ export class CommittedIpvs {
   private readonly byPort = new Map<string, string[]>();
   private readonly boundRefs = new Map<string, number>();
   readonly nodePortAddresses = new Set<string>();
-  private readonly fragments = new Map<IPFamily, Map<string, IptablesFragment>>();
-  /** The companion iptables rules as last restored, per family. */
-  readonly iptables = new Map<IPFamily, string>();
+  /** The ipset members of every virtual server the kernel holds. */
+  readonly ipsets = new IpsetBook();
 
   private constructor(
     /** The owners' virtual servers: what the kernel holds. */
@@ -51,7 +52,9 @@ export class CommittedIpvs {
 
   static fromFull(desired: DesiredIpvs, state: DesiredState, ctx: NodeContext): CommittedIpvs {
     const c = new CommittedIpvs(new Map(desired.virtualServers), new ClaimBook(desired.claims), new Set(ctx.nodeIPs.map(ipvsAddress)));
-    for (const family of FAMILIES) c.fragments.set(family, ipvsIptablesFragments(family, desired, state[family], ctx));
+    for (const vs of desired.virtualServers.values()) c.ipsets.set(vs.key, virtualServerMembers(vs, state[vs.service.af].get(vs.servicePort), ctx));
+    // A full sync writes whole sets: nothing is pending.
+    c.ipsets.takeDeltas(FAMILIES);
     return c;
   }
 
@@ -110,30 +113,10 @@ export class CommittedIpvs {
     return { plan: { virtualServers: planned, boundAddresses: this.boundAddresses, nodePortAddresses: this.nodePortAddresses, problems, claims: this.claims }, known, problems };
   }
 
-  /**
-   * Updates the fragments of the changed ports' virtual servers; returns the families whose
-   * rule text changed, with the new text (an endpoint change usually changes none).
-   */
-  updateIptables(change: IpvsChange, state: DesiredState, ctx: NodeContext): Map<IPFamily, string> {
-    const touched = new Set<IPFamily>();
-    for (const family of FAMILIES) {
-      const fragments = this.fragments.get(family) ?? new Map<string, IptablesFragment>();
-      this.fragments.set(family, fragments);
-      for (const key of change.known.keys()) {
-        if (!this.virtualServers.has(key) && fragments.delete(key)) touched.add(family);
-      }
-      for (const vs of change.plan.virtualServers.values()) {
-        if (vs.service.af !== family) continue;
-        const next = virtualServerRules(family, vs, state[family].get(vs.servicePort), ctx);
-        const prev = fragments.get(vs.key);
-        if (prev !== undefined && prev.nat === next.nat && prev.filter === next.filter) continue;
-        fragments.set(vs.key, next);
-        touched.add(family);
-      }
-    }
-    const out = new Map<IPFamily, string>();
-    for (const family of touched) out.set(family, assembleIpvsIptables(family, this.fragments.get(family) as Map<string, IptablesFragment>, ctx));
-    return out;
+  /** Updates the ipset members of the virtual servers `change` planned (and of those it removed). */
+  updateIpsets(change: IpvsChange, state: DesiredState, ctx: NodeContext): void {
+    for (const key of change.known.keys()) if (!this.virtualServers.has(key)) this.ipsets.delete(key);
+    for (const vs of change.plan.virtualServers.values()) this.ipsets.set(vs.key, virtualServerMembers(vs, state[vs.service.af].get(vs.servicePort), ctx));
   }
 
   private claimedBy(port: string): string[] {

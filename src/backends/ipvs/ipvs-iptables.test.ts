@@ -1,8 +1,17 @@
+// IPVS mode's companion rules: a fixed rule set matching ipsets. Checked as text (it does not
+// grow with the services) and by tracing packets through the rules, the planned sets and the
+// virtual servers, as `svcplane trace --mode ipvs` does.
 import { describe, expect, it } from 'vitest';
 import { defaultNodeContext } from '../../state/node-context.js';
-import type { EndpointInfo, FamilyState, ServicePortState } from '../../state/types.js';
-import { renderIpvsIptables } from './ipvs-iptables.js';
-import { familyVirtualServers } from './virtual-servers.js';
+import type { DesiredState, EndpointInfo, FamilyState, ServicePortState } from '../../state/types.js';
+import type { Protocol } from '../../model/types.js';
+import { parseRuleset } from '../iptables/tracer-parse.js';
+import { tracePacket } from '../iptables/tracer.js';
+import { queryPacket, type TraceFrom, type TraceOutcome } from '../common/trace.js';
+import { IPVS_IPTABLES_JUMPS, renderIpvsIptables } from './ipvs-iptables.js';
+import { ipvsIpsetContents } from './ipvs-ipsets.js';
+import { traceVirtualServers } from './tracer.js';
+import { desiredVirtualServers } from './virtual-servers.js';
 
 const ep = (ip: string): EndpointInfo => ({ ip, port: 8080, ready: true, serving: true, terminating: false, isLocal: true, nodeName: 'n1', zone: undefined });
 
@@ -14,53 +23,83 @@ function sp(name: string, clusterIP: string, eps: EndpointInfo[], over: Partial<
   };
 }
 
+const ctx = defaultNodeContext({ nodeName: 'n1', nodeIPs: ['192.168.77.1'], clusterCIDRs: ['10.244.0.0/16'] });
+
+function stateOf(ports: readonly ServicePortState[]): DesiredState {
+  return { IPv4: new Map(ports.map((p) => [p.key, p])) as FamilyState, IPv6: new Map() };
+}
+
+const ports = [
+  sp('web', '10.96.0.10', [ep('10.244.1.2')], { nodePort: 30080, externalIPs: ['192.168.77.150'] }),
+  sp('local', '10.96.0.11', [ep('10.244.1.3')], { nodePort: 30081, externalPolicyLocal: true, externalIPs: ['192.168.77.151'] }),
+  sp('empty', '10.96.0.12', [], { nodePort: 30082 }),
+  // A cluster port that is also some NodePort's number: still the cluster IP's rules only.
+  sp('high', '10.96.0.13', [ep('10.244.1.4')], { port: 30080 }),
+  sp('lb', '10.96.0.14', [ep('10.244.1.5')], { nodePort: 30084, loadBalancerIPs: ['192.168.77.200'], loadBalancerSourceRanges: ['192.168.77.3/32', '10.0.0.0/8'] }),
+  sp('lblocal', '10.96.0.15', [ep('10.244.1.6')], { nodePort: 30085, loadBalancerIPs: ['192.168.77.201'], externalPolicyLocal: true, healthCheckNodePort: 31085 }),
+];
+const state = stateOf(ports);
+
+function trace(from: TraceFrom, src: string, dst: string, dport: number, protocol: Protocol = 'TCP'): TraceOutcome[] {
+  const desired = desiredVirtualServers(state, ctx);
+  const ruleset = parseRuleset({ restore: renderIpvsIptables('IPv4', ctx), jumps: IPVS_IPTABLES_JUMPS });
+  const ipsets = new Map(ipvsIpsetContents('IPv4', desired.virtualServers.values(), state, ctx).map(({ set, entries }) => [set.name, entries] as const));
+  const env = { localAddresses: ['192.168.77.1', '127.0.0.0/8', ...desired.boundAddresses], ipsets };
+  const before = tracePacket(ruleset, queryPacket({ from, src, dst, dport, protocol }), env).outcomes;
+  return before.flatMap((o) => traceVirtualServers(desired.virtualServers.values(), o, protocol, dst, dport, 1 << ctx.masqueradeBit));
+}
+
+const verdicts = (outcomes: TraceOutcome[]): string[] => outcomes.map((o) => `${o.verdict}${o.destination ? ` ${o.destination}` : ''}${o.masqueraded ? ' masqueraded' : ''}`);
+
 describe('renderIpvsIptables', () => {
-  const ctx = defaultNodeContext({ nodeName: 'n1', nodeIPs: ['192.168.77.1'], clusterCIDRs: ['10.244.0.0/16'] });
-  const state: FamilyState = new Map(
-    [
-      sp('web', '10.96.0.10', [ep('10.244.1.2')], { nodePort: 30080 }),
-      sp('local', '10.96.0.11', [ep('10.244.1.3')], { nodePort: 30081, externalPolicyLocal: true }),
-      sp('empty', '10.96.0.12', []),
-      sp('evil"name', '10.96.0.13', [ep('10.244.1.4')], { nodePort: 30083 }),
-      sp('lb', '10.96.0.14', [ep('10.244.1.5')], { nodePort: 30082, loadBalancerIPs: ['192.168.77.200'], loadBalancerSourceRanges: ['192.168.77.3/32', '10.0.0.0/8'] }),
-    ].map((p) => [p.key, p]),
-  );
-  const text = renderIpvsIptables('IPv4', familyVirtualServers('IPv4', state, ctx), state, ctx);
+  const text = renderIpvsIptables('IPv4', ctx);
 
-  it('masquerades off-cluster traffic to cluster IPs and Cluster-policy external traffic', () => {
-    // Every cluster IP through one rule matching KUBE-CLUSTER-IP; none per virtual server.
+  it('is a fixed rule set: no address or port of a service in it', () => {
+    expect(text).not.toMatch(/10\.96\.|192\.168\.77\.|--dport/);
     expect(text).toContain('-A KUBE-SERVICES -m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" -m set --match-set KUBE-CLUSTER-IP dst,dst ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ\n');
-    expect(text).not.toMatch(/-d 10\.96\.0\.1\d\/32 .*KUBE-MARK-MASQ/);
-    expect(text).toContain('-d 192.168.77.1/32 --dport 30080 -j KUBE-MARK-MASQ');
-    // Local policy keeps the client address: no masquerade for its NodePort.
-    expect(text).not.toContain('--dport 30081 -j KUBE-MARK-MASQ');
-  });
-
-  it('rejects services without endpoints in filter, and writes the masquerade machinery', () => {
-    expect(text).toMatch(/\*filter\n:KUBE-SERVICES - \[0:0\]\n-A KUBE-SERVICES -m comment --comment "default\/empty:http has no endpoints" -m tcp -p tcp -d 10\.96\.0\.12\/32 --dport 80 -j REJECT\n/);
     expect(text).toContain('-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully');
     expect(text).toContain('-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000');
     expect(text.trimEnd().endsWith('COMMIT')).toBe(true);
-  });
-
-  it('sanitises user names in comments', () => {
-    expect(text).not.toContain('evil"name');
-    expect(text).toContain('default/evil_name:http');
+    // --masquerade-all: every source to a cluster IP.
+    const all = renderIpvsIptables('IPv4', { ...ctx, masqueradeAll: true });
+    expect(all).toContain('-m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ\n');
   });
 
   it('masquerades hairpin traffic through KUBE-LOOP-BACK, first in KUBE-POSTROUTING', () => {
     const postrouting = text.split('\n').filter((l) => l.startsWith('-A KUBE-POSTROUTING'));
     expect(postrouting[0]).toBe('-A KUBE-POSTROUTING -m comment --comment "Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose" -m set --match-set KUBE-LOOP-BACK dst,dst,src -j MASQUERADE');
-    expect(text.match(/KUBE-LOOP-BACK/g)).toHaveLength(1);
+    expect(renderIpvsIptables('IPv6', ctx)).toContain('--match-set KUBE-6-LOOP-BACK dst,dst,src -j MASQUERADE');
+  });
+});
+
+describe('IPVS mode traced through the fixed rules and the planned sets', () => {
+  it('masquerades off-cluster traffic to a cluster IP, not a pod\'s', () => {
+    expect(verdicts(trace('outside', '203.0.113.9', '10.96.0.10', 80))).toEqual(['DNAT 10.244.1.2:8080 masqueraded']);
+    expect(verdicts(trace('pod', '10.244.9.9', '10.96.0.10', 80))).toEqual(['DNAT 10.244.1.2:8080']);
+    // Port 30080 on a cluster IP is not the NodePort 30080.
+    expect(verdicts(trace('pod', '10.244.9.9', '10.96.0.13', 30080))).toEqual(['DNAT 10.244.1.4:8080']);
   });
 
-  it('drops new connections to a load-balancer IP from outside loadBalancerSourceRanges', () => {
-    const lb = text.split('\n').filter((l) => l.includes('-d 192.168.77.200/32'));
-    expect(lb.filter((l) => l.includes('-j RETURN')).map((l) => / -s (\S+) /.exec(l)?.[1])).toEqual(['192.168.77.3/32', '10.0.0.0/8']);
-    const drop = lb.findIndex((l) => l.endsWith('-j DROP'));
-    expect(drop).toBe(2);
-    expect(lb[drop]).toMatch(/^-A KUBE-SERVICES .*-p tcp -d 192\.168\.77\.200\/32 --dport 80 -j DROP$/);
-    // Only the load-balancer IP: the cluster IP and the NodePort of the same port stay open.
-    expect(text).not.toMatch(/-d (10\.96\.0\.14|192\.168\.77\.1)\/32 .*-j DROP/);
+  it('masquerades NodePorts and external IPs with Cluster policy, keeps the client with Local policy', () => {
+    expect(verdicts(trace('outside', '203.0.113.9', '192.168.77.1', 30080))).toEqual(['DNAT 10.244.1.2:8080 masqueraded']);
+    expect(verdicts(trace('outside', '203.0.113.9', '192.168.77.1', 30081))).toEqual(['DNAT 10.244.1.3:8080']);
+    expect(verdicts(trace('outside', '203.0.113.9', '192.168.77.150', 80))).toEqual(['DNAT 10.244.1.2:8080 masqueraded']);
+    expect(verdicts(trace('outside', '203.0.113.9', '192.168.77.151', 80))).toEqual(['DNAT 10.244.1.3:8080']);
+    expect(verdicts(trace('outside', '203.0.113.9', '192.168.77.201', 80))).toEqual(['DNAT 10.244.1.6:8080']);
+    expect(verdicts(trace('outside', '203.0.113.9', '192.168.77.1', 30085))).toEqual(['DNAT 10.244.1.6:8080']);
+  });
+
+  it('rejects every frontend of a port without endpoints', () => {
+    expect(verdicts(trace('pod', '10.244.9.9', '10.96.0.12', 80))).toEqual(['REJECT']);
+    expect(verdicts(trace('outside', '203.0.113.9', '192.168.77.1', 30082))).toEqual(['REJECT']);
+  });
+
+  it('drops new connections to a load-balancer IP from outside loadBalancerSourceRanges, and only there', () => {
+    expect(verdicts(trace('outside', '192.168.77.3', '192.168.77.200', 80))).toEqual(['DNAT 10.244.1.5:8080 masqueraded']);
+    expect(verdicts(trace('outside', '10.1.2.3', '192.168.77.200', 80))).toEqual(['DNAT 10.244.1.5:8080 masqueraded']);
+    expect(verdicts(trace('outside', '192.168.77.9', '192.168.77.200', 80))).toEqual(['DROP']);
+    // The cluster IP and the NodePort of the same port stay open.
+    expect(verdicts(trace('outside', '192.168.77.9', '10.96.0.14', 80))).toEqual(['DNAT 10.244.1.5:8080 masqueraded']);
+    expect(verdicts(trace('outside', '192.168.77.9', '192.168.77.1', 30084))).toEqual(['DNAT 10.244.1.5:8080 masqueraded']);
   });
 });

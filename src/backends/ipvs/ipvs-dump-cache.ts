@@ -1,0 +1,93 @@
+// What the kernel's IPVS tables hold as far as the agent knows: the last full dump, with every
+// request the agent sent since applied to it. Partial syncs plan against it instead of reading
+// the kernel (one netlink round trip per virtual server); full syncs read the kernel again and
+// replace it, which is what repairs changes made behind the agent's back. Connection counts are
+// the dump's and go stale, so a virtual server that would lose a real server (whose retirement
+// depends on its active connections) is still read from the kernel.
+import { destinationKey, virtualServerKey } from './ipvs-keys.js';
+import type { IpvsDestination, IpvsOp, IpvsService, IpvsVirtualServerDump } from './ipvs-types.js';
+import type { DesiredVirtualServer } from './virtual-servers.js';
+
+interface CachedServer {
+  service: IpvsService;
+  /** Destination key -> real server (the planner accepts either order). */
+  readonly destinations: Map<string, IpvsDestination>;
+}
+
+export class IpvsDumpCache {
+  private readonly byKey = new Map<string, CachedServer>();
+
+  /** From a full dump of the kernel. */
+  static fromDump(dump: readonly IpvsVirtualServerDump[]): IpvsDumpCache {
+    const cache = new IpvsDumpCache();
+    for (const vs of dump) cache.replace(vs);
+    return cache;
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** The virtual server as the kernel holds it, or undefined when it holds none by that key. */
+  get(key: string): IpvsVirtualServerDump | undefined {
+    const vs = this.byKey.get(key);
+    return vs === undefined ? undefined : { service: vs.service, destinations: [...vs.destinations.values()] };
+  }
+
+  /**
+   * Whether the cache alone can plan `want` against the kernel: the kernel holds no real server
+   * that `want` lacks (nothing to retire, so no connection count is needed), or holds no such
+   * virtual server at all.
+   */
+  enoughFor(want: DesiredVirtualServer): boolean {
+    const vs = this.byKey.get(want.key);
+    if (vs === undefined) return true;
+    if (vs.destinations.size > want.destinations.length) return false;
+    const wanted = new Set(want.destinations.map((d) => destinationKey(want.key, d)));
+    for (const key of vs.destinations.keys()) if (!wanted.has(key)) return false;
+    return true;
+  }
+
+  /** A virtual server as just read from the kernel (undefined: the kernel has none). */
+  replace(vs: IpvsVirtualServerDump, key: string = virtualServerKey(vs.service)): void {
+    const destinations = new Map<string, IpvsDestination>();
+    for (const d of vs.destinations) destinations.set(destinationKey(key, d), d);
+    this.byKey.set(key, { service: vs.service, destinations });
+  }
+
+  forget(key: string): void {
+    this.byKey.delete(key);
+  }
+
+  /** Applies requests the kernel accepted, as the kernel does. */
+  apply(ops: readonly IpvsOp[]): void {
+    for (const o of ops) {
+      const key = virtualServerKey(o.service);
+      switch (o.op) {
+        case 'new-service':
+          this.byKey.set(key, { service: o.service, destinations: new Map() });
+          break;
+        case 'update-service': {
+          const vs = this.byKey.get(key);
+          if (vs !== undefined) vs.service = o.service;
+          break;
+        }
+        case 'del-service':
+          this.byKey.delete(key);
+          break;
+        case 'new-dest':
+        case 'update-dest': {
+          const vs = this.byKey.get(key);
+          if (vs === undefined) break;
+          const dk = destinationKey(key, o.dest);
+          // Counts the kernel had stay until the next dump (requests carry none).
+          vs.destinations.set(dk, o.op === 'new-dest' ? o.dest : { ...vs.destinations.get(dk), ...o.dest });
+          break;
+        }
+        case 'del-dest':
+          this.byKey.get(key)?.destinations.delete(destinationKey(key, o.dest));
+          break;
+      }
+    }
+  }
+}
