@@ -5,23 +5,53 @@ import { renderMaps } from '../backends/ebpf/maps-report.js';
 import { planFull as planIptables } from '../backends/iptables/planner.js';
 import { rulesDiff } from '../backends/iptables/rules-diff.js';
 import { IPVS_IPTABLES_CHAINS, IPVS_IPTABLES_JUMPS, renderIpvsIptables } from '../backends/ipvs/ipvs-iptables.js';
-import { planIpvs } from '../backends/ipvs/ipvs-planner.js';
-import { desiredVirtualServers } from '../backends/ipvs/virtual-servers.js';
+import { planIpvs, type IpvsPlan } from '../backends/ipvs/ipvs-planner.js';
+import { ipvsIpsetContents } from '../backends/ipvs/ipvs-ipsets.js';
+import type { IpvsOp } from '../backends/ipvs/ipvs-types.js';
+import { desiredVirtualServers, type DesiredIpvs } from '../backends/ipvs/virtual-servers.js';
 import { parseNftList } from '../backends/nftables/list-parse.js';
 import { objectsDiff } from '../backends/nftables/objects-diff.js';
 import { TABLE_NAME } from '../backends/nftables/objects.js';
 import { memoObjects, planFull as planNftables } from '../backends/nftables/planner.js';
 import { isUserspaceChain, JUMPS as USERSPACE_JUMPS, renderRules } from '../backends/userspace/redirect-rules.js';
 import { describeService } from '../kernel/netlink/index.js';
-import { ebpfMaps, iptablesSave, ipvsBoundAddresses, ipvsDump, nftTable, type LiveOptions } from './live-state.js';
+import type { IPFamily } from '../model/types.js';
+import { ebpfMaps, iptablesSave, ipvsBoundAddresses, ipvsDump, ipvsIpsets, nftTable, type LiveOptions } from './live-state.js';
 import { userspaceWants, type PlannedMode, type PlanInput } from './plan-modes.js';
 import { liveListenerPorts } from './trace-modes.js';
 
 const IPVS_CHAINS: ReadonlySet<string> = new Set<string>([...IPVS_IPTABLES_CHAINS.nat, ...IPVS_IPTABLES_CHAINS.filter]);
 
-function section(title: string, lines: readonly string[]): string {
-  const changes = lines.filter((l) => /^[+-]/.test(l)).length;
+/** `changes`: default, the `+`/`-` lines (a `~` line only heads the `+`/`-` lines under it). */
+function section(title: string, lines: readonly string[], changes = lines.filter((l) => /^[+-]/.test(l)).length): string {
   return `# ${title}: ${changes === 0 ? 'no changes' : `${changes} change${changes === 1 ? '' : 's'}`}\n${lines.map((l) => `${l}\n`).join('')}`;
+}
+
+const IPVS_OP_SIGN: Readonly<Record<IpvsOp['op'], '+' | '-' | '~'>> = {
+  'new-service': '+', 'new-dest': '+', 'del-service': '-', 'del-dest': '-', 'update-service': '~', 'update-dest': '~',
+};
+
+/** The planned members of the family's sets against `ipset list`'s (`live`: set name -> members; a set missing there: every member `+`). */
+export function ipsetDiffLines(family: IPFamily, desired: DesiredIpvs, live: ReadonlyMap<string, readonly string[]>): string[] {
+  const lines: string[] = [];
+  for (const { set, entries } of ipvsIpsetContents(family, desired.virtualServers.values())) {
+    const have = live.get(set.name);
+    if (have === undefined) lines.push(`+ create ${set.name} ${set.type}`);
+    const haveSet = new Set(have ?? []);
+    const want = new Set(entries);
+    lines.push(...[...haveSet].filter((m) => !want.has(m)).sort().map((m) => `- ${set.name} ${m}`));
+    lines.push(...entries.filter((m) => !haveSet.has(m)).map((m) => `+ ${set.name} ${m}`));
+  }
+  return lines;
+}
+
+/** One line per op of an IPVS sync plan and per kube-ipvs0 address: every one is a change. */
+export function ipvsDiffLines(plan: Pick<IpvsPlan, 'ops' | 'addresses'>): string[] {
+  return [
+    ...plan.ops.map((o) => `${IPVS_OP_SIGN[o.op]} ${o.op} ${describeService(o.service)}${o.dest !== undefined ? ` -> ${o.dest.address.includes(':') ? `[${o.dest.address}]` : o.dest.address}:${o.dest.port} weight ${o.dest.weight}` : ''}`),
+    ...plan.addresses.add.map((a) => `+ kube-ipvs0 ${a}`),
+    ...plan.addresses.remove.map((a) => `- kube-ipvs0 ${a}`),
+  ];
 }
 
 /** Line differences of two texts as sets (`-` only in `have`, `+` only in `want`). */
@@ -51,12 +81,10 @@ export async function planDiff(mode: PlannedMode, p: PlanInput, opts: LiveOption
       const desired = desiredVirtualServers(p.state, p.ctx, { scheduler: p.ipvsScheduler });
       const current = { services: ipvsDump(), boundAddresses: ipvsBoundAddresses() };
       const plan = planIpvs(desired, current, { ownedAddresses: desired.nodePortAddresses, gracePeriodMs: 0, now: 0, terminating: new Map() });
-      const lines = [
-        ...plan.ops.map((o) => `${o.op} ${describeService(o.service)}${o.dest !== undefined ? ` -> ${o.dest.address.includes(':') ? `[${o.dest.address}]` : o.dest.address}:${o.dest.port} weight ${o.dest.weight}` : ''}`),
-        ...plan.addresses.add.map((a) => `+ kube-ipvs0 ${a}`),
-        ...plan.addresses.remove.map((a) => `- kube-ipvs0 ${a}`),
-      ];
-      out += section('ipvs (virtual servers, real servers, kube-ipvs0 addresses)', lines);
+      // Every op is a change: `+` adds, `-` deletes, `~` updates in place (scheduler, flags, weight).
+      const lines = ipvsDiffLines(plan);
+      out += section('ipvs (virtual servers, real servers, kube-ipvs0 addresses)', lines, lines.length);
+      for (const family of p.families) out += section(`ipsets (${family}): the members the IPVS mode's companion rules match`, ipsetDiffLines(family, desired, await ipvsIpsets(family)));
       for (const family of p.families) {
         const restore = renderIpvsIptables(family, p.ctx);
         out += section(`iptables (${family}): the IPVS mode's companion rules`, rulesDiff({ restore, jumps: IPVS_IPTABLES_JUMPS }, await iptablesSave(family, opts), (c) => IPVS_CHAINS.has(c)));
