@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { endpoint, familyState, servicePort } from '../../test/lib/state-fixtures.js';
 import { applyPlan, dump, fakeKernel } from '../backends/ipvs/fake-kernel.js';
 import { planIpvs } from '../backends/ipvs/ipvs-planner.js';
+import { ipvsIpsetContents } from '../backends/ipvs/ipvs-ipsets.js';
 import { familyVirtualServers } from '../backends/ipvs/virtual-servers.js';
 import { defaultNodeContext } from '../state/node-context.js';
 import { ipsetDiffLines, ipvsDiffLines } from './plan-diff.js';
@@ -25,10 +26,16 @@ describe('plan --diff in IPVS mode', () => {
   });
 
   it('compares the ipsets the companion rules match, member by member', () => {
-    const d = desired(['10.244.0.1']);
-    const live = new Map([['KUBE-LOOP-BACK', ['10.244.0.1,tcp:8080,10.244.0.1', '10.244.0.9,tcp:8080,10.244.0.9']], ['KUBE-CLUSTER-IP', []]]);
-    expect(ipsetDiffLines('IPv4', d, live)).toEqual(['- KUBE-LOOP-BACK 10.244.0.9,tcp:8080,10.244.0.9', '+ KUBE-CLUSTER-IP 10.96.0.10,tcp:80']);
-    expect(ipsetDiffLines('IPv4', d, new Map([['KUBE-LOOP-BACK', ['10.244.0.1,tcp:8080,10.244.0.1']], ['KUBE-CLUSTER-IP', ['10.96.0.10,tcp:80']]]))).toEqual([]);
-    expect(ipsetDiffLines('IPv4', d, new Map())).toEqual(['+ create KUBE-LOOP-BACK hash:ip,port,ip', '+ KUBE-LOOP-BACK 10.244.0.1,tcp:8080,10.244.0.1', '+ create KUBE-CLUSTER-IP hash:ip,port', '+ KUBE-CLUSTER-IP 10.96.0.10,tcp:80']);
+    const state = { IPv4: familyState(servicePort({ clusterEndpoints: [endpoint('10.244.0.1', 8080)] })), IPv6: new Map() };
+    const d = familyVirtualServers('IPv4', state.IPv4, ctx, {});
+    // Every other set of the family is there and empty, as on a node the agent programmed.
+    const empty = new Map(ipvsIpsetContents('IPv4', [], state, ctx).map(({ set }) => [set.name, [] as string[]]));
+    const live = new Map([...empty, ['KUBE-LOOP-BACK', ['10.244.0.1,tcp:8080,10.244.0.1', '10.244.0.9,tcp:8080,10.244.0.9']], ['KUBE-CLUSTER-IP', []]]);
+    expect(ipsetDiffLines('IPv4', d, live, state, ctx)).toEqual(['- KUBE-LOOP-BACK 10.244.0.9,tcp:8080,10.244.0.9', '+ KUBE-CLUSTER-IP 10.96.0.10,tcp:80']);
+    expect(ipsetDiffLines('IPv4', d, new Map([...empty, ['KUBE-LOOP-BACK', ['10.244.0.1,tcp:8080,10.244.0.1']], ['KUBE-CLUSTER-IP', ['10.96.0.10,tcp:80']]]), state, ctx)).toEqual([]);
+    const fromNothing = ipsetDiffLines('IPv4', d, new Map(), state, ctx);
+    expect(fromNothing).toEqual(expect.arrayContaining(['+ create KUBE-LOOP-BACK hash:ip,port,ip', '+ KUBE-LOOP-BACK 10.244.0.1,tcp:8080,10.244.0.1', '+ create KUBE-CLUSTER-IP hash:ip,port', '+ KUBE-CLUSTER-IP 10.96.0.10,tcp:80']));
+    expect(fromNothing.filter((l) => !l.startsWith('+ create ')).sort()).toEqual(['+ KUBE-CLUSTER-IP 10.96.0.10,tcp:80', '+ KUBE-LOOP-BACK 10.244.0.1,tcp:8080,10.244.0.1']);
+    expect(fromNothing.filter((l) => l.startsWith('+ create '))).toHaveLength(empty.size);
   });
 });

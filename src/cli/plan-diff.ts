@@ -16,6 +16,8 @@ import { memoObjects, planFull as planNftables } from '../backends/nftables/plan
 import { isUserspaceChain, JUMPS as USERSPACE_JUMPS, renderRules } from '../backends/userspace/redirect-rules.js';
 import { describeService } from '../kernel/netlink/index.js';
 import type { IPFamily } from '../model/types.js';
+import type { NodeContext } from '../state/node-context.js';
+import type { DesiredState } from '../state/types.js';
 import { ebpfMaps, iptablesSave, ipvsBoundAddresses, ipvsDump, ipvsIpsets, nftTable, type LiveOptions } from './live-state.js';
 import { userspaceWants, type PlannedMode, type PlanInput } from './plan-modes.js';
 import { liveListenerPorts } from './trace-modes.js';
@@ -32,9 +34,9 @@ const IPVS_OP_SIGN: Readonly<Record<IpvsOp['op'], '+' | '-' | '~'>> = {
 };
 
 /** The planned members of the family's sets against `ipset list`'s (`live`: set name -> members; a set missing there: every member `+`). */
-export function ipsetDiffLines(family: IPFamily, desired: DesiredIpvs, live: ReadonlyMap<string, readonly string[]>): string[] {
+export function ipsetDiffLines(family: IPFamily, desired: DesiredIpvs, live: ReadonlyMap<string, readonly string[]>, state: DesiredState, ctx: NodeContext): string[] {
   const lines: string[] = [];
-  for (const { set, entries } of ipvsIpsetContents(family, desired.virtualServers.values())) {
+  for (const { set, entries } of ipvsIpsetContents(family, desired.virtualServers.values(), state, ctx)) {
     const have = live.get(set.name);
     if (have === undefined) lines.push(`+ create ${set.name} ${set.type}`);
     const haveSet = new Set(have ?? []);
@@ -84,7 +86,7 @@ export async function planDiff(mode: PlannedMode, p: PlanInput, opts: LiveOption
       // Every op is a change: `+` adds, `-` deletes, `~` updates in place (scheduler, flags, weight).
       const lines = ipvsDiffLines(plan);
       out += section('ipvs (virtual servers, real servers, kube-ipvs0 addresses)', lines, lines.length);
-      for (const family of p.families) out += section(`ipsets (${family}): the members the IPVS mode's companion rules match`, ipsetDiffLines(family, desired, await ipvsIpsets(family)));
+      for (const family of p.families) out += section(`ipsets (${family}): the members the IPVS mode's companion rules match`, ipsetDiffLines(family, desired, await ipvsIpsets(family), p.state, p.ctx));
       for (const family of p.families) {
         const restore = renderIpvsIptables(family, p.ctx);
         out += section(`iptables (${family}): the IPVS mode's companion rules`, rulesDiff({ restore, jumps: IPVS_IPTABLES_JUMPS }, await iptablesSave(family, opts), (c) => IPVS_CHAINS.has(c)));
