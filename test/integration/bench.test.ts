@@ -19,6 +19,8 @@ describe('svcplane bench', () => {
     const modes = ['iptables', 'nftables', 'ebpf', 'ipvs'];
     const { stdout, stderr } = await runChecked(process.execPath, [
       cliEntry(), 'bench', '--modes', modes.join(','), '--services', '3,6', '--endpoints', '2', '--duration', '300ms', '--runs', '2', '--out', out,
+      // The idle cost's default window is 5 minutes per mode: a short one here, the path still measured.
+      '--idle-window', '2s',
     ], { timeoutMs: 900_000 });
     const report = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as BenchReport;
     expect(report.skipped).toEqual([]);
@@ -44,6 +46,13 @@ describe('svcplane bench', () => {
           expect(run.tcp.p99).toBeGreaterThanOrEqual(run.tcp.p50);
         }
       }
+    }
+    // Idle cost: every mode that runs on this host, at the largest size (IPVS in the VM has none).
+    expect((report.idle ?? []).map((r) => [r.mode, r.services, r.windowMs])).toEqual(modes.filter((m) => m !== 'ipvs' || kernelHasIpvs()).map((m) => [m, 6, 2000]));
+    for (const r of report.idle ?? []) {
+      expect(r.firstSyncMs).toBeGreaterThan(0);
+      // Two idle seconds may round to no CPU at all: only a number, never negative.
+      expect(r.cpuSeconds).toBeGreaterThanOrEqual(0);
     }
     const ipvsWhere = kernelHasIpvs() ? undefined : 'VM (emulated)';
     expect(report.controlPlane.filter((r) => r.mode === 'ipvs').map((r) => r.where)).toEqual([ipvsWhere, ipvsWhere]);
