@@ -48,8 +48,10 @@ describe('svcplane bench', () => {
       }
     }
     // Idle cost: every mode that runs on this host, at the largest size (IPVS in the VM has none).
-    expect((report.idle ?? []).map((r) => [r.mode, r.services, r.windowMs])).toEqual(modes.filter((m) => m !== 'ipvs' || kernelHasIpvs()).map((m) => [m, 6, 2000]));
+    expect((report.idle ?? []).map((r) => [r.mode, r.services])).toEqual(modes.filter((m) => m !== 'ipvs' || kernelHasIpvs()).map((m) => [m, 6]));
     for (const r of report.idle ?? []) {
+      // The window as measured: at least what was asked.
+      expect(r.windowMs).toBeGreaterThanOrEqual(2000);
       expect(r.firstSyncMs).toBeGreaterThan(0);
       // Two idle seconds may round to no CPU at all: only a number, never negative.
       expect(r.cpuSeconds).toBeGreaterThanOrEqual(0);
