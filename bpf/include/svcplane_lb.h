@@ -37,7 +37,7 @@
 
 /* lb4_backend.flags */
 #define BE_FLAG_LOCAL       (1 << 0) /* runs on this node: no masquerade needed from tc */
-#define BE_FLAG_TERMINATING (1 << 1)
+#define BE_FLAG_TERMINATING (1 << 1) /* not written (a per-service condition on a shared record); older maps may hold it */
 
 /* Maglev lookup table size: a prime well above 100 x the backends of a service. */
 #define LB_MAGLEV_LUT_SIZE 16381

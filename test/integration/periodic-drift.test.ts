@@ -57,6 +57,15 @@ const CASES: readonly ModeCase[] = [
       return /service-ips \(0 elements, 1 committed\)/;
     },
   },
+  {
+    mode: 'ebpf', name: 'h20ie', extraArgs: ['--ebpf-pin-root', PIN_ROOT],
+    async breakOne() {
+      const { stdout } = await runChecked('bpftool', ['-j', 'map', 'dump', 'pinned', `${PIN_ROOT}/svcp_lb4_be`]);
+      const [entry] = JSON.parse(stdout) as Array<{ key: string[] }>;
+      await runChecked('bpftool', ['map', 'delete', 'pinned', `${PIN_ROOT}/svcp_lb4_be`, 'key', 'hex', ...(entry?.key ?? []).map((b) => b.replace(/^0x/, ''))]);
+      return /svcp_lb4_be: 0 entries, 1 committed/;
+    },
+  },
 ];
 
 const synced = (r: LogRecord): boolean => r.msg === 'synced proxy rules';

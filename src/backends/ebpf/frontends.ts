@@ -12,7 +12,7 @@ import type { NodeContext } from '../../state/node-context.js';
 import type { EndpointInfo, ServicePortState } from '../../state/types.js';
 import { nodeFamilyEnv, servicePortPolicy, type FrontendKind, type NodeFamilyEnv, type ServicePortPolicy } from '../../state/service-policy.js';
 import {
-  BE_FLAG_LOCAL, BE_FLAG_TERMINATING, SVC_FLAG_AFFINITY, SVC_FLAG_CLUSTER_IP, SVC_FLAG_EXTERNAL_IP, SVC_FLAG_LOADBALANCER,
+  BE_FLAG_LOCAL, SVC_FLAG_AFFINITY, SVC_FLAG_CLUSTER_IP, SVC_FLAG_EXTERNAL_IP, SVC_FLAG_LOADBALANCER,
   SVC_FLAG_MAGLEV, SVC_FLAG_NODEPORT, SVC_FLAG_SOURCE_RANGES, SVC_FLAG_TWO_SCOPES,
 } from './map-types.js';
 
@@ -83,7 +83,12 @@ function backendRefs(eps: readonly EndpointInfo[], proto: Protocol, family: IPFa
     seen ??= new Set();
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push({ key, address, port: ep.port, proto, flags: (ep.isLocal ? BE_FLAG_LOCAL : 0) | (ep.terminating ? BE_FLAG_TERMINATING : 0) });
+    // One record per address serves every service naming it, so it holds only what is the
+    // address's own (where it runs). Terminating is a slice's condition, which slices of two
+    // services may disagree on for a while: written here, the record would follow whichever
+    // service was planned last, and a partial sync would leave what a full one would not. The
+    // programs never read it (terminating endpoints are chosen, or not, when the slots are planned).
+    out.push({ key, address, port: ep.port, proto, flags: ep.isLocal ? BE_FLAG_LOCAL : 0 });
   }
   return out;
 }

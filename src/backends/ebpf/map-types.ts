@@ -20,6 +20,7 @@ export const SVC_FLAG_AFFINITY = 1 << 6;
 export const SVC_FLAG_MAGLEV = 1 << 7;
 
 export const BE_FLAG_LOCAL = 1 << 0;
+/** Not written since backend records became shared by every service naming the address (see frontends.ts); maps of older builds may hold it. */
 export const BE_FLAG_TERMINATING = 1 << 1;
 
 export const LB_MAGLEV_LUT_SIZE = 16381;

@@ -19,8 +19,10 @@ const CTX = defaultNodeContext({ nodeIPs: ['10.0.0.5', '192.168.1.10', 'fd00::5'
 function generator(r: () => number) {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const subset = <T>(xs: readonly T[], p: number): T[] => xs.filter(() => r() < p);
-  // A pod's flags are its own: the same address is local/terminating in every service.
+  // Where a pod runs is its own; terminating is each slice's view, and slices of two services
+  // may disagree for a while (one updated before the other).
   const pod = (i: number, address: string): EndpointInfo => endpoint(address, 8080, { isLocal: i % 3 === 0, terminating: i % 5 === 4, ready: i % 5 !== 4 });
+  const seen = (eps: readonly EndpointInfo[]): EndpointInfo[] => eps.map((e) => (r() < 0.15 ? { ...e, terminating: !e.terminating, ready: e.terminating } : e));
   const pools = {
     IPv4: Array.from({ length: 12 }, (_, i) => pod(i, `10.244.0.${i + 1}`)),
     IPv6: Array.from({ length: 12 }, (_, i) => pod(i, `fd00:244::${i + 1}`)),
@@ -30,7 +32,7 @@ function generator(r: () => number) {
     IPv6: { cluster: (i: number) => `fd00:96::${i + 1}`, external: ['2001:db8::1', '2001:db8::2'], lb: ['2001:db8:1::1', '2001:db8:1::2'] },
   };
   const service = (i: number, family: 'IPv4' | 'IPv6'): ServicePortState => {
-    const eps = r() < 0.15 ? [] : subset(pools[family], 0.4);
+    const eps = r() < 0.15 ? [] : seen(subset(pools[family], 0.4));
     const a = addresses[family];
     return servicePort({
       serviceName: `svc-${i}`,
@@ -57,7 +59,7 @@ function generator(r: () => number) {
       else if (x < 0.5) ports.set(key, service(i, family));
       else if (x < 0.65) {
         const sp = ports.get(key) as ServicePortState;
-        const eps = subset(pools[family], 0.5);
+        const eps = seen(subset(pools[family], 0.5));
         ports.set(key, { ...sp, clusterEndpoints: eps, localEndpoints: eps.filter((e) => e.isLocal), hasEndpoints: eps.length > 0 });
       } else if (x < 0.75) {
         const sp = ports.get(key) as ServicePortState;

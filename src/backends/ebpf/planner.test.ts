@@ -6,7 +6,7 @@ import { emptyMapsContent, type EbpfMapsContent } from './maps-content.js';
 import { lookupProblems } from './maps-invariants.js';
 import { maglevTable } from './maglev.js';
 import {
-  BE_FLAG_LOCAL, BE_FLAG_TERMINATING, LB_LOOKUP_SCOPE_EXT, LB_LOOKUP_SCOPE_INT, SVC_FLAG_AFFINITY, SVC_FLAG_CLUSTER_IP, SVC_FLAG_EXTERNAL_IP,
+  BE_FLAG_LOCAL, LB_LOOKUP_SCOPE_EXT, LB_LOOKUP_SCOPE_INT, SVC_FLAG_AFFINITY, SVC_FLAG_CLUSTER_IP, SVC_FLAG_EXTERNAL_IP,
   SVC_FLAG_LOADBALANCER, SVC_FLAG_MAGLEV, SVC_FLAG_NODEPORT, SVC_FLAG_SOURCE_RANGES, SVC_FLAG_TWO_SCOPES, type LookupScope,
 } from './map-types.js';
 import { planEbpf, type EbpfPlan } from './planner.js';
@@ -140,11 +140,26 @@ describe('planEbpf: service types and policies', () => {
     }
   });
 
-  it('backend flags: local and terminating', () => {
+  it('backend flags: local only (terminating is a service\'s view of the address, and the record is shared)', () => {
     const p = plan(state(servicePort({ clusterEndpoints: [endpoint('10.244.0.9', 80, { isLocal: true, terminating: true, ready: false }), remote] })));
     const flags = new Map([...p.content.backends.values()].map((b) => [b.address, b.flags]));
-    expect(flags.get('10.244.0.9')).toBe(BE_FLAG_LOCAL | BE_FLAG_TERMINATING);
+    expect(flags.get('10.244.0.9')).toBe(BE_FLAG_LOCAL);
     expect(flags.get('10.244.1.1')).toBe(0);
+  });
+
+  it('a backend terminating in one service and ready in others: a partial plan ends where a full plan does', () => {
+    const ready = endpoint('10.244.0.9', 80);
+    const leaving = endpoint('10.244.0.9', 80, { terminating: true, ready: false, serving: true });
+    // Full plans take service ports in key order: "api" and "web" come either side of "dyn".
+    const api = servicePort({ serviceName: 'api', clusterIP: '10.96.0.9', clusterEndpoints: [ready] });
+    const web = servicePort({ serviceName: 'web', clusterIP: '10.96.0.10', clusterEndpoints: [ready] });
+    const dyn = (ep: typeof ready) => servicePort({ serviceName: 'dyn', clusterIP: '10.96.0.11', clusterEndpoints: [ep] });
+    // As in the behaviour suite: dyn gains the address (its slots change) while the others keep it ready.
+    const first = plan(state(api, web, dyn(remote)));
+    const desired = state(api, web, dyn(leaving));
+    const partial = planEbpf(desired, CTX, first.content, { algorithm: 'random', changed: new Set([dyn(leaving).key]), changedIPv6: new Set(), memo: first.memo });
+    expect(partial.stats.kind).toBe('partial');
+    expect(planEbpf(desired, CTX, partial.content, { algorithm: 'random' }).ops).toEqual([]);
   });
 
   it('a backend shared by two services is one record', () => {
