@@ -15,6 +15,7 @@ import { expectedCounts, nftDrift, type NftTableCounts } from './drift-check.js'
 import { lowerOps } from './netlink-ops.js';
 import { TABLE_NAME, nftFamily } from './objects.js';
 import { planFull, planPartial, type NftMemo } from './planner.js';
+import { RulesetWitness } from '../common/ruleset-generation.js';
 
 /** The kernel operations this mode needs (src/kernel/nft.ts implements them). */
 export interface NftKernel {
@@ -50,16 +51,18 @@ export class NftablesBackend implements ProxyBackend {
   readonly mode = 'nftables';
   private readonly memo = new Map<IPFamily, NftMemo>();
   private ctx: NodeContext;
-  /** The ruleset generation at which a read-back last matched the memo (reset by every sync). */
-  private cleanGeneration: number | undefined;
+  /** Whether nf_tables still holds what the memo says. */
+  private readonly witness: RulesetWitness;
 
   constructor(private readonly opts: NftablesBackendOptions) {
     this.ctx = opts.ctx;
+    const generation = opts.netlink?.generation?.bind(opts.netlink);
+    this.witness = new RulesetWitness(generation);
   }
 
   setContext(ctx: NodeContext): void {
     this.ctx = ctx;
-    this.cleanGeneration = undefined;
+    this.witness.forget();
     // Rules embed node facts (node IPs, CIDRs): the next sync rewrites everything.
     this.memo.clear();
   }
@@ -72,13 +75,14 @@ export class NftablesBackend implements ProxyBackend {
   async sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome> {
     const sent: Sent = { transactions: 0, nftLines: 0, nftBytes: 0, netlinkTransactions: 0, netlinkMessages: 0, elementsAdded: 0, elementsDeleted: 0, chainsWritten: 0, chainsDeleted: 0 };
     let kind: 'full' | 'partial' = changes === undefined ? 'full' : 'partial';
-    this.cleanGeneration = undefined;
+    this.witness.begin(changes === undefined);
     for (const family of FAMILIES) {
       try {
         if ((await this.syncFamily(family, state, changes, sent)) === 'full') kind = 'full';
       } catch (err) {
         // What the kernel holds is now unknown: the next sync of this family must be full.
         this.memo.delete(family);
+        this.witness.forget();
         throw err;
       }
     }
@@ -88,6 +92,7 @@ export class NftablesBackend implements ProxyBackend {
       ruleCounts[`nat${suffix}`] = memo.rules.nat;
       ruleCounts[`filter${suffix}`] = memo.rules.filter;
     }
+    this.witness.end();
     return { kind, ruleCounts, sent };
   }
 
@@ -98,7 +103,7 @@ export class NftablesBackend implements ProxyBackend {
     const opts = { family, ctx: this.ctx };
     // IPv6's table exists only while IPv6 service ports do (IPv4's always: it is the node's mode).
     if (family === 'IPv6' && state.IPv6.size === 0) {
-      if (changes === undefined || previous !== undefined) await nft.deleteTable(nf, TABLE_NAME);
+      if ((changes === undefined || previous !== undefined) && (await nft.deleteTable(nf, TABLE_NAME))) this.witness.committed();
       this.memo.delete(family);
       return 'none';
     }
@@ -111,6 +116,7 @@ export class NftablesBackend implements ProxyBackend {
           const messages = this.opts.netlink === undefined ? undefined : lowerOps(nf, plan.ops);
           if (this.opts.netlink !== undefined && messages !== undefined) {
             this.opts.netlink.commit(nf, TABLE_NAME, messages);
+            if (messages.length > 0) this.witness.committed();
             sent.netlinkTransactions++;
             sent.netlinkMessages += messages.length;
           } else {
@@ -149,15 +155,15 @@ export class NftablesBackend implements ProxyBackend {
     if (netlink?.readCounts === undefined) return ['no nf_tables netlink socket to read the tables back'];
     if (this.memo.get('IPv4') === undefined) return ['IPv4: nothing committed since the last failure or context change'];
     // Read before the read-back: a commit during or after it changes the generation again.
-    const generation = netlink.generation?.();
-    if (generation !== undefined && generation === this.cleanGeneration) return [];
+    const generation = this.witness.read();
+    if (this.witness.unchanged(generation)) return [];
     const out: string[] = [];
     for (const [family, memo] of this.memo) {
       const expected = expectedCounts(memo);
       const got = netlink.readCounts(nftFamily(family), TABLE_NAME, expected.sets);
       for (const d of nftDrift(expected, got)) out.push(`${family} ${d}`);
     }
-    if (out.length === 0) this.cleanGeneration = generation;
+    if (out.length === 0) this.witness.vouch(generation);
     return out;
   }
 
@@ -170,6 +176,7 @@ export class NftablesBackend implements ProxyBackend {
 
   private async apply(script: string, sent: Sent): Promise<void> {
     await this.opts.nft.apply(script);
+    this.witness.committed(); // `nft -f` sends the script as one batch
     sent.transactions++;
     sent.nftBytes += script.length;
     for (let i = script.indexOf('\n'); i !== -1; i = script.indexOf('\n', i + 1)) sent.nftLines++;
@@ -184,7 +191,7 @@ export class NftablesBackend implements ProxyBackend {
   /** Deletes svcplane's tables, and nothing else. */
   async cleanup(): Promise<void> {
     this.memo.clear();
-    this.cleanGeneration = undefined;
+    this.witness.forget();
     for (const family of FAMILIES) await this.opts.nft.deleteTable(nftFamily(family), TABLE_NAME);
   }
 }
