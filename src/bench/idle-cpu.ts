@@ -56,7 +56,7 @@ function cpuSeconds(): number {
 const ctx = defaultNodeContext({ nodeName: 'node-0', nodeIPs: ['192.168.0.10'], clusterCIDRs: ['10.128.0.0/9'] });
 
 async function measureIdle(mode: ProxyMode, services: number, endpoints: number, windowMs: number, syncPeriodMs: number): Promise<IdleResult> {
-  return withNetns(`svcp-idle-${mode}-${services}`, (netns) => withEbpfScratch(async (ebpf) => {
+  return withNetns(`svcp-idle-${mode}-${services}-${process.pid}`, (netns) => withEbpfScratch(async (ebpf) => {
     const backend = await createBackend(mode, { ctx, logger: pino({ level: 'silent' }), netns, ...(ebpf ? { ebpf } : {}) });
     const source: Source = {
       start: async (sink: SourceSink) => sink([...syntheticEvents(services, endpoints), { type: 'synced' }]),
