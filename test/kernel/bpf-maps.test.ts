@@ -144,13 +144,16 @@ describe('BpfMap', () => {
     expect(Math.min(...seen)).toBe(1000);
     const entries = map.entries();
     expect(entries.length).toBe(10_000);
+    expect(map.entryCount()).toBe(10_000); // by lookup batches on a hash map
     for (const [k, v] of entries.slice(0, 50)) expect(readU64(v)).toBe(BigInt(new DataView(k.buffer).getUint32(0, true) - 1000) * 3n);
     // absent keys in the middle of a batch are skipped, not fatal
     const toDelete = [u32(1000), u32(5), u32(1001), u32(6), u32(1002)];
     expect(map.deleteBatch(toDelete)).toBe(3);
     expect(map.lookup(u32(1001))).toBeUndefined();
+    expect(map.entryCount()).toBe(9_997);
     expect(map.deleteBatch(keys)).toBe(9_997);
     expect(map.keys()).toEqual([]);
+    expect(map.entryCount()).toBe(0);
     expect(() => map.updateBatch([u32(1)], [])).toThrow(BpfUsageError);
   });
 
@@ -159,6 +162,7 @@ describe('BpfMap', () => {
     map.updateBatch([u32(2), u32(3)], [u64(20), u64(30)]);
     expect(readU64(map.lookup(u32(3)))).toBe(30n);
     expect(map.keys().length).toBe(4); // an array has every index
+    expect(map.entryCount()).toBe(4);
     const err = catchError(() => map.deleteBatch([u32(2)]));
     expect((err as BpfError).errnoName).toBe('EINVAL');
   });

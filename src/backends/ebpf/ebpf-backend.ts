@@ -148,7 +148,7 @@ export class EbpfBackend implements ProxyBackend {
     const options = { objectPath: this.opts.objectPath, pinRoot: this.opts.pinRoot, cgroupPath: this.opts.cgroupPath, interfaces: this.opts.interfaces(this.ctx) };
     const repairs = repairDataplane(this.opts.lib, attached, options);
     if (repairs.length > 0) this.opts.logger.warn({ repairs }, 'eBPF attachments had drifted; repaired');
-    const got = Object.fromEntries(LB_MAP_KEYS.map((k) => [k, attached.maps[k].keys().length])) as Record<LbMapKey, number>;
+    const got = Object.fromEntries(LB_MAP_KEYS.map((k) => [k, attached.maps[k].entryCount()])) as Record<LbMapKey, number>;
     return [...repairs, ...mapDrift(expectedMapCounts(committed.content), got, LB_MAP_NAMES)];
   }
 

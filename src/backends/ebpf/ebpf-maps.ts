@@ -17,7 +17,7 @@ export const LB_MAP_KEYS = [
 
 export type LbMapKey = (typeof LB_MAP_KEYS)[number];
 
-export type LbMaps = Readonly<Record<LbMapKey, Pick<BpfMap, 'entries' | 'keys' | 'updatePacked' | 'deletePacked'>>>;
+export type LbMaps = Readonly<Record<LbMapKey, Pick<BpfMap, 'entries' | 'keys' | 'entryCount' | 'updatePacked' | 'deletePacked'>>>;
 
 export const LB_MAP_NAMES: Readonly<Record<LbMapKey, string>> = openMaps(LB_MAP_KEYS, (name) => name);
 

@@ -137,9 +137,7 @@ export class IptablesBackend implements ProxyBackend {
       throw err;
     }
     const restoreMicros = Math.round((performance.now() - t0) * 1000);
-    const missing = plan.kind === 'full' ? plan.jumps.filter((j) => !saved || !hasRule(saved[j.table], j)) : [];
-    if (missing.length > 0) this.witness.unsure(); // `-C` may find a jump the save text spelled otherwise
-    await ensureJumps(kernel, missing);
+    if (plan.kind === 'full') this.witness.committed(await ensureJumps(kernel, plan.jumps.filter((j) => !saved || !hasRule(saved[j.table], j))));
     this.memo.set(family, plan.memo);
     return { plan, restoreMicros };
   }
@@ -223,9 +221,12 @@ export function strayJumps(save: string, owned: ReadonlySet<string>): string[] {
   return out;
 }
 
-async function ensureJumps(kernel: IptablesKernel, jumps: readonly JumpRule[]): Promise<void> {
+/** Returns how many were inserted (each an `iptables -I`: one transaction). */
+async function ensureJumps(kernel: IptablesKernel, jumps: readonly JumpRule[]): Promise<number> {
+  let inserted = 0;
   // Prepending in reverse keeps the listed order at the head of each built-in chain.
-  for (const j of [...jumps].reverse()) await kernel.ensureRule(j.table, j.chain, j.args, 'prepend');
+  for (const j of [...jumps].reverse()) if (await kernel.ensureRule(j.table, j.chain, j.args, 'prepend')) inserted++;
+  return inserted;
 }
 
 function countLines(text: string): number {

@@ -229,8 +229,35 @@ export class BpfMap implements BpfMapInfo {
     return out;
   }
 
+  /**
+   * How many entries the map holds: counted by lookup batches where the map type has them
+   * (the drift check counts maps of 100,000 entries every period), else by the key walk.
+   */
+  entryCount(): number {
+    if (this.batchLookups) {
+      let n = 0;
+      if (this.lookupBatches((_keys, _values, got) => { n += got; })) return n;
+    }
+    return this.keys().length;
+  }
+
   /** Every entry through BPF_MAP_LOOKUP_BATCH; undefined when the kernel has no lookup batches (then never tried again). */
   private lookupAll(): [Uint8Array, Uint8Array][] | undefined {
+    const k = this.keySize;
+    const v = this.valueBufferSize;
+    const out: [Uint8Array, Uint8Array][] = [];
+    // Copies, as the key walk returns: callers may read `.buffer` from offset 0.
+    const ok = this.lookupBatches((keys, values, got) => {
+      for (let i = 0; i < got; i++) out.push([keys.slice(i * k, (i + 1) * k), values.slice(i * v, (i + 1) * v)]);
+    });
+    return ok ? out : undefined;
+  }
+
+  /**
+   * Walks the map by BPF_MAP_LOOKUP_BATCH, handing each chunk (reused buffers) to `onChunk`;
+   * false when the kernel has no lookup batches (then never tried again).
+   */
+  private lookupBatches(onChunk: (keys: Uint8Array, values: Uint8Array, got: number) => void): boolean {
     const fd = this.fd;
     const k = this.keySize;
     const v = this.valueBufferSize;
@@ -239,7 +266,7 @@ export class BpfMap implements BpfMapInfo {
     const tokenSize = Math.max(k, 8);
     let inBatch: Uint8Array | null = null;
     let outBatch = new Uint8Array(tokenSize);
-    const out: [Uint8Array, Uint8Array][] = [];
+    let seen = 0;
     this.batchOptsView.setBigUint64(8, 0n, true);
     let keys = new Uint8Array(chunk * k);
     let values = new Uint8Array(chunk * v);
@@ -251,9 +278,9 @@ export class BpfMap implements BpfMapInfo {
       this.count[0] = chunk;
       const rc = this.lib.mapLookupBatch(fd, inBatch, outBatch, keys, values, this.count, this.batchOpts);
       const got = rc === 0 || rc === -ENOENT ? (this.count[0] ?? 0) : 0;
-      // Copies, as the key walk returns: callers may read `.buffer` from offset 0.
-      for (let i = 0; i < got; i++) out.push([keys.slice(i * k, (i + 1) * k), values.slice(i * v, (i + 1) * v)]);
-      if (rc === -ENOENT) return out; // past the last element
+      if (got > 0) onChunk(keys, values, got);
+      seen += got;
+      if (rc === -ENOENT) return true; // past the last element
       if (rc === 0) {
         inBatch = outBatch;
         outBatch = new Uint8Array(tokenSize);
@@ -263,9 +290,9 @@ export class BpfMap implements BpfMapInfo {
         chunk *= 2; // one bucket holds more than a chunk: ask again from the same place
         continue;
       }
-      if (out.length === 0 && inBatch === null && (rc === -ENOTSUPP || rc === -EOPNOTSUPP || rc === -EINVAL)) {
+      if (seen === 0 && inBatch === null && (rc === -ENOTSUPP || rc === -EOPNOTSUPP || rc === -EINVAL)) {
         this.batchLookups = false;
-        return undefined;
+        return false;
       }
       throw this.error(rc, 'bpf_map_lookup_batch');
     }
