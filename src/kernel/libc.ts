@@ -1,5 +1,5 @@
 // The libc calls svcplane makes (netlink sockets, namespaces, the BPF loader's
-// mount and interface lookups, libbpf's message formatting), bound through
+// mount and interface lookups, libbpf's message formatting, inotify), bound through
 // koffi once per process: systemLibc() declares them on first use and hands
 // the same object to every caller after that. Buffers are passed as pointers
 // to their own memory (no copies): recv writes in place.
@@ -21,6 +21,10 @@ export interface Libc {
   ifNametoindex(name: string): number;
   /** `fmt` and `ap` as a C callback received them (a char * and a copy of its va_list). */
   vsnprintf(buf: Uint8Array, size: number, fmt: bigint, ap: Uint8Array): number;
+  inotifyInit1(flags: number): number;
+  inotifyAddWatch(fd: number, path: string, mask: number): number;
+  inotifyRmWatch(fd: number, wd: number): number;
+  read(fd: number, buf: Uint8Array, length: number): number;
   /** errno of the last failed call on this thread. */
   errno(): number;
 }
@@ -42,6 +46,10 @@ function bindLibc(): Libc {
   const mount = lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)');
   const ifNametoindex = lib.func('unsigned int if_nametoindex(const char *name)');
   const vsnprintf = lib.func('int vsnprintf(void *buf, size_t size, void *fmt, void *ap)');
+  const inotifyInit1 = lib.func('int inotify_init1(int flags)');
+  const inotifyAddWatch = lib.func('int inotify_add_watch(int fd, const char *path, uint32_t mask)');
+  const inotifyRmWatch = lib.func('int inotify_rm_watch(int fd, int wd)');
+  const read = lib.func('intptr_t read(int fd, void *buf, size_t count)');
   return {
     socket: (domain, type, protocol) => Number(socket(domain, type, protocol)),
     bind: (fd, addr, addrlen) => Number(bind(fd, addr, addrlen)),
@@ -55,6 +63,10 @@ function bindLibc(): Libc {
     mount: (source, target, fstype, flags) => Number(mount(source, target, fstype, flags, null)),
     ifNametoindex: (name) => Number(ifNametoindex(name)),
     vsnprintf: (buf, size, fmt, ap) => Number(vsnprintf(buf, size, fmt, ap)),
+    inotifyInit1: (flags) => Number(inotifyInit1(flags)),
+    inotifyAddWatch: (fd, path, mask) => Number(inotifyAddWatch(fd, path, mask)),
+    inotifyRmWatch: (fd, wd) => Number(inotifyRmWatch(fd, wd)),
+    read: (fd, buf, length) => Number(read(fd, buf, length)),
     errno: () => koffi.errno(),
   };
 }

@@ -3,9 +3,8 @@
 // as its writer closed it (or renamed it into place) instead of waiting a fixed quiet time, and
 // waits for the close while the file is open and written to, so a half-written file is not read.
 // Its own non-blocking inotify instance, read only when asked (fs.watch wakes the caller).
-import koffi from 'koffi';
 import path from 'node:path';
-import { memoised } from './libc.js';
+import { systemLibc, type Libc } from './libc.js';
 
 // <sys/inotify.h>
 const IN_NONBLOCK = 0o4000;
@@ -26,29 +25,8 @@ const EVENT_HEADER = 16;
 /** What the events say of the paths asked about. */
 export type WriteState = 'closed' | 'writing' | 'unknown';
 
-interface InotifyCalls {
-  init1(flags: number): number;
-  addWatch(fd: number, dir: string, mask: number): number;
-  rmWatch(fd: number, wd: number): number;
-  read(fd: number, buf: Uint8Array, length: number): number;
-  close(fd: number): number;
-}
-
-const inotifyCalls: () => InotifyCalls = memoised(() => {
-  const lib = koffi.load('libc.so.6');
-  const init1 = lib.func('int inotify_init1(int flags)');
-  const addWatch = lib.func('int inotify_add_watch(int fd, const char *path, uint32_t mask)');
-  const rmWatch = lib.func('int inotify_rm_watch(int fd, int wd)');
-  const read = lib.func('intptr_t read(int fd, void *buf, size_t count)');
-  const close = lib.func('int close(int fd)');
-  return {
-    init1: (flags) => Number(init1(flags)),
-    addWatch: (fd, dir, mask) => Number(addWatch(fd, dir, mask)),
-    rmWatch: (fd, wd) => Number(rmWatch(fd, wd)),
-    read: (fd, buf, length) => Number(read(fd, buf, length)),
-    close: (fd) => Number(close(fd)),
-  };
-});
+/** The calls the watch makes (the process's libc binding). */
+type InotifyCalls = Pick<Libc, 'inotifyInit1' | 'inotifyAddWatch' | 'inotifyRmWatch' | 'read' | 'close'>;
 
 export class WriteCloseWatch {
   private readonly dirs = new Map<string, number>();
@@ -65,8 +43,8 @@ export class WriteCloseWatch {
   /** undefined when inotify cannot be had (no libc binding, instance limit reached). */
   static open(): WriteCloseWatch | undefined {
     try {
-      const calls = inotifyCalls();
-      const fd = calls.init1(IN_NONBLOCK | IN_CLOEXEC);
+      const calls: InotifyCalls = systemLibc();
+      const fd = calls.inotifyInit1(IN_NONBLOCK | IN_CLOEXEC);
       return fd < 0 ? undefined : new WriteCloseWatch(calls, fd);
     } catch {
       return undefined;
@@ -77,7 +55,7 @@ export class WriteCloseWatch {
   watch(dir: string): boolean {
     if (this.fd < 0) return false;
     if (this.dirs.has(dir)) return true;
-    const wd = this.calls.addWatch(this.fd, dir, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ONLYDIR);
+    const wd = this.calls.inotifyAddWatch(this.fd, dir, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ONLYDIR);
     if (wd < 0) return false;
     this.dirs.set(dir, wd);
     this.byWd.set(wd, dir);
@@ -89,7 +67,7 @@ export class WriteCloseWatch {
     if (wd === undefined) return;
     this.dirs.delete(dir);
     this.byWd.delete(wd);
-    if (this.fd >= 0) this.calls.rmWatch(this.fd, wd);
+    if (this.fd >= 0) this.calls.inotifyRmWatch(this.fd, wd);
   }
 
   /**
