@@ -1,29 +1,14 @@
 // `svcplane dns --source kubernetes` against the fake API server on loopback: Services and
 // Namespaces come from list/watch, an empty Namespace exists (NODATA) until it is deleted, and
 // a Service created through the API answers (no debounce on this path; the time is printed).
-import dgram from 'node:dgram';
-import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiService, FakeApiServer } from '../lib/fake-apiserver/index.js';
+import { answersA } from '../../src/bench/dns-question.js';
 import { dig, DnsProcess, requireTool, TEST_NET } from './dns-fixture.js';
 
 const SERVER = `${TEST_NET}.30`;
 const PORT = 5353;
-
-/** One UDP question; true when it is answered NOERROR with records. */
-function answered(name: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket('udp4');
-    const done = (ok: boolean): void => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), 1000);
-    socket.on('message', (msg) => done((dnsPacket.decode(msg).answers?.length ?? 0) > 0));
-    socket.send(dnsPacket.encode({ type: 'query', id: 1, questions: [{ name, type: 'A', class: 'IN' }] }), PORT, SERVER);
-  });
-}
+const answered = (name: string): Promise<boolean> => answersA({ host: SERVER, port: PORT, name });
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<number> {
   const t0 = performance.now();
