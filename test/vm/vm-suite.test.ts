@@ -11,6 +11,7 @@ const VM_SUITES = [
   'test/vm/ipvs-agent.vm-test.ts',
   'test/vm/ipvs-present.vm-test.ts',
   'test/vm/mode-pairs.vm-test.ts',
+  'test/vm/ipvs-tools.vm-test.ts',
   'test/vm/ipvs-behaviour.vm-test.ts',
 ];
 
