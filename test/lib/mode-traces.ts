@@ -1,6 +1,6 @@
 // What each proxy mode leaves in a network namespace, read back with the operator's tools
-// (iptables-save, nft, bpftool, tc, ip, ipvsadm), for the mode-switch and cleanup tests on the
-// host (test/integration/mode-pairs.test.ts) and in the VM (test/vm/mode-pairs.vm-test.ts).
+// (iptables-save, nft, bpftool, tc, ip, ipvsadm, ipset), for the mode-switch and cleanup tests
+// on the host (test/integration/mode-pairs.test.ts) and in the VM (test/vm/mode-pairs.vm-test.ts).
 import { existsSync, readdirSync } from 'node:fs';
 import { runChecked, runCommand } from '../../src/kernel/exec.js';
 
@@ -13,7 +13,7 @@ export interface TraceScope {
   readonly pinRoot: string;
   readonly cgroupPath: string;
   readonly ebpfInterface: string;
-  /** Read IPVS too (only where the kernel has it: in the VM). */
+  /** Read IPVS and its ipsets too (only where the kernel has IPVS: in the VM). */
   readonly ipvs: boolean;
 }
 
@@ -69,6 +69,8 @@ export async function modeTraces(scope: TraceScope): Promise<Record<TracedMode, 
   if (scope.ipvs) {
     if (ipvsLink) traces.ipvs.push('link kube-ipvs0');
     for (const line of (await out(netns, 'ipvsadm', ['-Ln'])).split('\n')) if (/^(TCP|UDP|SCTP) /.test(line)) traces.ipvs.push(`ipvs ${line.trim()}`);
+    // The sets IPVS mode's companion rules match: a switch must destroy them with the rules.
+    for (const name of (await out(netns, 'ipset', ['list', '-n'])).split('\n')) if (name.startsWith('KUBE-')) traces.ipvs.push(`ipset ${name}`);
   }
   return traces;
 }

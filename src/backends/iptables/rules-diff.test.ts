@@ -41,4 +41,11 @@ describe('rulesDiff', () => {
       '+ -A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
     ]);
   });
+
+  it("reads a comment iptables-save escaped (`\\'`) as the planned one: kube-proxy's SCTP NodePort comments have single quotes", () => {
+    const planned = { restore: `*nat\n:KUBE-NODE-PORT - [0:0]\n-A KUBE-NODE-PORT -p sctp -m comment --comment "nodeport SCTP with type 'hash ip:port'" -m set --match-set KUBE-NODE-PORT-SCTP-HASH dst,dst -j KUBE-MARK-MASQ\nCOMMIT\n`, jumps: [] };
+    const saved = `*nat\n:KUBE-NODE-PORT - [0:0]\n-A KUBE-NODE-PORT -p sctp -m comment --comment "nodeport SCTP with type \\'hash ip:port\\'" -m set --match-set KUBE-NODE-PORT-SCTP-HASH dst,dst -j KUBE-MARK-MASQ\nCOMMIT\n`;
+    expect(rulesDiff(planned, saved, owned)).toEqual([]);
+    expect(rulesDiff(planned, saved.replace("\\'hash ip:port\\'", "\\'hash ip\\'"), owned)).toHaveLength(3);
+  });
 });

@@ -39,6 +39,11 @@ describe('tokenize', () => {
     expect(tokenize('a "b \\"c\\" d" ""', 'l')).toEqual(['a', 'b "c" d', '']);
   });
 
+  it("reads iptables-save's escapes inside quotes: a quote, a backslash, a single quote", () => {
+    // What iptables-save 1.8.9 printed for a comment `a 'b' c\d` loaded with iptables-restore.
+    expect(tokenize(`--comment "a \\'b\\' c\\\\d" -j RETURN`, 'l')).toEqual(['--comment', "a 'b' c\\d", '-j', 'RETURN']);
+  });
+
   it('rejects an unterminated quote', () => {
     expect(parseError(() => tokenize('-A X --comment "oops', 'restore line 7')).message).toBe('restore line 7: unterminated double quote');
   });

@@ -69,7 +69,11 @@ interface Extension {
   readonly options: Map<string, OptionValue>;
 }
 
-/** Splits a restore line into words as iptables-restore does: double quotes group, `\"` is a literal quote. */
+/**
+ * Splits a restore line into words as iptables-restore does: double quotes group, and inside
+ * them a backslash makes the next character literal (iptables-save writes `\"`, `\\` and `\'`
+ * there: "type \'hash ip:port\'" is the comment `type 'hash ip:port'`).
+ */
 export function tokenize(line: string, origin: string): string[] {
   const tokens: string[] = [];
   let current = '';
@@ -77,8 +81,8 @@ export function tokenize(line: string, origin: string): string[] {
   let quoted = false;
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
-    if (c === '\\' && line[i + 1] === '"') {
-      current += '"';
+    if (c === '\\' && i + 1 < line.length && (quoted || line[i + 1] === '"')) {
+      current += line[i + 1];
       inToken = true;
       i++;
     } else if (c === '"') {

@@ -1,0 +1,185 @@
+// Inside the VM (a kernel with IPVS): the IPVS paths of the operator tools (issue 21) against
+// what the agent programs. `plan --diff --mode ipvs` finds nothing to change; `trace --live`
+// agrees with the trace of the plan and with where real requests go (ClusterIP from a pod,
+// NodePort from outside, no endpoints); the `ipvsadm -R` text `plan --mode ipvs` prints loads
+// into a clean namespace and reads back, as the agent's own virtual servers do, with
+// `ipvsadm -Sn`; then, the agent stopped, a hand-made drift (a real server deleted with
+// `ipvsadm -d`, a KUBE-CLUSTER-IP member deleted with `ipset del`) shows in `trace --live`, in
+// `plan --diff` and in real traffic. The host runs the other modes' cases: test/integration/trace.test.ts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runChecked, runCommand } from '../../src/kernel/exec.js';
+import { AgentProcess, cliEntry } from '../../src/testbed/agent-process.js';
+import { createTestbed, type Testbed } from '../../src/testbed/testbed.js';
+import type { IdentityServer, RequestResult } from '../../src/testbed/traffic.js';
+import { ManifestDir, serviceDoc, sliceDoc } from '../lib/manifests.js';
+
+if (process.env.SVCPLANE_IN_VM !== '1') throw new Error('ipvs-tools.vm-test.ts runs inside the VM: see test/vm/vm-suite.test.ts');
+
+const PODS = { a1: '10.244.1.41', a2: '10.244.1.42', b1: '10.244.2.41' } as const;
+const WEB = '10.96.41.10';
+const EMPTY = '10.96.41.11';
+const NODE_PORT = 30041;
+/** A namespace of this test's own, where the plan's ipvsadm text is loaded into an empty IPVS table. */
+const RESTORE_NS = 'svcp-hvmtools-restore';
+
+interface Outcome {
+  readonly verdict: string;
+  readonly probability: number;
+  readonly destination?: string;
+  readonly masqueraded: boolean;
+}
+interface Report {
+  readonly outcomes: readonly Outcome[];
+  readonly reason?: string;
+  readonly disagreements?: readonly string[];
+}
+
+const endpoints = (r: Report): string[] => r.outcomes.filter((o) => o.verdict === 'DNAT').map((o) => o.destination as string).sort();
+
+/** `ipvsadm -Sn` lines, sorted (the kernel lists virtual servers in hash order). */
+async function ipvsSave(netns: string): Promise<string[]> {
+  return (await runChecked('ipvsadm', ['-S', '-n'], { netns })).stdout.split('\n').filter((l) => l.trim() !== '').sort();
+}
+
+describe('svcplane plan and trace against IPVS on a real kernel', () => {
+  let tb: Testbed;
+  let agent: AgentProcess | undefined;
+  const servers = new Map<string, IdentityServer>();
+  const manifests = new ManifestDir();
+  const flags = (): string[] => ['--mode', 'ipvs', '--manifests', manifests.path, '--node-name', 'node-a', '--node-ip', tb.nodeIP, '--cluster-cidr', '10.244.0.0/16', '--iptables-backend', 'nft'];
+
+  async function cli(args: readonly string[]): Promise<string> {
+    return (await tb.exec('node', process.execPath, [cliEntry(), ...args, ...flags()])).stdout;
+  }
+
+  async function trace(from: string, src: string, dst: string, live: boolean): Promise<Report> {
+    return JSON.parse(await cli(['trace', '--from', from, '--src', src, '--dst', dst, '--output', 'json', ...(live ? ['--live'] : [])])) as Report;
+  }
+
+  /** Both traces of a packet, which must agree; the live one is returned. */
+  async function traced(from: string, src: string, dst: string): Promise<Report> {
+    const plan = await trace(from, src, dst, false);
+    const live = await trace(from, src, dst, true);
+    expect(live.disagreements).toEqual([]);
+    expect(live.outcomes).toEqual(plan.outcomes.map((o) => expect.objectContaining({ verdict: o.verdict, masqueraded: o.masqueraded, probability: expect.closeTo(o.probability, 6), ...(o.destination !== undefined ? { destination: o.destination } : {}) })));
+    return live;
+  }
+
+  /**
+   * Sends `count` requests; returns the endpoints that answered (or the errors), and checks the
+   * source each endpoint saw against the trace: the client's own address unless masqueraded.
+   */
+  async function requests(ns: string, src: string, ip: string, port: number, count: number, r: Report): Promise<string[]> {
+    const seen = new Map([...servers].map(([pod, server]) => [pod, server.peers.length]));
+    const results: RequestResult[] = await tb.tcpRequests(ns, ip, port, count, { timeoutMs: 20_000, concurrency: 1 });
+    for (const o of r.outcomes.filter((x) => x.verdict === 'DNAT')) {
+      const pod = Object.entries(PODS).find(([, podIP]) => `${podIP}:8080` === o.destination)?.[0] as string;
+      const sources = new Set((servers.get(pod) as IdentityServer).peers.slice(seen.get(pod)).map((p) => p.from));
+      if (sources.size === 0) continue;
+      if (o.masqueraded) expect(sources.has(src), `${pod} saw ${[...sources].join(', ')}`).toBe(false);
+      else expect([...sources], `${pod} saw`).toEqual([src]);
+    }
+    return [...new Set(results.map((x) => (x.ok ? `${PODS[x.identity as keyof typeof PODS]}:8080` : `error:${x.error}`)))].sort();
+  }
+
+  beforeAll(async () => {
+    tb = await createTestbed({ name: 'hvmtools', pods: (Object.keys(PODS) as (keyof typeof PODS)[]).map((name) => ({ name, ip: PODS[name], node: name.startsWith('a') ? 'local' : 'remote' })) });
+    for (const pod of Object.keys(PODS)) servers.set(pod, await tb.startIdentityServers(pod, { tcp: [8080], udp: [] }));
+    manifests.write('web.yaml', [
+      serviceDoc({ name: 'web', clusterIP: WEB, type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: NODE_PORT }] }),
+      sliceDoc('web', [{ ip: PODS.a1, node: 'node-a' }, { ip: PODS.b1, node: 'node-b' }], [{ port: 8080 }]),
+    ]);
+    manifests.write('empty.yaml', [serviceDoc({ name: 'empty', clusterIP: EMPTY, ports: [{ port: 80, targetPort: 8080 }] })]);
+    agent = new AgentProcess(tb, [...flags(), '--min-sync-period', '500ms', '--sync-period', '60s', '--log-format', 'json', '--healthz-bind-address', '127.0.0.1:10256', '--metrics-bind-address', '127.0.0.1:10249']);
+    await agent.start(240_000); // a node start in a TCG guest on a loaded host can take minutes
+  }, 300_000);
+
+  afterAll(async () => {
+    await agent?.kill('SIGTERM');
+    await tb?.destroy();
+    manifests.destroy();
+    await runCommand('ip', ['netns', 'delete', RESTORE_NS]);
+  });
+
+  it('the agent runs IPVS mode, and plan --diff finds nothing to change in what it programmed', async () => {
+    expect(agent?.logs.some((r) => r.msg === 'synced proxy rules' && r.mode === 'ipvs'), agent?.tail()).toBe(true);
+    const diff = await cli(['plan', '--diff']);
+    // Three sections (IPv4 only): virtual servers, the ipsets, the companion rules.
+    expect(diff.match(/^# .*: no changes$/gm)?.length, diff).toBe(3);
+    expect(diff.split('\n').filter((l) => /^[-+~]/.test(l)), diff).toEqual([]);
+  });
+
+  it("plan's ipvsadm text loads with ipvsadm -R into a clean namespace, and reads back with ipvsadm -Sn as planned and as the agent programmed", async () => {
+    const text = await cli(['plan']);
+    const section = text.split('\n');
+    const start = section.findIndex((l) => l.startsWith('# ipvsadm -R input'));
+    const end = section.findIndex((l, i) => i > start && l.startsWith('#'));
+    expect(start).toBeGreaterThanOrEqual(0);
+    const restore = section.slice(start + 1, end).filter((l) => l !== '');
+    // web's ClusterIP and NodePort with two real servers each; empty's ClusterIP with none.
+    expect(restore.filter((l) => l.startsWith('-A '))).toHaveLength(3);
+    expect(restore.filter((l) => l.startsWith('-a '))).toHaveLength(4);
+    await runChecked('ip', ['netns', 'add', RESTORE_NS]);
+    // IPVS takes a real server only if the namespace's local routing table calls its address
+    // unicast (or local); a new namespace has no IPv4 local table until lo is up, so every
+    // `-a` failed with EINVAL ("address not unicast"). A route to the servers does not help.
+    await runChecked('ip', ['-n', RESTORE_NS, 'link', 'set', 'lo', 'up']);
+    expect(await ipvsSave(RESTORE_NS)).toEqual([]);
+    await runChecked('ipvsadm', ['-R'], { netns: RESTORE_NS, input: `${restore.join('\n')}\n` });
+    const loaded = await ipvsSave(RESTORE_NS);
+    expect(loaded).toEqual([...restore].sort());
+    expect(await ipvsSave(tb.nodeNs)).toEqual(loaded);
+  });
+
+  it('ClusterIP from a pod: trace --live agrees with the plan, and real requests reach exactly the traced endpoints', async () => {
+    const r = await traced('pod', PODS.a2, `${WEB}:80/TCP`);
+    expect(endpoints(r)).toEqual([`${PODS.a1}:8080`, `${PODS.b1}:8080`]);
+    expect(r.outcomes.map((o) => o.probability)).toEqual([expect.closeTo(0.5, 6), expect.closeTo(0.5, 6)]);
+    expect(await requests('a2', PODS.a2, WEB, 80, 10, r)).toEqual(endpoints(r));
+  });
+
+  it('NodePort from outside: trace --live agrees with the plan, and real requests reach exactly the traced endpoints', async () => {
+    const r = await traced('outside', tb.clientIP, `${tb.nodeIP}:${NODE_PORT}/TCP`);
+    expect(endpoints(r)).toEqual([`${PODS.a1}:8080`, `${PODS.b1}:8080`]);
+    expect(r.outcomes.every((o) => o.masqueraded)).toBe(true);
+    expect(await requests('client', tb.clientIP, tb.nodeIP, NODE_PORT, 10, r)).toEqual(endpoints(r));
+  });
+
+  it('no endpoints: REJECT in both traces, and a real connection is refused', async () => {
+    const r = await traced('pod', PODS.a2, `${EMPTY}:80/TCP`);
+    expect(r.outcomes).toEqual([expect.objectContaining({ verdict: 'REJECT', probability: 1 })]);
+    expect(r.reason).toMatch(/^no endpoints/);
+    expect((await tb.tcpRequests('a2', EMPTY, 80, 2, { timeoutMs: 20_000 })).map((x) => (x.ok ? x.identity : x.error))).toEqual(['refused', 'refused']);
+  });
+
+  it('a hand-made drift (ipvsadm -d of a real server, an ipset member deleted) shows in trace --live, in plan --diff and in real traffic', async () => {
+    // Stop the agent first: it would repair the drift; what it programmed stays in the kernel.
+    await agent?.kill('SIGKILL');
+    agent = undefined;
+    await tb.exec('node', 'ipvsadm', ['-d', '-t', `${WEB}:80`, '-r', `${PODS.b1}:8080`]);
+    await tb.exec('node', 'ipset', ['del', 'KUBE-CLUSTER-IP', `${WEB},tcp:80`]);
+
+    // From a pod: b1 is gone from the live trace, and from real traffic.
+    const fromPod = await trace('pod', PODS.a2, `${WEB}:80/TCP`, true);
+    expect(endpoints(fromPod)).toEqual([`${PODS.a1}:8080`]);
+    expect(fromPod.outcomes[0]?.probability).toBeCloseTo(1, 6);
+    expect(fromPod.disagreements?.join('\n')).toContain(`plan: DNAT ${PODS.b1}:8080`);
+    expect(await requests('a2', PODS.a2, WEB, 80, 6, fromPod)).toEqual([`${PODS.a1}:8080`]);
+
+    // From outside the cluster: no KUBE-CLUSTER-IP member, no masquerade; a1 sees the client's own address.
+    const planned = await trace('outside', tb.clientIP, `${WEB}:80/TCP`, false);
+    expect(planned.outcomes.every((o) => o.masqueraded)).toBe(true);
+    const fromOutside = await trace('outside', tb.clientIP, `${WEB}:80/TCP`, true);
+    expect(fromOutside.outcomes).toEqual([expect.objectContaining({ verdict: 'DNAT', destination: `${PODS.a1}:8080`, masqueraded: false })]);
+    expect(fromOutside.disagreements?.length).toBeGreaterThan(0);
+    expect(await requests('client', tb.clientIP, WEB, 80, 3, fromOutside)).toEqual([`${PODS.a1}:8080`]);
+
+    const diff = await cli(['plan', '--diff']);
+    expect(diff).toMatch(/^# ipvs \(virtual servers.*: 1 change$/m);
+    expect(diff).toContain(`+ new-dest TCP ${WEB}:80 -> ${PODS.b1}:8080 weight 1`);
+    expect(diff).toMatch(/^# ipsets \(IPv4\).*: 1 change$/m);
+    expect(diff).toContain(`+ KUBE-CLUSTER-IP ${WEB},tcp:80`);
+    // Only those two: the companion rules did not change.
+    expect(diff.split('\n').filter((l) => /^[-+~]/.test(l)), diff).toHaveLength(2);
+  });
+});
