@@ -11,6 +11,7 @@ import type { Sysctl } from '../../kernel/sysctl.js';
 import { nodeFamilyEnv } from '../../state/service-policy.js';
 import { planFull, planPartial } from './planner.js';
 import { countNetlinkRules, countSave, iptablesDrift, type NetlinkRules, type SavedCounts } from './drift-check.js';
+import { RulesetWitness, restoreTransactions } from '../common/ruleset-generation.js';
 
 /** What localhost NodePorts need: packets from 127.0.0.1 may be routed off the loopback device once DNATed. */
 export const ROUTE_LOCALNET = 'net.ipv4.conf.all.route_localnet';
@@ -52,19 +53,20 @@ export class IptablesBackend implements ProxyBackend {
   readonly mode = 'iptables';
   private readonly memo = new Map<IPFamily, IptablesMemo>();
   private ctx: NodeContext;
-  /** The ruleset generation at which a read-back last matched the memo (netlink only; reset by every sync). */
-  private cleanGeneration: number | undefined;
+  /** Whether nf_tables still holds what the memo says (iptables-nft only: legacy has no generation). */
+  private readonly witness: RulesetWitness;
   /** route_localnet was ensured for the current context. */
   private localnetDone = false;
 
   constructor(private readonly opts: IptablesBackendOptions) {
     this.ctx = opts.ctx;
+    this.witness = new RulesetWitness(opts.netlink === undefined ? undefined : () => (opts.netlink as IptablesRuleReader).generation());
   }
 
   setContext(ctx: NodeContext): void {
     this.ctx = ctx;
     this.localnetDone = false;
-    this.cleanGeneration = undefined;
+    this.witness.forget();
     // Rules embed node facts (node IPs for hairpin checks): replan everything.
     this.memo.clear();
   }
@@ -77,10 +79,13 @@ export class IptablesBackend implements ProxyBackend {
     const ruleCounts: Record<string, number> = {};
     const sent: Record<string, number> = { restoreLines: 0, restoreBytes: 0 };
     let kind: 'full' | 'partial' = changes ? 'partial' : 'full';
-    this.cleanGeneration = undefined;
+    this.witness.begin(changes === undefined);
     await this.ensureRouteLocalnet();
     for (const family of this.families) {
-      const synced = await this.syncFamily(family, state, changes);
+      const synced = await this.syncFamily(family, state, changes).catch((err: unknown) => {
+        this.witness.forget();
+        throw err;
+      });
       if (!synced) continue;
       const { plan, restoreMicros } = synced;
       // How long iptables-restore took, start to exit: at 10,000 services nearly all of a partial sync.
@@ -95,6 +100,7 @@ export class IptablesBackend implements ProxyBackend {
       ruleCounts[`nat${suffix}`] = plan.stats.natRules;
       ruleCounts[`filter${suffix}`] = plan.stats.filterRules;
     }
+    this.witness.end();
     return { kind, ruleCounts, sent };
   }
 
@@ -121,15 +127,17 @@ export class IptablesBackend implements ProxyBackend {
     }
     const t0 = performance.now();
     try {
-      for (const transaction of plan.prelude) await kernel.restore(transaction, { noflush: true });
-      await kernel.restore(plan.restore, { noflush: true });
+      for (const text of [...plan.prelude, plan.restore]) {
+        await kernel.restore(text, { noflush: true });
+        this.witness.committed(restoreTransactions(text));
+      }
     } catch (err) {
       // What the kernel holds is now unknown: the next sync must be full.
       this.memo.delete(family);
       throw err;
     }
     const restoreMicros = Math.round((performance.now() - t0) * 1000);
-    if (plan.kind === 'full') await ensureJumps(kernel, plan.jumps.filter((j) => !saved || !hasRule(saved[j.table], j)));
+    if (plan.kind === 'full') this.witness.committed(await ensureJumps(kernel, plan.jumps.filter((j) => !saved || !hasRule(saved[j.table], j))));
     this.memo.set(family, plan.memo);
     return { plan, restoreMicros };
   }
@@ -137,8 +145,8 @@ export class IptablesBackend implements ProxyBackend {
   /** Reads each table back once (iptables-save) and compares its counts with the committed memo. */
   async checkDrift(): Promise<readonly string[]> {
     // Read before the read-back: a commit during or after it changes the generation again.
-    const generation = this.opts.netlink?.generation();
-    if (generation !== undefined && generation === this.cleanGeneration) return [];
+    const generation = this.witness.read();
+    if (this.witness.unchanged(generation)) return [];
     const out: string[] = [];
     for (const family of this.families) {
       const memo = this.memo.get(family);
@@ -149,7 +157,7 @@ export class IptablesBackend implements ProxyBackend {
       const { jumps } = planFull(new Map(), { family, ctx: this.ctx });
       for (const d of iptablesDrift(memo, await this.readBack(family), jumps)) out.push(`${family} ${d}`);
     }
-    if (out.length === 0) this.cleanGeneration = generation;
+    if (out.length === 0) this.witness.vouch(generation);
     return out;
   }
 
@@ -181,7 +189,7 @@ export class IptablesBackend implements ProxyBackend {
   /** Removes the jumps, then flushes and deletes every chain of ours, in one restore per family. */
   async cleanup(): Promise<void> {
     this.memo.clear();
-    this.cleanGeneration = undefined;
+    this.witness.forget();
     for (const family of this.families) {
       const kernel = this.opts.kernels[family] as IptablesKernel;
       const { jumps } = planFull(new Map(), { family, ctx: this.ctx });
@@ -213,9 +221,12 @@ export function strayJumps(save: string, owned: ReadonlySet<string>): string[] {
   return out;
 }
 
-async function ensureJumps(kernel: IptablesKernel, jumps: readonly JumpRule[]): Promise<void> {
+/** Returns how many were inserted (each an `iptables -I`: one transaction). */
+async function ensureJumps(kernel: IptablesKernel, jumps: readonly JumpRule[]): Promise<number> {
+  let inserted = 0;
   // Prepending in reverse keeps the listed order at the head of each built-in chain.
-  for (const j of [...jumps].reverse()) await kernel.ensureRule(j.table, j.chain, j.args, 'prepend');
+  for (const j of [...jumps].reverse()) if (await kernel.ensureRule(j.table, j.chain, j.args, 'prepend')) inserted++;
+  return inserted;
 }
 
 function countLines(text: string): number {
