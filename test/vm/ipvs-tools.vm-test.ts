@@ -1,7 +1,7 @@
 // Inside the VM (a kernel with IPVS): the IPVS paths of the operator tools (issue 21) against
 // what the agent programs. `plan --diff --mode ipvs` finds nothing to change; `trace --live`
 // agrees with the trace of the plan and with where real requests go (ClusterIP from a pod,
-// NodePort from outside, no endpoints); the `ipvsadm -R` text `plan --mode ipvs` prints loads
+// NodePort from outside, no endpoints, externalTrafficPolicy Local); the `ipvsadm -R` text `plan --mode ipvs` prints loads
 // into a clean namespace and reads back, as the agent's own virtual servers do, with
 // `ipvsadm -Sn`; then, the agent stopped, a hand-made drift (a real server deleted with
 // `ipvsadm -d`, a KUBE-CLUSTER-IP member deleted with `ipset del`) shows in `trace --live`, in
@@ -19,6 +19,11 @@ const PODS = { a1: '10.244.1.41', a2: '10.244.1.42', b1: '10.244.2.41' } as cons
 const WEB = '10.96.41.10';
 const EMPTY = '10.96.41.11';
 const NODE_PORT = 30041;
+/** externalTrafficPolicy: Local, with a1 (local) and b1 (remote) as endpoints; and with b1 only. */
+const LOCAL = '10.96.41.12';
+const LOCAL_PORT = 30042;
+const REMOTE_ONLY = '10.96.41.13';
+const REMOTE_ONLY_PORT = 30043;
 /** A namespace of this test's own, where the plan's ipvsadm text is loaded into an empty IPVS table. */
 const RESTORE_NS = 'svcp-hvmtools-restore';
 
@@ -90,6 +95,12 @@ describe('svcplane plan and trace against IPVS on a real kernel', () => {
       sliceDoc('web', [{ ip: PODS.a1, node: 'node-a' }, { ip: PODS.b1, node: 'node-b' }], [{ port: 8080 }]),
     ]);
     manifests.write('empty.yaml', [serviceDoc({ name: 'empty', clusterIP: EMPTY, ports: [{ port: 80, targetPort: 8080 }] })]);
+    manifests.write('local.yaml', [
+      serviceDoc({ name: 'local', clusterIP: LOCAL, type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ port: 80, targetPort: 8080, nodePort: LOCAL_PORT }] }),
+      sliceDoc('local', [{ ip: PODS.a1, node: 'node-a' }, { ip: PODS.b1, node: 'node-b' }], [{ port: 8080 }]),
+      serviceDoc({ name: 'remote-only', clusterIP: REMOTE_ONLY, type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ port: 80, targetPort: 8080, nodePort: REMOTE_ONLY_PORT }] }),
+      sliceDoc('remote-only', [{ ip: PODS.b1, node: 'node-b' }], [{ port: 8080 }]),
+    ]);
     agent = new AgentProcess(tb, [...flags(), '--min-sync-period', '500ms', '--sync-period', '60s', '--log-format', 'json', '--healthz-bind-address', '127.0.0.1:10256', '--metrics-bind-address', '127.0.0.1:10249']);
     await agent.start(240_000); // a node start in a TCG guest on a loaded host can take minutes
   }, 300_000);
@@ -116,9 +127,11 @@ describe('svcplane plan and trace against IPVS on a real kernel', () => {
     const end = section.findIndex((l, i) => i > start && l.startsWith('#'));
     expect(start).toBeGreaterThanOrEqual(0);
     const restore = section.slice(start + 1, end).filter((l) => l !== '');
-    // web's ClusterIP and NodePort with two real servers each; empty's ClusterIP with none.
-    expect(restore.filter((l) => l.startsWith('-A '))).toHaveLength(3);
-    expect(restore.filter((l) => l.startsWith('-a '))).toHaveLength(4);
+    // web's ClusterIP and NodePort with two real servers each; empty's ClusterIP with none; local's
+    // ClusterIP with two and NodePort with its local one; remote-only's ClusterIP with one and
+    // NodePort with none.
+    expect(restore.filter((l) => l.startsWith('-A '))).toHaveLength(7);
+    expect(restore.filter((l) => l.startsWith('-a '))).toHaveLength(8);
     await runChecked('ip', ['netns', 'add', RESTORE_NS]);
     // IPVS takes a real server only if the namespace's local routing table calls its address
     // unicast (or local); a new namespace has no IPv4 local table until lo is up, so every
@@ -150,6 +163,23 @@ describe('svcplane plan and trace against IPVS on a real kernel', () => {
     expect(r.outcomes).toEqual([expect.objectContaining({ verdict: 'REJECT', probability: 1 })]);
     expect(r.reason).toMatch(/^no endpoints/);
     expect((await tb.tcpRequests('a2', EMPTY, 80, 2, { timeoutMs: 20_000 })).map((x) => (x.ok ? x.identity : x.error))).toEqual(['refused', 'refused']);
+  });
+
+  it('externalTrafficPolicy Local from outside: only the local endpoint, the client address kept; none local: not forwarded, as traced', async () => {
+    const r = await traced('outside', tb.clientIP, `${tb.nodeIP}:${LOCAL_PORT}/TCP`);
+    expect(endpoints(r)).toEqual([`${PODS.a1}:8080`]);
+    expect(r.outcomes.every((o) => !o.masqueraded)).toBe(true);
+    expect(await requests('client', tb.clientIP, tb.nodeIP, LOCAL_PORT, 6, r)).toEqual(endpoints(r));
+
+    const none = await traced('outside', tb.clientIP, `${tb.nodeIP}:${REMOTE_ONLY_PORT}/TCP`);
+    expect(endpoints(none)).toEqual([]);
+    expect(none.outcomes).toHaveLength(1);
+    // What the trace says happens is what a real connection meets: dropped (no answer), or
+    // rejected / left to the node's stack, where nothing listens (refused). Never b1.
+    const verdict = none.outcomes[0]?.verdict;
+    const expected = verdict === 'DROP' ? 'timeout' : 'refused';
+    const got = (await tb.tcpRequests('client', tb.nodeIP, REMOTE_ONLY_PORT, 2, { timeoutMs: 3000 })).map((x) => (x.ok ? x.identity : x.error));
+    expect(got, `traced ${verdict} (${none.reason ?? ''})`).toEqual([expected, expected]);
   });
 
   it('a hand-made drift (ipvsadm -d of a real server, an ipset member deleted) shows in trace --live, in plan --diff and in real traffic', async () => {
