@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { expectedMapCounts, mapDrift } from './drift-check.js';
 import { LB_MAP_NAMES } from './ebpf-maps.js';
-import { emptyMapsContent, type ServiceEntry } from './maps-content.js';
+import { emptyMapsContent } from './maps-content.js';
 import type { Lb4Backend, Lb4ReverseNat, Lb4SourceRange } from './map-types.js';
 
 describe('eBPF drift check', () => {
   const content = emptyMapsContent();
-  content.services.set('a', { key: { address: '10.96.0.1' } } as unknown as ServiceEntry);
-  content.services.set('b', { key: { address: '10.96.0.1' } } as unknown as ServiceEntry);
-  content.services.set('c', { key: { address: 'fd00::1' } } as unknown as ServiceEntry);
+  const slot = (address: string, slot: number) => ({ address, port: 80, slot, proto: 'TCP' as const, scope: 0 as const });
+  content.services.put(slot('10.96.0.1', 0), { backendId: 0, count: 0, flags: 0, revNatIndex: 0, affinityTimeout: 0 });
+  content.services.put(slot('10.96.0.1', 1), { backendId: 0, count: 0, flags: 0, revNatIndex: 0, affinityTimeout: 0 });
+  content.services.put(slot('fd00::1', 0), { backendId: 0, count: 0, flags: 0, revNatIndex: 0, affinityTimeout: 0 });
   content.backends.set(1, { address: '10.244.1.1' } as Lb4Backend);
   content.backends.set(2, { address: 'fd00:244::1' } as Lb4Backend);
   content.revNat.set(1, { address: '10.96.0.1' } as Lb4ReverseNat);

@@ -8,7 +8,7 @@ import type { LbMapKey } from './ebpf-maps.js';
 /** How many entries the content puts into each kernel map (IPv4 records in the lb4 maps, IPv6 in the lb6). */
 export function expectedMapCounts(content: EbpfMapsContent): Record<LbMapKey, number> {
   const n: Record<LbMapKey, number> = { services: 0, backends: 0, revNat: 0, sourceRanges: 0, maglev: content.maglev.size, services6: 0, backends6: 0, revNat6: 0, sourceRanges6: 0 };
-  for (const e of content.services.values()) n[isIPv6Address(e.key.address) ? 'services6' : 'services']++;
+  for (const row of content.services.scopes()) n[isIPv6Address(row.address) ? 'services6' : 'services'] += row.size;
   for (const b of content.backends.values()) n[isIPv6Address(b.address) ? 'backends6' : 'backends']++;
   for (const r of content.revNat.values()) n[isIPv6Address(r.address) ? 'revNat6' : 'revNat']++;
   for (const s of content.sourceRanges.values()) n[isIPv6Address(s.cidr) ? 'sourceRanges6' : 'sourceRanges']++;

@@ -6,7 +6,7 @@
 // reorder ops, so the planner's ordering guarantee holds.
 import type { BpfMap } from '../../kernel/bpf/index.js';
 import {
-  emptyMapsContent, isIPv6Address, lb4KeyString, sourceRangeKeyString, type EbpfMapName, type EbpfMapsContent, type EbpfOp,
+  emptyMapsContent, isIPv6Address, sourceRangeKeyString, type EbpfMapName, type EbpfMapsContent, type EbpfOp,
 } from './maps-content.js';
 import { EBPF_MAPS, type MapKey, type MapKeyOf, type MapValueOf } from './map-table.js';
 
@@ -86,7 +86,7 @@ export function dumpMaps(maps: LbMaps): { content: EbpfMapsContent; undecodable:
     if (into.has(id)) undecodable++;
     else into.set(id, value);
   };
-  for (const name of FAMILY_MAPS.services) each(name, (key, value) => content.services.set(lb4KeyString(key), { key, value }));
+  for (const name of FAMILY_MAPS.services) each(name, (key, value) => content.services.put(key, value));
   for (const name of FAMILY_MAPS.backends) each(name, (id, backend) => byId(content.backends, id, backend));
   for (const name of FAMILY_MAPS.revNat) each(name, (id, rnat) => byId(content.revNat, id, rnat));
   for (const name of FAMILY_MAPS.sourceRanges) each(name, (key) => content.sourceRanges.set(sourceRangeKeyString(key), key));

@@ -2,7 +2,7 @@
 // source ranges, Maglev table) compared with what the maps hold, differences
 // queued by phase. Backends keep their slots where they can, so a one-endpoint
 // change rewrites one slot, not every slot after it.
-import { familyTag, scopePrefix, type EbpfMapsContent, type ServiceEntry } from './maps-content.js';
+import { familyTag, scopePrefix, type EbpfMapsContent } from './maps-content.js';
 import { maglevTable } from './maglev.js';
 import { LB_LOOKUP_SCOPE_EXT, LB_LOOKUP_SCOPE_INT, type Lb4Service, type LookupScope } from './map-types.js';
 import type { BackendRef, FrontendSpec } from './frontends.js';
@@ -31,10 +31,6 @@ export function assignSlots(desired: readonly number[], current: readonly (numbe
     placed.add(id);
   }
   return out;
-}
-
-function sameService(a: Lb4Service, b: Lb4Service): boolean {
-  return a.backendId === b.backendId && a.count === b.count && a.flags === b.flags && a.revNatIndex === b.revNatIndex && a.affinityTimeout === b.affinityTimeout;
 }
 
 function sameTable(a: Uint32Array, b: Uint32Array): boolean {
@@ -101,21 +97,17 @@ function planScope(
   c: DiffContext, fe: Frontend, scope: LookupScope, refs: readonly BackendRef[] | undefined, rev: number, flags: number, affinityTimeout: number,
 ): number[] {
   const prefix = scopePrefix(fe.id, scope);
-  const services = c.current.services;
-  const cur0 = services.get(`${prefix}/0`);
-  const curCount = cur0?.value.count ?? 0;
-  const curSlots: (ServiceEntry | undefined)[] = [];
+  // One lookup per scope: the row holds slot 0 and every backend slot.
+  const row = c.current.services.scope(prefix);
+  const has0 = row?.has(0) === true;
+  const curCount = row?.count() ?? 0;
   const curIds: (number | undefined)[] = [];
-  for (let s = 1; s <= curCount; s++) {
-    const e = services.get(`${prefix}/${s}`);
-    curSlots.push(e);
-    curIds.push(e?.value.backendId);
-  }
+  for (let s = 1; s <= curCount; s++) curIds.push(row?.backendId(s));
   if (c.partial) for (const id of curIds) if (id !== undefined) ref(c, id, -1);
   const key = (slot: number) => ({ address: fe.address, port: fe.port, slot, proto: fe.proto, scope });
 
   if (refs === undefined) {
-    if (c.partial && cur0 !== undefined) {
+    if (c.partial && has0) {
       c.out.add(scope === LB_LOOKUP_SCOPE_EXT ? 'removedSlot0Ext' : 'removedSlot0Int', { map: 'services', op: 'delete', key: key(0) });
       curIds.forEach((id, i) => { if (id !== undefined) c.out.add('removedSlots', { map: 'services', op: 'delete', key: key(i + 1) }); });
     }
@@ -128,17 +120,16 @@ function planScope(
   for (let s = 1; s <= slots.length; s++) {
     const id = slots[s - 1] as number;
     // Beyond the current count only a full plan can meet a (stale) entry.
-    const cur = s <= curCount ? curSlots[s - 1] : c.partial ? undefined : services.get(`${prefix}/${s}`);
-    if (cur !== undefined) c.hits.services++;
-    const v = cur?.value;
-    if (v === undefined || v.backendId !== id || v.count !== 0 || v.flags !== 0 || v.revNatIndex !== rev || v.affinityTimeout !== 0) {
+    const held = row !== undefined && (s <= curCount || !c.partial) && row.has(s);
+    if (held) c.hits.services++;
+    if (!held || !row.isBackendSlot(s, id, rev)) {
       c.out.add('slots', { map: 'services', op: 'update', key: key(s), value: { backendId: id, count: 0, flags: 0, revNatIndex: rev, affinityTimeout: 0 } });
     }
     ref(c, id, 1);
   }
   const head: Lb4Service = { backendId: 0, count: slots.length, flags, revNatIndex: rev, affinityTimeout };
-  if (cur0 !== undefined) c.hits.services++;
-  if (cur0 === undefined || !sameService(cur0.value, head)) {
+  if (has0) c.hits.services++;
+  if (!has0 || !row.equals(0, head)) {
     c.out.add(scope === LB_LOOKUP_SCOPE_EXT ? 'slot0Ext' : 'slot0Int', { map: 'services', op: 'update', key: key(0), value: head });
   }
   if (c.partial) {
@@ -168,15 +159,20 @@ function planSourceRanges(c: DiffContext, rev: number, ranges: readonly string[]
   else c.rangesByRev.delete(rev);
 }
 
+/** A frontend's slot-0 entry (EXT's, else INT's), as the maps hold it. */
+export function headOf(current: EbpfMapsContent, fid: string): Lb4Service | undefined {
+  return current.services.scope(scopePrefix(fid, LB_LOOKUP_SCOPE_EXT))?.value(0) ?? current.services.scope(scopePrefix(fid, LB_LOOKUP_SCOPE_INT))?.value(0);
+}
+
 /** Plans one frontend: `spec` undefined removes it (partial plans; full plans sweep instead). */
 export function planFrontend(c: DiffContext, fe: Frontend, spec: FrontendSpec | undefined): void {
   if (spec === undefined) {
     if (!c.partial) return;
-    const head = c.current.services.get(`${scopePrefix(fe.id, LB_LOOKUP_SCOPE_EXT)}/0`) ?? c.current.services.get(`${scopePrefix(fe.id, LB_LOOKUP_SCOPE_INT)}/0`);
+    const head = headOf(c.current, fe.id);
     planScope(c, fe, LB_LOOKUP_SCOPE_EXT, undefined, 0, 0, 0);
     planScope(c, fe, LB_LOOKUP_SCOPE_INT, undefined, 0, 0, 0);
     if (head === undefined) return;
-    const rev = head.value.revNatIndex;
+    const rev = head.revNatIndex;
     if (c.current.revNat.has(rev)) c.out.add('revNatDelete', { map: 'revNat', op: 'delete', key: rev, ...familyTag(fe.address) });
     planSourceRanges(c, rev, []);
     if (c.current.maglev.has(rev)) c.out.add('maglevDelete', { map: 'maglev', op: 'delete', key: rev });

@@ -20,15 +20,17 @@ export function recoverIds(current: EbpfMapsContent): RecoveredIds {
   const usedRev = new Set<number>();
   const extRev = new Map<string, number>();
   const intRev = new Map<string, number>();
-  for (const { key: k, value: v } of current.services.values()) {
-    if (v.revNatIndex !== 0) usedRev.add(v.revNatIndex);
-    if (k.slot !== 0) {
-      referenced.add(v.backendId);
-      continue;
+  for (const row of current.services.scopes()) {
+    for (const slot of row.slots()) {
+      const rev = row.revNatIndex(slot) as number;
+      if (rev !== 0) usedRev.add(rev);
+      if (slot !== 0) referenced.add(row.backendId(slot) as number);
     }
-    const scoped = k.scope === LB_LOOKUP_SCOPE_EXT ? extRev : intRev;
-    const fid = frontendId(k.address, k.port, k.proto);
-    if (v.revNatIndex !== 0 && !scoped.has(fid)) scoped.set(fid, v.revNatIndex);
+    const rev0 = row.revNatIndex(0);
+    if (rev0 === undefined || rev0 === 0) continue;
+    const scoped = row.scope === LB_LOOKUP_SCOPE_EXT ? extRev : intRev;
+    const fid = frontendId(row.address, row.port, row.proto);
+    if (!scoped.has(fid)) scoped.set(fid, rev0);
   }
   for (const id of current.revNat.keys()) usedRev.add(id);
   for (const r of current.sourceRanges.values()) usedRev.add(r.revNatIndex);

@@ -1,21 +1,19 @@
 // The typed contents of svcplane's load-balancer maps, as the planner reads and
 // writes them: either dumped from the kernel (full syncs) or the backend's copy
-// of what it last committed (partial syncs). Keys of the services and source
-// range maps are canonical strings so that lookups are cheap.
+// of what it last committed (partial syncs). The services maps are held by
+// lookup scope (service-table.ts); source range keys are canonical strings.
 // Both families live in the same maps here (addresses tell them apart; backend
 // ids and rev_nat indexes are one id space): the applier sends each record to
 // its family's kernel map (svcp_lb4_* or svcp_lb6_*).
 import type { Protocol } from '../../model/types.js';
 import type { Lb4Backend, Lb4Key, Lb4ReverseNat, Lb4Service, Lb4SourceRange, LookupScope } from './map-types.js';
+import { ServiceTable } from './service-table.js';
 
-export interface ServiceEntry {
-  readonly key: Lb4Key;
-  readonly value: Lb4Service;
-}
+export type { ServiceEntry } from './service-table.js';
 
 export interface EbpfMapsContent {
-  /** svcp_lb4_svc and svcp_lb6_svc, keyed by lb4KeyString(key). */
-  readonly services: Map<string, ServiceEntry>;
+  /** svcp_lb4_svc and svcp_lb6_svc, by lookup scope (service-table.ts); lb4KeyString(key) for single entries. */
+  readonly services: ServiceTable;
   /** svcp_lb4_be and svcp_lb6_be: backend id -> backend. */
   readonly backends: Map<number, Lb4Backend>;
   /** svcp_lb4_rnat and svcp_lb6_rnat: rev_nat_index -> frontend. */
@@ -81,13 +79,13 @@ export function backendKeyString(b: { readonly address: string; readonly port: n
 }
 
 export function emptyMapsContent(): EbpfMapsContent {
-  return { services: new Map(), backends: new Map(), revNat: new Map(), sourceRanges: new Map(), maglev: new Map() };
+  return { services: new ServiceTable(), backends: new Map(), revNat: new Map(), sourceRanges: new Map(), maglev: new Map() };
 }
 
-/** A copy whose maps can be changed without touching `c` (records and tables are shared: they are never mutated). */
+/** A copy whose maps can be changed without touching `c` (records and Maglev tables are shared: they are never mutated). */
 export function cloneMapsContent(c: EbpfMapsContent): EbpfMapsContent {
   return {
-    services: new Map(c.services),
+    services: c.services.clone(),
     backends: new Map(c.backends),
     revNat: new Map(c.revNat),
     sourceRanges: new Map(c.sourceRanges),
@@ -99,8 +97,8 @@ export function cloneMapsContent(c: EbpfMapsContent): EbpfMapsContent {
 export function applyEbpfOp(c: EbpfMapsContent, op: EbpfOp): void {
   switch (op.map) {
     case 'services':
-      if (op.op === 'update') c.services.set(lb4KeyString(op.key), { key: op.key, value: op.value });
-      else c.services.delete(lb4KeyString(op.key));
+      if (op.op === 'update') c.services.put(op.key, op.value);
+      else c.services.remove(op.key);
       return;
     case 'backends':
       if (op.op === 'update') c.backends.set(op.key, op.value);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { emptyMapsContent, lb4KeyString } from './maps-content.js';
+import { emptyMapsContent } from './maps-content.js';
 import type { Lb4Key, Lb4Service } from './map-types.js';
 import { BE_FLAG_LOCAL, SVC_FLAG_AFFINITY, SVC_FLAG_CLUSTER_IP } from './map-types.js';
 import { renderMaps, renderStateMaps } from './maps-report.js';
 
 function put(c: ReturnType<typeof emptyMapsContent>, key: Lb4Key, value: Partial<Lb4Service>): void {
-  c.services.set(lb4KeyString(key), { key, value: { backendId: 0, count: 0, flags: 0, revNatIndex: 0, affinityTimeout: 0, ...value } });
+  c.services.put(key, { backendId: 0, count: 0, flags: 0, revNatIndex: 0, affinityTimeout: 0, ...value });
 }
 
 describe('renderMaps', () => {

@@ -227,8 +227,8 @@ describe('planEbpf: writes only differences and keeps ids', () => {
     const be = (id: number) => id * 7 + 3;
     const rn = (id: number) => id * 5 + 2;
     const moved = emptyMapsContent();
-    for (const [k, e] of first.content.services) {
-      moved.services.set(k, { key: e.key, value: { ...e.value, backendId: e.key.slot === 0 ? 0 : be(e.value.backendId), revNatIndex: rn(e.value.revNatIndex) } });
+    for (const e of first.content.services.values()) {
+      moved.services.put(e.key, { ...e.value, backendId: e.key.slot === 0 ? 0 : be(e.value.backendId), revNatIndex: rn(e.value.revNatIndex) });
     }
     for (const [id, b] of first.content.backends) moved.backends.set(be(id), b);
     for (const [id, r] of first.content.revNat) moved.revNat.set(rn(id), r);

@@ -8,7 +8,7 @@ import type { IPFamily } from '../../model/types.js';
 import { ClaimBook } from '../../state/claims.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { DesiredState, ServicePortState } from '../../state/types.js';
-import { planFrontend, type DiffContext } from './frontend-diff.js';
+import { headOf, planFrontend, type DiffContext } from './frontend-diff.js';
 import { frontendEnv, servicePortFrontends, type FrontendEnv, type FrontendSpec } from './frontends.js';
 import { lowestFree, recoverIds } from './id-recovery.js';
 import { applyEbpfOps, backendKeyString, cloneMapsContent, familyTag, frontendId, scopePrefix, type EbpfMapsContent } from './maps-content.js';
@@ -78,11 +78,14 @@ function backendIndex(c: DiffContext): Map<string, number> {
 }
 
 function sweepServices(c: DiffContext): void {
-  for (const { key: k } of c.current.services.values()) {
-    const kept = c.keptScopes.get(scopePrefix(frontendId(k.address, k.port, k.proto), k.scope));
-    if (kept !== undefined && k.slot <= kept) continue;
-    const phase = k.slot === 0 ? (k.scope === LB_LOOKUP_SCOPE_EXT ? 'removedSlot0Ext' : 'removedSlot0Int') : kept === undefined ? 'removedSlots' : 'beyondCount';
-    c.out.add(phase, { map: 'services', op: 'delete', key: k });
+  for (const row of c.current.services.scopes()) {
+    const kept = c.keptScopes.get(scopePrefix(frontendId(row.address, row.port, row.proto), row.scope));
+    if (kept !== undefined && row.slotLimit <= kept + 1) continue;
+    for (const slot of row.slots()) {
+      if (kept !== undefined && slot <= kept) continue;
+      const phase = slot === 0 ? (row.scope === LB_LOOKUP_SCOPE_EXT ? 'removedSlot0Ext' : 'removedSlot0Int') : kept === undefined ? 'removedSlots' : 'beyondCount';
+      c.out.add(phase, { map: 'services', op: 'delete', key: row.key(slot) });
+    }
   }
 }
 
@@ -184,13 +187,11 @@ function planPartial(desired: DesiredState, env: FrontendEnv, current: EbpfMapsC
   }
 
   const out = new OpsBuilder();
-  const revOf = (fid: string): number | undefined =>
-    (current.services.get(`${scopePrefix(fid, LB_LOOKUP_SCOPE_EXT)}/0`) ?? current.services.get(`${scopePrefix(fid, 1)}/0`))?.value.revNatIndex;
   const c = newContext(current, out, env, true, {
     backendIds: memo.backendIds,
     backendAlloc: new IdAllocator('backend', (id) => current.backends.has(id), prev.floors.backend),
     revAlloc: new IdAllocator('rev_nat', (id) => current.revNat.has(id), prev.floors.revNat),
-    recoverRevNat: (spec) => revOf(spec.id),
+    recoverRevNat: (spec) => headOf(current, spec.id)?.revNatIndex,
     refs: memo.refs,
     rangesByRev: memo.rangesByRev,
   });

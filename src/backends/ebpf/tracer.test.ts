@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { familyState, servicePort } from '../../../test/lib/state-fixtures.js';
 import { CLIENT, CLUSTER_IP, ctx, LB_IP, local3, NODE_IP, NODE_PORT, POD, remote1, remote2 } from '../../../test/lib/trace-scenario.js';
 import type { TracePacket } from '../common/trace.js';
-import { lb4KeyString } from './maps-content.js';
+import { emptyMapsContent } from './maps-content.js';
 import { planEbpf } from './planner.js';
 import { tracePacket } from './tracer.js';
 import type { ServicePortState } from '../../state/types.js';
 
 function content(...ports: ServicePortState[]) {
-  return planEbpf({ IPv4: familyState(...ports), IPv6: new Map() }, ctx(), { services: new Map(), backends: new Map(), revNat: new Map(), sourceRanges: new Map(), maglev: new Map() }, { algorithm: 'random' }).content;
+  return planEbpf({ IPv4: familyState(...ports), IPv6: new Map() }, ctx(), emptyMapsContent(), { algorithm: 'random' }).content;
 }
 
 const packet = (p: Partial<TracePacket>): TracePacket => ({ src: POD, dst: CLUSTER_IP, dport: 80, protocol: 'TCP', from: 'pod', ...p });
@@ -40,7 +40,7 @@ describe('eBPF tracer over the load-balancer maps', () => {
   it('a slot entry missing from the map (drift): its share goes on untranslated from a socket', () => {
     const c = content(servicePort({ clusterEndpoints: [remote1, remote2] }));
     const slot2 = [...c.services.values()].find((e) => e.key.address === CLUSTER_IP && e.key.slot === 2);
-    c.services.delete(lb4KeyString(slot2!.key));
+    c.services.remove(slot2!.key);
     expect(Object.keys(shares(c, packet({}))).sort()).toEqual(['10.244.1.1:8080', 'ACCEPT'].sort());
   });
 });
