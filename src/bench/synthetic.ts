@@ -1,5 +1,6 @@
 // Synthetic clusters for benchmarks: N services x M endpoints, as model objects or as YAML.
 import type { EndpointSlice, Service } from '../model/types.js';
+import { NO_HINTS } from '../model/validate-endpoints.js';
 import type { SourceEvent } from '../sources/source.js';
 
 function ipv4(n: number): string {
@@ -30,7 +31,7 @@ export function syntheticService(i: number): Service {
 export function syntheticSlice(i: number, endpoints: number, generation = 0): EndpointSlice {
   const eps = [];
   for (let j = 0; j < endpoints; j++) {
-    eps.push({ addresses: [endpointIP(i, j, j === 0 ? generation : 0)], ready: true, serving: true, terminating: false, nodeName: `node-${j % 3}`, zone: undefined, hintsForZones: [], hintsForNodes: [] });
+    eps.push({ addresses: [endpointIP(i, j, j === 0 ? generation : 0)], ready: true, serving: true, terminating: false, nodeName: `node-${j % 3}`, zone: undefined, hintsForZones: NO_HINTS, hintsForNodes: NO_HINTS });
   }
   return { namespace: `ns-${i % 50}`, name: `svc-${i}-abcde`, serviceName: `svc-${i}`, addressType: 'IPv4', origin: 'EndpointSlice', ports: [{ name: 'http', protocol: 'TCP', port: 8080 }], endpoints: eps };
 }

@@ -45,7 +45,14 @@ function readHostname(errs: FieldErrors, value: unknown, path: string): string |
 }
 
 /** hints.forZones / hints.forNodes: a list of {name}. */
-function readHintNames(errs: FieldErrors, value: unknown, path: string): string[] {
+/**
+ * The hints of an endpoint that has none (nearly all of them): one frozen array shared by
+ * every endpoint instead of two empty arrays each (6 MB of heap at 100,000 endpoints).
+ */
+export const NO_HINTS: readonly string[] = Object.freeze([]);
+
+function readHintNames(errs: FieldErrors, value: unknown, path: string): readonly string[] {
+  if (value === undefined || value === null) return NO_HINTS;
   const names: string[] = [];
   optList(errs, value, path).forEach((item, i) => {
     const hint = listItem(errs, item, `${path}[${i}]`);
@@ -54,7 +61,7 @@ function readHintNames(errs: FieldErrors, value: unknown, path: string): string[
     if (name === undefined || name === '') errs.add(`${path}[${i}].name`, 'required value');
     else names.push(name);
   });
-  return names;
+  return names.length === 0 ? NO_HINTS : names;
 }
 
 function readAddress(errs: FieldErrors, value: string, path: string, addressType: AddressType): string | undefined {
@@ -194,8 +201,8 @@ function legacyEndpoint(address: LegacyAddress): Endpoint {
     terminating: false,
     nodeName: address.nodeName,
     zone: undefined,
-    hintsForZones: [],
-    hintsForNodes: [],
+    hintsForZones: NO_HINTS,
+    hintsForNodes: NO_HINTS,
     ...(address.hostname === undefined ? {} : { hostname: address.hostname }),
   };
 }

@@ -2,7 +2,7 @@
 // source ranges, Maglev table) compared with what the maps hold, differences
 // queued by phase. Backends keep their slots where they can, so a one-endpoint
 // change rewrites one slot, not every slot after it.
-import { familyTag, scopePrefix, type EbpfMapsContent } from './maps-content.js';
+import { backendKeyString, familyTag, scopePrefix, type BackendKey, type EbpfMapsContent } from './maps-content.js';
 import { maglevTable } from './maglev.js';
 import { LB_LOOKUP_SCOPE_EXT, LB_LOOKUP_SCOPE_INT, type Lb4Service, type LookupScope } from './map-types.js';
 import type { BackendRef, FrontendSpec } from './frontends.js';
@@ -46,8 +46,8 @@ export interface DiffContext {
   readonly maglev: boolean;
   /** Partial plans delete what a frontend no longer holds as they go; full plans sweep the maps afterwards. */
   readonly partial: boolean;
-  /** backendKeyString -> id: recovered or allocated. */
-  readonly backendIds: Map<string, number>;
+  /** backendKey -> id: recovered or allocated. */
+  readonly backendIds: Map<BackendKey, number>;
   readonly backendAlloc: IdAllocator;
   readonly revAlloc: IdAllocator;
   /** The frontend's rev_nat_index to keep, if any (full: recovered from the maps; partial: its slot-0 entry). */
@@ -194,7 +194,7 @@ export function planFrontend(c: DiffContext, fe: Frontend, spec: FrontendSpec | 
 
   const cur = c.current.maglev.get(rev);
   if (c.maglev && ext.length > 0) {
-    const table = maglevTable(spec.ext.map((r) => ({ id: c.backendIds.get(r.key) as number, identity: r.key })));
+    const table = maglevTable(spec.ext.map((r) => ({ id: c.backendIds.get(r.key) as number, identity: backendKeyString(r) })));
     if (cur === undefined || !sameTable(cur, table)) c.out.add('maglev', { map: 'maglev', op: 'update', key: rev, value: table });
     if (!c.partial) c.keptMaglev.add(rev);
   } else if (c.partial && cur !== undefined) {

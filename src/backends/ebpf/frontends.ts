@@ -7,6 +7,7 @@
 // Source ranges are per family: a frontend gets its own family's (tc checks them
 // in svcp_lb4_srcr or svcp_lb6_srcr).
 import { canonicalIP, normaliseCIDR } from '../../model/ip.js';
+import { backendKey, type BackendKey } from './maps-content.js';
 import type { IPFamily, Protocol } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { EndpointInfo, ServicePortState } from '../../state/types.js';
@@ -19,8 +20,8 @@ import {
 export type EbpfAlgorithm = 'random' | 'maglev';
 
 export interface BackendRef {
-  /** backendKeyString: what the backend id is keyed by. */
-  readonly key: string;
+  /** backendKey: what the backend id is keyed by. */
+  readonly key: BackendKey;
   readonly address: string;
   readonly port: number;
   readonly proto: Protocol;
@@ -74,11 +75,11 @@ export function frontendEnv(ctx: NodeContext, algorithm: EbpfAlgorithm): Fronten
 
 function backendRefs(eps: readonly EndpointInfo[], proto: Protocol, family: IPFamily): BackendRef[] {
   const out: BackendRef[] = [];
-  let seen: Set<string> | undefined;
+  let seen: Set<BackendKey> | undefined;
   for (const ep of eps) {
     if (familyOf(ep.ip) !== family) continue;
     const address = canonical(ep.ip);
-    const key = `${address}:${ep.port}/${proto}`;
+    const key = backendKey({ address, port: ep.port, proto });
     // A backend appears once per lookup: slots are a set. (The state has no duplicates; be sure cheaply.)
     seen ??= new Set();
     if (seen.has(key)) continue;

@@ -2,13 +2,13 @@
 // from what the maps hold, so conntrack, affinity and socket entries that
 // carry them stay valid. Everything any entry still mentions counts as in use
 // until the plan that drops it has been applied.
-import { backendKeyString, frontendId, type EbpfMapsContent } from './maps-content.js';
+import { backendKey, frontendId, type BackendKey, type EbpfMapsContent } from './maps-content.js';
 import { LB_LOOKUP_SCOPE_EXT } from './map-types.js';
 import type { FrontendSpec } from './frontends.js';
 
 export interface RecoveredIds {
-  /** backendKeyString -> id (a key stored twice keeps the id slots use, else the lowest). */
-  readonly backendIds: Map<string, number>;
+  /** backendKey -> id (a key stored twice keeps the id slots use, else the lowest). */
+  readonly backendIds: Map<BackendKey, number>;
   readonly backendInUse: (id: number) => boolean;
   readonly revNatInUse: (id: number) => boolean;
   /** The frontend's rev_nat_index: its slot-0 entries' (EXT first), else an unclaimed rev-nat entry of its address and port. */
@@ -57,9 +57,9 @@ export function recoverIds(current: EbpfMapsContent): RecoveredIds {
   }
   for (const list of orphans.values()) list.sort((a, b) => a - b);
 
-  const backendIds = new Map<string, number>();
+  const backendIds = new Map<BackendKey, number>();
   for (const [id, be] of current.backends) {
-    const k = backendKeyString(be);
+    const k = backendKey(be);
     const prev = backendIds.get(k);
     if (prev === undefined) {
       backendIds.set(k, id);

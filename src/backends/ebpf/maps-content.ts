@@ -73,9 +73,50 @@ export function sourceRangeKeyString(k: Lb4SourceRange): string {
   return `${k.revNatIndex}|${k.cidr}`;
 }
 
-/** A backend's identity, what backend ids are keyed by: `address:port/proto`. */
-export function backendKeyString(b: { readonly address: string; readonly port: number; readonly proto: Protocol }): string {
+type BackendIdentity = { readonly address: string; readonly port: number; readonly proto: Protocol };
+
+/** A backend's identity as text: `address:port/proto` (what Maglev hashes, what reports show). */
+export function backendKeyString(b: BackendIdentity): string {
   return `${b.address}:${b.port}/${b.proto}`;
+}
+
+/** What backend ids are keyed by: a number for an IPv4 backend, backendKeyString for an IPv6 one. */
+export type BackendKey = number | string;
+
+const PROTO_CODE: Readonly<Record<Protocol, number>> = { TCP: 0, UDP: 1, SCTP: 2 };
+
+/** A dotted quad as a u32, or -1 if it is not one. */
+function ipv4Number(a: string): number {
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < a.length; i++) {
+    const c = a.charCodeAt(i) - 48;
+    if (c === -2) {
+      if (digits === 0 || ++dots > 3) return -1;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 0 && c <= 9 && digits < 3) {
+      part = part * 10 + c;
+      digits++;
+      if (part > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  return dots === 3 && digits > 0 ? n * 256 + part : -1;
+}
+
+/**
+ * A backend's key in the planner's index: IPv4 address, port and protocol packed into one
+ * number below 2^50 (exact in a double), so 100,000 backends are not 100,000 strings held
+ * between syncs; anything else by its backendKeyString.
+ */
+export function backendKey(b: BackendIdentity): BackendKey {
+  const ip = ipv4Number(b.address);
+  return ip < 0 ? backendKeyString(b) : (ip * 65536 + b.port) * 4 + PROTO_CODE[b.proto];
 }
 
 export function emptyMapsContent(): EbpfMapsContent {

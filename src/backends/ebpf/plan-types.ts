@@ -1,7 +1,7 @@
 // What planEbpf takes and returns.
 import type { ClaimBook } from '../../state/claims.js';
 import type { EbpfAlgorithm } from './frontends.js';
-import type { EbpfMapName, EbpfMapsContent, EbpfOp } from './maps-content.js';
+import type { BackendKey, EbpfMapName, EbpfMapsContent, EbpfOp } from './maps-content.js';
 import type { MapOpCounts } from './ops-builder.js';
 
 export interface EbpfPlanOptions {
@@ -33,8 +33,8 @@ export interface EbpfPlanMemo {
   readonly claims: ClaimBook<string>;
   /** Service port key -> the frontend ids it wants. */
   readonly byPort: Map<string, readonly string[]>;
-  /** backendKeyString -> backend id, for every backend in the maps. */
-  readonly backendIds: Map<string, number>;
+  /** backendKey -> backend id, for every backend in the maps. */
+  readonly backendIds: Map<BackendKey, number>;
   /** Backend id -> slot references. */
   readonly refs: Map<number, number>;
   /** rev_nat_index -> source ranges. */

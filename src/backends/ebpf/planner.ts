@@ -11,7 +11,7 @@ import type { DesiredState, ServicePortState } from '../../state/types.js';
 import { headOf, planFrontend, type DiffContext } from './frontend-diff.js';
 import { frontendEnv, servicePortFrontends, type FrontendEnv, type FrontendSpec } from './frontends.js';
 import { lowestFree, recoverIds } from './id-recovery.js';
-import { applyEbpfOps, backendKeyString, cloneMapsContent, familyTag, frontendId, scopePrefix, type EbpfMapsContent } from './maps-content.js';
+import { applyEbpfOps, backendKey, cloneMapsContent, familyTag, frontendId, scopePrefix, type BackendKey, type EbpfMapsContent } from './maps-content.js';
 import { LB_LOOKUP_SCOPE_EXT } from './map-types.js';
 import { IdAllocator, OpsBuilder } from './ops-builder.js';
 import type { EbpfPlan, EbpfPlanMemo, EbpfPlanOptions } from './plan-types.js';
@@ -71,8 +71,8 @@ function finish(kind: 'full' | 'partial', current: EbpfMapsContent, out: OpsBuil
   };
 }
 
-function backendIndex(c: DiffContext): Map<string, number> {
-  const out = new Map<string, number>();
+function backendIndex(c: DiffContext): Map<BackendKey, number> {
+  const out = new Map<BackendKey, number>();
   for (const [id, r] of c.backends) out.set(r.key, id);
   return out;
 }
@@ -206,7 +206,7 @@ function planPartial(desired: DesiredState, env: FrontendEnv, current: EbpfMapsC
     const be = current.backends.get(id);
     if (be === undefined) continue;
     out.add('backendsDelete', { map: 'backends', op: 'delete', key: id, ...familyTag(be.address) });
-    memo.backendIds.delete(backendKeyString(be));
+    memo.backendIds.delete(backendKey(be));
     c.backendAlloc.freed(id);
   }
 
