@@ -15,6 +15,7 @@ import type { DesiredState } from '../state/types.js';
 import type { Node } from '../model/types.js';
 import { nodeEligibility, type HealthTracker } from './health.js';
 import type { Metrics } from './metrics.js';
+import { HeapReleaser } from './heap-release.js';
 import { SyncRunner, realTimers, type SyncReason, type Timers } from './sync-runner.js';
 
 export interface ConntrackCleaner {
@@ -62,11 +63,13 @@ export class Agent {
   private ctx: NodeContext;
   /** When the last full sync started (the timers' clock). */
   private lastFullSync = -Infinity;
+  private readonly heap: HeapReleaser;
 
   constructor(private readonly opts: AgentOptions) {
     this.ctx = opts.ctx;
     this.store = new ObjectStore(opts.serviceProxyName === undefined ? {} : { serviceProxyName: opts.serviceProxyName });
     this.builder = new DesiredStateBuilder(opts.ctx);
+    this.heap = new HeapReleaser(opts.timers ?? realTimers);
     this.runner = new SyncRunner((reason) => this.sync(reason), {
       minIntervalMs: opts.minSyncPeriodMs,
       maxIntervalMs: opts.syncPeriodMs,
@@ -84,6 +87,7 @@ export class Agent {
   async stop(): Promise<void> {
     await this.opts.source.stop();
     await this.runner.stop();
+    this.heap.stop();
   }
 
   /** The desired state most recently programmed (for diagnostics and tests). */
@@ -208,6 +212,7 @@ export class Agent {
       if (backend.mode === 'iptables') metrics.iptablesTotal.set({ table: kind }, n);
     }
     this.opts.health.recordSuccess();
+    if (full) this.heap.afterFullSync();
     logger.info({ mode: backend.mode, kind: full ? 'full' : 'partial', reason, ms: Math.round(seconds * 1000), services: update.state.IPv4.size + update.state.IPv6.size, ...outcome?.sent }, 'synced proxy rules');
     this.opts.onSync?.({ reason, outcome, durationMs: seconds * 1000, state: update.state, ctx: this.ctx });
   }

@@ -5,6 +5,7 @@
 // `make bench` boots it); the eBPF mode gets a throwaway cgroup and pin root.
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
+import { releaseHeap } from '../agent/heap-release.js';
 import { createBackend } from '../agent/modes.js';
 import type { ProxyMode } from '../agent/config.js';
 import { runChecked } from '../kernel/exec.js';
@@ -94,16 +95,12 @@ async function measure(mode: ProxyMode, services: number, endpoints: number, wit
 }
 
 /**
- * RSS after the full sync's garbage is collected (the process runs with --expose-gc): a few
- * collections with pauses between them, so that V8 also returns the pages it freed.
+ * RSS once the agent has done what it does after a full sync (heap-release.ts: the process
+ * runs with --expose-gc, as bin/svcplane runs the agent), and the system has had a moment.
  */
 async function steadyRss(): Promise<number | undefined> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) return undefined;
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  if (!releaseHeap()) return undefined;
+  await new Promise((resolve) => setTimeout(resolve, 200));
   return process.memoryUsage.rss() / 1048576;
 }
 
