@@ -204,9 +204,15 @@ function ipvsBackend(deps: BackendDeps, iptables: Partial<Record<IPFamily, Iptab
 }
 
 /** Unprivileged (no redirects): no iptables at all, so no root is needed. */
-async function userspaceBackend(deps: BackendDeps): Promise<UserspaceBackend> {
+async function userspaceBackend(deps: BackendDeps, syncs = true): Promise<UserspaceBackend> {
   const kernels = deps.userspace?.noRedirect !== undefined ? {} : await iptablesKernels(deps);
-  return new UserspaceBackend({ ctx: deps.ctx, logger: deps.logger, kernels, ...deps.userspace });
+  // On iptables-nft the drift check asks nf_tables' generation first (legacy has none). Not
+  // for finding or removing leftovers: no socket is opened for those.
+  const v4 = kernels.IPv4;
+  const nft = syncs && v4 !== undefined && (deps.iptablesVariant === 'nft' || (deps.iptablesVariant !== 'legacy' && (await v4.isNfTables())));
+  const netlink = nft ? nftNetlink(deps).netlink : undefined;
+  const generation = netlink === undefined ? {} : { generation: () => netlink.generation() };
+  return new UserspaceBackend({ ctx: deps.ctx, logger: deps.logger, kernels, ...deps.userspace, ...generation });
 }
 
 /** Whether the iptables mode's own chains (not the base chains IPVS mode shares) are present. */
@@ -263,7 +269,7 @@ const LEFTOVERS: readonly Leftovers[] = [
   // With its iptables companion rules: the iptables mode never adds IPVS mode's INPUT -> KUBE-SERVICES jump.
   { mode: 'ipvs', present: async (d) => (await ipvsIfPresent(d)?.hasLeftovers()) === true, remove: async (d) => ipvsBackend(d, await iptablesKernels(d)).cleanup() },
   { mode: 'nftables', present: nftablesLeftovers, remove: (d) => nftablesTables(d).cleanup() },
-  { mode: 'userspace', present: async (d) => (await userspaceBackend(d)).hasLeftovers(), remove: async (d) => (await userspaceBackend(d)).cleanup() },
+  { mode: 'userspace', present: async (d) => (await userspaceBackend(d, false)).hasLeftovers(), remove: async (d) => (await userspaceBackend(d, false)).cleanup() },
   { mode: 'ebpf', present: async (d) => existsSync(d.ebpf?.pinRoot ?? DEFAULT_PIN_ROOT), remove: async (d) => (await createBackend('ebpf', d)).cleanup() },
 ];
 

@@ -79,7 +79,24 @@ describe('restoreTransactions', () => {
   it('counts table blocks with something in them', () => {
     expect(restoreTransactions('*nat\n:KUBE-X - [0:0]\n-A KUBE-X -j RETURN\nCOMMIT\n*filter\nCOMMIT\n')).toBe(1);
     expect(restoreTransactions('*nat\n# only a comment\nCOMMIT\n')).toBe(0);
-    expect(restoreTransactions('*nat\n:KUBE-Y - [0:0]\nCOMMIT\n*filter\n:KUBE-Z - [0:0]\nCOMMIT\n')).toBe(2);
+    expect(restoreTransactions('*nat\n:KUBE-Y - [0:0]\n-X KUBE-Y\nCOMMIT\n*filter\n-A INPUT -j KUBE-Z\nCOMMIT\n')).toBe(2);
     expect(restoreTransactions('')).toBe(0);
+  });
+
+  it('does not know what a block that only declares chains commits (one if it empties or creates a chain, else none)', () => {
+    expect(restoreTransactions('*filter\n:KUBE-PORTALS-FILTER - [0:0]\nCOMMIT\n*nat\n-A KUBE-X -j RETURN\nCOMMIT\n')).toBeUndefined();
+  });
+
+  it('makes the witness unsure of such a restore: the next check reads back', () => {
+    const k = kernel();
+    k.witness.begin(true);
+    k.witness.committedRestore('*filter\n:KUBE-F - [0:0]\nCOMMIT\n');
+    k.witness.end();
+    expect(k.witness.unchanged(k.gen)).toBe(false);
+    k.witness.begin(true);
+    k.bump(1);
+    k.witness.committedRestore('*nat\n-A KUBE-X -j RETURN\nCOMMIT\n');
+    k.witness.end();
+    expect(k.witness.unchanged(k.gen)).toBe(true);
   });
 });

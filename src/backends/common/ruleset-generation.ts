@@ -45,6 +45,13 @@ export class RulesetWitness {
     if (this.open) this.open.commits += n;
   }
 
+  /** An iptables-restore of `text` (restoreTransactions; a count it cannot know makes the sync unsure). */
+  committedRestore(text: string): void {
+    const n = restoreTransactions(text);
+    if (n === undefined) this.unsure();
+    else this.committed(n);
+  }
+
   /** A write whose number of transactions is not known (it may have found nothing to do). */
   unsure(): void {
     if (this.open) this.open.unsure = true;
@@ -61,25 +68,32 @@ export class RulesetWitness {
 }
 
 /**
- * Transactions an iptables-nft-restore of `text` commits: one per table block with anything in
- * it (an empty `*nat` ... `COMMIT` commits nothing), measured on iptables 1.8.9.
+ * Transactions an iptables-nft-restore (--noflush) of `text` commits, measured on iptables 1.8.9:
+ * one per table block with a rule or command in it; none for an empty `*nat` ... `COMMIT`. A
+ * block that only declares chains commits one when that flushes a chain with rules or creates
+ * one, and none when its chains exist and are empty: not known from the text, so undefined.
  */
-export function restoreTransactions(text: string): number {
+export function restoreTransactions(text: string): number | undefined {
   let n = 0;
+  let known = true;
   let inBlock = false;
-  let busy = false;
+  let rules = false;
+  let declarations = false;
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     if (line.startsWith('*')) {
       inBlock = true;
-      busy = false;
+      rules = false;
+      declarations = false;
     } else if (line === 'COMMIT') {
-      if (inBlock && busy) n++;
+      if (inBlock && rules) n++;
+      else if (inBlock && declarations) known = false;
       inBlock = false;
     } else if (inBlock) {
-      busy = true;
+      if (line.startsWith(':')) declarations = true;
+      else rules = true;
     }
   }
-  return n;
+  return known ? n : undefined;
 }

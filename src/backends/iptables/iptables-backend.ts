@@ -11,7 +11,7 @@ import type { Sysctl } from '../../kernel/sysctl.js';
 import { nodeFamilyEnv } from '../../state/service-policy.js';
 import { planFull, planPartial } from './planner.js';
 import { countNetlinkRules, countSave, iptablesDrift, type NetlinkRules, type SavedCounts } from './drift-check.js';
-import { RulesetWitness, restoreTransactions } from '../common/ruleset-generation.js';
+import { RulesetWitness } from '../common/ruleset-generation.js';
 
 /** What localhost NodePorts need: packets from 127.0.0.1 may be routed off the loopback device once DNATed. */
 export const ROUTE_LOCALNET = 'net.ipv4.conf.all.route_localnet';
@@ -129,7 +129,7 @@ export class IptablesBackend implements ProxyBackend {
     try {
       for (const text of [...plan.prelude, plan.restore]) {
         await kernel.restore(text, { noflush: true });
-        this.witness.committed(restoreTransactions(text));
+        this.witness.committedRestore(text);
       }
     } catch (err) {
       // What the kernel holds is now unknown: the next sync must be full.
