@@ -2,6 +2,7 @@
 // and a real loopback exchange through bindUdp/serveUdp: the first answer built, the second
 // from the answer cache, both sent through that lookup to the asker's address and port.
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import dnsPacket from 'dns-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ObjectStore } from '../state/object-store.js';
@@ -10,7 +11,7 @@ import { ZoneResponder } from './answer.js';
 import { ClusterRecords } from './cluster-records.js';
 import { QueryHandler } from './query-handler.js';
 import { changedServices } from './records-from-store.js';
-import { bindUdp, literalLookup, serveUdp } from './server.js';
+import { bindUdp, literalLookup, serveUdp, UDP_RECV_BUFFER_BYTES } from './server.js';
 
 describe('literalLookup', () => {
   it('calls back before returning, with the family of an IPv4 or IPv6 literal', () => {
@@ -35,6 +36,16 @@ describe('serveUdp on a bound socket', () => {
   const sockets: dgram.Socket[] = [];
   afterEach(() => {
     for (const s of sockets.splice(0)) s.close();
+  });
+
+  it('asks for a receive buffer above the system default (queries queue through a stall instead of being dropped)', async () => {
+    const socket = await bindUdp('127.0.0.1', 0, false);
+    sockets.push(socket);
+    const rmemDefault = Number(readFileSync('/proc/sys/net/core/rmem_default', 'utf8'));
+    const rmemMax = Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8'));
+    // Linux reports twice what it granted: the request, capped at rmem_max.
+    expect(socket.getRecvBufferSize()).toBe(2 * Math.min(UDP_RECV_BUFFER_BYTES, rmemMax));
+    expect(socket.getRecvBufferSize()).toBeGreaterThan(rmemDefault);
   });
 
   it('answers twice on loopback (built, then from the cache), each to the asker with its id', async () => {

@@ -44,9 +44,17 @@ export function literalLookup(address: string, family: unknown, callback: (err: 
   else callback(null, address, f);
 }
 
+/**
+ * SO_RCVBUF asked for each UDP socket (Linux doubles it and caps it at net.core.rmem_max). The
+ * default 208 KiB held 10-20 ms of a worker's queries: when the machine's load kept a worker off
+ * the CPU longer, dnsperf lost queries (RcvbufErrors) that Knot, draining with recvmmsg, did not.
+ * A lost query costs a client its retry timeout (glibc: 5 s); a queued one, the stall.
+ */
+export const UDP_RECV_BUFFER_BYTES = 1 << 20;
+
 /** A UDP socket bound to `host:port`; with `reusePort` several sockets (the UDP workers') share it. */
 export async function bindUdp(host: string, port: number, reusePort: boolean): Promise<dgram.Socket> {
-  const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reusePort, lookup: literalLookup });
+  const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reusePort, lookup: literalLookup, recvBufferSize: UDP_RECV_BUFFER_BYTES });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', (err) => reject(new DnsListenError(`listening on UDP ${host}:${port}: ${err.message}`, { cause: err })));
     socket.bind({ address: host, port }, () => resolve());
