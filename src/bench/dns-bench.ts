@@ -23,6 +23,7 @@ import { dnsperf, DNSPERF_CLIENTS, percentile, type PerfResult } from './dns-per
 import { loadAverage, processTreeCpuMs } from './ingress-cpu.js';
 import { changeThroughWorkersMs } from './dns-change.js';
 import { defaultDnsWorkers } from '../cli/dns-flags.js';
+import { probeWakeups, type WakeupDelay } from './wakeup-probe.js';
 
 export interface DnsBenchOptions {
   readonly services: number;
@@ -46,6 +47,16 @@ interface ServerRow {
   /** /proc/loadavg when its full-load and half-load runs started. */
   readonly loadAtMax: string;
   readonly loadAtHalf: string;
+  /** How late a sleeping thread woke during the half-load run (wakeup-probe.ts): the machine's floor under p99. */
+  readonly wakeupAtHalf: WakeupDelay;
+}
+
+/** Knot at half of its own maximum: whether the p99 target holds for Knot on this machine. */
+interface OwnHalfRow {
+  readonly qps: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly wakeup: WakeupDelay;
 }
 
 export interface DnsBenchReport {
@@ -59,9 +70,11 @@ export interface DnsBenchReport {
   readonly changeThroughWorkersMs: number[];
   readonly workers: number;
   readonly clients: number;
+  readonly knotAtOwnHalf: OwnHalfRow;
 }
 
 const NS = 'svcp-dnsbench';
+const NO_PROBE: WakeupDelay = { samples: 0, p50Ms: NaN, p99Ms: NaN, maxMs: NaN };
 const KNOT = { host: '127.0.0.1', port: 5300 };
 const SVCPLANE = { host: '127.0.0.1', port: 5301 };
 
@@ -152,12 +165,13 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<DnsBenchReport> {
     const clients = o.clients ?? DNSPERF_CLIENTS;
     const perf = (port: number, rate?: number, verbose = false) => dnsperf({ netns: NS, server: '127.0.0.1', port, dataFile: queries, seconds: o.seconds, clients, ...(rate ? { rate } : {}), verbose });
     /** A run with the server's CPU time over it and the load average when it started. */
-    const measured = async (pid: number | undefined, port: number, rate?: number, verbose = false): Promise<{ r: PerfResult; cpuUsPerQuery: number; load: string }> => {
+    const measured = async (pid: number | undefined, port: number, rate?: number, verbose = false): Promise<{ r: PerfResult; cpuUsPerQuery: number; load: string; wakeup: WakeupDelay }> => {
       const load = loadAverage();
       const cpu0 = pid === undefined ? NaN : processTreeCpuMs(pid);
-      const r = await perf(port, rate, verbose);
+      // The latency runs (verbose) get the wake-up probe beside them, over the same seconds.
+      const [r, wakeup] = await Promise.all([perf(port, rate, verbose), verbose ? probeWakeups(o.seconds * 1000) : Promise.resolve(NO_PROBE)]);
       const cpuMs = pid === undefined ? NaN : processTreeCpuMs(pid) - cpu0;
-      return { r, cpuUsPerQuery: (cpuMs * 1000) / Math.max(1, r.sent - r.lost), load };
+      return { r, cpuUsPerQuery: (cpuMs * 1000) / Math.max(1, r.sent - r.lost), load, wakeup };
     };
     // A short unmeasured run for each first: JIT compilation and the answer caches warm up
     // (Knot needs neither, and gets the same).
@@ -172,11 +186,15 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<DnsBenchReport> {
     log(`both at ${Math.round(half)} q/s (half of svcplane's maximum; load average ${loadAverage()})`);
     const svcHalf = await measured(svcplane.pid, SVCPLANE.port, half, true);
     const knotHalf = await measured(knot.pid, KNOT.port, half, true);
+    log(`knot at ${Math.round(knotMax.r.qps / 2)} q/s (half of its own maximum)`);
+    const knotOwn = await measured(knot.pid, KNOT.port, knotMax.r.qps / 2, true);
+    const ownSorted = [...knotOwn.r.latenciesMs].sort((a, b) => a - b);
+    const knotAtOwnHalf: OwnHalfRow = { qps: knotOwn.r.qps, p50Ms: percentile(ownSorted, 50), p99Ms: percentile(ownSorted, 99), wakeup: knotOwn.wakeup };
     const row = (name: string, max: typeof svcMax, at: typeof svcHalf): ServerRow => {
       const sorted = [...at.r.latenciesMs].sort((a, b) => a - b);
       return {
         name, maxQps: max.r.qps, halfLoadQps: at.r.qps, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), lost: max.r.lost + at.r.lost,
-        cpuUsPerQuery: max.cpuUsPerQuery, loadAtMax: max.load, loadAtHalf: at.load,
+        cpuUsPerQuery: max.cpuUsPerQuery, loadAtMax: max.load, loadAtHalf: at.load, wakeupAtHalf: at.wakeup,
       };
     };
 
@@ -200,6 +218,7 @@ export async function runDnsBench(o: DnsBenchOptions): Promise<DnsBenchReport> {
       changeThroughWorkersMs: await changeThroughWorkersMs(o.services, workers),
       workers,
       clients,
+      knotAtOwnHalf,
     };
   } finally {
     await procs.killAll();
@@ -222,10 +241,12 @@ export function renderDnsBench(r: DnsBenchReport): string {
       { header: 'lost', align: 'right' },
       { header: 'CPU us/query (full load)', align: 'right' },
       { header: 'load avg (full / half)', align: 'left' },
+      { header: 'wake-up delay p99 / max ms (half)', align: 'right' },
     ],
     r.rows.map((x) => [
       x.name, f(x.maxQps), knot ? `${f((100 * x.maxQps) / knot.maxQps)}%` : '', f(x.halfLoadQps), f(x.p50Ms, 3), f(x.p99Ms, 3), String(x.lost),
       f(x.cpuUsPerQuery, 1), `${x.loadAtMax.split(' ')[0] ?? ''} / ${x.loadAtHalf.split(' ')[0] ?? ''}`,
+      `${f(x.wakeupAtHalf.p99Ms, 2)} / ${f(x.wakeupAtHalf.maxMs, 1)}`,
     ]),
   );
   const sorted = [...r.changeViaManifestsMs].sort((a, b) => a - b);
@@ -233,6 +254,8 @@ export function renderDnsBench(r: DnsBenchReport): string {
   return [
     `DNS: ${r.services} services, dnsperf (70% A, 20% SRV, 10% NXDOMAIN), same records in Knot's zone; svcplane dns --workers ${r.workers}, knot udp-workers ${Math.max(1, r.workers)}, dnsperf -c ${r.clients}`,
     table,
+    `knot at half of its own maximum (${f(r.knotAtOwnHalf.qps)} q/s): p50 ${f(r.knotAtOwnHalf.p50Ms, 3)} ms, p99 ${f(r.knotAtOwnHalf.p99Ms, 3)} ms (wake-up delay p99 ${f(r.knotAtOwnHalf.wakeup.p99Ms, 2)} ms, max ${f(r.knotAtOwnHalf.wakeup.maxMs, 1)} ms)`,
+    'wake-up delay: how much later than asked a thread sleeping 1 ms at a time woke during that run (the floor under any p99 measured with it)',
     `change -> answer through the manifest files: median ${f(percentile(sorted, 50))} ms, max ${f(sorted[sorted.length - 1] ?? NaN)} ms (file written, inotify close seen, reload, then a UDP poll every 2 ms from inside the namespace)`,
     `change -> answer in the record index (store batch, index update, lookup): ${f(r.changeInIndexMs, 3)} ms`,
     `change -> UDP answer through the workers' replicas (in process, no manifest source): median ${f(percentile(viaWorkers, 50), 2)} ms, max ${f(viaWorkers[viaWorkers.length - 1] ?? NaN, 2)} ms`,

@@ -1,7 +1,7 @@
 // The DNS listeners: UDP and TCP on each configured address (explicit addresses only, so
 // the server is never an open resolver by accident). Node sockets, no child processes.
 import dgram from 'node:dgram';
-import net from 'node:net';
+import net, { isIP } from 'node:net';
 import { canonicalIP } from '../model/ip.js';
 import { SvcplaneError } from '../util/errors.js';
 import type { QueryHandler, Transport } from './query-handler.js';
@@ -33,9 +33,28 @@ export interface DnsServerLogger {
   warn(obj: object, msg: string): void;
 }
 
+/**
+ * dgram's `lookup` for a socket that only answers to `rinfo` addresses (always IP literals):
+ * calls back at once. The default, dns.lookup, tests the literal and defers the send through
+ * process.nextTick, allocating for each answer. Anything else is an error, never a DNS query.
+ */
+export function literalLookup(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+  const f = isIP(address);
+  if (f === 0) callback(new DnsListenError(`dns udp reply to ${JSON.stringify(address)}: not an IP address`), address, 0);
+  else callback(null, address, f);
+}
+
+/**
+ * SO_RCVBUF asked for each UDP socket (Linux doubles it and caps it at net.core.rmem_max). The
+ * default 208 KiB held 10-20 ms of a worker's queries: when the machine's load kept a worker off
+ * the CPU longer, dnsperf lost queries (RcvbufErrors) that Knot, draining with recvmmsg, did not.
+ * A lost query costs a client its retry timeout (glibc: 5 s); a queued one, the stall.
+ */
+export const UDP_RECV_BUFFER_BYTES = 1 << 20;
+
 /** A UDP socket bound to `host:port`; with `reusePort` several sockets (the UDP workers') share it. */
 export async function bindUdp(host: string, port: number, reusePort: boolean): Promise<dgram.Socket> {
-  const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reusePort });
+  const socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reusePort, lookup: literalLookup, recvBufferSize: UDP_RECV_BUFFER_BYTES });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', (err) => reject(new DnsListenError(`listening on UDP ${host}:${port}: ${err.message}`, { cause: err })));
     socket.bind({ address: host, port }, () => resolve());
