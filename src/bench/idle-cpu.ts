@@ -68,7 +68,7 @@ async function measureIdle(mode: ProxyMode, services: number, endpoints: number,
     let firstSync: () => void = () => {};
     const synced = new Promise<void>((resolve) => (firstSync = resolve));
     const agent = new Agent({
-      ctx, source, backend, logger: pino({ level: 'silent' }), metrics: new Metrics(), health: new HealthTracker(2 * syncPeriodMs + 1000),
+      ctx, source, backend, logger: pino({ level: process.env.SVCP_IDLE_LOG ?? 'silent' }), metrics: new Metrics(), health: new HealthTracker(2 * syncPeriodMs + 1000),
       minSyncPeriodMs: 1000, syncPeriodMs,
       onSync: ({ reason, outcome, durationMs }) => {
         if (window === undefined) {

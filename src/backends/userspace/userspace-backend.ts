@@ -49,6 +49,8 @@ export class UserspaceBackend implements ProxyBackend {
   readonly #committed = new Map<IPFamily, string>();
   /** Service ports whose listener failed, so each failure is logged when it starts, not every sync. */
   #failing = new Set<string>();
+  /** The listeners the last sync wanted: the drift check retries the failing ones. */
+  #wants: readonly ListenerWant[] = [];
   readonly #witness: RulesetWitness;
 
   constructor(private readonly opts: UserspaceBackendOptions) {
@@ -83,6 +85,7 @@ export class UserspaceBackend implements ProxyBackend {
 
   async sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome> {
     const wants = this.plan(state);
+    this.#wants = wants;
     const result = await this.listeners.reconcile(wants);
     const failing = new Set<string>();
     for (const err of result.errors) {
@@ -124,12 +127,18 @@ export class UserspaceBackend implements ProxyBackend {
   }
 
   /**
-   * What a periodic sync must repair: listeners that failed to open (a full sync retries them),
-   * and redirect rules or jumps that differ from the last sync's (read back only when nf_tables
-   * has committed anything since they were last vouched for).
+   * What a periodic sync must repair: redirect rules or jumps that differ from the last sync's
+   * (read back only when nf_tables has committed anything since they were last vouched for).
+   * Listeners that failed to open are retried here, as every periodic sync used to; one that
+   * opens now needs its redirect rules, so it counts as drift.
    */
   async checkDrift(): Promise<readonly string[]> {
-    const out = [...this.#failing].map((sp) => `${sp}: listener not open`);
+    const out: string[] = [];
+    if (this.#failing.size > 0) {
+      const retry = await this.listeners.reconcile(this.#wants);
+      this.#failing = new Set(retry.errors.map((e) => e.servicePort));
+      if (retry.opened > 0) out.push(`${retry.opened} listener(s) opened on retry: their redirect rules are not written yet`);
+    }
     // Read before the read-back: a commit during or after it changes the generation again.
     const generation = this.#witness.read();
     if (this.#witness.unchanged(generation)) return out;
