@@ -53,6 +53,12 @@ export function servicePort(partial: Partial<ServicePortState> = {}): ServicePor
   };
 }
 
+/** Service port `name` at IPv4 cluster IP `ip` with `count` remote endpoints 10.244.<ip's last octet>.1… on port 8080. */
+export function numberedServicePort(name: string, ip: string, count: number, extra: Partial<ServicePortState> = {}): ServicePortState {
+  const clusterEndpoints = Array.from({ length: count }, (_, i) => endpoint(`10.244.${ip.split('.')[3]}.${i + 1}`, 8080));
+  return servicePort({ serviceName: name, clusterIP: ip, clusterEndpoints, ...extra });
+}
+
 /** A FamilyState keyed by each port's key. */
 export function familyState(...ports: readonly ServicePortState[]): FamilyState {
   return new Map(ports.map((p) => [p.key, p]));
