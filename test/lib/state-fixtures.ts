@@ -1,6 +1,6 @@
 // Hand-built node-local state for backend tests: complete ServicePortState and
 // EndpointInfo objects with defaults, so each test states only what it is about.
-import type { EndpointInfo, FamilyState, ServicePortState } from '../../src/state/types.js';
+import type { DesiredState, EndpointInfo, FamilyState, ServicePortState } from '../../src/state/types.js';
 import { familyOf } from '../../src/state/node-context.js';
 
 export function endpoint(ip: string, port: number, partial: Partial<EndpointInfo> = {}): EndpointInfo {
@@ -62,4 +62,9 @@ export function numberedServicePort(name: string, ip: string, count: number, ext
 /** A FamilyState keyed by each port's key. */
 export function familyState(...ports: readonly ServicePortState[]): FamilyState {
   return new Map(ports.map((p) => [p.key, p]));
+}
+
+/** A DesiredState holding each port in its family's map. */
+export function desiredState(...ports: readonly ServicePortState[]): DesiredState {
+  return { IPv4: familyState(...ports.filter((p) => p.family === 'IPv4')), IPv6: familyState(...ports.filter((p) => p.family === 'IPv6')) };
 }
