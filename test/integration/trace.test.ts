@@ -21,6 +21,14 @@ const LOCAL = '10.96.50.12';
 // The eBPF case pins under a scratch root of this test process, never /sys/fs/bpf/svcplane.
 const PIN_ROOT = `/sys/fs/bpf/svcp-tr21-${process.pid}`;
 
+/** Deletes the nat rule of `chain` that matches the web service's cluster IP, as `iptables -D` with its own words. */
+async function deleteWebNatRule(tb: Testbed, chain: string): Promise<void> {
+  const save = (await tb.exec('node', 'iptables-nft-save', ['-t', 'nat'])).stdout;
+  const rule = save.split('\n').find((l) => l.startsWith(`-A ${chain} `) && l.includes(`-d ${WEB}/32`));
+  if (rule === undefined) throw new Error(`no ${chain} rule for the web service`);
+  await tb.exec('node', 'iptables-nft', ['-t', 'nat', '-D', ...rule.slice(3).match(/"[^"]*"|\S+/g)!.map((w) => w.replace(/^"|"$/g, ''))]);
+}
+
 interface ModeCase {
   readonly mode: 'iptables' | 'nftables' | 'userspace' | 'ebpf';
   /** Flags the agent and the CLI need besides the shared ones. */
@@ -32,12 +40,7 @@ interface ModeCase {
 const CASES: readonly ModeCase[] = [
   {
     mode: 'iptables',
-    async drift(tb) {
-      const save = (await tb.exec('node', 'iptables-nft-save', ['-t', 'nat'])).stdout;
-      const rule = save.split('\n').find((l) => l.startsWith('-A KUBE-SERVICES ') && l.includes(`-d ${WEB}/32`));
-      if (rule === undefined) throw new Error('no KUBE-SERVICES rule for the web service');
-      await tb.exec('node', 'iptables-nft', ['-t', 'nat', '-D', ...rule.slice(3).match(/"[^"]*"|\S+/g)!.map((w) => w.replace(/^"|"$/g, ''))]);
-    },
+    drift: (tb) => deleteWebNatRule(tb, 'KUBE-SERVICES'),
   },
   {
     mode: 'nftables',
@@ -47,12 +50,7 @@ const CASES: readonly ModeCase[] = [
   },
   {
     mode: 'userspace',
-    async drift(tb) {
-      const save = (await tb.exec('node', 'iptables-nft-save', ['-t', 'nat'])).stdout;
-      const rule = save.split('\n').find((l) => l.startsWith('-A KUBE-PORTALS-CONTAINER ') && l.includes(`-d ${WEB}/32`));
-      if (rule === undefined) throw new Error('no KUBE-PORTALS-CONTAINER rule for the web service');
-      await tb.exec('node', 'iptables-nft', ['-t', 'nat', '-D', ...rule.slice(3).match(/"[^"]*"|\S+/g)!.map((w) => w.replace(/^"|"$/g, ''))]);
-    },
+    drift: (tb) => deleteWebNatRule(tb, 'KUBE-PORTALS-CONTAINER'),
   },
   {
     mode: 'ebpf',
