@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAddresses, parseDefaultBackend, parseListen } from './ingress-command.js';
+import { ingressOptionsFromRunFlags, parseAddresses, parseDefaultBackend, parseListen } from './ingress-command.js';
 
 describe('ingress flags', () => {
   it('parses listen addresses of both families', () => {
@@ -22,5 +22,18 @@ describe('ingress flags', () => {
     expect(parseAddresses(undefined)).toEqual([]);
     expect(parseAddresses('192.0.2.1, 2001:db8::1')).toEqual(['192.0.2.1', '2001:db8::1']);
     expect(() => parseAddresses('192.0.2.1,lb.example')).toThrow(/--publish-status-address: "lb.example" is not an IP address/);
+  });
+
+  it("reads run's --ingress flags (its state directory is --ingress-state-dir; node and sync period come from the agent's settings)", () => {
+    const opts = {
+      httpListen: '127.0.0.1:8080', httpsListen: '[::1]:8443', ingressStateDir: '/run/x', stateDir: '/wrong', nginx: '/usr/sbin/nginx', ingressClass: 'nginx',
+      watchIngressWithoutClass: 'false', defaultBackend: 'default/web:80', serviceUpstream: 'true', publishStatusAddress: '192.0.2.1',
+    };
+    expect(ingressOptionsFromRunFlags(opts, { nodeName: 'node-a', minSyncPeriodMs: 1000 })).toEqual({
+      http: { host: '127.0.0.1', port: 8080 }, https: { host: '::1', port: 8443 }, stateDir: '/run/x', nginx: '/usr/sbin/nginx', className: 'nginx',
+      watchWithoutClass: false, defaultBackend: { namespace: 'default', backend: { service: 'web', port: 80 } }, serviceUpstream: true,
+      publishStatusAddresses: ['192.0.2.1'], nodeName: 'node-a', minSyncPeriodMs: 250,
+    });
+    expect(() => ingressOptionsFromRunFlags({ ...opts, serviceUpstream: 'maybe' }, { nodeName: 'node-a', minSyncPeriodMs: 1000 })).toThrow(/--service-upstream/);
   });
 });

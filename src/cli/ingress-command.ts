@@ -187,20 +187,23 @@ export function addRunIngressOptions(cmd: Command): Command {
     .option('--publish-status-address <ips>', 'ingress, with --source kubernetes: the addresses written to Ingress statuses (default: the Node\'s)');
 }
 
-export function ingressOptionsFromRunFlags(opts: Record<string, unknown>, cfg: { readonly nodeName: string; readonly minSyncPeriodMs: number }): IngressRuntimeOptions {
+/** The flags `run --ingress` and `ingress` share, parsed alike; `stateDir` is the value of whichever flag names it there. */
+function sharedIngressOptions(opts: Record<string, unknown>, stateDir: string): Omit<IngressRuntimeOptions, 'nodeName' | 'minSyncPeriodMs' | 'workerProcesses'> {
   return {
     http: parseListen(String(opts['httpListen']), '--http-listen'),
     https: parseListen(String(opts['httpsListen']), '--https-listen'),
-    stateDir: String(opts['ingressStateDir']),
+    stateDir,
     nginx: String(opts['nginx']),
     className: String(opts['ingressClass']),
     watchWithoutClass: parseBool(String(opts['watchIngressWithoutClass']), '--watch-ingress-without-class'),
     defaultBackend: typeof opts['defaultBackend'] === 'string' ? parseDefaultBackend(opts['defaultBackend']) : undefined,
     serviceUpstream: parseBool(String(opts['serviceUpstream']), '--service-upstream'),
-    nodeName: cfg.nodeName,
-    minSyncPeriodMs: Math.min(cfg.minSyncPeriodMs, 250),
     publishStatusAddresses: parseAddresses(opts['publishStatusAddress']),
   };
+}
+
+export function ingressOptionsFromRunFlags(opts: Record<string, unknown>, cfg: { readonly nodeName: string; readonly minSyncPeriodMs: number }): IngressRuntimeOptions {
+  return { ...sharedIngressOptions(opts, String(opts['ingressStateDir'])), nodeName: cfg.nodeName, minSyncPeriodMs: Math.min(cfg.minSyncPeriodMs, 250) };
 }
 
 export function registerIngress(program: Command): void {
@@ -233,18 +236,10 @@ export function registerIngress(program: Command): void {
       const logger = createLogger({ format: opts['logFormat'] === 'text' ? 'text' : 'json' });
       const workers = String(opts['workerProcesses']);
       const options: IngressRuntimeOptions = {
-        http: parseListen(String(opts['httpListen']), '--http-listen'),
-        https: parseListen(String(opts['httpsListen']), '--https-listen'),
-        stateDir: String(opts['stateDir']),
-        nginx: String(opts['nginx']),
-        className: String(opts['ingressClass']),
-        watchWithoutClass: parseBool(String(opts['watchIngressWithoutClass']), '--watch-ingress-without-class'),
-        defaultBackend: typeof opts['defaultBackend'] === 'string' ? parseDefaultBackend(opts['defaultBackend']) : undefined,
-        serviceUpstream: parseBool(String(opts['serviceUpstream']), '--service-upstream'),
+        ...sharedIngressOptions(opts, String(opts['stateDir'])),
         nodeName: typeof opts['nodeName'] === 'string' ? opts['nodeName'] : (process.env['NODE_NAME'] ?? hostname()),
         minSyncPeriodMs: parseDuration(String(opts['minSyncPeriod']), '--min-sync-period'),
         workerProcesses: workers === 'auto' ? 'auto' : Number(workers),
-        publishStatusAddresses: parseAddresses(opts['publishStatusAddress']),
       };
       const source: SourceChoice =
         sourceKind === 'files'

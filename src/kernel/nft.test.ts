@@ -1,24 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { CommandResult, CommandRunner, RunOptions } from './exec.js';
+import { recordingRunner } from '../../test/lib/recording-runner.js';
 import { Nft, NftError } from './nft.js';
-
-interface Call { file: string; args: readonly string[]; opts: RunOptions | undefined }
-
-function fakeRunner(results: Array<Partial<CommandResult>> = []): { run: CommandRunner; calls: Call[] } {
-  const calls: Call[] = [];
-  const run: CommandRunner = async (file, args, opts) => {
-    calls.push({ file, args, opts });
-    const next = results.shift() ?? {};
-    return { stdout: next.stdout ?? '', stderr: next.stderr ?? '', code: next.code ?? 0 };
-  };
-  return { run, calls };
-}
 
 const json = (...items: unknown[]): string => JSON.stringify({ nftables: [{ metainfo: { version: '1.0.6' } }, ...items] });
 
 describe('Nft', () => {
   it('applies a script on stdin with -f -, in the namespace; -c only checks', async () => {
-    const fake = fakeRunner();
+    const fake = recordingRunner();
     const nft = new Nft({ netns: 'svcp-x', run: fake.run });
     await nft.apply('add table ip t\n');
     await nft.apply('add table ip t\n', { check: true });
@@ -29,14 +17,14 @@ describe('Nft', () => {
   });
 
   it('names the failing line of a script', async () => {
-    const fake = fakeRunner([{ code: 1, stderr: '/dev/stdin:2:5-9: Error: No such file or directory\nadd chain ip t x\n    ^^^^^\n' }]);
+    const fake = recordingRunner([{ code: 1, stderr: '/dev/stdin:2:5-9: Error: No such file or directory\nadd chain ip t x\n    ^^^^^\n' }]);
     const err = await new Nft({ run: fake.run }).apply('add table ip t\nadd chain ip t x\n').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NftError);
     expect(err).toMatchObject({ code: 'SVCPLANE_NFT_FAILED', line: 2, lineText: 'add chain ip t x', exitCode: 1 });
   });
 
   it('reads chains and sets of one table back from JSON', async () => {
-    const fake = fakeRunner([
+    const fake = recordingRunner([
       { stdout: json({ chain: { family: 'ip', table: 'svcplane', name: 'nat-output', type: 'nat', hook: 'output', prio: -100 } }, { chain: { family: 'ip', table: 'other', name: 'x' } }, { chain: { family: 'ip', table: 'svcplane', name: 'services' } }) },
       { stdout: json({ set: { family: 'ip', table: 'svcplane', name: 'affinity-a', type: 'ipv4_addr', flags: ['timeout'], timeout: 60 } }) },
       { stdout: json({ map: { family: 'ip', table: 'svcplane', name: 'service-ips', type: ['ipv4_addr', 'inet_proto', 'inet_service'], map: 'verdict' } }) },
@@ -55,7 +43,7 @@ describe('Nft', () => {
 
   it('finds a table by its maps, else by a quick `list table`; deletes it only when it exists', async () => {
     const absent = { code: 1, stderr: 'Error: No such file or directory\nlist table ip svcplane\n' };
-    const fake = fakeRunner([
+    const fake = recordingRunner([
       { stdout: json({ map: { family: 'ip', table: 'other', name: 'm' } }) }, absent,
       { stdout: json({ map: { family: 'ip', table: 'svcplane', name: 'service-ips' } }) }, {},
       { stdout: json() }, { stdout: 'table ip svcplane {\n}\n' },
@@ -70,12 +58,12 @@ describe('Nft', () => {
   });
 
   it('does not mistake other failures for a missing table', async () => {
-    const fake = fakeRunner([{ stdout: json() }, { code: 1, stderr: 'Error: Operation not permitted\n' }]);
+    const fake = recordingRunner([{ stdout: json() }, { code: 1, stderr: 'Error: Operation not permitted\n' }]);
     await expect(new Nft({ run: fake.run }).hasTable('ip', 'svcplane')).rejects.toBeInstanceOf(NftError);
   });
 
   it('reports output that is not nft JSON', async () => {
-    const fake = fakeRunner([{ stdout: 'garbage' }]);
+    const fake = recordingRunner([{ stdout: 'garbage' }]);
     await expect(new Nft({ run: fake.run }).hasTable('ip', 'svcplane')).rejects.toMatchObject({ code: 'SVCPLANE_NFT_BAD_OUTPUT' });
   });
 });

@@ -4,6 +4,7 @@ import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { nthBatch } from '../../test/lib/source-recorder.js';
 import { validateObject } from '../model/validate.js';
 import { NODE_FILE_SYSTEM, type ManifestFileSystem } from './manifest-files.js';
 import { ManifestSource, type ManifestSourceOptions } from './manifest-source.js';
@@ -68,16 +69,7 @@ describe('ManifestSource on a change among many files', () => {
     await source.start((batch) => batches.push([...batch]));
   }
 
-  async function batch(n: number): Promise<SourceEvent[]> {
-    return vi.waitFor(
-      () => {
-        const found = batches[n - 1];
-        if (found === undefined) throw new Error(`only ${batches.length} batches`);
-        return found;
-      },
-      { timeout: 5000, interval: 10 },
-    );
-  }
+  const batch = (n: number): Promise<SourceEvent[]> => nthBatch(() => batches, n);
 
   function resetCounts(): void {
     for (const spy of [fileSystem.stat, fileSystem.readdir, fileSystem.readFile, validate]) spy.mockClear();

@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, rename, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeEvent, nthBatch } from '../../test/lib/source-recorder.js';
 import type { ValidationError } from '../model/errors.js';
 import { ManifestSource, type ManifestSourceOptions } from './manifest-source.js';
 import type { SourceEvent } from './source.js';
@@ -41,26 +42,8 @@ function sliceYaml(name: string, service: string, ip: string): string {
 
 const nodeJson = JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, status: { addresses: [{ type: 'InternalIP', address: '192.0.2.10' }] } });
 
-/** A compact view of a batch: 'service-upsert default/web', 'invalid', ... */
-function summary(batch: readonly SourceEvent[]): string[] {
-  return batch.map((e) => {
-    switch (e.type) {
-      case 'service-upsert':
-        return `${e.type} ${e.service.namespace}/${e.service.name}`;
-      case 'slice-upsert':
-        return `${e.type} ${e.slice.namespace}/${e.slice.name}`;
-      case 'node-upsert':
-        return `${e.type} ${e.node.name}`;
-      case 'service-delete':
-      case 'slice-delete':
-        return `${e.type} ${e.namespace}/${e.name}`;
-      case 'node-delete':
-        return `${e.type} ${e.name}`;
-      default:
-        return e.type;
-    }
-  });
-}
+/** A compact view of a batch: 'service-upsert default/web', 'invalid File /path', ... */
+const summary = (batch: readonly SourceEvent[]): string[] => batch.map(describeEvent);
 
 function errorsOf(batch: readonly SourceEvent[] | undefined): readonly ValidationError[] {
   return (batch ?? []).flatMap((e) => (e.type === 'invalid' ? e.errors : []));
@@ -93,17 +76,7 @@ describe('ManifestSource', () => {
     return source;
   }
 
-  /** Waits for batch number `n` (1-based) and returns it. */
-  async function batch(n: number): Promise<SourceEvent[]> {
-    return vi.waitFor(
-      () => {
-        const found = batches[n - 1];
-        if (found === undefined) throw new Error(`only ${batches.length} batches`);
-        return found;
-      },
-      { timeout: 5000, interval: 10 },
-    );
-  }
+  const batch = (n: number): Promise<SourceEvent[]> => nthBatch(() => batches, n);
 
   /** No further batch arrives within a few debounce and poll periods. */
   async function expectQuiet(count: number): Promise<void> {
@@ -183,7 +156,7 @@ describe('ManifestSource', () => {
 
     await writeFile(file, `${serviceYaml('web', { port: 81 })}---\napiVersion: v1\nkind: Service\nmetadata:\n  name: [api\n`);
     const broken = await batch(2);
-    expect(summary(broken)).toEqual(['invalid']);
+    expect(summary(broken)).toEqual([`invalid File /${file}`]);
     const [error] = errorsOf(broken);
     expect(error?.ref).toEqual({ kind: 'File', namespace: '', name: file });
     expect(error?.field).toBe('yaml');
@@ -204,7 +177,7 @@ describe('ManifestSource', () => {
 
     await writeFile(path.join(dir, 'a.yaml'), `${serviceYaml('web', { port: 70000 })}---\n${serviceYaml('new', { port: 0 })}`);
     const report = await batch(2);
-    expect(summary(report)).toEqual(['invalid']);
+    expect(summary(report)).toEqual(['invalid Service default/web, Service default/new']);
     const messages = errorsOf(report).map((e) => e.message);
     expect(messages).toHaveLength(2);
     expect(messages[0]).toMatch(new RegExp(`^${dir}/a.yaml:1: Service default/web: spec.ports\\[0\\].port: `));
@@ -227,7 +200,7 @@ describe('ManifestSource', () => {
     expect(summary(batches[0] ?? [])).toEqual(['slice-upsert default/web-endpoints-0-v4', 'synced']);
     await writeFile(path.join(dir, 'a.yaml'), endpoints('10.0.0.300'));
     const report = await batch(2);
-    expect(summary(report)).toEqual(['invalid']);
+    expect(summary(report)).toEqual(['invalid Endpoints default/web']);
     expect(errorsOf(report)[0]?.ref).toEqual({ kind: 'Endpoints', namespace: 'default', name: 'web' });
   });
 
@@ -235,7 +208,7 @@ describe('ManifestSource', () => {
     await writeFile(path.join(dir, 'b.yaml'), serviceYaml('web', { port: 82 }));
     await writeFile(path.join(dir, 'a.yaml'), serviceYaml('web', { port: 81 }));
     await startSource();
-    expect(summary(batches[0] ?? [])).toEqual(['service-upsert default/web', 'invalid', 'synced']);
+    expect(summary(batches[0] ?? [])).toEqual(['service-upsert default/web', 'invalid Service default/web', 'synced']);
     expect(serviceIn(batches[0], 'web')?.ports[0]?.port).toBe(81);
     const [error] = errorsOf(batches[0]);
     expect(error?.source).toBe(`${path.join(dir, 'b.yaml')}:1`);

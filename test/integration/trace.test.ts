@@ -9,28 +9,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChecked } from '../../src/kernel/exec.js';
 import { AgentProcess, cliEntry } from '../../src/testbed/agent-process.js';
 import { createTestbed, type Testbed } from '../../src/testbed/testbed.js';
-import type { IdentityServer, RequestResult } from '../../src/testbed/traffic.js';
+import type { IdentityServer } from '../../src/testbed/traffic.js';
 import { ManifestDir, serviceDoc, sliceDoc } from '../lib/manifests.js';
+import { traceChecks, tracedEndpoints } from '../lib/trace-checks.js';
 
 const PODS = { a1: '10.244.1.11', a2: '10.244.1.12', b1: '10.244.2.11' } as const;
 const WEB = '10.96.50.10';
 const EMPTY = '10.96.50.11';
 const LOCAL = '10.96.50.12';
 
-interface Outcome {
-  readonly verdict: string;
-  readonly probability: number;
-  readonly destination?: string;
-  readonly masqueraded: boolean;
-}
-interface Report {
-  readonly outcomes: readonly Outcome[];
-  readonly reason?: string;
-  readonly disagreements?: readonly string[];
-}
-
 // The eBPF case pins under a scratch root of this test process, never /sys/fs/bpf/svcplane.
 const PIN_ROOT = `/sys/fs/bpf/svcp-tr21-${process.pid}`;
+
+/** Deletes the nat rule of `chain` that matches the web service's cluster IP, as `iptables -D` with its own words. */
+async function deleteWebNatRule(tb: Testbed, chain: string): Promise<void> {
+  const save = (await tb.exec('node', 'iptables-nft-save', ['-t', 'nat'])).stdout;
+  const rule = save.split('\n').find((l) => l.startsWith(`-A ${chain} `) && l.includes(`-d ${WEB}/32`));
+  if (rule === undefined) throw new Error(`no ${chain} rule for the web service`);
+  await tb.exec('node', 'iptables-nft', ['-t', 'nat', '-D', ...rule.slice(3).match(/"[^"]*"|\S+/g)!.map((w) => w.replace(/^"|"$/g, ''))]);
+}
 
 interface ModeCase {
   readonly mode: 'iptables' | 'nftables' | 'userspace' | 'ebpf';
@@ -43,12 +40,7 @@ interface ModeCase {
 const CASES: readonly ModeCase[] = [
   {
     mode: 'iptables',
-    async drift(tb) {
-      const save = (await tb.exec('node', 'iptables-nft-save', ['-t', 'nat'])).stdout;
-      const rule = save.split('\n').find((l) => l.startsWith('-A KUBE-SERVICES ') && l.includes(`-d ${WEB}/32`));
-      if (rule === undefined) throw new Error('no KUBE-SERVICES rule for the web service');
-      await tb.exec('node', 'iptables-nft', ['-t', 'nat', '-D', ...rule.slice(3).match(/"[^"]*"|\S+/g)!.map((w) => w.replace(/^"|"$/g, ''))]);
-    },
+    drift: (tb) => deleteWebNatRule(tb, 'KUBE-SERVICES'),
   },
   {
     mode: 'nftables',
@@ -58,12 +50,7 @@ const CASES: readonly ModeCase[] = [
   },
   {
     mode: 'userspace',
-    async drift(tb) {
-      const save = (await tb.exec('node', 'iptables-nft-save', ['-t', 'nat'])).stdout;
-      const rule = save.split('\n').find((l) => l.startsWith('-A KUBE-PORTALS-CONTAINER ') && l.includes(`-d ${WEB}/32`));
-      if (rule === undefined) throw new Error('no KUBE-PORTALS-CONTAINER rule for the web service');
-      await tb.exec('node', 'iptables-nft', ['-t', 'nat', '-D', ...rule.slice(3).match(/"[^"]*"|\S+/g)!.map((w) => w.replace(/^"|"$/g, ''))]);
-    },
+    drift: (tb) => deleteWebNatRule(tb, 'KUBE-PORTALS-CONTAINER'),
   },
   {
     mode: 'ebpf',
@@ -81,10 +68,6 @@ const CASES: readonly ModeCase[] = [
   },
 ];
 
-function identities(results: readonly RequestResult[]): string[] {
-  return [...new Set(results.map((r) => (r.ok ? PODS[r.identity as keyof typeof PODS] + ':8080' : `error:${r.error}`)))].sort();
-}
-
 describe.each(CASES)('svcplane trace and plan --diff in $mode mode', ({ mode, drift, flags: modeFlags }) => {
   let tb: Testbed;
   let agent: AgentProcess | undefined;
@@ -95,40 +78,14 @@ describe.each(CASES)('svcplane trace and plan --diff in $mode mode', ({ mode, dr
     ...(modeFlags?.(tb) ?? []),
   ];
 
-  /** Sends `count` requests and checks each endpoint's peers against the trace: masqueraded or the client's own address. */
-  async function requests(ns: string, src: string, ip: string, port: number, count: number, r: Report): Promise<string[]> {
-    const seen = new Map([...servers].map(([pod, server]) => [pod, server.peers.length]));
-    const results = await tb.tcpRequests(ns, ip, port, count, { timeoutMs: 10_000 });
-    for (const o of r.outcomes) {
-      const pod = Object.entries(PODS).find(([, podIP]) => `${podIP}:8080` === o.destination)?.[0] as string;
-      const server = servers.get(pod) as IdentityServer;
-      const sources = new Set(server.peers.slice(seen.get(pod)).map((p) => p.from));
-      if (sources.size === 0) continue;
-      if (o.masqueraded) expect(sources.has(src)).toBe(false);
-      else expect([...sources]).toEqual([src]);
-    }
-    return identities(results);
-  }
-
-  async function cli(args: readonly string[]): Promise<string> {
-    return (await tb.exec('node', process.execPath, [cliEntry(), ...args, ...flags()])).stdout;
-  }
-
-  async function trace(from: string, src: string, dst: string, live: boolean): Promise<Report> {
-    return JSON.parse(await cli(['trace', '--from', from, '--src', src, '--dst', dst, '--output', 'json', ...(live ? ['--live'] : [])])) as Report;
-  }
-
-  /** Both traces of a packet, which must agree; the live one is returned. */
-  async function traced(from: string, src: string, dst: string): Promise<Report> {
-    const plan = await trace(from, src, dst, false);
-    const live = await trace(from, src, dst, true);
-    expect(live.disagreements).toEqual([]);
-    const same = (o: Outcome): unknown => expect.objectContaining({ verdict: o.verdict, masqueraded: o.masqueraded, probability: expect.closeTo(o.probability, 6), ...(o.destination !== undefined ? { destination: o.destination } : {}) });
-    expect(live.outcomes).toEqual(plan.outcomes.map(same));
-    return live;
-  }
-
-  const endpoints = (r: Report): string[] => r.outcomes.filter((o) => o.verdict === 'DNAT').map((o) => o.destination as string).sort();
+  const { cli, trace, traced, requests, answered } = traceChecks({
+    exec: (file, args) => tb.exec('node', file, args),
+    flags,
+    tcpRequests: (ns, ip, port, count) => tb.tcpRequests(ns, ip, port, count, { timeoutMs: 10_000 }),
+    pods: PODS,
+    podPort: 8080,
+    servers,
+  });
 
   beforeAll(async () => {
     tb = await createTestbed({ name: `tr21-${mode.slice(0, 4)}`, cgroup: mode === 'ebpf', pods: (Object.keys(PODS) as (keyof typeof PODS)[]).map((name) => ({ name, ip: PODS[name], node: name.startsWith('a') ? 'local' : 'remote' })) });
@@ -158,30 +115,30 @@ describe.each(CASES)('svcplane trace and plan --diff in $mode mode', ({ mode, dr
 
   it('ClusterIP from a pod: the traced endpoints are those real requests reach', async () => {
     const r = await traced('pod', PODS.a2, `${WEB}:80/TCP`);
-    expect(endpoints(r)).toEqual([`${PODS.a1}:8080`, `${PODS.b1}:8080`]);
+    expect(tracedEndpoints(r)).toEqual([`${PODS.a1}:8080`, `${PODS.b1}:8080`]);
     expect(r.outcomes.every((o) => o.probability > 0.49 && o.probability < 0.51)).toBe(true);
-    expect(await requests('a2', PODS.a2, WEB, 80, 16, r)).toEqual(endpoints(r));
+    expect(await requests('a2', PODS.a2, WEB, 80, 16, r)).toEqual(tracedEndpoints(r));
   });
 
   it('NodePort from outside: the traced endpoints are those real requests reach', async () => {
     const r = await traced('outside', tb.clientIP, `${tb.nodeIP}:30050/TCP`);
-    expect(endpoints(r)).toEqual([`${PODS.a1}:8080`, `${PODS.b1}:8080`]);
+    expect(tracedEndpoints(r)).toEqual([`${PODS.a1}:8080`, `${PODS.b1}:8080`]);
     // Masquerading as traced is checked against the source each endpoint saw.
-    expect(await requests('client', tb.clientIP, tb.nodeIP, 30050, 16, r)).toEqual(endpoints(r));
+    expect(await requests('client', tb.clientIP, tb.nodeIP, 30050, 16, r)).toEqual(tracedEndpoints(r));
   });
 
   it('no endpoints: REJECT, and a real connection is refused', async () => {
     const r = await traced('pod', PODS.a2, `${EMPTY}:80/TCP`);
     expect(r.outcomes).toEqual([expect.objectContaining({ verdict: 'REJECT', probability: 1 })]);
     expect(r.reason).toMatch(/^no endpoints/);
-    expect(identities(await tb.tcpRequests('a2', EMPTY, 80, 2, { timeoutMs: 3000 }))).toEqual(['error:refused']);
+    expect(answered(await tb.tcpRequests('a2', EMPTY, 80, 2, { timeoutMs: 3000 }))).toEqual(['error:refused']);
   });
 
   it('externalTrafficPolicy Local without a local endpoint: DROP from outside, and a real connection gets no answer', async () => {
     const r = await traced('outside', tb.clientIP, `${tb.nodeIP}:30052/TCP`);
     expect(r.outcomes).toEqual([expect.objectContaining({ verdict: 'DROP', probability: 1 })]);
     expect(r.reason).toMatch(/^traffic policy: externalTrafficPolicy Local/);
-    expect(identities(await tb.tcpRequests('client', tb.nodeIP, 30052, 1, { timeoutMs: 1500 }))).toEqual(['error:timeout']);
+    expect(answered(await tb.tcpRequests('client', tb.nodeIP, 30052, 1, { timeoutMs: 1500 }))).toEqual(['error:timeout']);
   });
 
   it('a hand-made drift shows in trace --live and in plan --diff', async () => {
@@ -190,7 +147,7 @@ describe.each(CASES)('svcplane trace and plan --diff in $mode mode', ({ mode, dr
     agent = undefined;
     await drift(tb);
     const live = await trace('pod', PODS.a2, `${WEB}:80/TCP`, true);
-    expect(endpoints(live)).toEqual([]);
+    expect(tracedEndpoints(live)).toEqual([]);
     expect(live.disagreements?.length).toBeGreaterThan(0);
     expect(live.disagreements?.join('\n')).toContain(`plan: DNAT ${PODS.a1}:8080`);
     const diff = await cli(['plan', '--diff']);

@@ -1,6 +1,7 @@
 // A SourceSink that keeps every batch and the state the events add up to, as
 // the agent's object store would hold it.
 import type { EndpointSlice, Node, Service } from '../../src/model/types.js';
+import { vi } from 'vitest';
 import type { SourceEvent } from '../../src/sources/source.js';
 
 export class SourceRecorder {
@@ -88,4 +89,19 @@ export function describeEvent(e: SourceEvent): string {
     case 'synced':
       return 'synced';
   }
+}
+
+/**
+ * Waits (up to 5 s) for batch number `n` (1-based) of what a source delivered and returns it;
+ * `batches` is read again on each try, so a test may replace its array between sources.
+ */
+export async function nthBatch(batches: () => readonly SourceEvent[][], n: number): Promise<SourceEvent[]> {
+  return vi.waitFor(
+    () => {
+      const found = batches()[n - 1];
+      if (found === undefined) throw new Error(`only ${batches().length} batches`);
+      return found;
+    },
+    { timeout: 5000, interval: 10 },
+  );
 }

@@ -1,6 +1,6 @@
 // Hand-built node-local state for backend tests: complete ServicePortState and
 // EndpointInfo objects with defaults, so each test states only what it is about.
-import type { EndpointInfo, FamilyState, ServicePortState } from '../../src/state/types.js';
+import type { DesiredState, EndpointInfo, FamilyState, ServicePortState } from '../../src/state/types.js';
 import { familyOf } from '../../src/state/node-context.js';
 
 export function endpoint(ip: string, port: number, partial: Partial<EndpointInfo> = {}): EndpointInfo {
@@ -53,7 +53,18 @@ export function servicePort(partial: Partial<ServicePortState> = {}): ServicePor
   };
 }
 
+/** Service port `name` at IPv4 cluster IP `ip` with `count` remote endpoints 10.244.<ip's last octet>.1… on port 8080. */
+export function numberedServicePort(name: string, ip: string, count: number, extra: Partial<ServicePortState> = {}): ServicePortState {
+  const clusterEndpoints = Array.from({ length: count }, (_, i) => endpoint(`10.244.${ip.split('.')[3]}.${i + 1}`, 8080));
+  return servicePort({ serviceName: name, clusterIP: ip, clusterEndpoints, ...extra });
+}
+
 /** A FamilyState keyed by each port's key. */
 export function familyState(...ports: readonly ServicePortState[]): FamilyState {
   return new Map(ports.map((p) => [p.key, p]));
+}
+
+/** A DesiredState holding each port in its family's map. */
+export function desiredState(...ports: readonly ServicePortState[]): DesiredState {
+  return { IPv4: familyState(...ports.filter((p) => p.family === 'IPv4')), IPv6: familyState(...ports.filter((p) => p.family === 'IPv6')) };
 }

@@ -4,37 +4,22 @@
 import { describe, expect, it } from 'vitest';
 import { defaultNodeContext } from '../../state/node-context.js';
 import type { DesiredState, ServicePortState } from '../../state/types.js';
-import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixtures.js';
+import { desiredState, endpoint, servicePort } from '../../../test/lib/state-fixtures.js';
 import { emptyMapsContent, type EbpfMapsContent } from './maps-content.js';
 import { lookupProblems } from './maps-invariants.js';
 import {
-  BE_FLAG_LOCAL, LB_LOOKUP_SCOPE_EXT, LB_LOOKUP_SCOPE_INT, SVC_FLAG_CLUSTER_IP, SVC_FLAG_EXTERNAL_IP, SVC_FLAG_LOADBALANCER, SVC_FLAG_MAGLEV,
-  SVC_FLAG_NODEPORT, SVC_FLAG_SOURCE_RANGES, SVC_FLAG_TWO_SCOPES, type LookupScope,
+  BE_FLAG_LOCAL, LB_LOOKUP_SCOPE_INT, SVC_FLAG_CLUSTER_IP, SVC_FLAG_EXTERNAL_IP, SVC_FLAG_LOADBALANCER, SVC_FLAG_MAGLEV,
+  SVC_FLAG_NODEPORT, SVC_FLAG_SOURCE_RANGES, SVC_FLAG_TWO_SCOPES,
 } from './map-types.js';
 import { planEbpf, type EbpfPlan } from './planner.js';
+import type { EbpfAlgorithm } from './frontends.js';
+import { checkedPlan, lookup } from './test-builders.js';
 
 const CTX = defaultNodeContext({ nodeIPs: ['10.0.0.5', 'fd00::5', 'FD00:0:0:1::5'] });
 
-function state(...ports: ServicePortState[]): DesiredState {
-  return { IPv4: familyState(...ports.filter((p) => p.family === 'IPv4')), IPv6: familyState(...ports.filter((p) => p.family === 'IPv6')) };
-}
+const state = desiredState;
 
-function plan(desired: DesiredState, current: EbpfMapsContent = emptyMapsContent(), algorithm: 'random' | 'maglev' = 'random'): EbpfPlan {
-  const p = planEbpf(desired, CTX, current, { algorithm });
-  expect(lookupProblems(p.content)).toEqual([]);
-  return p;
-}
-
-function lookup(c: EbpfMapsContent, address: string, port: number, scope: LookupScope = LB_LOOKUP_SCOPE_EXT) {
-  const head = c.services.get(`${address}:${port}/TCP/${scope}/0`);
-  if (head === undefined) return undefined;
-  const backends: string[] = [];
-  for (let s = 1; s <= head.value.count; s++) {
-    const be = c.backends.get(c.services.get(`${address}:${port}/TCP/${scope}/${s}`)?.value.backendId as number);
-    backends.push(be === undefined ? 'missing' : `[${be.address}]:${be.port}`);
-  }
-  return { ...head.value, backends: backends.sort() };
-}
+const plan = (desired: DesiredState, current?: EbpfMapsContent, algorithm?: EbpfAlgorithm): EbpfPlan => checkedPlan(desired, CTX, current, algorithm);
 
 const v6 = (partial: Partial<ServicePortState> = {}): ServicePortState => servicePort({ family: 'IPv6', clusterIP: 'fd00:96::a', ...partial });
 const remote = endpoint('fd00:244::1', 8080);

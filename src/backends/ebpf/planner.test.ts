@@ -1,43 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { defaultNodeContext, type NodeContext } from '../../state/node-context.js';
-import type { DesiredState, ServicePortState } from '../../state/types.js';
-import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixtures.js';
+import type { DesiredState } from '../../state/types.js';
+import { desiredState, endpoint, servicePort } from '../../../test/lib/state-fixtures.js';
 import { emptyMapsContent, type EbpfMapsContent } from './maps-content.js';
 import { lookupProblems } from './maps-invariants.js';
 import { maglevTable } from './maglev.js';
 import {
-  BE_FLAG_LOCAL, LB_LOOKUP_SCOPE_EXT, LB_LOOKUP_SCOPE_INT, SVC_FLAG_AFFINITY, SVC_FLAG_CLUSTER_IP, SVC_FLAG_EXTERNAL_IP,
-  SVC_FLAG_LOADBALANCER, SVC_FLAG_MAGLEV, SVC_FLAG_NODEPORT, SVC_FLAG_SOURCE_RANGES, SVC_FLAG_TWO_SCOPES, type LookupScope,
+  BE_FLAG_LOCAL, LB_LOOKUP_SCOPE_INT, SVC_FLAG_AFFINITY, SVC_FLAG_CLUSTER_IP, SVC_FLAG_EXTERNAL_IP,
+  SVC_FLAG_LOADBALANCER, SVC_FLAG_MAGLEV, SVC_FLAG_NODEPORT, SVC_FLAG_SOURCE_RANGES, SVC_FLAG_TWO_SCOPES,
 } from './map-types.js';
 import { planEbpf, type EbpfPlan } from './planner.js';
 import type { EbpfAlgorithm } from './frontends.js';
+import { checkedPlan, lookup } from './test-builders.js';
 
 const CTX = defaultNodeContext({ nodeName: 'localhost', nodeIPs: ['192.168.1.10', '10.0.0.5', 'fd00::5'] });
 
-function state(...ports: ServicePortState[]): DesiredState {
-  const v4 = ports.filter((p) => p.family === 'IPv4');
-  const v6 = ports.filter((p) => p.family === 'IPv6');
-  return { IPv4: familyState(...v4), IPv6: familyState(...v6) };
-}
+const state = desiredState;
 
-function plan(desired: DesiredState, opts: { ctx?: NodeContext; current?: EbpfMapsContent; algorithm?: EbpfAlgorithm } = {}): EbpfPlan {
-  const p = planEbpf(desired, opts.ctx ?? CTX, opts.current ?? emptyMapsContent(), { algorithm: opts.algorithm ?? 'random' });
-  expect(lookupProblems(p.content)).toEqual([]);
-  return p;
-}
-
-/** A lookup as the programs see it: slot-0 plus its backends as `ip:port`. */
-function lookup(c: EbpfMapsContent, address: string, port: number, scope: LookupScope = LB_LOOKUP_SCOPE_EXT) {
-  const head = c.services.get(`${address}:${port}/TCP/${scope}/0`);
-  if (head === undefined) return undefined;
-  const backends: string[] = [];
-  for (let s = 1; s <= head.value.count; s++) {
-    const id = c.services.get(`${address}:${port}/TCP/${scope}/${s}`)?.value.backendId as number;
-    const be = c.backends.get(id);
-    backends.push(be === undefined ? `missing ${id}` : `${be.address}:${be.port}`);
-  }
-  return { ...head.value, backends: backends.sort() };
-}
+const plan = (desired: DesiredState, opts: { ctx?: NodeContext; current?: EbpfMapsContent; algorithm?: EbpfAlgorithm } = {}): EbpfPlan =>
+  checkedPlan(desired, opts.ctx ?? CTX, opts.current, opts.algorithm);
 
 const remote = endpoint('10.244.1.1', 8080);
 const remote2 = endpoint('10.244.1.2', 8080);

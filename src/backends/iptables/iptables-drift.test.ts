@@ -2,8 +2,8 @@
 // into several transactions, and partial) nothing is read back, since the ruleset generation moved
 // by exactly the transactions they committed; a rule deleted by hand is found, also when a partial
 // sync of another service came between the edit and the check.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNftNetns, type NftNetns } from '../../../test/lib/nft-netns.js';
+import { describe, expect, it } from 'vitest';
+import { withNftNetlink } from '../../../test/lib/nft-netns.js';
 import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixtures.js';
 import { runChecked } from '../../kernel/exec.js';
 import { Iptables } from '../../kernel/iptables.js';
@@ -17,21 +17,11 @@ const web = svc('web', '10.96.0.10', ['10.244.1.1', '10.244.2.2']);
 const api = svc('api', '10.96.0.11', ['10.244.1.3']);
 const db = svc('db', '10.96.0.12', ['10.244.1.5']);
 
-let ns: NftNetns | undefined;
-let netlink: NftNetlink | undefined;
-beforeAll(async () => {
-  ns = await createNftNetns('svcp-iptdrift');
-  netlink = NftNetlink.open({ netns: `/run/netns/${ns.name}` });
-});
-afterAll(async () => {
-  netlink?.close();
-  await ns?.destroy();
-});
+const scratch = withNftNetlink('svcp-iptdrift');
 
 describe('IptablesBackend.checkDrift on a real kernel (iptables-nft)', () => {
   it('reads nothing back after its own restores, and finds a rule deleted by hand', async () => {
-    const nl = netlink as NftNetlink;
-    const name = (ns as NftNetns).name;
+    const { netlink: nl, name } = scratch();
     let reads = 0;
     const reader = { generation: () => nl.generation(), readRules: (...a: Parameters<NftNetlink['readRules']>) => (reads++, nl.readRules(...a)) };
     const kernel = new Iptables({ family: 'IPv4', variant: 'nft', netns: name });

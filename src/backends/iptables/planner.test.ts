@@ -1,18 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { defaultNodeContext } from '../../state/node-context.js';
-import type { ServicePortState } from '../../state/types.js';
 import { parseBatch, unknownTargets } from '../../../test/lib/iptables-batch.js';
 import { applyBatch, danglingJumps, modelOf, snapshot } from '../../../test/lib/iptables-kernel-model.js';
-import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixtures.js';
+import { endpoint, familyState, numberedServicePort, servicePort } from '../../../test/lib/state-fixtures.js';
 import { IptablesPlanError } from './errors.js';
 import { planFull, planPartial } from './planner.js';
 
 const opts = { family: 'IPv4' as const, ctx: defaultNodeContext({ clusterCIDRs: ['10.244.0.0/16'] }) };
 
-function svc(name: string, ip: string, eps: number, extra: Partial<ServicePortState> = {}): ServicePortState {
-  const clusterEndpoints = Array.from({ length: eps }, (_, i) => endpoint(`10.244.${ip.split('.')[3]}.${i + 1}`, 8080));
-  return servicePort({ serviceName: name, clusterIP: ip, clusterEndpoints, ...extra });
-}
+const svc = numberedServicePort;
 
 const web = svc('web', '10.96.0.10', 2, { nodePort: 30080 });
 const api = svc('api', '10.96.0.11', 3);

@@ -3,22 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { defaultNodeContext } from '../../state/node-context.js';
-import type { DesiredState, EndpointInfo, FamilyState, ServicePortState, StateChanges } from '../../state/types.js';
+import { endpoint, servicePort } from '../../../test/lib/state-fixtures.js';
+import type { DesiredState, FamilyState, ServicePortState, StateChanges } from '../../state/types.js';
 import { destination, dump as kernelDump, fakeClients, fakeKernel, setCounts } from './fake-kernel.js';
 import { IpvsBackend } from './ipvs-backend.js';
 
-function ep(ip: string): EndpointInfo {
-  return { ip, port: 8080, ready: true, serving: true, terminating: false, isLocal: true, nodeName: 'n1', zone: undefined };
-}
-
-function svc(i: number, endpoints: readonly string[], extra: Partial<ServicePortState> = {}): ServicePortState {
-  const eps = endpoints.map(ep);
-  return {
-    key: `default/s${i}:http`, namespace: 'default', serviceName: `s${i}`, portName: 'http', family: 'IPv4', protocol: 'TCP', port: 80, clusterIP: `10.96.0.${i}`,
-    externalIPs: [], loadBalancerIPs: [], loadBalancerSourceRanges: [], nodePort: 0, healthCheckNodePort: 0, affinityTimeoutSeconds: 0,
-    externalPolicyLocal: false, internalPolicyLocal: false, clusterEndpoints: eps, localEndpoints: eps, hasEndpoints: eps.length > 0, ...extra,
-  };
-}
+/** Service port i: `default/s{i}:http`, cluster IP 10.96.0.{i}, its endpoints on this node (n1) at port 8080. */
+const svc = (i: number, endpoints: readonly string[], extra: Partial<ServicePortState> = {}): ServicePortState =>
+  servicePort({ serviceName: `s${i}`, clusterIP: `10.96.0.${i}`, clusterEndpoints: endpoints.map((ip) => endpoint(ip, 8080, { isLocal: true, nodeName: 'n1' })), ...extra });
 
 function state(ports: readonly ServicePortState[]): DesiredState {
   return { IPv4: new Map(ports.map((p) => [p.key, p])) as FamilyState, IPv6: new Map() };

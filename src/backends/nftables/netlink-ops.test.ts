@@ -4,26 +4,20 @@
 // netlink messages in two network namespaces, and `nft list table` compared.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NFT_GOLDEN_CASES, NFT_PARTIAL_CASES, type NftGoldenCase } from '../../../test/lib/nftables-golden-cases.js';
-import { createNftNetns, type NftNetns } from '../../../test/lib/nft-netns.js';
-import { NftNetlink } from '../../kernel/netlink/nftables.js';
+import { createNftNetns, type NftNetns, withNftNetlink } from '../../../test/lib/nft-netns.js';
 import type { FamilyState } from '../../state/types.js';
 import { fullTransaction } from './full-transaction.js';
 import { elementKeyBytes, lowerOps, lowerRule } from './netlink-ops.js';
 import { planFull, planPartial } from './planner.js';
 
 let text: NftNetns | undefined;
-let wire: NftNetns | undefined;
-let nl: NftNetlink | undefined;
 beforeAll(async () => {
   text = await createNftNetns();
-  wire = await createNftNetns();
-  nl = NftNetlink.open({ netns: `/run/netns/${wire.name}` });
 });
 afterAll(async () => {
-  nl?.close();
   await text?.destroy();
-  await wire?.destroy();
 });
+const wire = withNftNetlink();
 
 function need<T>(v: T | undefined): T {
   if (v === undefined) throw new Error('test setup failed');
@@ -38,13 +32,13 @@ async function compare(c: NftGoldenCase, before: FamilyState, changed: readonly 
   // Every service port's objects go through netlink (only base chains are left to nft).
   const messages = lowerOps(memo.family, plan.ops);
   if (messages === undefined) throw new Error('the netlink path refused ops it should encode');
-  for (const ns of [need(text), need(wire)]) {
+  for (const ns of [need(text), wire()]) {
     await ns.nft.deleteTable(memo.family, memo.table);
     await ns.nft.apply(fullTransaction(memo, undefined).script);
   }
   if (plan.script !== '') await need(text).nft.apply(plan.script);
-  need(nl).commit(memo.family, memo.table, messages);
-  const [a, b] = await Promise.all([need(text).nft.listTableText(memo.family, memo.table), need(wire).nft.listTableText(memo.family, memo.table)]);
+  wire().netlink.commit(memo.family, memo.table, messages);
+  const [a, b] = await Promise.all([need(text).nft.listTableText(memo.family, memo.table), wire().nft.listTableText(memo.family, memo.table)]);
   expect(b).toBe(a);
 }
 
@@ -66,13 +60,13 @@ describe('netlink partial syncs leave what nft -f leaves', () => {
 
 describe('netlink transactions', () => {
   it('are all or nothing: a failing message leaves the table as it was', async () => {
-    const ns = need(wire);
+    const ns = wire();
     await ns.nft.deleteTable('ip', 't');
     await ns.nft.apply('add table ip t\nadd chain ip t keep\n');
     const before = await ns.nft.listTableText('ip', 't');
     const err = (() => {
       try {
-        need(nl).commit('ip', 't', [{ kind: 'newchain', chain: 'new-one' }, { kind: 'delchain', chain: 'no-such-chain' }]);
+        wire().netlink.commit('ip', 't', [{ kind: 'newchain', chain: 'new-one' }, { kind: 'delchain', chain: 'no-such-chain' }]);
         return undefined;
       } catch (e) {
         return e;

@@ -1,14 +1,13 @@
 // The backend against the real kernel, in a throwaway network namespace: a full
 // sync, partial syncs, drift repair, the IPv6 table's life cycle and cleanup,
 // each checked by reading the table back.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNftNetns, type NftNetns } from '../../../test/lib/nft-netns.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { withNftNetlink } from '../../../test/lib/nft-netns.js';
 import { expectedForm, readTable } from '../../../test/lib/nft-readback.js';
 import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixtures.js';
 import type { IPFamily } from '../../model/types.js';
 import { defaultNodeContext } from '../../state/node-context.js';
 import type { DesiredState, FamilyState, ServicePortState, StateChanges } from '../../state/types.js';
-import { NftNetlink } from '../../kernel/netlink/nftables.js';
 import { NftablesBackend } from './nftables-backend.js';
 import { memoObjects } from './planner.js';
 
@@ -22,23 +21,12 @@ const v6 = servicePort({ serviceName: 'six', clusterIP: 'fd00:96::10', clusterEn
 const state = (v4: FamilyState, v6State: FamilyState = new Map()): DesiredState => ({ IPv4: v4, IPv6: v6State });
 const changes = (v4: string[], v6Keys: string[] = []): StateChanges => ({ IPv4: new Set(v4), IPv6: new Set(v6Keys), serviceChanges: 1, endpointChanges: 1 });
 
-let ns: NftNetns | undefined;
-let netlink: NftNetlink | undefined;
+const netns = withNftNetlink();
 let backend: NftablesBackend;
-beforeAll(async () => {
-  ns = await createNftNetns();
-  netlink = NftNetlink.open({ netns: `/run/netns/${ns.name}` });
-  backend = new NftablesBackend({ ctx, nft: ns.nft, netlink });
+beforeAll(() => {
+  const { nft, netlink } = netns();
+  backend = new NftablesBackend({ ctx, nft, netlink });
 });
-afterAll(async () => {
-  netlink?.close();
-  await ns?.destroy();
-});
-
-function netns(): NftNetns {
-  if (ns === undefined) throw new Error('no network namespace');
-  return ns;
-}
 
 async function expectKernelMatches(family: IPFamily): Promise<void> {
   const memo = backend.committed(family);
