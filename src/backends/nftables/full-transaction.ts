@@ -7,9 +7,9 @@
 import type { NftChainInfo, NftSetInfo } from '../../kernel/nft.js';
 import { AFFINITY_PREFIX } from './names.js';
 import type { NftChain, NftElement, NftSet } from './objects.js';
-import { elementCommands } from './partial-ops.js';
-import type { NftMemo } from './planner.js';
-import { NftCommands } from './render.js';
+import { elementTextCommands } from './partial-ops.js';
+import { heldElements, renderedPorts, type NftMemo } from './planner.js';
+import { NftCommands, renderElement } from './render.js';
 
 /** What the kernel's table holds now (undefined: no table). */
 export interface ExistingTable {
@@ -42,53 +42,72 @@ function sameSet(want: NftSet, have: NftSetInfo): boolean {
 /**
  * `recreate` deletes and re-creates the table instead (the fallback when a rewrite failed,
  * e.g. an object changed by hand in a way `add` cannot reconcile); affinity state is lost then.
+ * Each service port is rendered once, straight into the script's sections, so that only text is
+ * held at once, never every port's typed objects.
  */
 export function fullTransaction(memo: NftMemo, existing: ExistingTable | undefined, opts: { readonly recreate?: boolean } = {}): FullTransaction {
   const cmd = new NftCommands(memo.family, memo.table);
-  const chains: NftChain[] = [...memo.base.chains];
-  const sets: NftSet[] = [...memo.base.sets];
-  for (const f of memo.fragments.values()) {
-    chains.push(...f.chains);
-    sets.push(...f.sets);
+  const have = opts.recreate === true ? undefined : existing;
+  const haveChains = new Map((have?.chains ?? []).map((c) => [c.name, c]));
+  const haveSets = new Map((have?.sets ?? []).map((s) => [s.name, s]));
+  // Per name, whether the (last) wanted definition matches what the kernel holds.
+  const chainKept = new Map<string, boolean>();
+  const setKept = new Map<string, boolean>();
+  const addSets: string[] = [];
+  const flushSets: string[] = [];
+  const addChains: string[] = [];
+  const ruleLines: string[] = [];
+  const elementTexts = new Map<string, string[]>();
+  let chains = 0;
+  let rules = 0;
+  let elements = 0;
+  const chain = (c: NftChain): void => {
+    const h = haveChains.get(c.name);
+    chainKept.set(c.name, h !== undefined && sameChain(c, h));
+    addChains.push(cmd.addChain(c));
+    for (const r of cmd.chainRules(c)) ruleLines.push(r);
+    chains++;
+    rules += c.rules.length;
+  };
+  const set = (s: NftSet): void => {
+    const h = haveSets.get(s.name);
+    setKept.set(s.name, h !== undefined && sameSet(s, h));
+    addSets.push(cmd.addSet(s));
+    // Refill the maps and static sets; affinity sets keep their clients.
+    if (!s.name.startsWith(AFFINITY_PREFIX)) flushSets.push(cmd.flushSet(s));
+  };
+  const element = (e: NftElement): void => {
+    const list = elementTexts.get(e.set);
+    if (list === undefined) elementTexts.set(e.set, [renderElement(e)]);
+    else list.push(renderElement(e));
+    elements++;
+  };
+  memo.base.sets.forEach(set);
+  memo.base.chains.forEach(chain);
+  memo.base.elements.forEach(element);
+  for (const [key, r] of renderedPorts(memo)) {
+    r.fragment.sets.forEach(set);
+    r.fragment.chains.forEach(chain);
+    for (const e of heldElements(memo, key, r)) element(e);
   }
+
   const lines: string[] = [cmd.addTable(TABLE_COMMENT)];
   if (opts.recreate === true) lines.push(cmd.deleteTable(), cmd.addTable(TABLE_COMMENT));
   else lines.push(cmd.flushTable());
-
-  const have = opts.recreate === true ? undefined : existing;
-  const wantedChains = new Map(chains.map((c) => [c.name, c]));
-  const wantedSets = new Map(sets.map((s) => [s.name, s]));
   let setsDeleted = 0;
   let chainsDeleted = 0;
   for (const s of have?.sets ?? []) {
-    const want = wantedSets.get(s.name);
-    if (want !== undefined && sameSet(want, s)) continue;
+    if (setKept.get(s.name) === true) continue;
     lines.push(cmd.deleteSet(s.name, s.map !== undefined));
     setsDeleted++;
   }
-  for (const s of sets) lines.push(cmd.addSet(s));
-  // Refill the maps and static sets; affinity sets keep their clients.
-  for (const s of sets) if (!s.name.startsWith(AFFINITY_PREFIX)) lines.push(cmd.flushSet(s));
+  lines.push(...addSets, ...flushSets);
   for (const c of have?.chains ?? []) {
-    const want = wantedChains.get(c.name);
-    if (want !== undefined && sameChain(want, c)) continue;
+    if (chainKept.get(c.name) === true) continue;
     lines.push(cmd.deleteChain(c.name));
     chainsDeleted++;
   }
-  let rules = 0;
-  for (const c of chains) lines.push(cmd.addChain(c));
-  for (const c of chains) {
-    for (const r of cmd.chainRules(c)) lines.push(r);
-    rules += c.rules.length;
-  }
-  const bySet = new Map<string, NftElement[]>();
-  let elements = 0;
-  for (const e of [...memo.base.elements, ...memo.claims.winners()]) {
-    const list = bySet.get(e.set);
-    if (list === undefined) bySet.set(e.set, [e]);
-    else list.push(e);
-    elements++;
-  }
-  for (const [set, list] of bySet) lines.push(...elementCommands(cmd, set, list));
-  return { script: `${lines.join('\n')}\n`, stats: { chains: chains.length, rules, elements, chainsDeleted, setsDeleted } };
+  lines.push(...addChains, ...ruleLines);
+  for (const [name, texts] of elementTexts) lines.push(...elementTextCommands(cmd, name, texts));
+  return { script: `${lines.join('\n')}\n`, stats: { chains, rules, elements, chainsDeleted, setsDeleted } };
 }

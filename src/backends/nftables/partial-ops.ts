@@ -1,7 +1,7 @@
 // What a partial sync changes in a table, as typed operations in the order the
 // kernel must see them. They are sent as nf_tables netlink messages
 // (netlink-ops.ts) or, for what that path does not encode, as `nft -f` text.
-import { NftCommands } from './render.js';
+import { NftCommands, renderElement } from './render.js';
 import { elementKey, type NftChain, type NftElement, type NftFamily, type NftSet } from './objects.js';
 
 export type NftOp =
@@ -18,8 +18,13 @@ export type NftOp =
 const ELEMENTS_PER_COMMAND = 1000;
 
 export function elementCommands(cmd: NftCommands, set: string, elements: readonly NftElement[]): string[] {
+  return elementTextCommands(cmd, set, elements.map(renderElement));
+}
+
+/** The same for elements already rendered (`renderElement`). */
+export function elementTextCommands(cmd: NftCommands, set: string, texts: readonly string[]): string[] {
   const out: string[] = [];
-  for (let i = 0; i < elements.length; i += ELEMENTS_PER_COMMAND) out.push(cmd.addElements(set, elements.slice(i, i + ELEMENTS_PER_COMMAND)));
+  for (let i = 0; i < texts.length; i += ELEMENTS_PER_COMMAND) out.push(cmd.addElementTexts(set, texts.slice(i, i + ELEMENTS_PER_COMMAND)));
   return out;
 }
 
