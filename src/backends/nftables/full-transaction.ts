@@ -7,7 +7,7 @@
 import type { NftChainInfo, NftSetInfo } from '../../kernel/nft.js';
 import { AFFINITY_PREFIX } from './names.js';
 import type { NftChain, NftElement, NftSet } from './objects.js';
-import { elementTextCommands } from './partial-ops.js';
+import { ElementCommandBuffer } from './partial-ops.js';
 import { heldElements, renderedPorts, type NftMemo } from './planner.js';
 import { NftCommands, renderElement } from './render.js';
 
@@ -39,6 +39,29 @@ function sameSet(want: NftSet, have: NftSetInfo): boolean {
   );
 }
 
+/** Lines joined a thousand at a time as they come: flat text instead of many small (cons) strings. */
+class Lines {
+  readonly #chunks: string[] = [];
+  #pending: string[] = [];
+
+  push(line: string): void {
+    this.#pending.push(line);
+    if (this.#pending.length === 1000) {
+      this.#chunks.push(this.#pending.join('\n'));
+      this.#pending = [];
+    }
+  }
+
+  /** The lines so far, as chunks of newline-separated lines. */
+  chunks(): string[] {
+    if (this.#pending.length > 0) {
+      this.#chunks.push(this.#pending.join('\n'));
+      this.#pending = [];
+    }
+    return this.#chunks;
+  }
+}
+
 /**
  * `recreate` deletes and re-creates the table instead (the fallback when a rewrite failed,
  * e.g. an object changed by hand in a way `add` cannot reconcile); affinity state is lost then.
@@ -53,11 +76,11 @@ export function fullTransaction(memo: NftMemo, existing: ExistingTable | undefin
   // Per name, whether the (last) wanted definition matches what the kernel holds.
   const chainKept = new Map<string, boolean>();
   const setKept = new Map<string, boolean>();
-  const addSets: string[] = [];
-  const flushSets: string[] = [];
-  const addChains: string[] = [];
-  const ruleLines: string[] = [];
-  const elementTexts = new Map<string, string[]>();
+  const addSets = new Lines();
+  const flushSets = new Lines();
+  const addChains = new Lines();
+  const ruleLines = new Lines();
+  const elementCommands = new ElementCommandBuffer(cmd);
   let chains = 0;
   let rules = 0;
   let elements = 0;
@@ -77,9 +100,7 @@ export function fullTransaction(memo: NftMemo, existing: ExistingTable | undefin
     if (!s.name.startsWith(AFFINITY_PREFIX)) flushSets.push(cmd.flushSet(s));
   };
   const element = (e: NftElement): void => {
-    const list = elementTexts.get(e.set);
-    if (list === undefined) elementTexts.set(e.set, [renderElement(e)]);
-    else list.push(renderElement(e));
+    elementCommands.push(e.set, renderElement(e));
     elements++;
   };
   memo.base.sets.forEach(set);
@@ -89,6 +110,7 @@ export function fullTransaction(memo: NftMemo, existing: ExistingTable | undefin
     r.fragment.sets.forEach(set);
     r.fragment.chains.forEach(chain);
     for (const e of heldElements(memo, key, r)) element(e);
+    for (const name of r.owned) elementCommands.seal(name);
   }
 
   const lines: string[] = [cmd.addTable(TABLE_COMMENT)];
@@ -101,13 +123,12 @@ export function fullTransaction(memo: NftMemo, existing: ExistingTable | undefin
     lines.push(cmd.deleteSet(s.name, s.map !== undefined));
     setsDeleted++;
   }
-  lines.push(...addSets, ...flushSets);
+  lines.push(...addSets.chunks(), ...flushSets.chunks());
   for (const c of have?.chains ?? []) {
     if (chainKept.get(c.name) === true) continue;
     lines.push(cmd.deleteChain(c.name));
     chainsDeleted++;
   }
-  lines.push(...addChains, ...ruleLines);
-  for (const [name, texts] of elementTexts) lines.push(...elementTextCommands(cmd, name, texts));
+  lines.push(...addChains.chunks(), ...ruleLines.chunks(), ...elementCommands.commands());
   return { script: `${lines.join('\n')}\n`, stats: { chains, rules, elements, chainsDeleted, setsDeleted } };
 }

@@ -28,6 +28,48 @@ export function elementTextCommands(cmd: NftCommands, set: string, texts: readon
   return out;
 }
 
+/**
+ * Collects rendered elements of many sets, arriving in any order, as `add element` commands of
+ * ELEMENTS_PER_COMMAND each (the same commands as elementTextCommands per set, sets in the order
+ * they first came): each full command is joined at once, so a 10,000-service table's 220,000
+ * element strings are not all held until the end.
+ */
+export class ElementCommandBuffer {
+  readonly #sets = new Map<string, { pending: string[]; commands: string[] }>();
+  constructor(private readonly cmd: NftCommands) {}
+
+  push(set: string, text: string): void {
+    let s = this.#sets.get(set);
+    if (s === undefined) {
+      s = { pending: [], commands: [] };
+      this.#sets.set(set, s);
+    }
+    s.pending.push(text);
+    if (s.pending.length === ELEMENTS_PER_COMMAND) {
+      s.commands.push(this.cmd.addElementTexts(set, s.pending));
+      s.pending = [];
+    }
+  }
+
+  /** No more elements will come for `set` (a service port's own map): its last command is joined now. */
+  seal(set: string): void {
+    const s = this.#sets.get(set);
+    if (s === undefined || s.pending.length === 0) return;
+    s.commands.push(this.cmd.addElementTexts(set, s.pending));
+    s.pending = [];
+  }
+
+  /** Every command, per set in first-push order. */
+  commands(): string[] {
+    const out: string[] = [];
+    for (const [set, s] of this.#sets) {
+      this.seal(set);
+      out.push(...s.commands);
+    }
+    return out;
+  }
+}
+
 /** The ops as one `nft -f` transaction ('' when there are none). */
 export function renderOps(family: NftFamily, table: string, ops: readonly NftOp[]): string {
   const cmd = new NftCommands(family, table);
