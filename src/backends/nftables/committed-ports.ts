@@ -50,7 +50,8 @@ export function committedPort(sp: ServicePortState, r: RenderedPort): CommittedP
   for (const c of r.fragment.chains) chains.push(c.name, c.rules.length);
   const sets: (string | number)[] = [];
   for (const s of r.fragment.sets) sets.push(s.name, countsElements(s) ? (r.elements.get(s.name)?.size ?? 0) : -1);
-  return { sp, chains, sets };
+  // slice(): exact-length copies (a pushed-to array keeps spare capacity: ~2.5 MB at 10,000 ports).
+  return { sp, chains: chains.slice(), sets: sets.slice() };
 }
 
 /** Name/number pairs of a CommittedPort list. */

@@ -39,26 +39,29 @@ function sameSet(want: NftSet, have: NftSetInfo): boolean {
   );
 }
 
-/** Lines joined a thousand at a time as they come: flat text instead of many small (cons) strings. */
+/**
+ * Lines joined a hundred at a time as they come: flat text instead of many small (cons)
+ * strings, joined before they live long enough to be promoted to the old generation.
+ */
 class Lines {
   readonly #chunks: string[] = [];
   #pending: string[] = [];
 
   push(line: string): void {
     this.#pending.push(line);
-    if (this.#pending.length === 1000) {
-      this.#chunks.push(this.#pending.join('\n'));
-      this.#pending = [];
-    }
+    if (this.#pending.length === 100) this.#flush();
   }
 
   /** The lines so far, as chunks of newline-separated lines. */
   chunks(): string[] {
-    if (this.#pending.length > 0) {
-      this.#chunks.push(this.#pending.join('\n'));
-      this.#pending = [];
-    }
+    this.#flush();
     return this.#chunks;
+  }
+
+  #flush(): void {
+    if (this.#pending.length === 0) return;
+    this.#chunks.push(this.#pending.join('\n'));
+    this.#pending = [];
   }
 }
 

@@ -35,28 +35,34 @@ export function elementTextCommands(cmd: NftCommands, set: string, texts: readon
  * element strings are not all held until the end.
  */
 export class ElementCommandBuffer {
-  readonly #sets = new Map<string, { pending: string[]; commands: string[] }>();
+  /** Per set: elements joined fifty at a time (`, `-separated), the latest few, and how many are not in a command yet. */
+  readonly #sets = new Map<string, { pieces: string[]; pending: string[]; count: number; commands: string[] }>();
   constructor(private readonly cmd: NftCommands) {}
 
   push(set: string, text: string): void {
     let s = this.#sets.get(set);
     if (s === undefined) {
-      s = { pending: [], commands: [] };
+      s = { pieces: [], pending: [], count: 0, commands: [] };
       this.#sets.set(set, s);
     }
     s.pending.push(text);
-    if (s.pending.length === ELEMENTS_PER_COMMAND) {
-      s.commands.push(this.cmd.addElementTexts(set, s.pending));
+    s.count++;
+    if (s.pending.length === 50) {
+      s.pieces.push(s.pending.join(', '));
       s.pending = [];
     }
+    if (s.count === ELEMENTS_PER_COMMAND) this.seal(set);
   }
 
   /** No more elements will come for `set` (a service port's own map): its last command is joined now. */
   seal(set: string): void {
     const s = this.#sets.get(set);
-    if (s === undefined || s.pending.length === 0) return;
-    s.commands.push(this.cmd.addElementTexts(set, s.pending));
+    if (s === undefined || s.count === 0) return;
+    if (s.pending.length > 0) s.pieces.push(s.pending.join(', '));
+    s.commands.push(this.cmd.addElementTexts(set, s.pieces));
+    s.pieces = [];
     s.pending = [];
+    s.count = 0;
   }
 
   /** Every command, per set in first-push order. */
