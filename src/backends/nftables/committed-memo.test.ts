@@ -6,7 +6,7 @@ import { defaultNodeContext } from '../../state/node-context.js';
 import type { ServicePortState } from '../../state/types.js';
 import { expectedCounts } from './drift-check.js';
 import { SharedClaims } from './element-claims.js';
-import { fullTransaction } from './full-transaction.js';
+import { FullTransactionBuilder, fullTransaction } from './full-transaction.js';
 import type { NftElement } from './objects.js';
 import { ElementCommandBuffer, elementCommands } from './partial-ops.js';
 import { memoObjects, planFull, planPartial, type NftMemo } from './planner.js';
@@ -90,5 +90,17 @@ describe('the committed memo', () => {
       expect(memo.rules).toEqual(fresh.rules);
       expect(fullTransaction(memo, undefined).stats).toEqual(fullTransaction(fresh, undefined).stats);
     }
+  });
+
+  it('feeds the full transaction as it plans: the same script as rendering the memo again', () => {
+    const existing = { chains: [{ table: 'svcplane', name: 'stale' }], sets: [{ table: 'svcplane', name: 'service-ips', type: 'ipv4_addr', flags: [] }] };
+    const builder = new FullTransactionBuilder('ip', 'svcplane', existing);
+    const memo = planFull(familyState(c, b, a), opts, builder);
+    const fed = builder.finish();
+    expect(fed).toEqual(fullTransaction(memo, existing));
+    expect(fed.stats.chainsDeleted).toBe(1);
+    // The contested external IP is a's (first by key), whatever order the state lists them in.
+    expect(fed.script).toContain('203.0.113.7 . tcp . 80 comment "default/a:http" : goto external-');
+    expect(fed.script).not.toContain('203.0.113.7 . tcp . 80 comment "default/b:http"');
   });
 });

@@ -6,7 +6,10 @@
 // bindings live in conntrack, so established connections survive.
 import type { NftChainInfo, NftSetInfo } from '../../kernel/nft.js';
 import { AFFINITY_PREFIX } from './names.js';
-import type { NftChain, NftElement, NftSet } from './objects.js';
+import type { BaseObjects } from './base-objects.js';
+import type { RenderedPort } from './committed-ports.js';
+import type { SharedClaims } from './element-claims.js';
+import type { NftChain, NftElement, NftFamily, NftSet } from './objects.js';
 import { ElementCommandBuffer } from './partial-ops.js';
 import { heldElements, renderedPorts, type NftMemo } from './planner.js';
 import { NftCommands, renderElement } from './render.js';
@@ -68,70 +71,101 @@ class Lines {
 /**
  * `recreate` deletes and re-creates the table instead (the fallback when a rewrite failed,
  * e.g. an object changed by hand in a way `add` cannot reconcile); affinity state is lost then.
- * Each service port is rendered once, straight into the script's sections, so that only text is
- * held at once, never every port's typed objects.
  */
 export function fullTransaction(memo: NftMemo, existing: ExistingTable | undefined, opts: { readonly recreate?: boolean } = {}): FullTransaction {
-  const cmd = new NftCommands(memo.family, memo.table);
-  const have = opts.recreate === true ? undefined : existing;
-  const haveChains = new Map((have?.chains ?? []).map((c) => [c.name, c]));
-  const haveSets = new Map((have?.sets ?? []).map((s) => [s.name, s]));
+  const b = new FullTransactionBuilder(memo.family, memo.table, existing, opts);
+  b.base(memo.base);
+  for (const [key, r] of renderedPorts(memo)) b.port(key, r, memo.claims);
+  return b.finish();
+}
+
+/**
+ * The full transaction built as the ports come (planFull can feed it the ports it renders):
+ * each port goes straight into the script's sections, joined in small pieces, so that only
+ * text is held, never every port's typed objects. Base objects first, then the ports in key order.
+ */
+export class FullTransactionBuilder {
+  readonly #cmd: NftCommands;
+  readonly #recreate: boolean;
+  readonly #have: ExistingTable | undefined;
+  readonly #haveChains: Map<string, NftChainInfo>;
+  readonly #haveSets: Map<string, NftSetInfo>;
   // Per name, whether the (last) wanted definition matches what the kernel holds.
-  const chainKept = new Map<string, boolean>();
-  const setKept = new Map<string, boolean>();
-  const addSets = new Lines();
-  const flushSets = new Lines();
-  const addChains = new Lines();
-  const ruleLines = new Lines();
-  const elementCommands = new ElementCommandBuffer(cmd);
-  let chains = 0;
-  let rules = 0;
-  let elements = 0;
-  const chain = (c: NftChain): void => {
-    const h = haveChains.get(c.name);
-    chainKept.set(c.name, h !== undefined && sameChain(c, h));
-    addChains.push(cmd.addChain(c));
-    for (const r of cmd.chainRules(c)) ruleLines.push(r);
-    chains++;
-    rules += c.rules.length;
-  };
-  const set = (s: NftSet): void => {
-    const h = haveSets.get(s.name);
-    setKept.set(s.name, h !== undefined && sameSet(s, h));
-    addSets.push(cmd.addSet(s));
-    // Refill the maps and static sets; affinity sets keep their clients.
-    if (!s.name.startsWith(AFFINITY_PREFIX)) flushSets.push(cmd.flushSet(s));
-  };
-  const element = (e: NftElement): void => {
-    elementCommands.push(e.set, renderElement(e));
-    elements++;
-  };
-  memo.base.sets.forEach(set);
-  memo.base.chains.forEach(chain);
-  memo.base.elements.forEach(element);
-  for (const [key, r] of renderedPorts(memo)) {
-    r.fragment.sets.forEach(set);
-    r.fragment.chains.forEach(chain);
-    for (const e of heldElements(memo, key, r)) element(e);
-    for (const name of r.owned) elementCommands.seal(name);
+  readonly #chainKept = new Map<string, boolean>();
+  readonly #setKept = new Map<string, boolean>();
+  readonly #addSets = new Lines();
+  readonly #flushSets = new Lines();
+  readonly #addChains = new Lines();
+  readonly #ruleLines = new Lines();
+  readonly #elements: ElementCommandBuffer;
+  #chains = 0;
+  #rules = 0;
+  #elementCount = 0;
+
+  constructor(family: NftFamily, table: string, existing: ExistingTable | undefined, opts: { readonly recreate?: boolean } = {}) {
+    this.#cmd = new NftCommands(family, table);
+    this.#recreate = opts.recreate === true;
+    this.#have = this.#recreate ? undefined : existing;
+    this.#haveChains = new Map((this.#have?.chains ?? []).map((c) => [c.name, c]));
+    this.#haveSets = new Map((this.#have?.sets ?? []).map((s) => [s.name, s]));
+    this.#elements = new ElementCommandBuffer(this.#cmd);
   }
 
-  const lines: string[] = [cmd.addTable(TABLE_COMMENT)];
-  if (opts.recreate === true) lines.push(cmd.deleteTable(), cmd.addTable(TABLE_COMMENT));
-  else lines.push(cmd.flushTable());
-  let setsDeleted = 0;
-  let chainsDeleted = 0;
-  for (const s of have?.sets ?? []) {
-    if (setKept.get(s.name) === true) continue;
-    lines.push(cmd.deleteSet(s.name, s.map !== undefined));
-    setsDeleted++;
+  base(base: BaseObjects): void {
+    for (const s of base.sets) this.#set(s);
+    for (const c of base.chains) this.#chain(c);
+    for (const e of base.elements) this.#element(e);
   }
-  lines.push(...addSets.chunks(), ...flushSets.chunks());
-  for (const c of have?.chains ?? []) {
-    if (chainKept.get(c.name) === true) continue;
-    lines.push(cmd.deleteChain(c.name));
-    chainsDeleted++;
+
+  /** A port's objects; `claims` must already hold every port up to this one (key order decides owners). */
+  port(key: string, r: RenderedPort, claims: SharedClaims): void {
+    for (const s of r.fragment.sets) this.#set(s);
+    for (const c of r.fragment.chains) this.#chain(c);
+    for (const e of heldElements(claims, key, r)) this.#element(e);
+    for (const name of r.owned) this.#elements.seal(name);
   }
-  lines.push(...addChains.chunks(), ...ruleLines.chunks(), ...elementCommands.commands());
-  return { script: `${lines.join('\n')}\n`, stats: { chains, rules, elements, chainsDeleted, setsDeleted } };
+
+  finish(): FullTransaction {
+    const cmd = this.#cmd;
+    const lines: string[] = [cmd.addTable(TABLE_COMMENT)];
+    if (this.#recreate) lines.push(cmd.deleteTable(), cmd.addTable(TABLE_COMMENT));
+    else lines.push(cmd.flushTable());
+    let setsDeleted = 0;
+    let chainsDeleted = 0;
+    for (const s of this.#have?.sets ?? []) {
+      if (this.#setKept.get(s.name) === true) continue;
+      lines.push(cmd.deleteSet(s.name, s.map !== undefined));
+      setsDeleted++;
+    }
+    lines.push(...this.#addSets.chunks(), ...this.#flushSets.chunks());
+    for (const c of this.#have?.chains ?? []) {
+      if (this.#chainKept.get(c.name) === true) continue;
+      lines.push(cmd.deleteChain(c.name));
+      chainsDeleted++;
+    }
+    lines.push(...this.#addChains.chunks(), ...this.#ruleLines.chunks(), ...this.#elements.commands());
+    return { script: `${lines.join('\n')}\n`, stats: { chains: this.#chains, rules: this.#rules, elements: this.#elementCount, chainsDeleted, setsDeleted } };
+  }
+
+  #chain(c: NftChain): void {
+    const h = this.#haveChains.get(c.name);
+    this.#chainKept.set(c.name, h !== undefined && sameChain(c, h));
+    this.#addChains.push(this.#cmd.addChain(c));
+    for (const r of this.#cmd.chainRules(c)) this.#ruleLines.push(r);
+    this.#chains++;
+    this.#rules += c.rules.length;
+  }
+
+  #set(s: NftSet): void {
+    const h = this.#haveSets.get(s.name);
+    this.#setKept.set(s.name, h !== undefined && sameSet(s, h));
+    this.#addSets.push(this.#cmd.addSet(s));
+    // Refill the maps and static sets; affinity sets keep their clients.
+    if (!s.name.startsWith(AFFINITY_PREFIX)) this.#flushSets.push(this.#cmd.flushSet(s));
+  }
+
+  #element(e: NftElement): void {
+    this.#elements.push(e.set, renderElement(e));
+    this.#elementCount++;
+  }
 }

@@ -68,14 +68,21 @@ function countRules(chains: Iterable<NftChain>, sign: 1 | -1, into: { nat: numbe
   }
 }
 
+/** Sees a full plan's objects as they are planned (the full transaction, without rendering every port again). */
+export interface FullPlanVisitor {
+  base(base: BaseObjects): void;
+  port(key: string, r: RenderedPort, claims: SharedClaims): void;
+}
+
 /** The memo of a full plan: every service port, in key order. */
-export function planFull(state: FamilyState, opts: NftPlannerOptions): NftMemo {
+export function planFull(state: FamilyState, opts: NftPlannerOptions, visitor?: FullPlanVisitor): NftMemo {
   const env = nodeFamilyEnv(opts.family, opts.ctx);
   const base = baseObjects(env, opts.ctx.masqueradeBit);
   const ports = new Map<string, CommittedPort>();
   const claims = new SharedClaims();
   const rules = { nat: 0, filter: 0 };
   countRules(base.chains, 1, rules);
+  visitor?.base(base);
   for (const key of [...state.keys()].sort()) {
     const sp = state.get(key);
     if (sp === undefined) continue;
@@ -84,6 +91,8 @@ export function planFull(state: FamilyState, opts: NftPlannerOptions): NftMemo {
     ports.set(key, committedPort(sp, r));
     for (const [set, keys] of r.elements) if (!r.owned.has(set)) for (const k of keys.keys()) claims.add(set, k, key);
     countRules(r.fragment.chains, 1, rules);
+    // Claims in key order: no later port can take this one's keys, so its owners are final.
+    visitor?.port(key, r, claims);
   }
   return { family: nftFamily(opts.family), table: TABLE_NAME, optionsKey: memoOptionsKey(opts), env, base, ports, claims, rules };
 }
@@ -100,10 +109,10 @@ export function memoFragment(memo: NftMemo, key: string): ServiceFragment | unde
 }
 
 /** The elements of a rendered port the table holds: its own sets' and the shared keys it owns, in the port's order. */
-export function* heldElements(memo: NftMemo, key: string, r: RenderedPort): Generator<NftElement> {
+export function* heldElements(claims: SharedClaims, key: string, r: RenderedPort): Generator<NftElement> {
   for (const [set, keys] of r.elements) {
     const own = r.owned.has(set);
-    for (const [k, e] of keys) if (own || memo.claims.owner(set, k) === key) yield e;
+    for (const [k, e] of keys) if (own || claims.owner(set, k) === key) yield e;
   }
 }
 
@@ -124,7 +133,7 @@ export function memoObjects(memo: NftMemo): NftObjects {
       sets.set(s.name, s);
       elements.set(s.name, new Map());
     }
-    held.push(...heldElements(memo, key, r));
+    held.push(...heldElements(memo.claims, key, r));
   }
   for (const e of held) elements.get(e.set)?.set(elementKey(e.key), e);
   return { family: memo.family, table: memo.table, chains, sets, elements };
