@@ -144,7 +144,9 @@ export class FullTransactionBuilder {
       chainsDeleted++;
     }
     lines.push(...this.#addChains.chunks(), ...this.#ruleLines.chunks(), ...this.#elements.commands());
-    return { script: `${lines.join('\n')}\n`, stats: { chains: this.#chains, rules: this.#rules, elements: this.#elementCount, chainsDeleted, setsDeleted } };
+    // The final newline by join: `${text}\n` would be a cons string, flattened into a second copy when written out.
+    lines.push('');
+    return { script: lines.join('\n'), stats: { chains: this.#chains, rules: this.#rules, elements: this.#elementCount, chainsDeleted, setsDeleted } };
   }
 
   #chain(c: NftChain): void {
