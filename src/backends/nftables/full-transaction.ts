@@ -43,8 +43,10 @@ function sameSet(want: NftSet, have: NftSetInfo): boolean {
 }
 
 /**
- * Lines joined a hundred at a time as they come: flat text instead of many small (cons)
- * strings, joined before they live long enough to be promoted to the old generation.
+ * Lines joined 25 at a time as they come: flat text instead of many small (cons) strings,
+ * joined before they live long enough to be promoted to the old generation, whose freed pages V8
+ * keeps resident in its page pool (at 10,000 services, pieces of 100 lines left ~200 MB steady
+ * RSS, pieces of 25 ~181 MB, pieces of 10 no less).
  */
 class Lines {
   readonly #chunks: string[] = [];
@@ -52,7 +54,7 @@ class Lines {
 
   push(line: string): void {
     this.#pending.push(line);
-    if (this.#pending.length === 100) this.#flush();
+    if (this.#pending.length === 25) this.#flush();
   }
 
   /** The lines so far, as chunks of newline-separated lines. */

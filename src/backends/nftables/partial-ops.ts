@@ -35,7 +35,7 @@ export function elementTextCommands(cmd: NftCommands, set: string, texts: readon
  * element strings are not all held until the end.
  */
 export class ElementCommandBuffer {
-  /** Per set: elements joined fifty at a time (`, `-separated), the latest few, and how many are not in a command yet. */
+  /** Per set: elements joined ten at a time (young-generation garbage, as the full transaction's lines) (`, `-separated), the latest few, and how many are not in a command yet. */
   readonly #sets = new Map<string, { pieces: string[]; pending: string[]; count: number; commands: string[] }>();
   constructor(private readonly cmd: NftCommands) {}
 
@@ -47,7 +47,7 @@ export class ElementCommandBuffer {
     }
     s.pending.push(text);
     s.count++;
-    if (s.pending.length === 50) {
+    if (s.pending.length === 10) {
       s.pieces.push(s.pending.join(', '));
       s.pending = [];
     }
