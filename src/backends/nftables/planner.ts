@@ -182,14 +182,13 @@ export function planPartial(
   const claims = mode.inPlace === true ? previous.claims : new SharedClaims(previous.claims);
   const rules = { ...previous.rules };
   // Ports rendered as committed: each changed one before `ports` is edited, and the owners of touched shared keys.
-  const committed = new Map<string, RenderedPort>();
+  // (undefined: not committed; cached too, so that a port new in this plan never reads as committed once added.)
+  const committed = new Map<string, RenderedPort | undefined>();
   const asCommitted = (key: string): RenderedPort | undefined => {
-    let r = committed.get(key);
+    if (committed.has(key)) return committed.get(key);
     const port = ports.get(key);
-    if (r === undefined && port !== undefined) {
-      r = renderPort(port.sp, env);
-      committed.set(key, r);
-    }
+    const r = port === undefined ? undefined : renderPort(port.sp, env);
+    committed.set(key, r);
     return r;
   };
   const planned = new Map<string, RenderedPort | undefined>();
