@@ -22,7 +22,7 @@ export interface ChangeWalk<F> {
 }
 
 /** The changed ports in key order; ports absent both before and now are skipped. */
-export function* changedPorts<F>(changed: Iterable<string>, state: FamilyState, memo: ReadonlyMap<string, F>, walk: ChangeWalk<F>): Generator<PortChange<F>> {
+export function* changedPorts<F>(changed: Iterable<string>, state: FamilyState, memo: Pick<ReadonlyMap<string, F>, 'get'>, walk: ChangeWalk<F>): Generator<PortChange<F>> {
   for (const key of [...changed].sort()) {
     const old = memo.get(key);
     const sp = state.get(key);

@@ -3,7 +3,7 @@
 // against what the committed memo holds. A chain or set gone or added, a rule deleted or
 // inserted, an element deleted or added is found; an element or rule edited in place is not,
 // until the hourly full sync.
-import type { NftChain, NftSet } from './objects.js';
+import { countsElements, pairs } from './committed-ports.js';
 import type { NftMemo } from './planner.js';
 
 export interface NftTableCounts {
@@ -24,23 +24,19 @@ export function expectedCounts(memo: NftMemo): NftExpected {
   const chains = new Map<string, number>();
   const sets: string[] = [];
   const elements = new Map<string, number>();
-  const addChain = (c: NftChain): void => void chains.set(c.name, c.rules.length);
-  const addSet = (s: NftSet): void => {
+  for (const c of memo.base.chains) chains.set(c.name, c.rules.length);
+  // The shared maps hold one element per claimed key, and the node-wide elements (nodeport-addresses).
+  for (const s of memo.base.sets) {
     sets.push(s.name);
-    if (!(s.flags ?? []).some((f) => f === 'interval' || f === 'dynamic' || f === 'timeout')) elements.set(s.name, 0);
-  };
-  memo.base.chains.forEach(addChain);
-  memo.base.sets.forEach(addSet);
-  for (const f of memo.fragments.values()) {
-    f.chains.forEach(addChain);
-    f.sets.forEach(addSet);
+    if (countsElements(s)) elements.set(s.name, memo.claims.count(s.name) + memo.base.elements.filter((e) => e.set === s.name).length);
   }
-  const count = (set: string): void => {
-    const n = elements.get(set);
-    if (n !== undefined) elements.set(set, n + 1);
-  };
-  for (const e of memo.base.elements) count(e.set);
-  for (const e of memo.claims.winners()) count(e.set);
+  for (const port of memo.ports.values()) {
+    for (const [name, n] of pairs(port.chains)) chains.set(name, n);
+    for (const [name, n] of pairs(port.sets)) {
+      sets.push(name);
+      if (n >= 0) elements.set(name, n);
+    }
+  }
   return { chains, sets, elements };
 }
 

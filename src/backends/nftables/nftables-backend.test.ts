@@ -9,7 +9,7 @@ import type { IPFamily } from '../../model/types.js';
 import { defaultNodeContext } from '../../state/node-context.js';
 import type { DesiredState, FamilyState, ServicePortState, StateChanges } from '../../state/types.js';
 import { NftablesBackend } from './nftables-backend.js';
-import { memoObjects } from './planner.js';
+import { memoFragment, memoObjects } from './planner.js';
 
 const ctx = defaultNodeContext({ nodeName: 'node-a', nodeIPs: ['192.168.1.10'], clusterCIDRs: ['10.244.0.0/16'] });
 const web = (eps = [endpoint('10.244.1.1', 8080), endpoint('10.244.2.2', 8080)]): ServicePortState =>
@@ -69,7 +69,7 @@ describe('NftablesBackend on a real kernel', () => {
     const nft = netns().nft;
     const memo = backend.committed('IPv4');
     if (memo === undefined) throw new Error('nothing committed');
-    const web = memo.fragments.get('default/web:http');
+    const web = memoFragment(memo, 'default/web:http');
     const svcChain = web?.chains[0]?.name ?? '';
     const affinity = web?.sets[0]?.name ?? '';
     await nft.apply([

@@ -10,7 +10,7 @@ import type { IPFamily } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { DesiredState, StateChanges } from '../../state/types.js';
 import type { ProxyBackend, SyncOutcome } from '../backend.js';
-import { fullTransaction, type ExistingTable } from './full-transaction.js';
+import { FullTransactionBuilder, fullTransaction, type ExistingTable } from './full-transaction.js';
 import { expectedCounts, nftDrift, type NftTableCounts } from './drift-check.js';
 import { lowerOps } from './netlink-ops.js';
 import { TABLE_NAME, nftFamily } from './objects.js';
@@ -131,9 +131,11 @@ export class NftablesBackend implements ProxyBackend {
         return 'partial';
       }
     }
-    const memo = planFull(state[family], opts);
     const existing = await this.readExisting(nf);
-    let tx = fullTransaction(memo, existing);
+    // One rendering of every port for both the memo and the transaction.
+    const builder = new FullTransactionBuilder(nf, TABLE_NAME, existing);
+    const memo = planFull(state[family], opts, builder);
+    let tx = builder.finish();
     try {
       await this.apply(tx.script, sent);
     } catch (err) {

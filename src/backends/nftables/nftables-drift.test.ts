@@ -7,6 +7,7 @@ import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixt
 import { NftNetlink } from '../../kernel/netlink/nftables.js';
 import { defaultNodeContext } from '../../state/node-context.js';
 import { NftablesBackend } from './nftables-backend.js';
+import { memoFragment } from './planner.js';
 
 const ctx = defaultNodeContext({ nodeName: 'node-a', nodeIPs: ['192.168.1.10'], clusterCIDRs: ['10.244.0.0/16'] });
 const web = servicePort({ serviceName: 'web', clusterIP: '10.96.0.10', clusterEndpoints: [endpoint('10.244.1.1', 8080), endpoint('10.244.2.2', 8080)] });
@@ -25,7 +26,8 @@ describe('NftablesBackend.checkDrift on a real kernel', () => {
     expect(await backend.checkDrift()).toEqual([]);
     expect(reads).toBe(0);
 
-    const map = backend.committed('IPv4')?.fragments.get(web.key)?.sets.find((s) => s.map === 'endpoints')?.name as string;
+    const memo = backend.committed('IPv4');
+    const map = (memo === undefined ? undefined : memoFragment(memo, web.key))?.sets.find((s) => s.map === 'endpoints')?.name as string;
     expect(map).toBeDefined();
     await nft.apply(`delete element ip svcplane ${map} { 1 }\n`);
     const drift = await backend.checkDrift();

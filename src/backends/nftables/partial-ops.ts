@@ -1,7 +1,7 @@
 // What a partial sync changes in a table, as typed operations in the order the
 // kernel must see them. They are sent as nf_tables netlink messages
 // (netlink-ops.ts) or, for what that path does not encode, as `nft -f` text.
-import { NftCommands } from './render.js';
+import { NftCommands, renderElement } from './render.js';
 import { elementKey, type NftChain, type NftElement, type NftFamily, type NftSet } from './objects.js';
 
 export type NftOp =
@@ -18,9 +18,62 @@ export type NftOp =
 const ELEMENTS_PER_COMMAND = 1000;
 
 export function elementCommands(cmd: NftCommands, set: string, elements: readonly NftElement[]): string[] {
+  return elementTextCommands(cmd, set, elements.map(renderElement));
+}
+
+/** The same for elements already rendered (`renderElement`). */
+export function elementTextCommands(cmd: NftCommands, set: string, texts: readonly string[]): string[] {
   const out: string[] = [];
-  for (let i = 0; i < elements.length; i += ELEMENTS_PER_COMMAND) out.push(cmd.addElements(set, elements.slice(i, i + ELEMENTS_PER_COMMAND)));
+  for (let i = 0; i < texts.length; i += ELEMENTS_PER_COMMAND) out.push(cmd.addElementTexts(set, texts.slice(i, i + ELEMENTS_PER_COMMAND)));
   return out;
+}
+
+/**
+ * Collects rendered elements of many sets, arriving in any order, as `add element` commands of
+ * ELEMENTS_PER_COMMAND each (the same commands as elementTextCommands per set, sets in the order
+ * they first came): each full command is joined at once, so a 10,000-service table's 220,000
+ * element strings are not all held until the end.
+ */
+export class ElementCommandBuffer {
+  /** Per set: elements joined ten at a time (young-generation garbage, as the full transaction's lines) (`, `-separated), the latest few, and how many are not in a command yet. */
+  readonly #sets = new Map<string, { pieces: string[]; pending: string[]; count: number; commands: string[] }>();
+  constructor(private readonly cmd: NftCommands) {}
+
+  push(set: string, text: string): void {
+    let s = this.#sets.get(set);
+    if (s === undefined) {
+      s = { pieces: [], pending: [], count: 0, commands: [] };
+      this.#sets.set(set, s);
+    }
+    s.pending.push(text);
+    s.count++;
+    if (s.pending.length === 10) {
+      s.pieces.push(s.pending.join(', '));
+      s.pending = [];
+    }
+    if (s.count === ELEMENTS_PER_COMMAND) this.seal(set);
+  }
+
+  /** No more elements will come for `set` (a service port's own map): its last command is joined now. */
+  seal(set: string): void {
+    const s = this.#sets.get(set);
+    if (s === undefined || s.count === 0) return;
+    if (s.pending.length > 0) s.pieces.push(s.pending.join(', '));
+    s.commands.push(this.cmd.addElementTexts(set, s.pieces));
+    s.pieces = [];
+    s.pending = [];
+    s.count = 0;
+  }
+
+  /** Every command, per set in first-push order. */
+  commands(): string[] {
+    const out: string[] = [];
+    for (const [set, s] of this.#sets) {
+      this.seal(set);
+      out.push(...s.commands);
+    }
+    return out;
+  }
 }
 
 /** The ops as one `nft -f` transaction ('' when there are none). */

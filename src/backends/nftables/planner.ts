@@ -1,20 +1,21 @@
 // Pure planning for one family's table: desired state -> the committed object
-// set (a memo of per-service-port fragments), and the nft transactions that
+// set (a memo of the committed service ports), and the nft transactions that
 // make the kernel hold it: whole-table rewrites for full syncs, element-level
 // edits of the changed service ports for partial ones.
 import type { IPFamily } from '../../model/types.js';
 import type { NodeContext } from '../../state/node-context.js';
 import type { FamilyState, ServicePortState } from '../../state/types.js';
 import { changedPorts, checkFamily, optionsKey, type ChangeWalk } from '../common/partial-sync.js';
-import { nodeFamilyEnv } from '../../state/service-policy.js';
+import { nodeFamilyEnv, type NodeFamilyEnv } from '../../state/service-policy.js';
 import { baseObjects, type BaseObjects } from './base-objects.js';
-import { ElementClaims, claimKey } from './element-claims.js';
+import { committedPort, renderPort, type CommittedPort, type RenderedPort } from './committed-ports.js';
+import { SharedClaims } from './element-claims.js';
 import { NftablesPlanError } from './errors.js';
 import { CLUSTER_IPS_CHECK_CHAIN, ENDPOINTS_CHECK_CHAIN, FIREWALL_CHECK_CHAIN, FIREWALL_PREFIX, REJECT_CHAIN } from './names.js';
 import { TABLE_NAME, elementKey, nftFamily, type NftChain, type NftElement, type NftFamily, type NftObjects, type NftSet } from './objects.js';
 import { chainText, renderElement } from './render.js';
 import { renderOps, type NftOp } from './partial-ops.js';
-import { serviceFragment, type ServiceFragment } from './service-objects.js';
+import type { ServiceFragment } from './service-objects.js';
 
 export interface NftPlannerOptions {
   readonly family: IPFamily;
@@ -26,15 +27,23 @@ export interface RuleCounts {
   readonly filter: number;
 }
 
-/** What was committed (or is about to be): enough to plan the next partial sync. */
+/**
+ * What was committed (or is about to be): enough to plan the next partial sync, render the
+ * full transaction and count what the kernel should hold. Per service port it keeps the
+ * port's state and counts, not its rendered objects (committed-ports.ts).
+ */
 export interface NftMemo {
   readonly family: NftFamily;
   readonly table: string;
   /** Node-wide inputs; a change makes the next sync full. */
   readonly optionsKey: string;
+  /** What the ports are rendered with (equal options keys: equal environments). */
+  readonly env: NodeFamilyEnv;
   readonly base: BaseObjects;
-  readonly fragments: ReadonlyMap<string, ServiceFragment>;
-  readonly claims: ElementClaims;
+  /** In service-port key order after a full plan; partial plans append new ports. */
+  readonly ports: ReadonlyMap<string, CommittedPort>;
+  /** Owners of the shared maps' elements; a port's own sets' elements are its alone. */
+  readonly claims: SharedClaims;
   readonly rules: RuleCounts;
 }
 
@@ -59,24 +68,52 @@ function countRules(chains: Iterable<NftChain>, sign: 1 | -1, into: { nat: numbe
   }
 }
 
-/** The memo of a full plan: every service port's fragment, in key order. */
-export function planFull(state: FamilyState, opts: NftPlannerOptions): NftMemo {
+/** Sees a full plan's objects as they are planned (the full transaction, without rendering every port again). */
+export interface FullPlanVisitor {
+  base(base: BaseObjects): void;
+  port(key: string, r: RenderedPort, claims: SharedClaims): void;
+}
+
+/** The memo of a full plan: every service port, in key order. */
+export function planFull(state: FamilyState, opts: NftPlannerOptions, visitor?: FullPlanVisitor): NftMemo {
   const env = nodeFamilyEnv(opts.family, opts.ctx);
   const base = baseObjects(env, opts.ctx.masqueradeBit);
-  const fragments = new Map<string, ServiceFragment>();
-  const claims = new ElementClaims();
+  const ports = new Map<string, CommittedPort>();
+  const claims = new SharedClaims();
   const rules = { nat: 0, filter: 0 };
   countRules(base.chains, 1, rules);
+  visitor?.base(base);
   for (const key of [...state.keys()].sort()) {
     const sp = state.get(key);
     if (sp === undefined) continue;
     checkFamily(key, sp, familyWalk(opts.family));
-    const f = serviceFragment(sp, env);
-    fragments.set(key, f);
-    for (const e of f.elements) claims.add(key, e);
-    countRules(f.chains, 1, rules);
+    const r = renderPort(sp, env);
+    ports.set(key, committedPort(sp, r));
+    for (const [set, keys] of r.elements) if (!r.owned.has(set)) for (const k of keys.keys()) claims.add(set, k, key);
+    countRules(r.fragment.chains, 1, rules);
+    // Claims in key order: no later port can take this one's keys, so its owners are final.
+    visitor?.port(key, r, claims);
   }
-  return { family: nftFamily(opts.family), table: TABLE_NAME, optionsKey: memoOptionsKey(opts), base, fragments, claims, rules };
+  return { family: nftFamily(opts.family), table: TABLE_NAME, optionsKey: memoOptionsKey(opts), env, base, ports, claims, rules };
+}
+
+/** Every committed port rendered again, one at a time, in memo order (each is garbage once the caller moves on). */
+export function* renderedPorts(memo: NftMemo): Generator<[string, RenderedPort]> {
+  for (const [key, port] of memo.ports) yield [key, renderPort(port.sp, memo.env)];
+}
+
+/** A committed port's objects (tests, tools). */
+export function memoFragment(memo: NftMemo, key: string): ServiceFragment | undefined {
+  const port = memo.ports.get(key);
+  return port === undefined ? undefined : renderPort(port.sp, memo.env).fragment;
+}
+
+/** The elements of a rendered port the table holds: its own sets' and the shared keys it owns, in the port's order. */
+export function* heldElements(claims: SharedClaims, key: string, r: RenderedPort): Generator<NftElement> {
+  for (const [set, keys] of r.elements) {
+    const own = r.owned.has(set);
+    for (const [k, e] of keys) if (own || claims.owner(set, k) === key) yield e;
+  }
 }
 
 /** The object set a memo stands for (for the tracer and for read-back checks). */
@@ -89,14 +126,16 @@ export function memoObjects(memo: NftMemo): NftObjects {
     sets.set(s.name, s);
     elements.set(s.name, new Map());
   }
-  for (const f of memo.fragments.values()) {
-    for (const c of f.chains) chains.set(c.name, c);
-    for (const s of f.sets) {
+  const held: NftElement[] = [...memo.base.elements];
+  for (const [key, r] of renderedPorts(memo)) {
+    for (const c of r.fragment.chains) chains.set(c.name, c);
+    for (const s of r.fragment.sets) {
       sets.set(s.name, s);
       elements.set(s.name, new Map());
     }
+    held.push(...heldElements(memo.claims, key, r));
   }
-  for (const e of [...memo.base.elements, ...memo.claims.winners()]) elements.get(e.set)?.set(elementKey(e.key), e);
+  for (const e of held) elements.get(e.set)?.set(elementKey(e.key), e);
   return { family: memo.family, table: memo.table, chains, sets, elements };
 }
 
@@ -136,15 +175,35 @@ export function planPartial(
     throw new NftablesPlanError('SVCPLANE_NFTABLES_FAMILY_MISMATCH', `memo is for ${previous.family}, the plan is for ${opts.family}`);
   }
   if (memoOptionsKey(opts) !== previous.optionsKey) return undefined;
-  const env = nodeFamilyEnv(opts.family, opts.ctx);
-  // In place: the caller gives up `previous` (copying 10,000 fragments and claims costs 20-90 ms).
+  const env = previous.env;
+  // In place: the caller gives up `previous` (copying 10,000 ports and their claims costs 20-90 ms).
   // Memos are only ever built by this module, from real Maps.
-  const fragments = mode.inPlace === true ? (previous.fragments as Map<string, ServiceFragment>) : new Map(previous.fragments);
-  const claims = mode.inPlace === true ? previous.claims : new ElementClaims(previous.claims);
+  const ports = mode.inPlace === true ? (previous.ports as Map<string, CommittedPort>) : new Map(previous.ports);
+  const claims = mode.inPlace === true ? previous.claims : new SharedClaims(previous.claims);
   const rules = { ...previous.rules };
-  const before = new Map<string, NftElement | undefined>();
-  const touch = (key: string): void => {
-    if (!before.has(key)) before.set(key, claims.winner(key));
+  // Ports rendered as committed: each changed one before `ports` is edited, and the owners of touched shared keys.
+  // (undefined: not committed; cached too, so that a port new in this plan never reads as committed once added.)
+  const committed = new Map<string, RenderedPort | undefined>();
+  const asCommitted = (key: string): RenderedPort | undefined => {
+    if (committed.has(key)) return committed.get(key);
+    const port = ports.get(key);
+    const r = port === undefined ? undefined : renderPort(port.sp, env);
+    committed.set(key, r);
+    return r;
+  };
+  const planned = new Map<string, RenderedPort | undefined>();
+  /** Per touched element (`set key`): its element before, and the port whose own set holds it (undefined: a shared map). */
+  const before = new Map<string, { readonly set: string; readonly key: string; readonly was: NftElement | undefined; readonly ownedBy: string | undefined }>();
+  const touch = (port: string, r: RenderedPort, e: NftElement): [string, string, boolean] => {
+    const k = elementKey(e.key);
+    const own = r.owned.has(e.set);
+    const id = `${e.set} ${k}`;
+    if (!before.has(id)) {
+      const owner = own ? undefined : claims.owner(e.set, k);
+      const was = own ? committed.get(port)?.elements.get(e.set)?.get(k) : owner === undefined ? undefined : asCommitted(owner)?.elements.get(e.set)?.get(k);
+      before.set(id, { set: e.set, key: k, was, ownedBy: own ? port : undefined });
+    }
+    return [e.set, k, own];
   };
   const flush: string[] = [];
   const deleteChains: string[] = [];
@@ -153,22 +212,23 @@ export function planPartial(
   const addChains: NftChain[] = [];
   const write: NftChain[] = [];
 
-  const walk = { ...familyWalk(opts.family), render: (sp: ServicePortState) => serviceFragment(sp, env) };
-  for (const { key, old, next } of changedPorts(changed, state, previous.fragments, walk)) {
-    if (next === undefined) fragments.delete(key);
-    else fragments.set(key, next);
+  const walk = { ...familyWalk(opts.family), render: (sp: ServicePortState) => renderPort(sp, env) };
+  for (const { key, sp, old, next } of changedPorts(changed, state, { get: asCommitted }, walk)) {
+    planned.set(key, next);
+    if (sp === undefined || next === undefined) ports.delete(key);
+    else ports.set(key, committedPort(sp, next));
 
-    for (const e of old?.elements ?? []) {
-      touch(claimKey(e));
-      claims.remove(key, e);
+    for (const e of old?.fragment.elements ?? []) {
+      const [set, k, own] = touch(key, old as RenderedPort, e);
+      if (!own) claims.remove(set, k, key);
     }
-    for (const e of next?.elements ?? []) {
-      touch(claimKey(e));
-      claims.add(key, e);
+    for (const e of next?.fragment.elements ?? []) {
+      const [set, k, own] = touch(key, next as RenderedPort, e);
+      if (!own) claims.add(set, k, key);
     }
 
-    const oldSets = new Map((old?.sets ?? []).map((s) => [s.name, s]));
-    const newSets = new Map((next?.sets ?? []).map((s) => [s.name, s]));
+    const oldSets = new Map((old?.fragment.sets ?? []).map((s) => [s.name, s]));
+    const newSets = new Map((next?.fragment.sets ?? []).map((s) => [s.name, s]));
     let setRedefined = false;
     for (const [name, s] of oldSets) {
       const n = newSets.get(name);
@@ -180,9 +240,9 @@ export function planPartial(
       if (o === undefined || !sameSet(o, s)) addSets.push(s);
     }
 
-    const oldChains = new Map((old?.chains ?? []).map((c) => [c.name, c]));
-    const newNames = new Set((next?.chains ?? []).map((c) => c.name));
-    for (const c of next?.chains ?? []) {
+    const oldChains = new Map((old?.fragment.chains ?? []).map((c) => [c.name, c]));
+    const newNames = new Set((next?.fragment.chains ?? []).map((c) => c.name));
+    for (const c of next?.fragment.chains ?? []) {
       const o = oldChains.get(c.name);
       if (o === undefined) {
         addChains.push(c);
@@ -198,9 +258,12 @@ export function planPartial(
       flush.push(name);
       deleteChains.push(name);
     }
-    if (old !== undefined) countRules(old.chains, -1, rules);
-    if (next !== undefined) countRules(next.chains, 1, rules);
+    if (old !== undefined) countRules(old.fragment.chains, -1, rules);
+    if (next !== undefined) countRules(next.fragment.chains, 1, rules);
   }
+  /** The element a port's rendering holds for a key: planned when the port changed, else as committed. */
+  const elementOf = (port: string, set: string, k: string): NftElement | undefined =>
+    (planned.has(port) ? planned.get(port) : asCommitted(port))?.elements.get(set)?.get(k);
 
   const removals = new Map<string, NftElement[]>();
   const additions = new Map<string, NftElement[]>();
@@ -211,8 +274,9 @@ export function planPartial(
     if (list === undefined) into.set(e.set, [e]);
     else list.push(e);
   };
-  for (const [key, was] of before) {
-    const now = claims.winner(key);
+  for (const { set, key, was, ownedBy } of before.values()) {
+    const owner = ownedBy ?? claims.owner(set, key);
+    const now = owner === undefined ? undefined : elementOf(owner, set, key);
     const same = was !== undefined && now !== undefined && renderElement(was) === renderElement(now);
     if (same) continue;
     if (was !== undefined) {
@@ -234,7 +298,7 @@ export function planPartial(
   for (const chain of addChains) ops.push({ op: 'add-chain', chain });
   for (const chain of write) ops.push({ op: 'add-rules', chain });
   for (const [set, elements] of additions) ops.push({ op: 'add-elements', set, elements });
-  const memo: NftMemo = { ...previous, fragments, claims, rules };
+  const memo: NftMemo = { ...previous, ports, claims, rules };
   return {
     kind: 'partial',
     ops,

@@ -140,7 +140,11 @@ export class NftCommands {
 
   /** One `add element` command for many elements of one set. */
   addElements(set: string, elements: readonly NftElement[]): string {
-    return `add element ${this.#prefix} ${set} { ${elements.map(renderElement).join(', ')} }`;
+    return this.addElementTexts(set, elements.map(renderElement));
+  }
+
+  addElementTexts(set: string, texts: readonly string[]): string {
+    return `add element ${this.#prefix} ${set} { ${texts.join(', ')} }`;
   }
 
   deleteElements(set: string, keys: readonly string[]): string {
