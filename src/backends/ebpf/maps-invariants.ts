@@ -18,7 +18,7 @@ export function lookupProblems(c: EbpfMapsContent, opts: { limit?: number; table
     return ids;
   };
   const problems: string[] = [];
-  for (const [k, { key, value }] of c.services) {
+  for (const [k, { key, value }] of c.services.entries()) {
     if (problems.length >= limit) break;
     if (key.slot !== 0) continue;
     const prefix = scopePrefix(frontendId(key.address, key.port, key.proto), key.scope);

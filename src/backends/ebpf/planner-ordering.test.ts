@@ -98,7 +98,7 @@ function modelCheck(start: EbpfMapsContent, ops: readonly EbpfOp[], where: strin
 /** Map contents as sorted `key=value` lines (Maglev tables by their bytes): cheap to compare, readable when not equal. */
 function lines(c: EbpfMapsContent): string[] {
   const out: string[] = [];
-  for (const [k, e] of c.services) out.push(`svc ${k}=${JSON.stringify(e.value)}`);
+  for (const [k, e] of c.services.entries()) out.push(`svc ${k}=${JSON.stringify(e.value)}`);
   for (const [k, v] of c.backends) out.push(`be ${k}=${JSON.stringify(v)}`);
   for (const [k, v] of c.revNat) out.push(`rnat ${k}=${JSON.stringify(v)}`);
   for (const k of c.sourceRanges.keys()) out.push(`srcr ${k}`);

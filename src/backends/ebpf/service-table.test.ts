@@ -64,6 +64,18 @@ describe('ServiceTable', () => {
     expect([...t.scopes()]).toEqual([]);
   });
 
+  it('compares by content whatever order its rows were filled in (a plan and a kernel dump)', () => {
+    const a = new ServiceTable();
+    const b = new ServiceTable();
+    for (const s of [0, 1, 2]) a.put(key(s), value(s));
+    a.put(key(0, '10.96.0.2'), value(0));
+    b.put(key(0, '10.96.0.2'), value(0));
+    for (const s of [2, 0, 1]) b.put(key(s), value(s));
+    expect(b).toEqual(a);
+    b.put(key(1), value(9));
+    expect(b).not.toEqual(a);
+  });
+
   it('clones into a table whose changes the original does not see', () => {
     const t = new ServiceTable();
     t.put(key(0), value(0, { count: 1 }));

@@ -136,14 +136,19 @@ function rowName(address: string, port: number, proto: Protocol, scope: LookupSc
   return `${address}:${port}/${proto}/${scope}`;
 }
 
-/** The services maps of both families, by lookup scope. */
+/**
+ * The services maps of both families, by lookup scope. Deliberately not iterable itself: test
+ * matchers compare iterables in iteration order, and two tables holding the same entries (a
+ * plan's and a kernel dump's) list their rows in different orders; as plain objects they compare
+ * by content.
+ */
 export class ServiceTable {
   private readonly rows = new Map<string, ScopeRow>();
-  private entries_ = 0;
+  private held = 0;
 
   /** Entries (slots) held, as the kernel counts them. */
   get size(): number {
-    return this.entries_;
+    return this.held;
   }
 
   /** The row of a scope prefix (`address:port/proto/scope`), if it holds any entry. */
@@ -158,14 +163,14 @@ export class ServiceTable {
       row = new ScopeRow(key.address, key.port, key.proto, key.scope);
       this.rows.set(name, row);
     }
-    if (row.set(key.slot, value)) this.entries_++;
+    if (row.set(key.slot, value)) this.held++;
   }
 
   remove(key: Lb4Key): boolean {
     const name = rowName(key.address, key.port, key.proto, key.scope);
     const row = this.rows.get(name);
     if (row === undefined || !row.delete(key.slot)) return false;
-    this.entries_--;
+    this.held--;
     if (row.size === 0) this.rows.delete(name);
     return true;
   }
@@ -190,10 +195,6 @@ export class ServiceTable {
     }
   }
 
-  [Symbol.iterator](): IterableIterator<[string, ServiceEntry]> {
-    return this.entries();
-  }
-
   *values(): IterableIterator<ServiceEntry> {
     for (const [, e] of this.entries()) yield e;
   }
@@ -210,7 +211,7 @@ export class ServiceTable {
   clone(): ServiceTable {
     const t = new ServiceTable();
     for (const [name, row] of this.rows) t.rows.set(name, row.clone());
-    t.entries_ = this.entries_;
+    t.held = this.held;
     return t;
   }
 }
