@@ -2,12 +2,11 @@
 // vouched for, nothing is read back while the ruleset generation moves only by what its syncs
 // committed; a jump or rule deleted by hand is found. Listeners are real, on 127.0.0.1.
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNftNetns, type NftNetns } from '../../../test/lib/nft-netns.js';
+import { describe, expect, it } from 'vitest';
+import { withNftNetlink } from '../../../test/lib/nft-netns.js';
 import { endpoint, familyState, servicePort } from '../../../test/lib/state-fixtures.js';
 import { runChecked } from '../../kernel/exec.js';
 import { Iptables } from '../../kernel/iptables.js';
-import { NftNetlink } from '../../kernel/netlink/nftables.js';
 import { defaultNodeContext } from '../../state/node-context.js';
 import type { StateChanges } from '../../state/types.js';
 import { holdsRules, UserspaceBackend, type UserspaceKernel } from './userspace-backend.js';
@@ -18,21 +17,11 @@ const web = svc('web', '10.96.0.10');
 const api = svc('api', '10.96.0.11');
 const changes = (key: string): StateChanges => ({ IPv4: new Set([key]), IPv6: new Set(), serviceChanges: 1, endpointChanges: 0 });
 
-let ns: NftNetns | undefined;
-let netlink: NftNetlink | undefined;
-beforeAll(async () => {
-  ns = await createNftNetns('svcp-usdrift');
-  netlink = NftNetlink.open({ netns: `/run/netns/${ns.name}` });
-});
-afterAll(async () => {
-  netlink?.close();
-  await ns?.destroy();
-});
+const scratch = withNftNetlink('svcp-usdrift');
 
 describe('UserspaceBackend.checkDrift on a real kernel (iptables-nft)', () => {
   it('reads back only after a commit it cannot account for, and finds a jump or a rule deleted by hand', async () => {
-    const name = (ns as NftNetns).name;
-    const nl = netlink as NftNetlink;
+    const { name, netlink: nl } = scratch();
     const iptables = new Iptables({ family: 'IPv4', variant: 'nft', netns: name });
     let saves = 0;
     const kernel: UserspaceKernel = {
