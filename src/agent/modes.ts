@@ -5,6 +5,7 @@ import type { ProxyBackend } from '../backends/backend.js';
 import { IptablesBackend } from '../backends/iptables/iptables-backend.js';
 import { IpvsBackend } from '../backends/ipvs/ipvs-backend.js';
 import { IpvsClient } from '../kernel/netlink/ipvs.js';
+import { ipvsProcReader } from '../kernel/ipvs-proc.js';
 import { Ipset } from '../kernel/ipset.js';
 import { RtnetlinkClient } from '../kernel/netlink/rtnetlink.js';
 import { Sysctl } from '../kernel/sysctl.js';
@@ -198,7 +199,7 @@ function ipvsBackend(deps: BackendDeps, iptables: Partial<Record<IPFamily, Iptab
     ctx: deps.ctx, logger: deps.logger, iptables,
     // The companion rules name the KUBE-LOOP-BACK sets; cleanup without iptables leaves the sets too.
     ...(Object.keys(iptables).length > 0 ? { ipset: new Ipset(deps.netns ? { netns: deps.netns } : {}) } : {}),
-    ipvs: IpvsClient.open(netns), rtnl: RtnetlinkClient.open(netns), sysctl: new Sysctl('/proc/sys', deps.netns),
+    ipvs: IpvsClient.open(netns), rtnl: RtnetlinkClient.open(netns), sysctl: new Sysctl('/proc/sys', deps.netns), readTable: ipvsProcReader(netns),
     ...(deps.ipvsScheduler ? { scheduler: deps.ipvsScheduler } : {}),
   });
 }

@@ -34,6 +34,8 @@ export interface IdleResult {
   readonly fullSyncs: number;
   /** The first full sync, for scale (the hourly full sync costs about this). */
   readonly firstSyncMs: number;
+  /** Where it ran when not on this machine ('VM (emulated)': IPVS). */
+  readonly where?: string;
 }
 
 const IDLE_ENTRY = fileURLToPath(import.meta.url);
@@ -112,7 +114,7 @@ export function renderIdleTable(rows: readonly IdleResult[]): string {
   const headers = ['mode', 'services', 'window', 'agent CPU', '% of a core', 'periodic syncs (full)', 'first full sync'];
   const table = renderTable(
     headers.map((header, i) => ({ header, align: i < 2 ? 'left' : 'right' })),
-    rows.map((r) => [r.mode, `${r.services} x ${r.endpoints}`, `${(r.windowMs / 1000).toFixed(0)} s`, `${r.cpuSeconds.toFixed(2)} s`, r.percentOfCore.toFixed(2), `${r.periodicSyncs} (${r.fullSyncs})`, `${(r.firstSyncMs / 1000).toFixed(1)} s`]),
+    rows.map((r) => [r.where === undefined ? r.mode : `${r.mode} (${r.where})`, `${r.services} x ${r.endpoints}`, `${(r.windowMs / 1000).toFixed(0)} s`, `${r.cpuSeconds.toFixed(2)} s`, r.percentOfCore.toFixed(2), `${r.periodicSyncs} (${r.fullSyncs})`, `${(r.firstSyncMs / 1000).toFixed(1)} s`]),
   );
   return `\nIdle cost: no changes, sync period ${(rows[0]?.syncPeriodMs ?? 0) / 1000} s (CPU of the agent and the commands it ran)\n${table}\n`;
 }

@@ -70,7 +70,8 @@ async function inVm(modes: readonly ProxyMode[], opts: BenchOptions): Promise<Be
   mkdirSync(join(REPO_ROOT, '.cache'), { recursive: true });
   const dir = mkdtempSync(join(REPO_ROOT, '.cache', 'bench-vm-'));
   try {
-    const args = ['bench', '--modes', modes.join(','), '--services', opts.services.join(','), '--endpoints', String(opts.endpoints), '--duration', `${opts.durationMs}ms`, '--runs', String(opts.runs), '--out', dir, '--no-vm', '--no-dns', '--idle-window', '0', ...(opts.dataPlane ? [] : ['--no-dataplane'])];
+    // The idle window runs in the guest too: IPVS exists only there (its CPU is emulated, and labelled so).
+    const args = ['bench', '--modes', modes.join(','), '--services', opts.services.join(','), '--endpoints', String(opts.endpoints), '--duration', `${opts.durationMs}ms`, '--runs', String(opts.runs), '--out', dir, '--no-vm', '--no-dns', '--idle-window', `${opts.idleWindowMs ?? 0}ms`, ...(opts.dataPlane ? [] : ['--no-dataplane'])];
     const run = await runInVm({ command: [process.execPath, ...agentNodeFlags(), join(REPO_ROOT, 'dist', 'cli', 'main.js'), ...args], timeoutMs: 3_600_000, memoryMb: 4096 });
     if (run.exitCode !== 0) throw new Error(`bench in the VM failed: ${describeVmRun(run)}`);
     return JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as BenchReport;
@@ -120,6 +121,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
     const where = 'VM (emulated)';
     controlPlaneResults.push(...report.controlPlane.map((r) => ({ ...r, where })));
     dataPlaneResults.push(...report.dataPlane.map((r) => ({ ...r, where })));
+    idle.push(...(report.idle ?? []).map((r) => ({ ...r, where })));
     skipped.push(...report.skipped);
   }
   progress.done();

@@ -22,6 +22,8 @@ export interface IpsetKernel {
   destroy(name: string): Promise<boolean>;
   /** The set's members as `ipset list` prints them; undefined when there is no such set. */
   members(name: string): Promise<string[] | undefined>;
+  /** Every set's name and number of members, from one `ipset list -t` (headers only). */
+  entryCounts(): Promise<Map<string, number>>;
 }
 
 export interface IpsetOptions {
@@ -62,4 +64,21 @@ export class Ipset implements IpsetKernel {
     const start = lines.indexOf('Members:');
     return start < 0 ? [] : lines.slice(start + 1).filter((l) => l.trim() !== '');
   }
+
+  async entryCounts(): Promise<Map<string, number>> {
+    const result = await this.run('ipset', ['list', '-t'], { netns: this.opts.netns });
+    if (result.code !== 0) throw new IpsetError('ipset list -t', result.stderr, result.code);
+    return parseEntryCounts(result.stdout);
+  }
+}
+
+/** `Name: X` ... `Number of entries: N` blocks of `ipset list -t`. */
+export function parseEntryCounts(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  let name: string | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('Name: ')) name = line.slice(6).trim();
+    else if (line.startsWith('Number of entries: ') && name !== undefined) out.set(name, Number(line.slice(19)));
+  }
+  return out;
 }

@@ -64,6 +64,7 @@ export const ERROR_CODES = {
   SVCPLANE_IPVS_UNKNOWN_SCHEDULER: 'a service asks for a scheduler the kernel lacks; the default is used (IpvsSchedulerError)',
   SVCPLANE_IPVS_VIRTUAL_SERVER_CONFLICT: 'two service ports want one virtual server; the first by key keeps it (IpvsVirtualServerConflictError)',
   SVCPLANE_IPVS_INVALID_CONFIG: 'the node-wide IPVS configuration is invalid (IpvsConfigError)',
+  SVCPLANE_IPVS_PROC_TABLE: '/proc/net/ip_vs has a line the IPVS drift check cannot read; the sync is full (IpvsProcTableError)',
   SVCPLANE_EBPF_ATTACH: 'eBPF programs could not be attached (EbpfAttachError)',
   SVCPLANE_EBPF_BTF_FORMAT: 'the BPF object\'s BTF cannot be read (BtfFormatError)',
   SVCPLANE_EBPF_MAP_CODEC: 'a map key or value does not encode or decode (MapCodecError)',

@@ -85,4 +85,18 @@ describe('svcplane run --mode ipvs on a kernel with IPVS', () => {
     }
     throw new Error(`traffic still reaches the removed endpoint:\n${agent.tail()}`);
   });
+
+  it('idle periodic syncs only check (none full); a real server deleted by hand is found by the check and put back', async () => {
+    const synced = (r: (typeof agent.logs)[number]): boolean => r.msg === 'synced proxy rules' && r['reason'] === 'periodic';
+    const from = agent.logs.length;
+    await agent.waitFor(() => agent.logs.slice(from).filter(synced).length >= 2, 120_000, 'two periodic syncs');
+    expect(agent.logs.slice(from).filter(synced).map((r) => r['kind']), agent.tail(20)).toEqual(['partial', 'partial']);
+    const at = agent.logs.length;
+    await runChecked('ipvsadm', ['-d', '-t', '10.96.50.1:80', '-r', '10.244.2.11:8080'], { netns: tb.nodeNs });
+    await agent.waitFor(() => agent.logs.slice(at).some((r) => synced(r) && r['kind'] === 'full'), 120_000, 'the full sync the drift triggers');
+    const report = agent.logs.slice(at).find((r) => r.msg === 'kernel state drifted from the last sync; rewriting it');
+    expect(JSON.stringify(report?.['drift'])).toContain('real server TCP/10.96.50.1:80->10.244.2.11:8080 is missing');
+    expect((await runChecked('ipvsadm', ['-Ln'], { netns: tb.nodeNs })).stdout).toMatch(/-> 10\.244\.2\.11:8080 +Masq +1/);
+    expect(tally(await tb.tcpRequests('client', '10.96.50.1', 80, 3, { concurrency: 1 }))).toEqual({ b1: 3 });
+  });
 });

@@ -4,12 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { IpvsBackend } from '../../src/backends/ipvs/ipvs-backend.js';
+import { parseProcTable } from '../../src/backends/ipvs/ipvs-proc-table.js';
+import { ipvsProcReader } from '../../src/kernel/ipvs-proc.js';
 import { runChecked } from '../../src/kernel/exec.js';
 import { IpvsClient } from '../../src/kernel/netlink/ipvs.js';
 import { RtnetlinkClient } from '../../src/kernel/netlink/rtnetlink.js';
 import { Sysctl } from '../../src/kernel/sysctl.js';
 import { defaultNodeContext } from '../../src/state/node-context.js';
-import type { DesiredState, EndpointInfo, ServicePortState } from '../../src/state/types.js';
+import type { DesiredState, EndpointInfo, ServicePortState, StateChanges } from '../../src/state/types.js';
 import { createTestbed, type Testbed } from '../../src/testbed/testbed.js';
 
 if (process.env.SVCPLANE_IN_VM !== '1') throw new Error('ipvs.vm-test.ts runs inside the VM: see test/vm/vm-suite.test.ts');
@@ -128,6 +130,38 @@ describe('IPVS mode on a real kernel', () => {
     await b.sync(state(Object.values(PODS)));
     expect(await ipvsadm()).toMatch(new RegExp(`TCP  ${VIP.replace(/\./g, '\\.')}:80 rr`));
     expect(Object.keys(tally(await tb.tcpRequests('client', VIP, 80, 6, { concurrency: 1 }))).sort()).toEqual(['a1', 'a2', 'b1']);
+  });
+
+  it('the drift check reads the real /proc/net/ip_vs: clean after syncs, names a real server deleted or reweighted by hand, and deletes a drained one itself', async () => {
+    const netns = `/run/netns/${tb.nodeNs}`;
+    const readTable = ipvsProcReader({ netns });
+    const b = new IpvsBackend({ ctx: defaultNodeContext({ nodeName: 'node-a', nodeIPs: [tb.nodeIP] }), ipvs, rtnl, sysctl: new Sysctl('/proc/sys', tb.nodeNs), logger: pino({ level: 'silent' }), gracePeriodMs: 60_000, readTable });
+    const web: StateChanges = { IPv4: new Set(['default/web:http']), IPv6: new Set(), serviceChanges: 0, endpointChanges: 1 };
+    await b.sync(state(Object.values(PODS), 30));
+    expect(await b.checkDrift()).toEqual([]);
+    // Read from this thread inside the test bed's namespace: the VIP and NodePort, each with the three pods.
+    const table = parseProcTable(readTable());
+    expect(table.servers.get(`TCP/${VIP}:80`)).toMatchObject({ scheduler: 'rr', persistent: true });
+    expect(table.servers.get(`TCP/${tb.nodeIP}:30080`)?.destinations.size).toBe(3);
+    await runChecked('ipvsadm', ['-d', '-t', `${VIP}:80`, '-r', `${PODS.a2}:8080`], { netns: tb.nodeNs });
+    await runChecked('ipvsadm', ['-e', '-t', `${VIP}:80`, '-r', `${PODS.b1}:8080`, '-m', '-w', '3'], { netns: tb.nodeNs });
+    const drift = await b.checkDrift();
+    expect(drift).toContain(`real server TCP/${VIP}:80->${PODS.a2}:8080 is missing`);
+    expect(drift).toContain(`real server TCP/${VIP}:80->${PODS.b1}:8080: weight 3, synced 1`);
+    await b.sync(state(Object.values(PODS)));
+    expect(await b.checkDrift()).toEqual([]);
+    // A server removed while a connection uses it drains (weight 0); the check deletes it once the connection ends.
+    const held = await tb.holdConnection('client', VIP, 80);
+    const victim = held.greeting as keyof typeof PODS;
+    await b.sync(state(Object.entries(PODS).filter(([n]) => n !== victim).map(([, ip]) => ip)), web);
+    expect(await b.checkDrift()).toEqual([]);
+    expect(await ipvsadm()).toMatch(new RegExp(`-> ${PODS[victim].replace(/\./g, '\\.')}:8080 +Masq +0 +1 `));
+    await held.close();
+    for (let i = 0; i < 20 && (await ipvsadm()).includes(`${PODS[victim]}:8080`); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await b.checkDrift()).toEqual([]);
+    }
+    expect(await ipvsadm()).not.toContain(`${PODS[victim]}:8080`);
   });
 
   it('cleanup removes the virtual servers and kube-ipvs0', async () => {

@@ -23,3 +23,8 @@ export class IpvsConfigError extends SvcplaneError {
 
 /** A problem found while computing the desired virtual servers: reported, never fatal. */
 export type IpvsDesiredProblem = IpvsSchedulerError | IpvsVirtualServerConflictError;
+
+/** A line of /proc/net/ip_vs the drift check cannot read (the agent then rewrites everything). */
+export class IpvsProcTableError extends SvcplaneError {
+  override readonly code = 'SVCPLANE_IPVS_PROC_TABLE';
+}

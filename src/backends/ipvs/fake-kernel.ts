@@ -156,3 +156,32 @@ export function fakeClients(k: FakeIpvsKernel, nodeAddresses: readonly string[] 
   const sysctl = { ensure: async (name: string, value: string | number) => { const prev = sysctls.get(name) ?? '0'; sysctls.set(name, String(value)); return prev === String(value) ? undefined : prev; } };
   return { ipvs, rtnl, sysctl, sysctls, calls, link: () => linkIndex };
 }
+
+const FORWARD_NAME: Record<IpvsDestination['forwardMethod'], string> = { masq: 'Masq', tunnel: 'Tunnel', route: 'Route' };
+
+/** `/proc/net/ip_vs` as the kernel prints this model (ip_vs_ctl.c, ip_vs_info_seq_show; the timeout in jiffies at HZ=250). */
+export function procTable(k: FakeIpvsKernel): string {
+  const hex = (n: number, width: number): string => n.toString(16).toUpperCase().padStart(width, '0');
+  const v4 = (a: string): string => hex(a.split('.').reduce((n, o) => n * 256 + Number(o), 0), 8);
+  const v6 = (a: string): string => `[${expandIPv6(a)}]`;
+  const host = (a: string): string => (a.includes(':') ? v6(a) : v4(a));
+  let out = 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n';
+  for (const { service: s, dests } of k.services.values()) {
+    const persistent = (s.flags & 1) !== 0 ? `persistent ${s.timeout * 250} ${s.address.includes(':') ? hex(s.netmask, 8) : 'FFFFFFFF'}` : '';
+    out += `${s.protocol}  ${host(s.address)}:${hex(s.port, 4)} ${s.scheduler} ${persistent}\n`;
+    for (const d of dests.values()) {
+      const wide = d.address.includes(':') ? ' ' : '      ';
+      out += `  -> ${host(d.address)}:${hex(d.port, 4)}${wide}${FORWARD_NAME[d.forwardMethod].padEnd(7)} ${String(d.weight).padEnd(6)} ${String(d.activeConnections ?? 0).padEnd(10)} ${String(d.inactiveConnections ?? 0).padEnd(10)}\n`;
+    }
+  }
+  return out;
+}
+
+/** `fd00::a` -> `fd00:0000:0000:0000:0000:0000:0000:000a`, as the kernel's %pI6 prints it. */
+function expandIPv6(a: string): string {
+  const [head = '', tail = ''] = a.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === '' ? [] : tail.split(':');
+  const groups = a.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  return groups.map((g) => g.padStart(4, '0')).join(':');
+}

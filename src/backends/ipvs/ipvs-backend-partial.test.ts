@@ -126,7 +126,7 @@ describe('IpvsBackend partial syncs', () => {
     const f = fakeClients(k);
     const restored: string[] = [];
     const iptables = { restore: async (t: string) => void restored.push(t), save: async () => '', listChains: async () => new Set<string>(), ensureRule: async () => undefined, deleteRule: async () => undefined };
-    const ipset = { restore: async () => undefined, destroy: async () => true, members: async () => [] };
+    const ipset = { restore: async () => undefined, destroy: async () => true, members: async () => [], entryCounts: async () => new Map() };
     const ctx = defaultNodeContext({ nodeName: 'n1', clusterCIDRs: ['10.244.0.0/16'] });
     const backend = new IpvsBackend({ ctx, ipvs: f.ipvs, rtnl: f.rtnl, sysctl: f.sysctl, logger: pino({ level: 'silent' }), iptables: { IPv4: iptables }, ipset });
     await backend.sync(state(base));

@@ -23,6 +23,8 @@ import { hasRule, type IptablesKernel } from '../../kernel/iptables.js';
 import type { IPFamily } from '../../model/types.js';
 import type { IpsetKernel } from '../../kernel/ipset.js';
 import { IPVS_IPSETS, ipsetDeltaRestore, ipsetRestore } from './ipvs-ipsets.js';
+import { drainedRealServers, parseProcTable, procTableDrift, type ProcTable } from './ipvs-proc-table.js';
+import { addressDrift, ipsetDrift, iptablesDrift } from './ipvs-drift.js';
 
 export class IpvsApplyError extends SvcplaneError {
   override readonly code = 'SVCPLANE_IPVS_APPLY_FAILED';
@@ -62,6 +64,8 @@ export interface IpvsBackendOptions {
   /** How long a removed real server may drain before it is deleted anyway. */
   readonly gracePeriodMs?: number;
   readonly now?: () => number;
+  /** /proc/net/ip_vs of the namespace programmed (src/kernel/ipvs-proc.ts); without it every periodic sync is full. */
+  readonly readTable?: () => string;
 }
 
 interface SyncWork {
@@ -295,6 +299,50 @@ export class IpvsBackend implements ProxyBackend {
       for (const j of [...IPVS_IPTABLES_JUMPS].reverse()) if (!hasRule(saved[j.table], j)) await kernel.ensureRule(j.table, j.chain, j.args, 'prepend');
     }
     return sent;
+  }
+
+  /**
+   * What a periodic sync must repair, read without a netlink request per virtual server: the
+   * whole IPVS table in one read of /proc/net/ip_vs against the dump cache, kube-ipvs0's
+   * addresses, each ipset's member count, the companion chains' rule counts and jumps. Real
+   * servers that finished draining are deleted here, as kube-proxy's graceful termination
+   * manager does on its own timer: a clean check means no sync, and they must not wait for
+   * the hourly full one.
+   */
+  async checkDrift(): Promise<readonly string[]> {
+    const { committed, cache, opts } = this;
+    if (committed === undefined || cache === undefined) return ['nothing committed since the last failure or context change'];
+    if (opts.readTable === undefined) return ['no reader of /proc/net/ip_vs: every periodic sync is full'];
+    const table = parseProcTable(opts.readTable());
+    this.retireDrained(table, cache);
+    const out = procTableDrift(cache, table);
+    const index = this.dummyIndexIfPresent();
+    if (index === undefined) out.push(`${KUBE_IPVS_INTERFACE} is missing`);
+    else out.push(...addressDrift(this.boundVips(index), committed.boundAddresses));
+    const families = this.families();
+    if (opts.ipset !== undefined && families.length > 0) out.push(...ipsetDrift(await opts.ipset.entryCounts(), committed.ipsets, families));
+    for (const family of families) {
+      const kernel = opts.iptables?.[family];
+      if (kernel === undefined) continue;
+      const [nat, filter] = await Promise.all([kernel.save('nat'), kernel.save('filter')]);
+      out.push(...iptablesDrift(family, { nat, filter }, renderIpvsIptables(family, this.ctx)));
+    }
+    return out;
+  }
+
+  /** Deletes the draining real servers whose connections ended or whose grace period is over (kernel, cache and `table` alike). */
+  private retireDrained(table: ProcTable, cache: IpvsDumpCache): void {
+    if (this.terminating.size === 0) return;
+    const options = { gracePeriodMs: this.opts.gracePeriodMs ?? 15 * 60_000, now: (this.opts.now ?? Date.now)(), terminating: this.terminating };
+    const { ops, retired } = drainedRealServers(table, cache, options);
+    if (ops.length === 0) return;
+    this.check('delete drained real servers', this.opts.ipvs.batch(ops.map(toOperation)));
+    cache.apply(ops);
+    for (const [serverKey, key] of retired) {
+      this.terminating.delete(key);
+      table.servers.get(serverKey)?.destinations.delete(key);
+    }
+    this.opts.logger.info({ realServers: ops.length }, 'deleted drained real servers');
   }
 
   private check(what: string, results: readonly (NetlinkError | undefined)[]): void {

@@ -28,6 +28,15 @@ export class IpvsDumpCache {
     return this.byKey.size;
   }
 
+  /** Every virtual server by key, its real servers by destination key (read only). */
+  *servers(): IterableIterator<[string, { readonly service: IpvsService; readonly destinations: ReadonlyMap<string, IpvsDestination> }]> {
+    yield* this.byKey;
+  }
+
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
   /** The virtual server as the kernel holds it, or undefined when it holds none by that key. */
   get(key: string): IpvsVirtualServerDump | undefined {
     const vs = this.byKey.get(key);

@@ -32,6 +32,11 @@ export class IpsetBook {
     return familySets(family).map((set) => ({ set, entries: [...(this.counts.get(set.name)?.keys() ?? [])].sort() }));
   }
 
+  /** How many members the set named `name` holds (what `ipset list -t` counts). */
+  memberCount(name: string): number {
+    return this.counts.get(name)?.size ?? 0;
+  }
+
   /** What changed in the live sets since the last call (sorted), and forgets it. */
   takeDeltas(families: readonly IPFamily[]): IpsetDelta[] {
     const out: IpsetDelta[] = [];

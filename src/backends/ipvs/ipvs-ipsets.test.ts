@@ -102,6 +102,7 @@ describe('IpvsBackend and the ipsets', () => {
       restore: async (t) => void calls.push(`ipset ${t.split('\n').filter((l) => /^(add|del) /.test(l)).join(' | ')}`),
       destroy: async (n) => (calls.push(`destroy ${n}`), true),
       members: async () => [],
+      entryCounts: async () => new Map(),
     };
     const f = fakeClients(fakeKernel());
     const backend = new IpvsBackend({ ctx, ipvs: f.ipvs, rtnl: f.rtnl, sysctl: f.sysctl, logger: pino({ level: 'silent' }), iptables: { IPv4: iptables }, ipset });

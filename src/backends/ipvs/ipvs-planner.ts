@@ -123,7 +123,7 @@ class PlanWriter {
 }
 
 /** The dump's real server as a request: counts are the kernel's, never sent back. */
-function withoutCounts(d: IpvsDestination, weight: number): IpvsDestination {
+export function withoutCounts(d: IpvsDestination, weight: number): IpvsDestination {
   return { address: d.address, port: d.port, forwardMethod: d.forwardMethod, weight, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold };
 }
 

@@ -1,0 +1,140 @@
+// The IPVS drift check's reading of /proc/net/ip_vs (src/kernel/ipvs-proc.ts), compared with the
+// dump cache: what the agent last read and wrote. Only what a sync sets is compared: virtual
+// servers, their scheduler and persistence (on or off: the kernel prints the timeout in jiffies),
+// their real servers and weights (never connection counts). The kernel's text (net/netfilter/ipvs/ip_vs_ctl.c, ip_vs_info_seq_show):
+//   TCP  0A60000A:0050 rr [ops ][persistent 10800 FFFFFFFF]
+//     -> 0AF40105:1F90      Masq    1      0          0
+//   TCP  [fd00:0000:...:000a]:0050 rr
+//   FWM  00000007 rr
+// A fwmark line names no family, and fwmark services are never svcplane's: they are compared by
+// mark alone, their real servers not at all.
+import { IpvsProcTableError } from './errors.js';
+import type { IpvsDumpCache } from './ipvs-dump-cache.js';
+import { destinationKey, ipvsAddress, virtualServerKey } from './ipvs-keys.js';
+import { IP_VS_SVC_F_PERSISTENT, type IpvsOp, type IpvsService } from './ipvs-types.js';
+import { retire, type TerminationOptions } from './graceful-termination.js';
+import { terminationServer } from './ipvs-incremental.js';
+import { withoutCounts } from './ipvs-planner.js';
+
+/** include/uapi/linux/ip_vs.h */
+const IP_VS_SVC_F_ONEPACKET = 0x0004;
+
+export interface ProcVirtualServer {
+  readonly scheduler: string;
+  readonly onePacket: boolean;
+  /** Whether persistent. The kernel prints the timeout in jiffies (HZ unknown here): not compared. */
+  readonly persistent: boolean;
+  /** Destination key -> weight and active connections. */
+  readonly destinations: Map<string, { readonly weight: number; readonly active: number }>;
+}
+
+export interface ProcTable {
+  readonly servers: Map<string, ProcVirtualServer>;
+  /** Marks of the fwmark services, sorted (one per service). */
+  readonly fwmarks: number[];
+}
+
+/** `0A60000A:0050` or `[fd00:0000:...]:0050` -> address and port. */
+function hostPort(text: string): { address: string; port: number } | undefined {
+  const colon = text.lastIndexOf(':');
+  if (colon < 0) return undefined;
+  const host = text.slice(0, colon);
+  const port = Number.parseInt(text.slice(colon + 1), 16);
+  if (host.startsWith('[') && host.endsWith(']')) return { address: ipvsAddress(host.slice(1, -1)), port };
+  if (!/^[0-9A-Fa-f]{8}$/.test(host)) return undefined;
+  const n = Number.parseInt(host, 16);
+  return { address: `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`, port };
+}
+
+export function parseProcTable(text: string): ProcTable {
+  const servers = new Map<string, ProcVirtualServer>();
+  const fwmarks: number[] = [];
+  let current: ProcVirtualServer | undefined;
+  let currentKey = '';
+  const lines = text.split('\n');
+  // Three header lines: the version, then the two column legends.
+  for (let i = 3; i < lines.length; i++) {
+    const words = (lines[i] as string).trim().split(/\s+/);
+    const [first, second, third] = words;
+    if (first === undefined || first === '') continue;
+    if (first === '->') {
+      const dest = second === undefined ? undefined : hostPort(second);
+      if (dest === undefined || words.length < 6) throw new IpvsProcTableError(`line ${i + 1}: unreadable real server: ${lines[i]}`);
+      current?.destinations.set(destinationKey(currentKey, dest), { weight: Number(words[3]), active: Number(words[4]) });
+      continue;
+    }
+    if (first === 'FWM') {
+      fwmarks.push(Number.parseInt(second ?? '', 16));
+      current = undefined;
+      continue;
+    }
+    const vs = second === undefined ? undefined : hostPort(second);
+    if (vs === undefined || third === undefined) throw new IpvsProcTableError(`line ${i + 1}: unreadable virtual server: ${lines[i]}`);
+    current = { scheduler: third, onePacket: words.includes('ops'), persistent: words.includes('persistent'), destinations: new Map() };
+    currentKey = virtualServerKey({ protocol: first, address: vs.address, port: vs.port } as IpvsService);
+    servers.set(currentKey, current);
+  }
+  fwmarks.sort((a, b) => a - b);
+  return { servers, fwmarks };
+}
+
+/** Differences past this many are counted, not listed (a flushed table would list every entry). */
+const MAX_LISTED = 50;
+
+/** Where the kernel's table differs from the cache, in words; empty when it holds the same. */
+export function procTableDrift(cache: IpvsDumpCache, table: ProcTable): string[] {
+  const out: string[] = [];
+  let more = 0;
+  const say = (line: string): void => {
+    if (out.length < MAX_LISTED) out.push(line);
+    else more++;
+  };
+  const cachedMarks: number[] = [];
+  for (const [key, { service, destinations }] of cache.servers()) {
+    if (service.fwmark !== undefined && service.fwmark > 0) {
+      cachedMarks.push(service.fwmark);
+      continue;
+    }
+    const held = table.servers.get(key);
+    if (held === undefined) {
+      say(`virtual server ${key} is missing`);
+      continue;
+    }
+    const persistent = (service.flags & IP_VS_SVC_F_PERSISTENT) !== 0;
+    if (held.scheduler !== service.scheduler) say(`virtual server ${key}: scheduler ${held.scheduler}, synced ${service.scheduler}`);
+    if (held.persistent !== persistent) say(`virtual server ${key}: persistence ${held.persistent ? 'on' : 'off'}, synced ${persistent ? 'on' : 'off'}`);
+    if (held.onePacket !== ((service.flags & IP_VS_SVC_F_ONEPACKET) !== 0) && !key.includes('[')) say(`virtual server ${key}: one-packet scheduling differs`);
+    for (const [dk, d] of destinations) {
+      const weight = held.destinations.get(dk)?.weight;
+      if (weight === undefined) say(`real server ${dk} is missing`);
+      else if (weight !== d.weight) say(`real server ${dk}: weight ${weight}, synced ${d.weight}`);
+    }
+    if (held.destinations.size > destinations.size) for (const dk of held.destinations.keys()) if (!destinations.has(dk)) say(`real server ${dk} was not synced`);
+  }
+  for (const key of table.servers.keys()) if (!cache.has(key)) say(`virtual server ${key} was not synced`);
+  cachedMarks.sort((a, b) => a - b);
+  if (cachedMarks.join(',') !== table.fwmarks.join(',')) say(`fwmark services ${table.fwmarks.join(',') || 'none'}, synced ${cachedMarks.join(',') || 'none'}`);
+  if (more > 0) out.push(`and ${more} more differences`);
+  return out;
+}
+
+/**
+ * The draining real servers (`options.terminating`) that may go now, by the counts in `table`:
+ * their deletions, and their [virtual server key, destination key] pairs.
+ */
+export function drainedRealServers(table: ProcTable, cache: IpvsDumpCache, options: TerminationOptions): { ops: IpvsOp[]; retired: (readonly [string, string])[] } {
+  const ops: IpvsOp[] = [];
+  const retired: (readonly [string, string])[] = [];
+  for (const key of options.terminating.keys()) {
+    const serverKey = terminationServer(key);
+    const cached = cache.get(serverKey);
+    const held = table.servers.get(serverKey)?.destinations.get(key);
+    const dest = cached?.destinations.find((d) => destinationKey(serverKey, d) === key);
+    // Gone from the kernel or the cache: the comparison reports it.
+    if (cached === undefined || held === undefined || dest === undefined) continue;
+    if (retire(key, cached.service.protocol, { ...dest, weight: held.weight, activeConnections: held.active }, options).action !== 'delete') continue;
+    ops.push({ op: 'del-dest', service: cached.service, dest: withoutCounts(dest, held.weight) });
+    retired.push([serverKey, key]);
+  }
+  return { ops, retired };
+}
