@@ -20,9 +20,10 @@ export interface ProxyBackend {
   sync(state: DesiredState, changes?: StateChanges): Promise<SyncOutcome>;
   /**
    * A cheap read-back of the kernel against what the last successful sync committed (per-chain
-   * rule counts, set or map entry counts, attachments), without writing anything. Returns the
-   * differences found, empty when the kernel holds what was committed; the agent then skips the
-   * periodic full rewrite. Any difference (or nothing committed yet) makes that sync full.
+   * rule counts, set or map entry counts, attachments), without rewriting what it compares (it
+   * may finish work of its own: eBPF re-attaches a detached program, IPVS deletes real servers
+   * that finished draining). Returns the differences found, empty when the kernel holds what was
+   * committed; the agent then skips the periodic full rewrite. Any difference (or nothing committed yet) makes that sync full.
    * A backend without it gets a full sync every period.
    */
   checkDrift?(): Promise<readonly string[]>;
