@@ -1,9 +1,10 @@
 // What the kernel's IPVS tables hold as far as the agent knows: the last full dump, with every
 // request the agent sent since applied to it. Partial syncs plan against it instead of reading
 // the kernel (one netlink round trip per virtual server); full syncs read the kernel again and
-// replace it, which is what repairs changes made behind the agent's back. Connection counts are
-// the dump's and go stale, so a virtual server that would lose a real server (whose retirement
-// depends on its active connections) is still read from the kernel.
+// replace it, which is what repairs changes made behind the agent's back. It keeps no connection
+// counts or stats (they go stale, and at 10,000 services the decoded stats objects alone were
+// tens of MB), so a virtual server that would lose a real server (whose retirement depends on
+// its active connections) is still read from the kernel.
 import { destinationKey, virtualServerKey } from './ipvs-keys.js';
 import type { IpvsDestination, IpvsOp, IpvsService, IpvsVirtualServerDump } from './ipvs-types.js';
 import type { DesiredVirtualServer } from './virtual-servers.js';
@@ -60,8 +61,9 @@ export class IpvsDumpCache {
   /** A virtual server as just read from the kernel (undefined: the kernel has none). */
   replace(vs: IpvsVirtualServerDump, key: string = virtualServerKey(vs.service)): void {
     const destinations = new Map<string, IpvsDestination>();
-    for (const d of vs.destinations) destinations.set(destinationKey(key, d), d);
-    this.byKey.set(key, { service: vs.service, destinations });
+    for (const d of vs.destinations) destinations.set(destinationKey(key, d), slimDestination(d));
+    const { stats: _stats, ...service } = vs.service;
+    this.byKey.set(key, { service, destinations });
   }
 
   forget(key: string): void {
@@ -89,7 +91,6 @@ export class IpvsDumpCache {
           const vs = this.byKey.get(key);
           if (vs === undefined) break;
           const dk = destinationKey(key, o.dest);
-          // Counts the kernel had stay until the next dump (requests carry none).
           vs.destinations.set(dk, o.op === 'new-dest' ? o.dest : { ...vs.destinations.get(dk), ...o.dest });
           break;
         }
@@ -99,4 +100,9 @@ export class IpvsDumpCache {
       }
     }
   }
+}
+
+/** A real server as a request names it: what the kernel was told, without its counts and stats. */
+function slimDestination(d: IpvsDestination): IpvsDestination {
+  return { address: d.address, port: d.port, forwardMethod: d.forwardMethod, weight: d.weight, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold, ...(d.af === undefined ? {} : { af: d.af }) };
 }
