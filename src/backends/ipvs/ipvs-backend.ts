@@ -23,7 +23,7 @@ import { hasRule, type IptablesKernel } from '../../kernel/iptables.js';
 import type { IPFamily } from '../../model/types.js';
 import type { IpsetKernel } from '../../kernel/ipset.js';
 import { IPVS_IPSETS, ipsetDeltaRestore, ipsetRestore } from './ipvs-ipsets.js';
-import { drainedRealServers, parseProcTable, procTableDrift, type ProcTable } from './ipvs-proc-table.js';
+import { drainedRealServers, procTableDrift, type ProcTableDrift } from './ipvs-proc-table.js';
 import { addressDrift, ipsetDrift, iptablesDrift } from './ipvs-drift.js';
 
 export class IpvsApplyError extends SvcplaneError {
@@ -313,9 +313,9 @@ export class IpvsBackend implements ProxyBackend {
     const { committed, cache, opts } = this;
     if (committed === undefined || cache === undefined) return ['nothing committed since the last failure or context change'];
     if (opts.readTable === undefined) return ['no reader of /proc/net/ip_vs: every periodic sync is full'];
-    const table = parseProcTable(opts.readTable());
-    this.retireDrained(table, cache);
-    const out = procTableDrift(cache, table);
+    // Compared before the drained real servers go: they are in both the kernel and the cache until then.
+    const { drift: out, watched } = procTableDrift(opts.readTable(), cache, this.terminating);
+    this.retireDrained(watched, cache);
     const index = this.dummyIndexIfPresent();
     if (index === undefined) out.push(`${KUBE_IPVS_INTERFACE} is missing`);
     else out.push(...addressDrift(this.boundVips(index), committed.boundAddresses));
@@ -330,18 +330,15 @@ export class IpvsBackend implements ProxyBackend {
     return out;
   }
 
-  /** Deletes the draining real servers whose connections ended or whose grace period is over (kernel, cache and `table` alike). */
-  private retireDrained(table: ProcTable, cache: IpvsDumpCache): void {
+  /** Deletes the draining real servers whose connections ended or whose grace period is over (kernel and cache alike). */
+  private retireDrained(held: ProcTableDrift['watched'], cache: IpvsDumpCache): void {
     if (this.terminating.size === 0) return;
     const options = { gracePeriodMs: this.opts.gracePeriodMs ?? 15 * 60_000, now: (this.opts.now ?? Date.now)(), terminating: this.terminating };
-    const { ops, retired } = drainedRealServers(table, cache, options);
+    const { ops, retired } = drainedRealServers(held, cache, options);
     if (ops.length === 0) return;
     this.check('delete drained real servers', this.opts.ipvs.batch(ops.map(toOperation)));
     cache.apply(ops);
-    for (const [serverKey, key] of retired) {
-      this.terminating.delete(key);
-      table.servers.get(serverKey)?.destinations.delete(key);
-    }
+    for (const key of retired) this.terminating.delete(key);
     this.opts.logger.info({ realServers: ops.length }, 'deleted drained real servers');
   }
 

@@ -104,12 +104,14 @@ describe('IpvsBackend.checkDrift', () => {
     const s5 = serviceOf(k, '10.96.0.5');
     const s6 = serviceOf(k, '10.96.0.6');
     const s7 = serviceOf(k, '10.96.0.7');
+    const s9 = serviceOf(k, '10.96.0.9');
     const dest = (s: typeof s5, address: string) => destination(k, s, address, 8080) as NonNullable<ReturnType<typeof destination>>;
     applyOps(k, [
       { op: 'del-service', service: s5 },
       { op: 'del-dest', service: s6, dest: dest(s6, '10.244.5.2') },
       { op: 'update-dest', service: s7, dest: { ...dest(s7, '10.244.6.1'), weight: 5 } },
       { op: 'new-service', service: { ...s5, address: '10.96.9.9' } },
+      { op: 'new-dest', service: s9, dest: { ...dest(s9, '10.244.8.1'), address: '10.244.99.9' } },
     ]);
     k.bound.delete('10.96.0.8');
     const drift = await backend.checkDrift();
@@ -118,9 +120,10 @@ describe('IpvsBackend.checkDrift', () => {
       'real server TCP/10.96.0.6:80->10.244.5.2:8080 is missing',
       'real server TCP/10.96.0.7:80->10.244.6.1:8080: weight 5, synced 1',
       'virtual server TCP/10.96.9.9:80 was not synced',
+      'real server TCP/10.96.0.9:80->10.244.99.9:8080 was not synced',
       'address 10.96.0.8 is not bound to kube-ipvs0',
     ]));
-    expect(drift).toHaveLength(5);
+    expect(drift).toHaveLength(6);
     // The full sync the agent then runs repairs it all (the hand-made one is not svcplane's VIP: it stays).
     await backend.sync(state(base));
     expect(f.calls.getDestinations).toBeGreaterThan(0);

@@ -38,6 +38,11 @@ export class IpvsDumpCache {
     return this.byKey.has(key);
   }
 
+  /** The virtual server by key, as kept (read only, no copy). */
+  peek(key: string): { readonly service: IpvsService; readonly destinations: ReadonlyMap<string, IpvsDestination> } | undefined {
+    return this.byKey.get(key);
+  }
+
   /** The virtual server as the kernel holds it, or undefined when it holds none by that key. */
   get(key: string): IpvsVirtualServerDump | undefined {
     const vs = this.byKey.get(key);

@@ -93,11 +93,17 @@ function fastRealServer(text: string, at: number, end: number): { hostPort: stri
   return { hostPort: `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}:${port}`, weight, active };
 }
 
-export function parseProcTable(text: string): ProcTable {
-  const servers = new Map<string, ProcVirtualServer>();
-  const fwmarks: number[] = [];
-  let current: ProcVirtualServer | undefined;
-  let prefix = '';
+/** What the scan of the table reports, line by line. */
+export interface ProcTableVisitor {
+  server(key: string, scheduler: string, onePacket: boolean, persistent: boolean): void;
+  /** A real server of the last server() (none follow a fwmark service). */
+  realServer(destKey: string, weight: number, active: number): void;
+  fwmark(mark: number): void;
+}
+
+/** Reads the table line by line into `visitor`, keeping nothing itself (at 10,000 services it is ~7 MB of text). */
+export function scanProcTable(text: string, visitor: ProcTableVisitor): void {
+  let prefix: string | undefined;
   let lineNo = 0;
   for (let start = 0; start < text.length; ) {
     let end = text.indexOf('\n', start);
@@ -109,7 +115,7 @@ export function parseProcTable(text: string): ProcTable {
     if (text.startsWith('  -> ', from)) {
       const fast = fastRealServer(text, from + 5, end);
       if (fast !== undefined) {
-        current?.destinations.set(prefix + fast.hostPort, { weight: fast.weight, active: fast.active });
+        if (prefix !== undefined) visitor.realServer(prefix + fast.hostPort, fast.weight, fast.active);
         continue;
       }
     }
@@ -120,22 +126,36 @@ export function parseProcTable(text: string): ProcTable {
     if (first === '->') {
       const dest = second === undefined ? undefined : hostPort(second);
       if (dest === undefined || words.length < 6) throw new IpvsProcTableError(`line ${lineNo}: unreadable real server: ${line}`);
-      current?.destinations.set(destinationKey(prefix.slice(0, -2), dest), { weight: Number(words[3]), active: Number(words[4]) });
+      if (prefix !== undefined) visitor.realServer(destinationKey(prefix.slice(0, -2), dest), Number(words[3]), Number(words[4]));
       continue;
     }
     if (first === 'FWM') {
-      fwmarks.push(Number.parseInt(second ?? '', 16));
-      current = undefined;
+      visitor.fwmark(Number.parseInt(second ?? '', 16));
+      prefix = undefined;
       continue;
     }
     const vs = second === undefined ? undefined : hostPort(second);
     if (vs === undefined || third === undefined) throw new IpvsProcTableError(`line ${lineNo}: unreadable virtual server: ${line}`);
-    current = { scheduler: third, onePacket: words.includes('ops'), persistent: words.includes('persistent'), destinations: new Map() };
     const key = virtualServerKey({ protocol: first, address: vs.address, port: vs.port } as IpvsService);
     // destinationKey(key, d) for IPv4 real servers, without a call per line.
     prefix = `${key}->`;
-    servers.set(key, current);
+    visitor.server(key, third, words.includes('ops'), words.includes('persistent'));
   }
+}
+
+/** The whole table, kept (tests and tools; the drift check compares as it scans). */
+export function parseProcTable(text: string): ProcTable {
+  const servers = new Map<string, ProcVirtualServer>();
+  const fwmarks: number[] = [];
+  let current: ProcVirtualServer | undefined;
+  scanProcTable(text, {
+    server: (key, scheduler, onePacket, persistent) => {
+      current = { scheduler, onePacket, persistent, destinations: new Map() };
+      servers.set(key, current);
+    },
+    realServer: (destKey, weight, active) => void current?.destinations.set(destKey, { weight, active }),
+    fwmark: (mark) => void fwmarks.push(mark),
+  });
   fwmarks.sort((a, b) => a - b);
   return { servers, fwmarks };
 }
@@ -143,60 +163,92 @@ export function parseProcTable(text: string): ProcTable {
 /** Differences past this many are counted, not listed (a flushed table would list every entry). */
 const MAX_LISTED = 50;
 
-/** Where the kernel's table differs from the cache, in words; empty when it holds the same. */
-export function procTableDrift(cache: IpvsDumpCache, table: ProcTable): string[] {
+export interface ProcTableDrift {
+  /** The differences, in words; empty when the kernel holds what the cache says. */
+  readonly drift: string[];
+  /** Weight and active connections of the real servers in `watched`, as the kernel holds them. */
+  readonly watched: Map<string, { readonly weight: number; readonly active: number }>;
+}
+
+/**
+ * Compares the table with the cache as it scans it, keeping only what differs and the real
+ * servers in `watched` (the draining ones, whose connection counts decide).
+ */
+export function procTableDrift(text: string, cache: IpvsDumpCache, watched: { has(destKey: string): boolean }): ProcTableDrift {
   const out: string[] = [];
   let more = 0;
   const say = (line: string): void => {
     if (out.length < MAX_LISTED) out.push(line);
     else more++;
   };
+  const held = new Map<string, { readonly weight: number; readonly active: number }>();
+  const seen = new Set<string>();
+  const marks: number[] = [];
+  let server: { readonly service: IpvsService; readonly destinations: ReadonlyMap<string, { readonly weight: number }> } | undefined;
+  const matched: string[] = [];
+  const close = (): void => {
+    if (server === undefined || matched.length === server.destinations.size) return;
+    const found = new Set(matched);
+    for (const dk of server.destinations.keys()) if (!found.has(dk)) say(`real server ${dk} is missing`);
+  };
+  scanProcTable(text, {
+    server: (key, scheduler, onePacket, persistent) => {
+      close();
+      seen.add(key);
+      matched.length = 0;
+      server = cache.peek(key);
+      if (server === undefined) return say(`virtual server ${key} was not synced`);
+      const { service } = server;
+      const wantPersistent = (service.flags & IP_VS_SVC_F_PERSISTENT) !== 0;
+      if (scheduler !== service.scheduler) say(`virtual server ${key}: scheduler ${scheduler}, synced ${service.scheduler}`);
+      if (persistent !== wantPersistent) say(`virtual server ${key}: persistence ${persistent ? 'on' : 'off'}, synced ${wantPersistent ? 'on' : 'off'}`);
+      // The kernel prints no one-packet flag for IPv6 virtual servers.
+      if (onePacket !== ((service.flags & IP_VS_SVC_F_ONEPACKET) !== 0) && !key.includes('[')) say(`virtual server ${key}: one-packet scheduling differs`);
+    },
+    realServer: (destKey, weight, active) => {
+      if (watched.has(destKey)) held.set(destKey, { weight, active });
+      if (server === undefined) return;
+      const want = server.destinations.get(destKey);
+      if (want === undefined) return say(`real server ${destKey} was not synced`);
+      matched.push(destKey);
+      if (weight !== want.weight) say(`real server ${destKey}: weight ${weight}, synced ${want.weight}`);
+    },
+    fwmark: (mark) => {
+      close();
+      server = undefined;
+      marks.push(mark);
+    },
+  });
+  close();
   const cachedMarks: number[] = [];
-  for (const [key, { service, destinations }] of cache.servers()) {
-    if (service.fwmark !== undefined && service.fwmark > 0) {
-      cachedMarks.push(service.fwmark);
-      continue;
-    }
-    const held = table.servers.get(key);
-    if (held === undefined) {
-      say(`virtual server ${key} is missing`);
-      continue;
-    }
-    const persistent = (service.flags & IP_VS_SVC_F_PERSISTENT) !== 0;
-    if (held.scheduler !== service.scheduler) say(`virtual server ${key}: scheduler ${held.scheduler}, synced ${service.scheduler}`);
-    if (held.persistent !== persistent) say(`virtual server ${key}: persistence ${held.persistent ? 'on' : 'off'}, synced ${persistent ? 'on' : 'off'}`);
-    if (held.onePacket !== ((service.flags & IP_VS_SVC_F_ONEPACKET) !== 0) && !key.includes('[')) say(`virtual server ${key}: one-packet scheduling differs`);
-    for (const [dk, d] of destinations) {
-      const weight = held.destinations.get(dk)?.weight;
-      if (weight === undefined) say(`real server ${dk} is missing`);
-      else if (weight !== d.weight) say(`real server ${dk}: weight ${weight}, synced ${d.weight}`);
-    }
-    if (held.destinations.size > destinations.size) for (const dk of held.destinations.keys()) if (!destinations.has(dk)) say(`real server ${dk} was not synced`);
+  for (const [key, { service }] of cache.servers()) {
+    if (service.fwmark !== undefined && service.fwmark > 0) cachedMarks.push(service.fwmark);
+    else if (!seen.has(key)) say(`virtual server ${key} is missing`);
   }
-  for (const key of table.servers.keys()) if (!cache.has(key)) say(`virtual server ${key} was not synced`);
-  cachedMarks.sort((a, b) => a - b);
-  if (cachedMarks.join(',') !== table.fwmarks.join(',')) say(`fwmark services ${table.fwmarks.join(',') || 'none'}, synced ${cachedMarks.join(',') || 'none'}`);
+  const sorted = (m: number[]): string => m.sort((a, b) => a - b).join(',');
+  const [have, want] = [sorted(marks), sorted(cachedMarks)];
+  if (have !== want) say(`fwmark services ${have || 'none'}, synced ${want || 'none'}`);
   if (more > 0) out.push(`and ${more} more differences`);
-  return out;
+  return { drift: out, watched: held };
 }
 
 /**
- * The draining real servers (`options.terminating`) that may go now, by the counts in `table`:
- * their deletions, and their [virtual server key, destination key] pairs.
+ * The draining real servers (`options.terminating`) that may go now, by the kernel's counts in `held`:
+ * their deletions, and their destination keys.
  */
-export function drainedRealServers(table: ProcTable, cache: IpvsDumpCache, options: TerminationOptions): { ops: IpvsOp[]; retired: (readonly [string, string])[] } {
+export function drainedRealServers(held: ProcTableDrift['watched'], cache: IpvsDumpCache, options: TerminationOptions): { ops: IpvsOp[]; retired: string[] } {
   const ops: IpvsOp[] = [];
-  const retired: (readonly [string, string])[] = [];
+  const retired: string[] = [];
   for (const key of options.terminating.keys()) {
     const serverKey = terminationServer(key);
-    const cached = cache.get(serverKey);
-    const held = table.servers.get(serverKey)?.destinations.get(key);
-    const dest = cached?.destinations.find((d) => destinationKey(serverKey, d) === key);
+    const cached = cache.peek(serverKey);
+    const kernel = held.get(key);
+    const dest = cached?.destinations.get(key);
     // Gone from the kernel or the cache: the comparison reports it.
-    if (cached === undefined || held === undefined || dest === undefined) continue;
-    if (retire(key, cached.service.protocol, { ...dest, weight: held.weight, activeConnections: held.active }, options).action !== 'delete') continue;
-    ops.push({ op: 'del-dest', service: cached.service, dest: withoutCounts(dest, held.weight) });
-    retired.push([serverKey, key]);
+    if (cached === undefined || kernel === undefined || dest === undefined) continue;
+    if (retire(key, cached.service.protocol, { ...dest, weight: kernel.weight, activeConnections: kernel.active }, options).action !== 'delete') continue;
+    ops.push({ op: 'del-dest', service: cached.service, dest: withoutCounts(dest, kernel.weight) });
+    retired.push(key);
   }
   return { ops, retired };
 }
